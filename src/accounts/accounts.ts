@@ -1,0 +1,90 @@
+/**
+ * Accounts (Uin/AppId) own every resource; API keys (SecretId/SecretKey)
+ * authenticate requests on behalf of one account.
+ */
+import { randomInt } from 'node:crypto';
+import { randomString } from '../core/ids.js';
+import { isQuotaName, withOverrides, type Quotas } from '../core/quotas.js';
+import type { Store } from '../store/store.js';
+import { seal, unseal, type MasterKey } from './secrets.js';
+
+export interface Account {
+  uin: string;
+  appId: string;
+  name: string;
+  quotas: Quotas;
+}
+
+export interface Credentials {
+  SecretId: string;
+  SecretKey: string;
+  Uin: string;
+  AppId: string;
+}
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const digits = (n: number) => Array.from({ length: n }, () => randomInt(10)).join('');
+
+export async function createAccount(store: Store, key: MasterKey, name: string): Promise<Credentials> {
+  if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(name)) throw new Error(`account name \`${name}\` must be 1-64 of A-Z a-z 0-9 _ . @ -`);
+  const uin = '1000' + digits(8);
+  const appId = '13' + digits(8);
+  const secretId = 'AKID' + randomString(32, ALNUM);
+  const secretKey = randomString(32, ALNUM);
+  await store.write(async (w) => {
+    const taken = await w.tx.selectFrom('accounts').select('uin').where('name', '=', name).executeTakeFirst();
+    if (taken) throw new Error(`an account named \`${name}\` already exists`);
+    await w.tx.insertInto('accounts').values({ uin, app_id: appId, name, quotas: null, created_at: w.now }).execute();
+    await w.tx
+      .insertInto('api_keys')
+      .values({ secret_id: secretId, uin, secret_key_enc: seal(key, secretKey), created_at: w.now })
+      .execute();
+    w.changed(uin, 'account', uin, 'create');
+  });
+  return { SecretId: secretId, SecretKey: secretKey, Uin: uin, AppId: appId };
+}
+
+export async function accountByName(store: Store, name: string): Promise<Account | undefined> {
+  const r = await store.db.selectFrom('accounts').selectAll().where('name', '=', name).executeTakeFirst();
+  return r && { uin: r.uin, appId: r.app_id, name: r.name, quotas: withOverrides(r.quotas) };
+}
+
+export async function setQuotas(store: Store, name: string, changes: Record<string, number>): Promise<Quotas> {
+  for (const [k, v] of Object.entries(changes)) {
+    if (!isQuotaName(k)) throw new Error(`unknown quota \`${k}\``);
+    if (!Number.isInteger(v) || v < 0) throw new Error(`quota \`${k}\` must be a whole number ≥ 0`);
+  }
+  return store.write(async (w) => {
+    const r = await w.tx.selectFrom('accounts').select(['uin', 'quotas']).where('name', '=', name).executeTakeFirst();
+    if (!r) throw new Error(`no account named \`${name}\``);
+    const merged = { ...(r.quotas ? JSON.parse(r.quotas) : {}), ...changes };
+    await w.tx.updateTable('accounts').set({ quotas: JSON.stringify(merged) }).where('uin', '=', r.uin).execute();
+    w.changed(r.uin, 'account', r.uin, 'update');
+    return withOverrides(JSON.stringify(merged));
+  });
+}
+
+/**
+ * Key lookup for every request, cached briefly: the hot path then costs no
+ * query and no decryption. Quota changes take effect within `ttlMs`.
+ */
+export function keyring(store: Store, key: MasterKey, ttlMs = 10_000) {
+  const cache = new Map<string, { at: number; found?: { account: Account; secretKey: string } }>();
+  return async (secretId: string) => {
+    const hit = cache.get(secretId);
+    if (hit && Date.now() - hit.at < ttlMs) return hit.found;
+    const r = await store.db
+      .selectFrom('api_keys')
+      .innerJoin('accounts', 'accounts.uin', 'api_keys.uin')
+      .select(['accounts.uin', 'accounts.app_id', 'accounts.name', 'accounts.quotas', 'api_keys.secret_key_enc'])
+      .where('api_keys.secret_id', '=', secretId)
+      .executeTakeFirst();
+    const found = r && {
+      account: { uin: r.uin, appId: r.app_id, name: r.name, quotas: withOverrides(r.quotas) },
+      secretKey: unseal(key, r.secret_key_enc),
+    };
+    if (cache.size > 10_000) cache.clear();
+    cache.set(secretId, { at: Date.now(), found });
+    return found;
+  };
+}

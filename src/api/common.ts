@@ -1,0 +1,83 @@
+/** Helpers every resource module shares: quotas, paging, tags, time format. */
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../store/schema.js';
+import type { Write } from '../store/store.js';
+import { ApiError } from './errors.js';
+import { arr, obj, opt, str } from './params.js';
+
+/**
+ * Counts a new resource against the account's quota (the usage row doubles as
+ * the TotalCount of unfiltered Describe calls, so that stays O(1)).
+ */
+export async function reserve(w: Write, account: string, kind: string, n: number, limit: number, what: string): Promise<void> {
+  const row = await w.tx.selectFrom('usage').select('count').where('account', '=', account).where('kind', '=', kind).executeTakeFirst();
+  const now = row?.count ?? 0;
+  if (now + n > limit)
+    throw new ApiError('LimitExceeded', `The ${what} quota is ${limit}; ${now} in use, ${n} more requested. Delete unused ones or ask the operator to raise the quota.`);
+  if (row) await w.tx.updateTable('usage').set({ count: now + n }).where('account', '=', account).where('kind', '=', kind).execute();
+  else await w.tx.insertInto('usage').values({ account, kind, count: n }).execute();
+}
+
+export async function release(w: Write, account: string, kind: string, n = 1): Promise<void> {
+  const row = await w.tx.selectFrom('usage').select('count').where('account', '=', account).where('kind', '=', kind).executeTakeFirst();
+  if (row) await w.tx.updateTable('usage').set({ count: Math.max(0, row.count - n) }).where('account', '=', account).where('kind', '=', kind).execute();
+}
+
+export async function usage(db: Kysely<DB>, account: string, kind: string): Promise<number> {
+  const row = await db.selectFrom('usage').select('count').where('account', '=', account).where('kind', '=', kind).executeTakeFirst();
+  return row?.count ?? 0;
+}
+
+export const page = (p: { Offset?: number; Limit?: number }, defaultLimit = 20) => ({
+  offset: p.Offset ?? 0,
+  limit: p.Limit ?? defaultLimit,
+});
+
+/** Tencent's timestamp format, `2006-01-02 15:04:05` (UTC here). */
+export const tencentTime = (iso: string) => iso.slice(0, 19).replace('T', ' ');
+
+export const tagSchema = obj({ Key: str({ min: 1, max: 127 }), Value: opt(str({ max: 255 })) });
+export const tagsParam = opt(arr(tagSchema, { max: 50 }));
+export interface Tag {
+  Key: string;
+  Value: string;
+}
+
+export async function saveTags(w: Write, account: string, resourceId: string, tags: readonly { Key: string; Value?: string }[] | undefined) {
+  if (!tags?.length) return;
+  const seen = new Set<string>();
+  for (const t of tags) {
+    if (seen.has(t.Key)) throw new ApiError('InvalidParameterValue.Duplicate', `The tag key \`${t.Key}\` is given more than once.`);
+    seen.add(t.Key);
+  }
+  await w.tx
+    .insertInto('tags')
+    .values(tags.map((t) => ({ account, resource_id: resourceId, key: t.Key, value: t.Value ?? '' })))
+    .execute();
+}
+
+export async function deleteTags(w: Write, resourceId: string) {
+  await w.tx.deleteFrom('tags').where('resource_id', '=', resourceId).execute();
+}
+
+export async function loadTags(db: Kysely<DB>, ids: readonly string[]): Promise<Map<string, Tag[]>> {
+  const out = new Map<string, Tag[]>(ids.map((id) => [id, []]));
+  if (!ids.length) return out;
+  const rows = await db.selectFrom('tags').select(['resource_id', 'key', 'value']).where('resource_id', 'in', ids).orderBy('key').execute();
+  for (const r of rows) out.get(r.resource_id)!.push({ Key: r.key, Value: r.value });
+  return out;
+}
+
+/** Rejects an ID list with duplicates or malformed IDs, naming the first offender. */
+export function checkIds(ids: readonly string[] | undefined, pattern: RegExp, param: string, example: string) {
+  ids?.forEach((id, i) => {
+    if (!pattern.test(id))
+      throw new ApiError('InvalidParameterValue.Malformed', `\`${id}\` at \`${param}.${i}\` is not a valid ID; expected the form ${example}.`);
+  });
+}
+
+/** Case-insensitive substring match, the "fuzzy" name filters of Describe actions. Same SQL on both engines. */
+export function nameContains(column: string, text: string) {
+  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`).toLowerCase()}%`;
+  return sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
+}

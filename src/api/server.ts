@@ -1,0 +1,267 @@
+/**
+ * The API front: one endpoint, POST / with a JSON body, TC3-HMAC-SHA256
+ * signed, answering in Tencent Cloud API 3.0 envelopes. Order of checks:
+ * transport (method, size, headers) → signature → rate limit → action and
+ * version → region → parameters → idempotency → handler. Every failure is an
+ * envelope with a Tencent error code; nothing escapes as a bare 500.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Account } from '../accounts/accounts.js';
+import { newRequestId } from '../core/ids.js';
+import type { Region } from '../core/region.js';
+import type { Store, Write } from '../store/store.js';
+import { SERVICE_VERSIONS, type ActionDef, type Ctx, type Response } from './action.js';
+import { ApiError, missingParameter } from './errors.js';
+import { RateLimiter } from './rate-limit.js';
+import { parseAuthorization, signatureMatches, utcDate } from './tc3-signature.js';
+
+export interface ApiOptions {
+  store: Store;
+  region: Region;
+  actions: readonly ActionDef[];
+  /** Resolves a SecretId to its account and secret key. */
+  lookupKey(secretId: string): Promise<{ account: Account; secretKey: string } | undefined>;
+  /** Requests per second per account (0: unlimited). */
+  rateLimit?: number;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit?: number;
+  /** Clock skew tolerated for X-TC-Timestamp, in seconds (Tencent: 5 minutes). */
+  maxSkewSeconds?: number;
+}
+
+export interface RawRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+  /** Set when the body exceeded the limit and was not read whole. */
+  oversize?: boolean;
+}
+
+export interface ApiReply {
+  status: number;
+  body: string;
+  action?: string;
+  error?: string;
+}
+
+const header = (h: IncomingMessage['headers'], name: string) => {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+export function createApi(o: ApiOptions) {
+  const byName = new Map(o.actions.map((a) => [a.name, a]));
+  const limiter = new RateLimiter(o.rateLimit ?? 1000);
+  const bodyLimit = o.bodyLimit ?? 10 << 20; // Tencent: 10 MB for TC3-signed POST
+  const maxSkew = o.maxSkewSeconds ?? 300;
+
+  async function authenticate(req: RawRequest) {
+    const raw = header(req.headers, 'authorization');
+    if (!raw) throw missingParameter('Authorization');
+    if (raw === 'SKIP') throw new ApiError('AuthFailure.SignatureFailure', 'Unsigned requests are not accepted; sign with TC3-HMAC-SHA256.');
+    const auth = parseAuthorization(raw);
+    if (!auth)
+      throw new ApiError(
+        'AuthFailure.InvalidAuthorization',
+        'The Authorization header is malformed; expected `TC3-HMAC-SHA256 Credential=SecretId/Date/Service/tc3_request, SignedHeaders=…, Signature=…`.',
+      );
+    const tsText = header(req.headers, 'x-tc-timestamp');
+    if (!tsText) throw missingParameter('X-TC-Timestamp');
+    const timestamp = Number(tsText);
+    if (!/^\d+$/.test(tsText)) throw new ApiError('AuthFailure.SignatureFailure', `X-TC-Timestamp \`${tsText}\` is not a Unix time in seconds.`);
+    const skew = Math.abs(Date.now() / 1000 - timestamp);
+    if (skew > maxSkew)
+      throw new ApiError(
+        'AuthFailure.SignatureExpire',
+        `Signature expired: \`X-TC-Timestamp\` is ${Math.round(skew)} s away from the server time ${Math.floor(Date.now() / 1000)}; the limit is ${maxSkew} s. Synchronise the client's clock (NTP).`,
+      );
+    if (auth.date !== utcDate(timestamp))
+      throw new ApiError('AuthFailure.SignatureFailure', `The credential date ${auth.date} does not match X-TC-Timestamp (${utcDate(timestamp)}).`);
+    if (!auth.signedHeaders.includes('host') || !auth.signedHeaders.includes('content-type'))
+      throw new ApiError('AuthFailure.SignatureFailure', 'SignedHeaders must include content-type and host.');
+    const key = await o.lookupKey(auth.secretId);
+    if (!key) throw new ApiError('AuthFailure.SecretIdNotFound', `The SecretId \`${auth.secretId}\` is not found, please ensure that your SecretId is correct.`);
+    const q = req.url.indexOf('?');
+    const signed = {
+      method: req.method,
+      path: q < 0 ? req.url : req.url.slice(0, q),
+      query: q < 0 ? '' : req.url.slice(q + 1),
+      headers: req.headers,
+      body: req.body,
+      timestamp,
+    };
+    if (!signatureMatches(signed, auth, key.secretKey))
+      throw new ApiError('AuthFailure.SignatureFailure', 'The provided credentials could not be validated. Please check your signature is correct.');
+    return key.account;
+  }
+
+  function parseBody(body: Buffer): unknown {
+    if (body.length === 0) return {};
+    try {
+      return JSON.parse(body.toString('utf8'));
+    } catch (e) {
+      throw new ApiError('InvalidParameter', `The request body is not valid JSON: ${(e as Error).message}.`);
+    }
+  }
+
+  function context(account: Account, requestId: string, def: ActionDef, params: Record<string, unknown>): Ctx {
+    const tokenName = def.idempotencyToken;
+    const token = tokenName ? (params[tokenName] as string | undefined) : undefined;
+    return {
+      store: o.store,
+      db: o.store.db,
+      account,
+      region: o.region,
+      requestId,
+      async write<T extends object>(fn: (w: Write) => Promise<T>): Promise<T> {
+        if (!token) return o.store.write(fn);
+        return o.store.write(async (w) => {
+          const result = await fn(w);
+          await w.tx
+            .insertInto('idempotency')
+            .values({ account: account.uin, action: def.name, token, params_hash: paramsHash(params, tokenName!), response: JSON.stringify(result), created_at: w.now })
+            .execute();
+          return result;
+        });
+      },
+    };
+  }
+
+  /** The stored response for a repeated idempotency token, if any. */
+  async function replay(account: Account, def: ActionDef, params: Record<string, unknown>): Promise<Response | undefined> {
+    const tokenName = def.idempotencyToken;
+    const token = tokenName && (params[tokenName] as string | undefined);
+    if (!token) return undefined;
+    const r = await o.store.db
+      .selectFrom('idempotency')
+      .select(['params_hash', 'response'])
+      .where('account', '=', account.uin)
+      .where('action', '=', def.name)
+      .where('token', '=', token)
+      .executeTakeFirst();
+    if (!r) return undefined;
+    if (r.params_hash !== paramsHash(params, tokenName))
+      throw new ApiError(
+        'IdempotentParameterMismatch',
+        `The ${tokenName} \`${token}\` was already used with different parameters; use a new ${tokenName} for a different request.`,
+      );
+    return JSON.parse(r.response) as Response;
+  }
+
+  async function dispatch(req: RawRequest, requestId: string): Promise<{ action?: string; response: Response }> {
+    if (req.method !== 'POST')
+      throw new ApiError('UnsupportedProtocol', `HTTP ${req.method} is not supported; send POST / with a JSON body signed with TC3-HMAC-SHA256.`);
+    if (req.oversize || req.body.length > bodyLimit)
+      throw new ApiError('RequestSizeLimitExceeded', `The request body exceeds ${bodyLimit} bytes.`);
+    const contentType = header(req.headers, 'content-type') ?? '';
+    if (!/^application\/json\b/i.test(contentType))
+      throw new ApiError('InvalidParameter', `Content-Type \`${contentType}\` is not supported; send application/json.`);
+    const actionName = header(req.headers, 'x-tc-action');
+    if (!actionName) throw missingParameter('X-TC-Action');
+    const account = await authenticate(req);
+    if (!limiter.take(account.uin))
+      throw new ApiError('RequestLimitExceeded', `Too many requests for this account (limit ${limiter.perSecond}/s); retry later.`);
+    const def = byName.get(actionName);
+    if (!def) throw new ApiError('InvalidAction', `The action \`${actionName}\` is not found; see \`weft --help\` for the supported actions.`);
+    const version = header(req.headers, 'x-tc-version');
+    if (!version) throw missingParameter('X-TC-Version');
+    if (version !== SERVICE_VERSIONS[def.service])
+      throw new ApiError('NoSuchVersion', `The ${def.service} service has no API version \`${version}\`; use ${SERVICE_VERSIONS[def.service]}.`);
+    const region = header(req.headers, 'x-tc-region');
+    if (!region && !def.regionless) throw missingParameter('X-TC-Region');
+    if (region && region !== o.region.name)
+      throw new ApiError('UnsupportedRegion', `The region \`${region}\` is not served here; this endpoint serves \`${o.region.name}\`.`);
+    const params = def.params.parse(parseBody(req.body), '') as Record<string, unknown>;
+    const ctx = context(account, requestId, def, params);
+    const replayed = await replay(account, def, params);
+    if (replayed) return { action: def.name, response: replayed };
+    try {
+      return { action: def.name, response: await def.run(ctx, params) };
+    } catch (e) {
+      // Two retries raced with the same token: the loser returns the winner's answer.
+      if (def.idempotencyToken && isUniqueViolation(e)) {
+        const again = await replay(account, def, params);
+        if (again) return { action: def.name, response: again };
+      }
+      throw e;
+    }
+  }
+
+  async function handle(req: RawRequest): Promise<ApiReply> {
+    const requestId = newRequestId();
+    try {
+      const { action, response } = await dispatch(req, requestId);
+      return { status: 200, action, body: JSON.stringify({ Response: { ...response, RequestId: requestId } }) };
+    } catch (e) {
+      const err = e instanceof ApiError ? e : internal(e, requestId);
+      return {
+        status: 200,
+        action: header(req.headers, 'x-tc-action'),
+        error: err.code,
+        body: JSON.stringify({ Response: { Error: { Code: err.code, Message: err.message }, RequestId: requestId } }),
+      };
+    }
+  }
+
+  return { handle, bodyLimit };
+}
+
+function internal(e: unknown, requestId: string): ApiError {
+  console.error(`[${requestId}] internal error:`, e);
+  return new ApiError('InternalError', `An internal error occurred; report RequestId ${requestId}.`);
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: string } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+function paramsHash(params: Record<string, unknown>, tokenName: string): string {
+  const { [tokenName]: _token, ...rest } = params;
+  return createHash('sha256').update(stableJson(rest)).digest('hex');
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
+/** Serves the API over HTTP. */
+export function serveHttp(api: ReturnType<typeof createApi>): Server {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let oversize = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > api.bodyLimit) oversize = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/health')) {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        return;
+      }
+      void api
+        .handle({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks), oversize })
+        .then((reply) => {
+          const trace = req.headers['x-tc-traceid'];
+          res.writeHead(reply.status, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(reply.body),
+            ...(typeof trace === 'string' ? { 'x-tc-traceid': trace } : {}),
+          });
+          res.end(reply.body);
+        });
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  return server;
+}

@@ -1,0 +1,190 @@
+/** VPCs: CreateVpc, DescribeVpcs, ModifyVpcAttribute, DeleteVpc. */
+import type { Vpc } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.js';
+import { sql } from 'kysely';
+import { containsCidr, formatCidr, parseCidr, parseIp, PRIVATE_BLOCKS } from '../../core/cidr.js';
+import { newId } from '../../core/ids.js';
+import type { VpcsTable } from '../../store/schema.js';
+import { defineAction, type Ctx } from '../action.js';
+import { checkIds, deleteTags, nameContains, loadTags, page, release, reserve, saveTags, tagsParam, tencentTime, usage } from '../common.js';
+import { ApiError, invalidValue } from '../errors.js';
+import { any, arr, boolString, filters, filterValues, obj, opt, paging, str } from '../params.js';
+import { findVpc, ID } from './lookup.js';
+
+/** Largest prefix (smallest VPC) Tencent allows. */
+const MAX_VPC_PREFIX = 28;
+
+export function checkVpcCidr(text: string, param = 'CidrBlock') {
+  const c = parseCidr(text);
+  if (!c) throw invalidValue(param, `\`${text}\` is not a CIDR block in the form 10.0.0.0/16 (network address, then prefix length)`, 'InvalidParameterValue.Malformed');
+  const home = PRIVATE_BLOCKS.find((b) => containsCidr(b.block, c));
+  if (!home || c.prefix < home.minPrefix || c.prefix > MAX_VPC_PREFIX)
+    throw invalidValue(
+      param,
+      `\`${text}\` must lie within 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 with a prefix length from /12 (/16 for 192.168) to /28`,
+      'InvalidParameterValue',
+    );
+  return c;
+}
+
+const dnsServers = opt(arr(str(), { max: 4 }));
+function checkDns(list: readonly string[] | undefined) {
+  list?.forEach((s, i) => {
+    if (parseIp(s) === undefined) throw invalidValue(`DnsServers.${i}`, `\`${s}\` is not an IPv4 address`, 'InvalidParameterValue.Malformed');
+  });
+  return list;
+}
+
+async function toVpc(ctx: Ctx, rows: VpcsTable[]): Promise<Vpc[]> {
+  const tags = await loadTags(ctx.db, rows.map((r) => r.id));
+  return rows.map((r) => ({
+    VpcName: r.name,
+    VpcId: r.id,
+    CidrBlock: r.cidr,
+    IsDefault: r.is_default === 1,
+    EnableMulticast: r.enable_multicast === 1,
+    CreatedTime: tencentTime(r.created_at),
+    DnsServerSet: JSON.parse(r.dns_servers) as string[],
+    DomainName: r.domain_name,
+    DhcpOptionsId: '',
+    EnableDhcp: true,
+    Ipv6CidrBlock: '',
+    TagSet: tags.get(r.id) ?? [],
+    AssistantCidrSet: [],
+    EnableRouteVpcPublish: false,
+    Ipv6CidrBlockSet: [],
+    EnableRouteVpcPublishIpv6: false,
+  }));
+}
+
+export const createVpc = defineAction({
+  service: 'vpc',
+  name: 'CreateVpc',
+  params: obj({
+    VpcName: str({ min: 1, max: 60 }),
+    CidrBlock: str(),
+    EnableMulticast: opt(boolString()),
+    DnsServers: dnsServers,
+    DomainName: opt(str({ max: 60 })),
+    Tags: tagsParam,
+    EnableRouteVpcPublish: opt(any()),
+    EnableRouteVpcPublishIpv6: opt(any()),
+  }),
+  async run(ctx, p) {
+    const cidr = checkVpcCidr(p.CidrBlock);
+    checkDns(p.DnsServers);
+    const id = newId('vpc');
+    const row = await ctx.write(async (w) => {
+      await reserve(w, ctx.account.uin, 'vpc', 1, ctx.account.quotas.vpc, 'VPC');
+      const row: VpcsTable = {
+        id,
+        account: ctx.account.uin,
+        name: p.VpcName,
+        cidr: formatCidr(cidr),
+        is_default: 0,
+        enable_multicast: p.EnableMulticast ? 1 : 0,
+        dns_servers: JSON.stringify(p.DnsServers ?? []),
+        domain_name: p.DomainName ?? '',
+        created_at: w.now,
+      };
+      await w.tx.insertInto('vpcs').values(row).execute();
+      await saveTags(w, ctx.account.uin, id, p.Tags);
+      w.changed(ctx.account.uin, 'vpc', id, 'create');
+      return row;
+    });
+    return { Vpc: (await toVpc(ctx, [row]))[0] };
+  },
+});
+
+export const describeVpcs = defineAction({
+  service: 'vpc',
+  name: 'DescribeVpcs',
+  params: obj({
+    VpcIds: opt(arr(str(), { max: 100 })),
+    Filters: opt(filters(['vpc-name', 'is-default', 'vpc-id', 'cidr-block', 'tag-key'], { prefixes: ['tag:'] })),
+    ...paging,
+  }),
+  async run(ctx, p) {
+    if (p.VpcIds?.length && p.Filters?.length)
+      throw new ApiError('InvalidParameter.Coexist', 'VpcIds and Filters cannot be given together; use the vpc-id filter or VpcIds alone.');
+    checkIds(p.VpcIds, ID.vpc, 'VpcIds', 'vpc-xxxxxxxx');
+    const { offset, limit } = page(p);
+    let q = ctx.db.selectFrom('vpcs').where('account', '=', ctx.account.uin);
+    if (p.VpcIds?.length) q = q.where('id', 'in', p.VpcIds);
+    const f = p.Filters;
+    const names = filterValues(f, 'vpc-name');
+    if (names) q = q.where((eb) => eb.or(names.map((n) => nameContains('name', n))));
+    const ids = filterValues(f, 'vpc-id');
+    if (ids) q = q.where('id', 'in', ids);
+    const cidrs = filterValues(f, 'cidr-block');
+    if (cidrs) q = q.where('cidr', 'in', cidrs);
+    const isDefault = filterValues(f, 'is-default');
+    if (isDefault) q = q.where('is_default', 'in', isDefault.map((v) => (v === 'true' ? 1 : 0)));
+    const tagKeys = filterValues(f, 'tag-key');
+    if (tagKeys) q = q.where('id', 'in', ctx.db.selectFrom('tags').select('resource_id').where('key', 'in', tagKeys));
+    for (const tf of f?.filter((x) => x.Name.startsWith('tag:')) ?? [])
+      q = q.where('id', 'in', ctx.db.selectFrom('tags').select('resource_id').where('key', '=', tf.Name.slice(4)).where('value', 'in', tf.Values));
+    const filtered = !!(p.VpcIds?.length || f?.length);
+    const [rows, total] = await Promise.all([
+      q.selectAll().orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute(),
+      filtered
+        ? q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n))
+        : usage(ctx.db, ctx.account.uin, 'vpc'),
+    ]);
+    return { TotalCount: total, VpcSet: await toVpc(ctx, rows) };
+  },
+});
+
+export const modifyVpcAttribute = defineAction({
+  service: 'vpc',
+  name: 'ModifyVpcAttribute',
+  params: obj({
+    VpcId: str(),
+    VpcName: opt(str({ min: 1, max: 60 })),
+    EnableMulticast: opt(boolString()),
+    DnsServers: dnsServers,
+    DomainName: opt(str({ max: 60 })),
+    EnableRouteVpcPublish: opt(any()),
+    EnableCdcPublish: opt(any()),
+    EnableRouteVpcPublishIpv6: opt(any()),
+  }),
+  async run(ctx, p) {
+    checkDns(p.DnsServers);
+    await ctx.write(async (w) => {
+      await findVpc(w.tx, ctx.account.uin, p.VpcId);
+      const set: Partial<VpcsTable> = {};
+      if (p.VpcName !== undefined) set.name = p.VpcName;
+      if (p.EnableMulticast !== undefined) set.enable_multicast = p.EnableMulticast ? 1 : 0;
+      if (p.DnsServers !== undefined) set.dns_servers = JSON.stringify(p.DnsServers);
+      if (p.DomainName !== undefined) set.domain_name = p.DomainName;
+      if (Object.keys(set).length) await w.tx.updateTable('vpcs').set(set).where('id', '=', p.VpcId).execute();
+      w.changed(ctx.account.uin, 'vpc', p.VpcId, 'update');
+      return {};
+    });
+    return {};
+  },
+});
+
+export const deleteVpc = defineAction({
+  service: 'vpc',
+  name: 'DeleteVpc',
+  params: obj({ VpcId: str() }),
+  async run(ctx, p) {
+    await ctx.write(async (w) => {
+      await findVpc(w.tx, ctx.account.uin, p.VpcId);
+      const subnets = await w.tx.selectFrom('subnets').select('id').where('vpc_id', '=', p.VpcId).limit(5).execute();
+      if (subnets.length)
+        throw new ApiError(
+          'ResourceInUse',
+          `The VPC \`${p.VpcId}\` still has subnets (${subnets.map((s) => s.id).join(', ')}${subnets.length === 5 ? ', …' : ''}); delete them first.`,
+        );
+      await w.tx.deleteFrom('vpcs').where('id', '=', p.VpcId).execute();
+      await deleteTags(w, p.VpcId);
+      await release(w, ctx.account.uin, 'vpc');
+      w.changed(ctx.account.uin, 'vpc', p.VpcId, 'delete');
+      return {};
+    });
+    return {};
+  },
+});
+
+export const vpcActionsList = [createVpc, describeVpcs, modifyVpcAttribute, deleteVpc];

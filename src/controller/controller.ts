@@ -1,0 +1,79 @@
+/**
+ * The controller process: data dir, store, admin account, API endpoint.
+ * `weft server` runs it in the foreground; tests and benches start it too.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { createAccount, keyring } from '../accounts/accounts.js';
+import { loadMasterKey } from '../accounts/secrets.js';
+import { ACTIONS } from '../api/registry.js';
+import { createApi, serveHttp } from '../api/server.js';
+import { makeRegion } from '../core/region.js';
+import { openStore } from '../store/store.js';
+
+export interface ControllerOptions {
+  dataDir: string;
+  listen?: string; // host:port
+  database?: string; // postgres://… ; default: SQLite in the data dir
+  region?: string;
+  zones?: number;
+  rateLimit?: number;
+}
+
+export interface CredentialsFile {
+  SecretId: string;
+  SecretKey: string;
+  Uin: string;
+  AppId: string;
+  Endpoint: string;
+  Region: string;
+}
+
+export async function startController(o: ControllerOptions) {
+  const dataDir = resolve(o.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const key = loadMasterKey(dataDir);
+  const store = await openStore(o.database ?? join(dataDir, 'weft.db'));
+  const region = makeRegion(o.region ?? 'local', o.zones ?? 2);
+  const api = createApi({ store, region, actions: ACTIONS, lookupKey: keyring(store, key), rateLimit: o.rateLimit });
+  const server = serveHttp(api);
+  const [host, port] = splitHostPort(o.listen ?? '127.0.0.1:9080');
+  await new Promise<void>((ok, fail) => server.once('error', fail).listen(port, host, ok));
+  const addr = server.address() as AddressInfo;
+  const endpoint = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+
+  // First start: an admin account and its credentials, readable only by the owner.
+  const credFile = join(dataDir, 'credentials.json');
+  let creds: CredentialsFile;
+  if (existsSync(credFile)) {
+    creds = { ...(JSON.parse(readFileSync(credFile, 'utf8')) as CredentialsFile), Endpoint: endpoint, Region: region.name };
+  } else {
+    const existing = await store.db.selectFrom('accounts').select('uin').where('name', '=', 'admin').executeTakeFirst();
+    if (existing) throw new Error(`${credFile} is missing but the store already has an admin account; restore the file or use a new data dir`);
+    creds = { ...(await createAccount(store, key, 'admin')), Endpoint: endpoint, Region: region.name };
+  }
+  writeFileSync(credFile, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
+
+  return {
+    endpoint,
+    credentials: creds,
+    credentialsFile: credFile,
+    store,
+    key,
+    region,
+    async close() {
+      await new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      });
+      await store.close();
+    },
+  };
+}
+
+export function splitHostPort(s: string): [string, number] {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(s);
+  if (!m) throw new Error(`--listen \`${s}\` must be HOST:PORT`);
+  return [m[1]!, Number(m[2])];
+}

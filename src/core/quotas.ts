@@ -1,0 +1,27 @@
+/**
+ * Per-account quotas. Defaults follow Tencent Cloud's documented defaults; a
+ * private cloud raises them per account (`weft account quota`).
+ */
+export const DEFAULT_QUOTAS = {
+  /** VPCs per region. */
+  vpc: 20,
+  /** Subnets per VPC. */
+  subnetPerVpc: 100,
+  /** Security groups per region. */
+  securityGroup: 50,
+  /** Policies per security group, per direction (ingress, egress). */
+  policyPerDirection: 100,
+  /** Security groups bound to one instance. */
+  sgPerInstance: 5,
+  /** Instances per region. */
+  instance: 1000,
+};
+export type Quotas = typeof DEFAULT_QUOTAS;
+export type QuotaName = keyof Quotas;
+
+export const isQuotaName = (s: string): s is QuotaName => s in DEFAULT_QUOTAS;
+
+export function withOverrides(json: string | null): Quotas {
+  const o = json ? (JSON.parse(json) as Partial<Quotas>) : {};
+  return { ...DEFAULT_QUOTAS, ...o };
+}

@@ -1,0 +1,187 @@
+/**
+ * Schema migrations, in order. Written once with Kysely's schema builder so the
+ * same definitions create the SQLite and the PostgreSQL schema. Append new
+ * migrations; never edit one that has shipped.
+ */
+import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
+
+const initial: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('accounts')
+      .addColumn('uin', 'text', (c) => c.primaryKey())
+      .addColumn('app_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull().unique())
+      .addColumn('quotas', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('api_keys')
+      .addColumn('secret_id', 'text', (c) => c.primaryKey())
+      .addColumn('uin', 'text', (c) => c.notNull().references('accounts.uin'))
+      .addColumn('secret_key_enc', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('meta')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('revision', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.insertInto('meta').values({ id: 1, revision: 0 }).execute();
+    await db.schema
+      .createTable('changes')
+      .addColumn('revision', 'bigint', (c) => c.notNull())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('resource_id', 'text', (c) => c.notNull())
+      .addColumn('op', 'text', (c) => c.notNull())
+      .addColumn('at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('changes_by_revision').on('changes').column('revision').execute();
+    await db.schema
+      .createTable('usage')
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('count', 'integer', (c) => c.notNull())
+      .addPrimaryKeyConstraint('usage_pk', ['account', 'kind'])
+      .execute();
+    await db.schema
+      .createTable('idempotency')
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('token', 'text', (c) => c.notNull())
+      .addColumn('params_hash', 'text', (c) => c.notNull())
+      .addColumn('response', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('idempotency_pk', ['account', 'action', 'token'])
+      .execute();
+    await db.schema
+      .createTable('tags')
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('resource_id', 'text', (c) => c.notNull())
+      .addColumn('key', 'text', (c) => c.notNull())
+      .addColumn('value', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('tags_pk', ['resource_id', 'key'])
+      .execute();
+    await db.schema.createIndex('tags_by_key').on('tags').columns(['account', 'key', 'value']).execute();
+    await db.schema
+      .createTable('tasks')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('output', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('vpcs')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('cidr', 'text', (c) => c.notNull())
+      .addColumn('is_default', 'integer', (c) => c.notNull())
+      .addColumn('enable_multicast', 'integer', (c) => c.notNull())
+      .addColumn('dns_servers', 'text', (c) => c.notNull())
+      .addColumn('domain_name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('vpcs_by_account').on('vpcs').columns(['account', 'created_at', 'id']).execute();
+    await db.schema
+      .createTable('subnets')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('vpc_id', 'text', (c) => c.notNull().references('vpcs.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('cidr', 'text', (c) => c.notNull())
+      .addColumn('zone', 'text', (c) => c.notNull())
+      .addColumn('is_default', 'integer', (c) => c.notNull())
+      .addColumn('enable_broadcast', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('subnets_by_account').on('subnets').columns(['account', 'created_at', 'id']).execute();
+    await db.schema.createIndex('subnets_by_vpc').on('subnets').column('vpc_id').execute();
+    await db.schema
+      .createTable('security_groups')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('project_id', 'text', (c) => c.notNull())
+      .addColumn('is_default', 'integer', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('sgs_by_account').on('security_groups').columns(['account', 'created_at', 'id']).execute();
+    await db.schema
+      .createTable('sg_policies')
+      .addColumn('sg_id', 'text', (c) => c.notNull().references('security_groups.id'))
+      .addColumn('direction', 'text', (c) => c.notNull())
+      .addColumn('position', 'integer', (c) => c.notNull())
+      .addColumn('protocol', 'text', (c) => c.notNull())
+      .addColumn('port', 'text', (c) => c.notNull())
+      .addColumn('cidr', 'text', (c) => c.notNull())
+      .addColumn('ipv6_cidr', 'text', (c) => c.notNull())
+      .addColumn('ref_sg_id', 'text', (c) => c.notNull())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('modified_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('sg_policies_pk', ['sg_id', 'direction', 'position'])
+      .execute();
+    await db.schema.createIndex('sg_policies_by_ref').on('sg_policies').column('ref_sg_id').execute();
+    await db.schema
+      .createTable('instances')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('zone', 'text', (c) => c.notNull())
+      .addColumn('vpc_id', 'text', (c) => c.notNull().references('vpcs.id'))
+      .addColumn('subnet_id', 'text', (c) => c.notNull().references('subnets.id'))
+      .addColumn('private_ip', 'text', (c) => c.notNull())
+      .addColumn('mac', 'text', (c) => c.notNull().unique())
+      .addColumn('eni_id', 'text', (c) => c.notNull().unique())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('image_id', 'text', (c) => c.notNull())
+      .addColumn('instance_type', 'text', (c) => c.notNull())
+      .addColumn('cpu', 'integer', (c) => c.notNull())
+      .addColumn('memory', 'integer', (c) => c.notNull())
+      .addColumn('host_id', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('instances_by_account').on('instances').columns(['account', 'created_at', 'id']).execute();
+    await db.schema.createIndex('instances_by_subnet').on('instances').column('subnet_id').execute();
+    await db.schema.createIndex('instances_by_vpc').on('instances').column('vpc_id').execute();
+    await db.schema
+      .createTable('instance_sgs')
+      .addColumn('instance_id', 'text', (c) => c.notNull().references('instances.id'))
+      .addColumn('sg_id', 'text', (c) => c.notNull().references('security_groups.id'))
+      .addColumn('position', 'integer', (c) => c.notNull())
+      .addPrimaryKeyConstraint('instance_sgs_pk', ['instance_id', 'sg_id'])
+      .execute();
+    await db.schema.createIndex('instance_sgs_by_sg').on('instance_sgs').column('sg_id').execute();
+    await db.schema
+      .createTable('private_ips')
+      .addColumn('subnet_id', 'text', (c) => c.notNull().references('subnets.id'))
+      .addColumn('ip', 'text', (c) => c.notNull())
+      .addColumn('vpc_id', 'text', (c) => c.notNull())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('owner_kind', 'text', (c) => c.notNull())
+      .addColumn('owner_id', 'text', (c) => c.notNull())
+      .addColumn('is_primary', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('private_ips_pk', ['subnet_id', 'ip'])
+      .execute();
+    await db.schema.createIndex('private_ips_by_vpc').on('private_ips').columns(['vpc_id', 'ip']).execute();
+    await db.schema.createIndex('private_ips_by_owner').on('private_ips').column('owner_id').execute();
+  },
+};
+
+const migrations: Record<string, Migration> = { '0001-initial': initial };
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export async function migrate(db: Kysely<any>): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+}

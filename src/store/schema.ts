@@ -1,0 +1,156 @@
+/**
+ * The relational schema, as Kysely sees it. One schema serves SQLite and
+ * PostgreSQL, so it keeps to types both spell the same way: text, integer
+ * flags (0/1) instead of booleans, timestamps as ISO-8601 text (sortable),
+ * JSON as text.
+ */
+export interface AccountsTable {
+  uin: string;
+  app_id: string;
+  name: string;
+  quotas: string | null; // JSON overrides of the default quotas
+  created_at: string;
+}
+export interface ApiKeysTable {
+  secret_id: string;
+  uin: string;
+  secret_key_enc: string; // AES-256-GCM under the region's master key
+  created_at: string;
+}
+export interface MetaTable {
+  id: number;
+  revision: number;
+}
+export interface ChangesTable {
+  revision: number;
+  account: string;
+  kind: string;
+  resource_id: string;
+  op: 'create' | 'update' | 'delete';
+  at: string;
+}
+export interface UsageTable {
+  account: string;
+  kind: string;
+  count: number;
+}
+export interface IdempotencyTable {
+  account: string;
+  action: string;
+  token: string;
+  params_hash: string;
+  response: string;
+  created_at: string;
+}
+export interface TagsTable {
+  account: string;
+  resource_id: string;
+  key: string;
+  value: string;
+}
+export interface TasksTable {
+  id: string; // the RequestId of the call that started it, as Tencent's TaskId
+
+  account: string;
+  action: string;
+  status: 'RUNNING' | 'SUCCESS' | 'FAILED';
+  output: string | null;
+  created_at: string;
+}
+export interface VpcsTable {
+  id: string;
+  account: string;
+  name: string;
+  cidr: string;
+  is_default: number;
+  enable_multicast: number;
+  dns_servers: string; // JSON array
+  domain_name: string;
+  created_at: string;
+}
+export interface SubnetsTable {
+  id: string;
+  account: string;
+  vpc_id: string;
+  name: string;
+  cidr: string;
+  zone: string;
+  is_default: number;
+  enable_broadcast: number;
+  created_at: string;
+}
+export interface SecurityGroupsTable {
+  id: string;
+  account: string;
+  name: string;
+  description: string;
+  project_id: string;
+  is_default: number;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+export interface SgPoliciesTable {
+  sg_id: string;
+  direction: 'ingress' | 'egress';
+  position: number;
+  protocol: string;
+  port: string;
+  cidr: string;
+  ipv6_cidr: string;
+  ref_sg_id: string;
+  action: string;
+  description: string;
+  modified_at: string;
+}
+export interface InstancesTable {
+  id: string;
+  account: string;
+  name: string;
+  zone: string;
+  vpc_id: string;
+  subnet_id: string;
+  private_ip: string;
+  mac: string;
+  eni_id: string;
+  state: string;
+  image_id: string;
+  instance_type: string;
+  cpu: number;
+  memory: number;
+  host_id: string | null;
+  created_at: string;
+}
+export interface InstanceSgsTable {
+  instance_id: string;
+  sg_id: string;
+  position: number;
+}
+export interface PrivateIpsTable {
+  subnet_id: string;
+  ip: string;
+  vpc_id: string;
+  account: string;
+  owner_kind: string;
+  owner_id: string;
+  is_primary: number;
+  created_at: string;
+}
+
+export interface DB {
+  accounts: AccountsTable;
+  api_keys: ApiKeysTable;
+  meta: MetaTable;
+  changes: ChangesTable;
+  usage: UsageTable;
+  idempotency: IdempotencyTable;
+  tags: TagsTable;
+  tasks: TasksTable;
+  vpcs: VpcsTable;
+  subnets: SubnetsTable;
+  security_groups: SecurityGroupsTable;
+  sg_policies: SgPoliciesTable;
+  instances: InstancesTable;
+  instance_sgs: InstanceSgsTable;
+  private_ips: PrivateIpsTable;
+}

@@ -1,0 +1,105 @@
+/**
+ * The state store: one Kysely schema over SQLite (embedded default, WAL) or
+ * PostgreSQL (`postgres://…`). Reads use `db` directly. Every mutation goes
+ * through `write()`, one transaction that also takes the next region revision
+ * and appends what it changed to the change log.
+ *
+ * The revision is a single row that each writer increments first. On
+ * PostgreSQL the row lock is held until commit, so revisions are gapless and
+ * commit in order: a reader that has seen revision N has seen everything up to
+ * N. On SQLite the single connection serialises writers anyway.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import { migrate } from './migrations.js';
+import type { ChangesTable, DB } from './schema.js';
+
+export type Engine = 'sqlite' | 'postgres';
+export type Tx = Transaction<DB>;
+
+export interface Change {
+  account: string;
+  kind: string;
+  id: string;
+  op: ChangesTable['op'];
+}
+
+export interface Write {
+  readonly tx: Tx;
+  readonly revision: number;
+  readonly now: string;
+  /** Records a changed resource in the change log of this revision. */
+  changed(account: string, kind: string, id: string, op: Change['op']): void;
+}
+
+export interface Store {
+  readonly db: Kysely<DB>;
+  readonly engine: Engine;
+  write<T>(fn: (w: Write) => Promise<T>): Promise<T>;
+  revision(): Promise<number>;
+  close(): Promise<void>;
+}
+
+// PostgreSQL returns int8 as a string; revisions and counts fit a double.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export async function openStore(url: string): Promise<Store> {
+  const engine: Engine = /^postgres(ql)?:\/\//.test(url) ? 'postgres' : 'sqlite';
+  const db =
+    engine === 'postgres'
+      ? new Kysely<DB>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 8 }) }) })
+      : new Kysely<DB>({ dialect: new SqliteDialect({ database: openSqlite(url) }) });
+  try {
+    await migrate(db);
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
+  return {
+    db,
+    engine,
+    async write(fn) {
+      return db.transaction().execute(async (tx) => {
+        const row = await tx
+          .updateTable('meta')
+          .set({ revision: sql`revision + 1` })
+          .where('id', '=', 1)
+          .returning('revision')
+          .executeTakeFirstOrThrow();
+        const now = new Date().toISOString();
+        const log: Change[] = [];
+        const result = await fn({
+          tx,
+          revision: row.revision,
+          now,
+          changed: (account, kind, id, op) => void log.push({ account, kind, id, op }),
+        });
+        if (log.length)
+          await tx
+            .insertInto('changes')
+            .values(log.map((c) => ({ revision: row.revision, account: c.account, kind: c.kind, resource_id: c.id, op: c.op, at: now })))
+            .execute();
+        return result;
+      });
+    },
+    async revision() {
+      const r = await db.selectFrom('meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
+      return r.revision;
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function openSqlite(path: string): Database.Database {
+  const file = path.replace(/^sqlite:(\/\/)?/, '');
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const d = new Database(file);
+  d.pragma('journal_mode = WAL');
+  d.pragma('synchronous = NORMAL'); // durable across process crashes; WAL fsyncs at checkpoints
+  d.pragma('foreign_keys = ON');
+  d.pragma('busy_timeout = 5000');
+  return d;
+}

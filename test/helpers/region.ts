@@ -1,0 +1,152 @@
+/**
+ * Starts a real `weft server` process for a test, on SQLite (default) or on a
+ * fresh PostgreSQL database when WEFT_TEST_DATABASE=postgres://… is set, and
+ * hands out official-SDK clients for its accounts. Everything it made is
+ * removed by `stop()`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client as CvmClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_client.js';
+import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_client.js';
+import pg from 'pg';
+
+export const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
+export const WEFT = join(ROOT, 'dist/src/cli/main.js');
+
+export interface Creds {
+  SecretId: string;
+  SecretKey: string;
+  Uin: string;
+  AppId: string;
+  Endpoint: string;
+  Region: string;
+}
+
+export interface TestRegion {
+  dataDir: string;
+  endpoint: string;
+  admin: Creds;
+  database?: string;
+  vpc(creds?: Pick<Creds, 'SecretId' | 'SecretKey'>): VpcClient;
+  cvm(creds?: Pick<Creds, 'SecretId' | 'SecretKey'>): CvmClient;
+  newAccount(name: string): Promise<Creds>;
+  weft(args: string[], env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const engineName = () => (process.env.WEFT_TEST_DATABASE ? 'postgres' : 'sqlite');
+
+async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const base = process.env.WEFT_TEST_DATABASE;
+  if (!base) return undefined;
+  const name = `weft_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export function run(args: string[], env: Record<string, string> = {}, input?: string) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((ok) => {
+    const p = spawn(process.execPath, [WEFT, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    if (input !== undefined) p.stdin.end(input);
+    p.on('close', (code) => ok({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+export async function startRegion(extra: string[] = []): Promise<TestRegion> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'weft-test-'));
+  const db = await freshDatabase();
+  const dbArgs = db ? ['--database', db.url] : [];
+  let proc: ChildProcess | undefined;
+  let endpoint = '';
+
+  async function launch(listen: string) {
+    const p = spawn(process.execPath, [WEFT, 'server', '--data-dir', dataDir, '--listen', listen, ...dbArgs, ...extra], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc = p;
+    let err = '';
+    p.stderr!.on('data', (d) => (err += d));
+    endpoint = await new Promise<string>((ok, fail) => {
+      let out = '';
+      p.stdout!.on('data', (d) => {
+        out += d;
+        const m = /endpoint\s+http:\/\/(\S+)/.exec(out);
+        if (m) ok(m[1]!);
+      });
+      p.once('exit', (code) => fail(new Error(`weft server exited with ${code}: ${err}`)));
+    });
+  }
+  await launch('127.0.0.1:0');
+  const admin = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as Creds;
+
+  const profile = () => ({ httpProfile: { endpoint, protocol: 'http://', reqTimeout: 30 } });
+  const cred = (c?: Pick<Creds, 'SecretId' | 'SecretKey'>) => ({ secretId: (c ?? admin).SecretId, secretKey: (c ?? admin).SecretKey });
+  const stopProc = async () => {
+    if (!proc || proc.exitCode !== null) return;
+    const p = proc;
+    await new Promise<void>((ok) => {
+      p.once('exit', () => ok());
+      p.kill('SIGTERM');
+    });
+  };
+
+  return {
+    dataDir,
+    get endpoint() {
+      return endpoint;
+    },
+    admin,
+    database: db?.url,
+    vpc: (c) => new VpcClient({ credential: cred(c), region: 'local', profile: profile() }),
+    cvm: (c) => new CvmClient({ credential: cred(c), region: 'local', profile: profile() }),
+    async newAccount(name) {
+      const r = await run(['account', 'create', '--data-dir', dataDir, '--name', name, ...dbArgs]);
+      if (r.code !== 0) throw new Error(`account create failed: ${r.stderr}`);
+      return JSON.parse(r.stdout) as Creds;
+    },
+    weft: (args, env = {}) => run(args, { WEFT_ENDPOINT: endpoint, WEFT_SECRET_ID: admin.SecretId, WEFT_SECRET_KEY: admin.SecretKey, ...env }),
+    async restart() {
+      const port = endpoint.split(':').pop()!;
+      await stopProc();
+      await launch(`127.0.0.1:${port}`);
+    },
+    async stop() {
+      await stopProc();
+      await db?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The Tencent error code of a rejected SDK call (fails the test if the call succeeds). */
+export async function errorCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code) return code;
+    throw e;
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
