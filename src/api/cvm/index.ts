@@ -1,4 +1,6 @@
 /** The cvm service (2017-03-12). */
 import type { ActionDef } from '../action.js';
+import { instanceActions } from './instances.js';
+import { regionActions } from './regions.js';
 
-export const cvmActions: readonly ActionDef[] = [];
+export const cvmActions: readonly ActionDef[] = [...regionActions, ...instanceActions];

@@ -1,5 +1,15 @@
 /** The vpc service (2017-03-12). */
 import type { ActionDef } from '../action.js';
+import { privateIpActions } from './private-ips.js';
+import { securityGroupActions } from './security-groups.js';
+import { subnetActions } from './subnets.js';
+import { taskActions } from './tasks.js';
 import { vpcActionsList } from './vpcs.js';
 
-export const vpcActions: readonly ActionDef[] = [...vpcActionsList];
+export const vpcActions: readonly ActionDef[] = [
+  ...vpcActionsList,
+  ...subnetActions,
+  ...securityGroupActions,
+  ...privateIpActions,
+  ...taskActions,
+];

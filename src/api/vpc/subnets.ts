@@ -1,0 +1,3 @@
+import type { ActionDef } from '../action.js';
+
+export const subnetActions: readonly ActionDef[] = [];
