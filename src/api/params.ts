@@ -106,7 +106,8 @@ export function obj<S extends Shape>(shape: S): Schema<ObjectOf<S>> & { shape: S
       if (typeof v !== 'object' || v === null || Array.isArray(v)) throw wrongType(path || 'body', 'an object', v);
       const input = v as Record<string, unknown>;
       const at = (k: string) => (path ? `${path}.${k}` : k);
-      for (const k of Object.keys(input)) if (!(k in shape)) throw unknownParameter(at(k));
+      // Own keys only: `constructor` or `__proto__` in a body must not pass as known parameters.
+      for (const k of Object.keys(input)) if (!Object.hasOwn(shape, k)) throw unknownParameter(at(k));
       const out: Record<string, unknown> = {};
       for (const [k, s] of Object.entries(shape)) {
         const x = input[k];
