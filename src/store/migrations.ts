@@ -176,7 +176,34 @@ const initial: Migration = {
   },
 };
 
-const migrations: Record<string, Migration> = { '0001-initial': initial };
+/** Hosts of the data plane, VNIs of VPCs, and the revision an instance's placement was written at. */
+const hosts: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('hosts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('zone', 'text', (c) => c.notNull())
+      .addColumn('underlay', 'text', (c) => c.notNull().unique())
+      .addColumn('token_hash', 'text', (c) => c.notNull())
+      .addColumn('applied_revision', 'bigint', (c) => c.notNull())
+      .addColumn('reported_at', 'text')
+      .addColumn('report', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.alterTable('vpcs').addColumn('vni', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.alterTable('meta').addColumn('next_vni', 'integer', (c) => c.notNull().defaultTo(100)).execute();
+    await db.schema.alterTable('instances').addColumn('placed_revision', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.createIndex('instances_by_host').on('instances').column('host_id').execute();
+    // VPCs made before VNIs existed get one each.
+    const old = await db.selectFrom('vpcs').select('id').where('vni', '=', 0).orderBy('created_at').execute();
+    let next = 100;
+    for (const v of old) await db.updateTable('vpcs').set({ vni: next++ }).where('id', '=', v.id).execute();
+    await db.updateTable('meta').set({ next_vni: next }).execute();
+    await db.schema.createIndex('vpcs_by_vni').on('vpcs').column('vni').execute();
+  },
+};
+
+const migrations: Record<string, Migration> = { '0001-initial': initial, '0002-hosts': hosts };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 

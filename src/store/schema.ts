@@ -4,6 +4,8 @@
  * flags (0/1) instead of booleans, timestamps as ISO-8601 text (sortable),
  * JSON as text.
  */
+import type { Generated } from 'kysely';
+
 export interface AccountsTable {
   uin: string;
   app_id: string;
@@ -20,6 +22,7 @@ export interface ApiKeysTable {
 export interface MetaTable {
   id: number;
   revision: number;
+  next_vni: number;
 }
 export interface ChangesTable {
   revision: number;
@@ -67,6 +70,8 @@ export interface VpcsTable {
   dns_servers: string; // JSON array
   domain_name: string;
   created_at: string;
+  /** VXLAN network identifier, unique in the region. */
+  vni: number;
 }
 export interface SubnetsTable {
   id: string;
@@ -120,6 +125,8 @@ export interface InstancesTable {
   memory: number;
   host_id: string | null;
   created_at: string;
+  /** Revision at which the instance was placed on host_id; RUNNING once the host has applied it. */
+  placed_revision: Generated<number>;
 }
 export interface InstanceSgsTable {
   instance_id: string;
@@ -137,7 +144,19 @@ export interface PrivateIpsTable {
   created_at: string;
 }
 
+export interface HostsTable {
+  id: string; // h1, h2 …
+  zone: string;
+  underlay: string; // the host's underlay address (VXLAN endpoint)
+  token_hash: string; // sha256 of the agent's token
+  applied_revision: number;
+  reported_at: string | null;
+  report: string | null; // JSON of the agent's last report
+  created_at: string;
+}
+
 export interface DB {
+  hosts: HostsTable;
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
   meta: MetaTable;

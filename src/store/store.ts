@@ -40,6 +40,8 @@ export interface Store {
   readonly engine: Engine;
   write<T>(fn: (w: Write) => Promise<T>): Promise<T>;
   revision(): Promise<number>;
+  /** Calls `fn` with the new revision after each write this process commits. */
+  onCommit(fn: (revision: number) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -58,11 +60,13 @@ export async function openStore(url: string): Promise<Store> {
     await db.destroy();
     throw e;
   }
+  const listeners = new Set<(revision: number) => void>();
   return {
     db,
     engine,
     async write(fn) {
-      return db.transaction().execute(async (tx) => {
+      let committed = 0;
+      const result = await db.transaction().execute(async (tx) => {
         const row = await tx
           .updateTable('meta')
           .set({ revision: sql`revision + 1` })
@@ -82,8 +86,15 @@ export async function openStore(url: string): Promise<Store> {
             .insertInto('changes')
             .values(log.map((c) => ({ revision: row.revision, account: c.account, kind: c.kind, resource_id: c.id, op: c.op, at: now })))
             .execute();
+        committed = row.revision;
         return result;
       });
+      for (const l of listeners) l(committed);
+      return result;
+    },
+    onCommit(fn) {
+      listeners.add(fn);
+      return () => void listeners.delete(fn);
     },
     async revision() {
       const r = await db.selectFrom('meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { containsCidr, formatCidr, parseCidr, parseIp, PRIVATE_BLOCKS } from '../../core/cidr.js';
 import { newId } from '../../core/ids.js';
 import type { VpcsTable } from '../../store/schema.js';
+import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
 import { checkIds, deleteTags, nameContains, loadTags, page, release, reserve, saveTags, tagsParam, tencentTime, usage } from '../common.js';
 import { ApiError, invalidValue } from '../errors.js';
@@ -76,6 +77,7 @@ export const createVpc = defineAction({
     const row = await ctx.write(async (w) => {
       await reserve(w, ctx.account.uin, 'vpc', 1, ctx.account.quotas.vpc, 'VPC');
       const row: VpcsTable = {
+        vni: await takeVni(w),
         id,
         account: ctx.account.uin,
         name: p.VpcName,
@@ -186,5 +188,18 @@ export const deleteVpc = defineAction({
     return {};
   },
 });
+
+/** VXLAN IDs are 24 bits; Weft hands them out in order, starting at 100. */
+const MAX_VNI = 2 ** 24 - 1;
+async function takeVni(w: Write): Promise<number> {
+  const r = await w.tx
+    .updateTable('meta')
+    .set({ next_vni: sql`next_vni + 1` })
+    .where('id', '=', 1)
+    .returning('next_vni')
+    .executeTakeFirstOrThrow();
+  if (r.next_vni - 1 > MAX_VNI) throw new ApiError('LimitExceeded', 'The region has used all 16,777,215 VXLAN network identifiers.');
+  return r.next_vni - 1;
+}
 
 export const vpcActionsList = [createVpc, describeVpcs, modifyVpcAttribute, deleteVpc];
