@@ -203,7 +203,26 @@ const hosts: Migration = {
   },
 };
 
-const migrations: Record<string, Migration> = { '0001-initial': initial, '0002-hosts': hosts };
+/**
+ * What DescribeInstances reports beyond the network: a UUID, the charge type
+ * and termination protection asked for, the latest operation, and the echo of
+ * accepted-but-unenforced launch settings (disks, key IDs; never a password).
+ */
+const instanceDetails: Migration = {
+  async up(db: Kysely<any>) {
+    const add = (column: string, type: 'text' | 'integer', value: string | number) =>
+      db.schema.alterTable('instances').addColumn(column, type, (c) => c.notNull().defaultTo(value)).execute();
+    await add('uuid', 'text', '');
+    await add('charge_type', 'text', 'POSTPAID_BY_HOUR');
+    await add('disable_api_termination', 'integer', 0);
+    await add('latest_operation', 'text', '');
+    await add('latest_operation_state', 'text', '');
+    await add('latest_operation_request_id', 'text', '');
+    await add('spec', 'text', '{}');
+  },
+};
+
+const migrations: Record<string, Migration> = { '0001-initial': initial, '0002-hosts': hosts, '0003-instance-details': instanceDetails };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 

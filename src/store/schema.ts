@@ -127,6 +127,15 @@ export interface InstancesTable {
   created_at: string;
   /** Revision at which the instance was placed on host_id; RUNNING once the host has applied it. */
   placed_revision: Generated<number>;
+  uuid: Generated<string>;
+  charge_type: Generated<string>;
+  disable_api_termination: Generated<number>;
+  /** The last action on the instance (RunInstances, AssociateSecurityGroups …), its state and RequestId. */
+  latest_operation: Generated<string>;
+  latest_operation_state: Generated<string>;
+  latest_operation_request_id: Generated<string>;
+  /** JSON echo of launch settings Weft accepts but does not enforce (SystemDisk, DataDisks, KeyIds). */
+  spec: Generated<string>;
 }
 export interface InstanceSgsTable {
   instance_id: string;
