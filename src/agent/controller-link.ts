@@ -1,0 +1,44 @@
+/** The agent's side of distribution: long-poll its document, report what it applied. */
+import { request } from 'node:http';
+import type { HostDocument } from '../compile/host-document.js';
+import type { AgentReport } from '../controller/distribution.js';
+
+export interface LinkOptions {
+  /** `unix:/path/agents.sock` or `http://host:port` */
+  controller: string;
+  hostId: string;
+  token: string;
+}
+
+function call(o: LinkOptions, method: string, path: string, body?: unknown, timeoutMs = 70_000) {
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  const target = o.controller.startsWith('unix:') ? { socketPath: o.controller.slice(5) } : (() => {
+    const u = new URL(o.controller);
+    return { host: u.hostname, port: Number(u.port) };
+  })();
+  return new Promise<{ status: number; body: string }>((ok, fail) => {
+    const req = request(
+      { ...target, method, path, timeout: timeoutMs, headers: { authorization: `Bearer ${o.token}`, 'content-type': 'application/json' } },
+      (res) => {
+        let data = '';
+        res.on('data', (c) => (data += c));
+        res.on('end', () => ok({ status: res.statusCode ?? 0, body: data }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('controller did not answer in time')));
+    req.on('error', fail);
+    req.end(text);
+  });
+}
+
+export async function fetchDocument(o: LinkOptions, known: string, waitSeconds = 25): Promise<{ document: HostDocument; digest: string } | undefined> {
+  const r = await call(o, 'GET', `/v1/hosts/${o.hostId}/document?known=${encodeURIComponent(known)}&wait=${waitSeconds}`);
+  if (r.status === 204) return undefined;
+  if (r.status !== 200) throw new Error(`controller answered ${r.status}: ${r.body}`);
+  return JSON.parse(r.body) as { document: HostDocument; digest: string };
+}
+
+export async function sendReport(o: LinkOptions, report: AgentReport): Promise<void> {
+  const r = await call(o, 'POST', `/v1/hosts/${o.hostId}/status`, report, 10_000);
+  if (r.status !== 200) throw new Error(`controller answered ${r.status}: ${r.body}`);
+}

@@ -1,0 +1,59 @@
+/**
+ * What the controller runs for the data plane: the distribution endpoint on
+ * the data dir's Unix socket (and optionally TCP) and the scheduler.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { Store } from '../store/store.js';
+import { createDistribution, tokenHash } from './distribution.js';
+import { startScheduler } from './scheduler.js';
+import { splitHostPort } from './controller.js';
+
+export async function startAgentsEndpoint(store: Store, o: { socket: string; listen?: string }) {
+  const dist = createDistribution(store);
+  const servers: Server[] = [];
+  if (existsSync(o.socket)) rmSync(o.socket); // left by a controller that did not stop cleanly
+  const unix = dist.serve();
+  await new Promise<void>((ok, fail) => unix.once('error', fail).listen(o.socket, ok));
+  servers.push(unix);
+  if (o.listen) {
+    const [host, port] = splitHostPort(o.listen);
+    const tcp = dist.serve();
+    await new Promise<void>((ok, fail) => tcp.once('error', fail).listen(port, host, ok));
+    servers.push(tcp);
+  }
+  const scheduler = startScheduler(store);
+  return {
+    distribution: dist,
+    scheduler,
+    async close() {
+      scheduler.stop();
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((ok) => {
+              s.close(() => ok());
+              s.closeAllConnections();
+            }),
+        ),
+      );
+    },
+  };
+}
+
+/** Registers (or re-keys) a host; returns the agent's new token. */
+export async function registerHost(store: Store, h: { id: string; zone: string; underlay: string }): Promise<string> {
+  const token = randomBytes(24).toString('base64url');
+  await store.write(async (w) => {
+    const old = await w.tx.selectFrom('hosts').select('id').where('id', '=', h.id).executeTakeFirst();
+    if (old) await w.tx.updateTable('hosts').set({ zone: h.zone, underlay: h.underlay, token_hash: tokenHash(token) }).where('id', '=', h.id).execute();
+    else
+      await w.tx
+        .insertInto('hosts')
+        .values({ id: h.id, zone: h.zone, underlay: h.underlay, token_hash: tokenHash(token), applied_revision: 0, reported_at: null, report: null, created_at: w.now })
+        .execute();
+    w.changed('', 'host', h.id, old ? 'update' : 'create');
+  });
+  return token;
+}

@@ -1,0 +1,124 @@
+/**
+ * Distribution: agents fetch their host's document by long poll. An agent
+ * sends the digest of the document it holds; the answer is the current
+ * document as soon as it differs (at once after a reconnect: a new agent holds
+ * nothing), or 204 after `wait` seconds. Nothing relies on an agent having
+ * seen every intermediate change. Agents authenticate with their host token
+ * and report the revision they applied.
+ *
+ * Served on a Unix socket in the data dir by default, so the region in a box
+ * needs no address in the machine's namespace; `--agent-listen HOST:PORT`
+ * serves it over TCP for agents on other machines.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { compileHost, documentDigest } from '../compile/compile.js';
+import type { HostDocument } from '../compile/host-document.js';
+import { loadSpan } from '../compile/load.js';
+import type { Store } from '../store/store.js';
+
+export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export interface AgentReport {
+  revision: number;
+  ok: boolean;
+  error?: string;
+  changes?: number;
+}
+
+export function createDistribution(store: Store) {
+  const waiters = new Set<() => void>();
+  store.onCommit(() => {
+    for (const w of [...waiters]) w();
+  });
+
+  async function compile(hostId: string): Promise<HostDocument | undefined> {
+    const span = await loadSpan(store, hostId);
+    return span && compileHost(span);
+  }
+
+  async function authorised(hostId: string, req: IncomingMessage): Promise<boolean> {
+    const m = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+    if (!m) return false;
+    const row = await store.db.selectFrom('hosts').select('token_hash').where('id', '=', hostId).executeTakeFirst();
+    if (!row) return false;
+    const a = Buffer.from(row.token_hash, 'hex');
+    const b = Buffer.from(tokenHash(m[1]!), 'hex');
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  /** The next document that differs from `known`, or undefined after `waitMs`. */
+  async function nextDocument(hostId: string, known: string, waitMs: number, closed: () => boolean) {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      // Subscribe before compiling so a commit between the two is not missed.
+      let wake!: () => void;
+      const changed = new Promise<void>((ok) => (wake = ok));
+      waiters.add(wake);
+      try {
+        const doc = await compile(hostId);
+        if (!doc) return undefined;
+        const digest = documentDigest(doc);
+        if (digest !== known) return { document: doc, digest };
+        const left = deadline - Date.now();
+        if (left <= 0 || closed()) return undefined;
+        // A commit on another controller replica is not seen here: poll as a fallback.
+        await Promise.race([changed, new Promise((ok) => setTimeout(ok, Math.min(left, 2000)))]);
+      } finally {
+        waiters.delete(wake);
+      }
+    }
+  }
+
+  async function report(hostId: string, r: AgentReport) {
+    const row = await store.db.selectFrom('hosts').select('applied_revision').where('id', '=', hostId).executeTakeFirstOrThrow();
+    await store.db
+      .updateTable('hosts')
+      .set({
+        applied_revision: r.ok ? Math.max(row.applied_revision, r.revision) : row.applied_revision,
+        reported_at: new Date().toISOString(),
+        report: JSON.stringify(r),
+      })
+      .where('id', '=', hostId)
+      .execute();
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, body: string) {
+    const url = new URL(req.url ?? '/', 'http://agent');
+    const m = /^\/v1\/hosts\/([a-z0-9-]+)\/(document|status)$/.exec(url.pathname);
+    if (!m) return send(res, 404, { error: 'no such path' });
+    const [, hostId, what] = m as unknown as [string, string, string];
+    if (!(await authorised(hostId, req))) return send(res, 401, { error: 'bad host token' });
+    if (what === 'document' && req.method === 'GET') {
+      let closed = false;
+      res.on('close', () => (closed = true));
+      const wait = Math.min(Number(url.searchParams.get('wait') ?? 25), 60) * 1000;
+      const next = await nextDocument(hostId, url.searchParams.get('known') ?? '', wait, () => closed);
+      if (!next) return send(res, 204);
+      return send(res, 200, next);
+    }
+    if (what === 'status' && req.method === 'POST') {
+      await report(hostId, JSON.parse(body) as AgentReport);
+      return send(res, 200, { ok: true });
+    }
+    return send(res, 405, { error: 'method not allowed' });
+  }
+
+  function serve(): Server {
+    return createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        handle(req, res, body).catch((e: unknown) => send(res, 500, { error: String(e) }));
+      });
+    });
+  }
+
+  return { compile, serve, report };
+}
+
+function send(res: ServerResponse, status: number, body?: unknown) {
+  if (res.headersSent || res.destroyed) return;
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+}
