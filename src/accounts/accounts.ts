@@ -5,6 +5,8 @@
 import { randomInt } from 'node:crypto';
 import { randomString } from '../core/ids.js';
 import { isQuotaName, withOverrides, type Quotas } from '../core/quotas.js';
+import type { Kysely } from 'kysely';
+import type { DB } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { seal, unseal, type MasterKey } from './secrets.js';
 
@@ -64,27 +66,66 @@ export async function setQuotas(store: Store, name: string, changes: Record<stri
   });
 }
 
+/** An account's quotas as stored now (for use inside a write transaction), or undefined if it is gone. */
+export async function quotasOf(db: Kysely<DB>, uin: string): Promise<Quotas | undefined> {
+  const r = await db.selectFrom('accounts').select('quotas').where('uin', '=', uin).executeTakeFirst();
+  return r && withOverrides(r.quotas);
+}
+
+export interface KeyLookup {
+  account: Account;
+  secretKey: string;
+}
+
 /**
- * Key lookup for every request, cached briefly: the hot path then costs no
- * query and no decryption. Quota changes take effect within `ttlMs`.
+ * Key lookup for every request, cached briefly so the hot path costs no query
+ * and no decryption. What the cache may serve stale for up to `ttlMs`: a key's
+ * existence and the account's quotas as read-only requests see them. Writes
+ * re-read quotas in their own transaction (server.ts), so a raised quota takes
+ * effect at once without a query on every read.
+ *
+ * Unknown SecretIds are remembered apart from known ones, so a flood of made-up
+ * IDs can neither evict the real keys nor turn into one query per request;
+ * concurrent lookups of one uncached ID share a single query.
  */
-export function keyring(store: Store, key: MasterKey, ttlMs = 10_000) {
-  const cache = new Map<string, { at: number; found?: { account: Account; secretKey: string } }>();
-  return async (secretId: string) => {
-    const hit = cache.get(secretId);
-    if (hit && Date.now() - hit.at < ttlMs) return hit.found;
+export function keyring(store: Store, key: MasterKey, ttlMs = 5_000, maxEntries = 10_000) {
+  const known = new Map<string, { at: number; found: KeyLookup }>();
+  const unknown = new Map<string, number>();
+  const pending = new Map<string, Promise<KeyLookup | undefined>>();
+
+  async function load(secretId: string): Promise<KeyLookup | undefined> {
     const r = await store.db
       .selectFrom('api_keys')
       .innerJoin('accounts', 'accounts.uin', 'api_keys.uin')
       .select(['accounts.uin', 'accounts.app_id', 'accounts.name', 'accounts.quotas', 'api_keys.secret_key_enc'])
       .where('api_keys.secret_id', '=', secretId)
       .executeTakeFirst();
-    const found = r && {
+    const now = Date.now();
+    if (!r) {
+      if (unknown.size >= maxEntries) unknown.clear();
+      unknown.set(secretId, now);
+      return undefined;
+    }
+    const found = {
       account: { uin: r.uin, appId: r.app_id, name: r.name, quotas: withOverrides(r.quotas) },
       secretKey: unseal(key, r.secret_key_enc),
     };
-    if (cache.size > 10_000) cache.clear();
-    cache.set(secretId, { at: Date.now(), found });
+    if (known.size >= maxEntries) known.clear();
+    known.set(secretId, { at: now, found });
     return found;
+  }
+
+  return async (secretId: string): Promise<KeyLookup | undefined> => {
+    const now = Date.now();
+    const hit = known.get(secretId);
+    if (hit && now - hit.at < ttlMs) return hit.found;
+    const missAt = unknown.get(secretId);
+    if (missAt !== undefined && now - missAt < ttlMs) return undefined;
+    let p = pending.get(secretId);
+    if (!p) {
+      p = load(secretId).finally(() => pending.delete(secretId));
+      pending.set(secretId, p);
+    }
+    return p;
   };
 }

@@ -11,11 +11,19 @@ import { join } from 'node:path';
 
 export type MasterKey = Buffer;
 
-export function loadMasterKey(dataDir: string): MasterKey {
+/**
+ * The region's master key. Only the controller creates one (`create`); the
+ * account commands must find the controller's, or the keys they seal would be
+ * unreadable to it.
+ */
+export function loadMasterKey(dataDir: string, o: { create?: boolean } = { create: true }): MasterKey {
   const fromEnv = process.env.WEFT_MASTER_KEY;
   if (fromEnv) return decodeKey(fromEnv, 'WEFT_MASTER_KEY');
   const file = join(dataDir, 'master.key');
-  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  if (!existsSync(file)) {
+    if (!o.create) throw new Error(`${file} not found: is --data-dir the controller's data directory?`);
+    writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  }
   return decodeKey(readFileSync(file, 'utf8').trim(), file);
 }
 

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { Account } from '../accounts/accounts.js';
+import { quotasOf, type Account } from '../accounts/accounts.js';
 import { newRequestId } from '../core/ids.js';
 import type { Region } from '../core/region.js';
 import type { Store, Write } from '../store/store.js';
@@ -99,16 +99,24 @@ export function createApi(o: ApiOptions) {
 
   function parseBody(body: Buffer): unknown {
     if (body.length === 0) return {};
+    let value: unknown;
     try {
-      return JSON.parse(body.toString('utf8'));
+      value = JSON.parse(body.toString('utf8'));
     } catch (e) {
       throw new ApiError('InvalidParameter', `The request body is not valid JSON: ${(e as Error).message}.`);
     }
+    if (nestingDepth(value, MAX_DEPTH) > MAX_DEPTH)
+      throw new ApiError('InvalidParameter', `The request body nests deeper than ${MAX_DEPTH} levels; no action takes parameters that deep.`);
+    return value;
   }
 
-  function context(account: Account, requestId: string, def: ActionDef, params: Record<string, unknown>): Ctx {
+  function context(cached: Account, requestId: string, def: ActionDef, params: Record<string, unknown>): Ctx {
     const tokenName = def.idempotencyToken;
     const token = tokenName ? (params[tokenName] as string | undefined) : undefined;
+    // The key cache may hold quotas a few seconds old; a write re-reads them in
+    // its own transaction, so a raised quota counts from the next write on and
+    // the check is consistent with the usage it is compared to.
+    const account: Account = { ...cached };
     return {
       store: o.store,
       db: o.store.db,
@@ -116,9 +124,10 @@ export function createApi(o: ApiOptions) {
       region: o.region,
       requestId,
       async write<T extends object>(fn: (w: Write) => Promise<T>): Promise<T> {
-        if (!token) return o.store.write(fn);
         return o.store.write(async (w) => {
+          account.quotas = (await quotasOf(w.tx, account.uin)) ?? account.quotas;
           const result = await fn(w);
+          if (!token) return result;
           await w.tx
             .insertInto('idempotency')
             .values({ account: account.uin, action: def.name, token, params_hash: paramsHash(params, tokenName!), response: JSON.stringify(result), created_at: w.now })
@@ -206,6 +215,23 @@ export function createApi(o: ApiOptions) {
   }
 
   return { handle, bodyLimit };
+}
+
+/** Deepest JSON nesting accepted; Tencent's request models nest a handful of levels. */
+const MAX_DEPTH = 32;
+
+/** Nesting depth of a parsed JSON value, counted without recursion and given up past `limit`. */
+export function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d + 1 > deepest) deepest = d + 1;
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
+  }
+  return deepest;
 }
 
 function internal(e: unknown, requestId: string): ApiError {

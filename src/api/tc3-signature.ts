@@ -7,9 +7,11 @@
  *   key              = HMAC(HMAC(HMAC("TC3"+SecretKey, Date), Service), "tc3_request")
  *
  * The service is taken from the credential scope as sent: an SDK pointed at
- * 127.0.0.1:9080 signs with service "127". The host it signs is the host name
- * without the port, although its Host header carries one, so the `host`
- * header is canonicalised the same way. Pure: no clock, no key lookup.
+ * 127.0.0.1:9080 signs with service "127". The Node.js SDK signs the host name
+ * without the port although its Host header carries one; the Go SDK (and most
+ * hand-written signers) sign the Host header as sent, port included. Both are
+ * accepted: the port-less form is tried first, the other only on a mismatch.
+ * Pure: no clock, no key lookup.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -35,13 +37,14 @@ export const utcDate = (timestamp: number) => new Date(timestamp * 1000).toISOSt
 const sha256hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
 
-/** The header value as it enters the canonical request. */
-function canonicalHeaderValue(name: string, value: string): string {
+/** The host name of a Host header value, without its port (`[::1]:80` → `[::1]`). */
+const withoutPort = (host: string) => (host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, ''));
+
+/** The header value as it enters the canonical request (Tencent: trimmed, lower case). */
+function canonicalHeaderValue(name: string, value: string, hostPort: boolean): string {
   const v = value.trim().toLowerCase();
-  // The SDK signs URL.hostname (no port) while sending URL.host.
-  if (name === 'host') return v.startsWith('[') ? v.slice(0, v.indexOf(']') + 1) : v.replace(/:\d+$/, '');
-  // content-type is signed as sent; only case and surrounding space are normalised.
-  return v;
+  // The Node.js SDK signs URL.hostname (no port) while sending URL.host.
+  return name === 'host' && !hostPort ? withoutPort(v) : v;
 }
 
 export interface SignedRequest {
@@ -53,11 +56,15 @@ export interface SignedRequest {
   timestamp: number;
 }
 
-export function signature(req: SignedRequest, auth: Omit<Tc3Authorization, 'signature'>, secretKey: string): string {
+/**
+ * The hex signature of a request. `hostPort`: sign the Host header with its
+ * port, as the Go SDK does (default: without, as the Node.js SDK does).
+ */
+export function signature(req: SignedRequest, auth: Omit<Tc3Authorization, 'signature'>, secretKey: string, hostPort = false): string {
   const headerLines = auth.signedHeaders
     .map((h) => {
       const raw = req.headers[h];
-      return `${h}:${canonicalHeaderValue(h, Array.isArray(raw) ? raw.join(',') : (raw ?? ''))}\n`;
+      return `${h}:${canonicalHeaderValue(h, Array.isArray(raw) ? raw.join(',') : (raw ?? ''), hostPort)}\n`;
     })
     .join('');
   const canonical = [req.method, req.path || '/', req.query, headerLines, auth.signedHeaders.join(';'), sha256hex(req.body)].join('\n');
@@ -68,13 +75,26 @@ export function signature(req: SignedRequest, auth: Omit<Tc3Authorization, 'sign
 }
 
 export function signatureMatches(req: SignedRequest, auth: Tc3Authorization, secretKey: string): boolean {
-  const want = Buffer.from(signature(req, auth, secretKey), 'hex');
   const got = Buffer.from(auth.signature, 'hex');
-  return want.length === got.length && timingSafeEqual(want, got);
+  const same = (hex: string) => {
+    const want = Buffer.from(hex, 'hex');
+    return want.length === got.length && timingSafeEqual(want, got);
+  };
+  if (same(signature(req, auth, secretKey))) return true;
+  const host = req.headers.host;
+  const hasPort = auth.signedHeaders.includes('host') && typeof host === 'string' && withoutPort(host.trim()) !== host.trim();
+  return hasPort && same(signature(req, auth, secretKey, true));
 }
 
 /** Builds the Authorization header a client sends (used by the weft CLI and tests). */
-export function authorize(req: SignedRequest, secretId: string, secretKey: string, service: string, signedHeaders = ['content-type', 'host']): string {
+export function authorize(
+  req: SignedRequest,
+  secretId: string,
+  secretKey: string,
+  service: string,
+  signedHeaders = ['content-type', 'host'],
+  hostPort = false,
+): string {
   const auth = { secretId, date: utcDate(req.timestamp), service, signedHeaders };
-  return `TC3-HMAC-SHA256 Credential=${secretId}/${auth.date}/${service}/tc3_request, SignedHeaders=${signedHeaders.join(';')}, Signature=${signature(req, auth, secretKey)}`;
+  return `TC3-HMAC-SHA256 Credential=${secretId}/${auth.date}/${service}/tc3_request, SignedHeaders=${signedHeaders.join(';')}, Signature=${signature(req, auth, secretKey, hostPort)}`;
 }

@@ -5,15 +5,17 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { accountByName, createAccount, setQuotas } from '../accounts/accounts.js';
 import { loadMasterKey } from '../accounts/secrets.js';
-import type { Service } from '../api/action.js';
+import type { ActionDef, Service } from '../api/action.js';
+import type { Schema } from '../api/params.js';
 import { ACTIONS } from '../api/registry.js';
 import { startController, type CredentialsFile } from '../controller/controller.js';
+import { DEFAULT_QUOTAS, isQuotaName } from '../core/quotas.js';
 import { openStore } from '../store/store.js';
-import { call } from './client.js';
-import { parseActionArgs } from './args.js';
+import { call, type ApiResult } from './client.js';
+import { parseActionArgs, preferStrings, UsageError } from './args.js';
 
 const SERVICES: Service[] = ['vpc', 'cvm', 'clb'];
 
@@ -21,12 +23,25 @@ function storeUrl(dataDir: string, database?: string) {
   return database ?? join(dataDir, 'weft.db');
 }
 
+/** A whole number option value ≥ `min`, or a usage error naming the option. */
+const wholeNumber = (min: number) => (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < min) throw new InvalidArgumentError(`expected a whole number ≥ ${min}, got \`${v}\``);
+  return n;
+};
+
+// Exit codes: 0 success, 1 the API (or the endpoint) answered with an error, 2 usage error.
 const program = new Command('weft')
+  .exitOverride()
   .description('Weft: VPCs, subnets, security groups and instances behind a Tencent Cloud API 3.0 endpoint')
   .addHelpText(
     'after',
     `\nAPI client (like tccli):\n  weft <service> <Action> [--Param value …]   nested values as JSON, e.g. --Filters '[{"Name":"vpc-name","Values":["a"]}]'\n` +
-      `  credentials from WEFT_SECRET_ID, WEFT_SECRET_KEY, WEFT_ENDPOINT (and WEFT_REGION), or --data-dir DIR\n\n` +
+      `                                             or dotted, e.g. --Filters.0.Name vpc-name --Filters.0.Values.0 a\n` +
+      `  weft <service> <Action> --help              the action's parameters\n` +
+      `  credentials from --data-dir DIR (its credentials.json), else WEFT_SECRET_ID, WEFT_SECRET_KEY, WEFT_ENDPOINT, WEFT_REGION;\n` +
+      `  --endpoint HOST:PORT and --region NAME override both\n` +
+      `  exit status: 0 success, 1 the API answered with an error (JSON on stdout) or was unreachable, 2 usage error\n\n` +
       SERVICES.map((s) => {
         const names = ACTIONS.filter((a) => a.service === s).map((a) => a.name);
         return names.length ? `${s}:\n${names.map((n) => `  ${n}`).join('\n')}` : '';
@@ -42,9 +57,10 @@ program
   .option('--listen <host:port>', 'API endpoint', '127.0.0.1:9080')
   .option('--database <url>', 'postgres://… (default: SQLite in the data dir)')
   .option('--region <name>', 'region name', 'local')
-  .option('--zones <n>', 'number of zones', (v) => Number(v), 2)
-  .option('--rate-limit <n>', 'API requests per second per account (0: unlimited)', (v) => Number(v), 1000)
-  .action(async (o: { dataDir: string; listen: string; database?: string; region: string; zones: number; rateLimit: number }) => {
+  .option('--zones <n>', 'number of zones', wholeNumber(1), 2)
+  .option('--rate-limit <n>', 'API requests per second per account (0: unlimited)', wholeNumber(0), 1000)
+  .option('--body-limit <bytes>', 'largest request body accepted', wholeNumber(1), 10 << 20)
+  .action(async (o: { dataDir: string; listen: string; database?: string; region: string; zones: number; rateLimit: number; bodyLimit: number }) => {
     const c = await startController(o);
     console.log(`weft controller serving region ${c.region.name} (${c.region.zones.map((z) => z.name).join(', ')})`);
     console.log(`  endpoint     http://${c.endpoint}`);
@@ -66,9 +82,10 @@ account
   .requiredOption('--name <name>')
   .option('--database <url>')
   .action(async (o: { dataDir: string; name: string; database?: string }) => {
+    const key = masterKey(o.dataDir);
     const store = await openStore(storeUrl(o.dataDir, o.database));
     try {
-      const creds = await createAccount(store, loadMasterKey(o.dataDir), o.name);
+      const creds = await createAccount(store, key, o.name);
       const admin = readCredentials(o.dataDir);
       console.log(JSON.stringify({ ...creds, Endpoint: admin?.Endpoint, Region: admin?.Region ?? 'local' }, null, 2));
     } finally {
@@ -83,25 +100,57 @@ account
   .option('--database <url>')
   .option('--set <name=value...>', 'quotas to set')
   .action(async (o: { dataDir: string; name: string; database?: string; set?: string[] }) => {
+    const changes = Object.fromEntries(
+      (o.set ?? []).map((kv) => {
+        const m = /^([A-Za-z]+)=(\d+)$/.exec(kv.trim());
+        if (!m || !isQuotaName(m[1]!)) throw new UsageError(`--set \`${kv}\`: expected NAME=NUMBER with NAME one of ${Object.keys(DEFAULT_QUOTAS).join(', ')}`);
+        return [m[1]!, Number(m[2])];
+      }),
+    );
+    masterKey(o.dataDir); // the right data dir, not a typo that would get a fresh store
     const store = await openStore(storeUrl(o.dataDir, o.database));
     try {
-      if (!o.set?.length) {
+      if (!Object.keys(changes).length) {
         const a = await accountByName(store, o.name);
         if (!a) throw new Error(`no account named \`${o.name}\``);
         console.log(JSON.stringify(a.quotas, null, 2));
         return;
       }
-      const changes = Object.fromEntries(o.set.map((kv) => kv.split('=')).map(([k, v]) => [k!, Number(v)]));
       console.log(JSON.stringify(await setQuotas(store, o.name, changes), null, 2));
     } finally {
       await store.close();
     }
   });
 
+function masterKey(dataDir: string) {
+  try {
+    return loadMasterKey(dataDir, { create: false });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 function readCredentials(dataDir: string): CredentialsFile | undefined {
   const f = join(dataDir, 'credentials.json');
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as CredentialsFile) : undefined;
 }
+
+function actionHelp(def: ActionDef): string {
+  const shape = (def.params as Partial<{ shape: Record<string, Schema<unknown>> }>).shape ?? {};
+  const width = Math.max(0, ...Object.keys(shape).map((k) => k.length));
+  const lines = Object.entries(shape).map(([k, s]) => `  --${k.padEnd(width)}  ${s.describe}${s.optional ? '' : ' (required)'}`);
+  return `Usage: weft ${def.service} ${def.name} [--Param value …]\n\nParameters (values that parse as JSON are JSON; --A.0.B x builds nested ones):\n${lines.join('\n') || '  (none)'}\n`;
+}
+
+/** Validates parameters as the server would; the message, or undefined if they pass. */
+const problem = (def: ActionDef) => (params: Record<string, unknown>) => {
+  try {
+    def.params.parse(params, '');
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+};
 
 for (const service of SERVICES) {
   program
@@ -112,29 +161,45 @@ for (const service of SERVICES) {
     .helpOption(false)
     .argument('[params...]')
     .action(async (actionName: string, rest: string[]) => {
-      const def = ACTIONS.find((a) => a.name === actionName && a.service === service);
-      if (!def) {
-        const known = ACTIONS.filter((a) => a.service === service).map((a) => a.name);
-        throw new Error(`${service} has no action \`${actionName}\`; known: ${known.join(', ') || 'none yet'}`);
+      const known = ACTIONS.filter((a) => a.service === service).map((a) => a.name);
+      if (['--help', '-h', 'help'].includes(actionName)) {
+        console.log(`Usage: weft ${service} <Action> [--Param value …]\n\n${service} actions:\n${known.map((n) => `  ${n}`).join('\n') || '  none yet'}`);
+        return;
       }
-      const { params, dataDir } = parseActionArgs(rest);
-      const file = dataDir ? readCredentials(dataDir) : undefined;
-      if (dataDir && !file) throw new Error(`${join(dataDir, 'credentials.json')} not found: is a controller running with --data-dir ${dataDir}?`);
+      const def = ACTIONS.find((a) => a.name === actionName && a.service === service);
+      if (!def) throw new UsageError(`${service} has no action \`${actionName}\`; known: ${known.join(', ') || 'none yet'}`);
+      const args = parseActionArgs(rest);
+      if (args.help) {
+        process.stdout.write(actionHelp(def));
+        return;
+      }
+      // Explicit options win over the data dir's credentials file, which wins over the environment.
+      const file = args.dataDir ? readCredentials(args.dataDir) : undefined;
+      if (args.dataDir && !file) throw new UsageError(`${join(args.dataDir, 'credentials.json')} not found: is a controller running with --data-dir ${args.dataDir}?`);
       const env = process.env;
       const cfg = {
-        endpoint: env.WEFT_ENDPOINT ?? file?.Endpoint ?? '127.0.0.1:9080',
-        secretId: env.WEFT_SECRET_ID ?? file?.SecretId ?? '',
-        secretKey: env.WEFT_SECRET_KEY ?? file?.SecretKey ?? '',
-        region: env.WEFT_REGION ?? file?.Region ?? 'local',
+        endpoint: args.endpoint ?? file?.Endpoint ?? env.WEFT_ENDPOINT ?? '127.0.0.1:9080',
+        secretId: file?.SecretId ?? env.WEFT_SECRET_ID ?? '',
+        secretKey: file?.SecretKey ?? env.WEFT_SECRET_KEY ?? '',
+        region: args.region ?? file?.Region ?? env.WEFT_REGION ?? 'local',
       };
-      if (!cfg.secretId || !cfg.secretKey) throw new Error('no credentials: set WEFT_SECRET_ID and WEFT_SECRET_KEY, or pass --data-dir DIR');
-      const result = await call(cfg, service, actionName, params);
+      if (!cfg.secretId || !cfg.secretKey) throw new UsageError('no credentials: set WEFT_SECRET_ID and WEFT_SECRET_KEY, or pass --data-dir DIR');
+      const params = preferStrings(args.params, args.guesses, problem(def));
+      let result: ApiResult;
+      try {
+        result = await call(cfg, service, actionName, params);
+      } catch (e) {
+        const cause = (e as { cause?: { message?: string } }).cause?.message;
+        throw new Error(`cannot call ${cfg.endpoint}: ${cause ?? (e as Error).message}`);
+      }
       console.log(JSON.stringify(result.Response, null, 2));
       if (result.Response.Error) process.exitCode = 1;
     });
 }
 
 program.parseAsync(process.argv).catch((e: unknown) => {
+  // Commander has already printed its own message (or the help text).
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
   console.error(`weft: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(2);
+  process.exit(e instanceof UsageError ? 2 : 1);
 });

@@ -2,7 +2,7 @@
  * The controller process: data dir, store, admin account, API endpoint.
  * `weft server` runs it in the foreground; tests and benches start it too.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createAccount, keyring } from '../accounts/accounts.js';
@@ -19,6 +19,8 @@ export interface ControllerOptions {
   region?: string;
   zones?: number;
   rateLimit?: number;
+  /** Largest request body accepted, in bytes (default 10 MiB, Tencent's limit for TC3-signed POST). */
+  bodyLimit?: number;
 }
 
 export interface CredentialsFile {
@@ -36,7 +38,7 @@ export async function startController(o: ControllerOptions) {
   const key = loadMasterKey(dataDir);
   const store = await openStore(o.database ?? join(dataDir, 'weft.db'));
   const region = makeRegion(o.region ?? 'local', o.zones ?? 2);
-  const api = createApi({ store, region, actions: ACTIONS, lookupKey: keyring(store, key), rateLimit: o.rateLimit });
+  const api = createApi({ store, region, actions: ACTIONS, lookupKey: keyring(store, key), rateLimit: o.rateLimit, bodyLimit: o.bodyLimit });
   const server = serveHttp(api);
   const [host, port] = splitHostPort(o.listen ?? '127.0.0.1:9080');
   await new Promise<void>((ok, fail) => server.once('error', fail).listen(port, host, ok));
@@ -54,6 +56,8 @@ export async function startController(o: ControllerOptions) {
     creds = { ...(await createAccount(store, key, 'admin')), Endpoint: endpoint, Region: region.name };
   }
   writeFileSync(credFile, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(credFile, 0o600); // `mode` applies only when the file is created
+
 
   return {
     endpoint,
