@@ -1,3 +1,381 @@
-import type { ActionDef } from '../action.js';
+/** Subnets: CreateSubnet, CreateSubnets, DescribeSubnets, ModifySubnetAttribute, DeleteSubnet. */
+import type { Subnet } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.js';
+import { sql, type Kysely } from 'kysely';
+import { containsCidr, formatCidr, overlaps, parseCidr, size, type Cidr } from '../../core/cidr.js';
+import { newId } from '../../core/ids.js';
+import { usableCount } from '../../core/ipam.js';
+import type { DB, SubnetsTable } from '../../store/schema.js';
+import type { Write } from '../../store/store.js';
+import { defineAction, type Ctx } from '../action.js';
+import { checkIds, deleteTags, loadTags, nameContains, page, release, reserve, saveTags, tagsParam, tencentTime, usage } from '../common.js';
+import { ApiError, invalidValue } from '../errors.js';
+import { arr, boolString, filters, int, obj, opt, paging, str, type Filter } from '../params.js';
+import { findSubnet, findVpc, ID } from './lookup.js';
 
-export const subnetActions: readonly ActionDef[] = [];
+/** Tencent's subnet sizes: /16 (65,536 addresses) down to /28 (16). */
+const MIN_SUBNET_PREFIX = 16;
+const MAX_SUBNET_PREFIX = 28;
+
+const subnetName = () => str({ min: 1, max: 60 });
+
+interface NewSubnet {
+  cidr: Cidr;
+  name: string;
+  zone: string;
+  /** Where it came from in the request, for messages: `CidrBlock` or `Subnets.2.CidrBlock`. */
+  param: string;
+}
+
+/** Checks that need no state: CIDR syntax and size, zone. */
+function checkNewSubnet(ctx: Ctx, input: { CidrBlock: string; SubnetName: string; Zone: string }, at: string): NewSubnet {
+  const param = `${at}CidrBlock`;
+  const cidr = parseCidr(input.CidrBlock);
+  if (!cidr) {
+    const loose = parseCidr(input.CidrBlock, false);
+    throw invalidValue(
+      param,
+      loose
+        ? `\`${input.CidrBlock}\` has host bits set; the block starts at its network address, \`${formatCidr(loose)}\``
+        : `\`${input.CidrBlock}\` is not a CIDR block in the form 10.0.1.0/24 (network address, then prefix length)`,
+      'InvalidParameterValue.Malformed',
+    );
+  }
+  if (cidr.prefix < MIN_SUBNET_PREFIX || cidr.prefix > MAX_SUBNET_PREFIX)
+    throw invalidValue(
+      param,
+      `\`${input.CidrBlock}\` is a /${cidr.prefix}; a subnet's prefix length must be from /${MIN_SUBNET_PREFIX} to /${MAX_SUBNET_PREFIX}`,
+      'InvalidParameterValue.SubnetRange',
+    );
+  // An unknown zone answers InvalidParameterValue.ZoneConflict: it is the only
+  // zone-specific code in the documented error lists of CreateSubnet and
+  // CreateSubnets (docs/research/tencent-api-facts.md), so clients that switch on
+  // codes documented for these actions can tell a zone mistake from other bad
+  // values. (InvalidZone.MismatchRegion fits the meaning too, but only cvm
+  // documents it.) The message lists the zones that exist.
+  if (!ctx.region.zones.some((z) => z.name === input.Zone))
+    throw invalidValue(
+      `${at}Zone`,
+      `the zone \`${input.Zone}\` is not in region ${ctx.region.name}; use one of ${ctx.region.zones.map((z) => `\`${z.name}\``).join(', ')}`,
+      'InvalidParameterValue.ZoneConflict',
+    );
+  return { cidr, name: input.SubnetName, zone: input.Zone, param };
+}
+
+/** Weft has no dedicated clusters (CDC): a CdcId cannot name anything here. */
+function refuseCdc(cdcId: string | undefined) {
+  if (cdcId)
+    throw new ApiError('UnsupportedOperation', `\`CdcId\` \`${cdcId}\`: Weft has no dedicated clusters (CDC); omit CdcId to create a regular subnet.`);
+}
+
+/**
+ * Creates subnets in one VPC, all or none: the quota counts the whole batch,
+ * and each block must lie in the VPC and overlap neither the VPC's existing
+ * subnets nor the other blocks of the same request.
+ */
+async function insertSubnets(
+  ctx: Ctx,
+  w: Write,
+  vpcId: string,
+  subnets: readonly NewSubnet[],
+  tags: readonly { Key: string; Value?: string }[] | undefined,
+): Promise<SubnetsTable[]> {
+  const account = ctx.account.uin;
+  const vpc = await findVpc(w.tx, account, vpcId);
+  const vpcCidr = parseCidr(vpc.cidr)!;
+  const existing = await w.tx.selectFrom('subnets').select(['id', 'cidr']).where('vpc_id', '=', vpc.id).execute();
+  const limit = ctx.account.quotas.subnetPerVpc;
+  if (existing.length + subnets.length > limit)
+    throw new ApiError(
+      'LimitExceeded',
+      `The subnets-per-VPC quota is ${limit}; VPC ${vpc.id} has ${existing.length}, ${subnets.length} more requested. Delete unused subnets or ask the operator to raise the quota.`,
+    );
+  const taken = existing.map((s) => ({ cidr: parseCidr(s.cidr)!, what: `subnet ${s.id} (${s.cidr})` }));
+  for (const s of subnets) {
+    const text = formatCidr(s.cidr);
+    if (!containsCidr(vpcCidr, s.cidr))
+      throw new ApiError('InvalidParameterValue.SubnetRange', `\`${text}\` (\`${s.param}\`) is not inside the CIDR block ${vpc.cidr} of VPC ${vpc.id}.`);
+    const clash = taken.find((t) => overlaps(t.cidr, s.cidr));
+    if (clash) throw new ApiError('InvalidParameterValue.SubnetConflict', `\`${text}\` (\`${s.param}\`) overlaps ${clash.what} in VPC ${vpc.id}.`);
+    taken.push({ cidr: s.cidr, what: `\`${text}\` (\`${s.param}\`) of this request` });
+  }
+  // The account-wide row is the O(1) TotalCount of unfiltered DescribeSubnets;
+  // the quota itself is per VPC (checked above), so this row has no limit.
+  await reserve(w, account, 'subnet', subnets.length, Number.POSITIVE_INFINITY, 'subnet');
+  const rows: SubnetsTable[] = subnets.map((s) => ({
+    id: newId('subnet'),
+    account,
+    vpc_id: vpc.id,
+    name: s.name,
+    cidr: formatCidr(s.cidr),
+    zone: s.zone,
+    is_default: 0,
+    enable_broadcast: 0,
+    created_at: w.now,
+  }));
+  await w.tx.insertInto('subnets').values(rows).execute();
+  for (const r of rows) {
+    await saveTags(w, account, r.id, tags);
+    w.changed(account, 'subnet', r.id, 'create');
+  }
+  return rows;
+}
+
+/** Subnet objects as the SDK's `Subnet` model spells them. */
+async function toSubnets(db: Kysely<DB>, rows: readonly SubnetsTable[]): Promise<Subnet[]> {
+  const ids = rows.map((r) => r.id);
+  const [tags, used] = await Promise.all([
+    loadTags(db, ids),
+    ids.length
+      ? db.selectFrom('private_ips').select(['subnet_id', sql<number>`count(*)`.as('n')]).where('subnet_id', 'in', ids).groupBy('subnet_id').execute()
+      : Promise.resolve([]),
+  ]);
+  const inUse = new Map(used.map((u) => [u.subnet_id, Number(u.n)]));
+  return rows.map((r) => {
+    const cidr = parseCidr(r.cidr)!;
+    return {
+      VpcId: r.vpc_id,
+      SubnetId: r.id,
+      SubnetName: r.name,
+      CidrBlock: r.cidr,
+      IsDefault: r.is_default === 1,
+      EnableBroadcast: r.enable_broadcast === 1,
+      Zone: r.zone,
+      RouteTableId: '', // route tables do not exist yet
+      CreatedTime: tencentTime(r.created_at),
+      AvailableIpAddressCount: Math.max(0, usableCount(cidr) - (inUse.get(r.id) ?? 0)),
+      Ipv6CidrBlock: '',
+      NetworkAclId: '', // network ACLs do not exist yet
+      IsRemoteVpcSnat: false,
+      TotalIpAddressCount: size(cidr),
+      TagSet: tags.get(r.id) ?? [],
+      CdcId: '',
+      IsCdcSubnet: 0,
+    };
+  });
+}
+
+export const createSubnet = defineAction({
+  service: 'vpc',
+  name: 'CreateSubnet',
+  params: obj({
+    VpcId: str(),
+    SubnetName: subnetName(),
+    CidrBlock: str(),
+    Zone: str(),
+    Tags: tagsParam,
+    CdcId: opt(str()),
+  }),
+  async run(ctx, p) {
+    const s = checkNewSubnet(ctx, p, '');
+    refuseCdc(p.CdcId);
+    const rows = await ctx.write((w) => insertSubnets(ctx, w, p.VpcId, [s], p.Tags));
+    return { Subnet: (await toSubnets(ctx.db, rows))[0] };
+  },
+});
+
+export const createSubnets = defineAction({
+  service: 'vpc',
+  name: 'CreateSubnets',
+  params: obj({
+    VpcId: str(),
+    Subnets: arr(obj({ CidrBlock: str(), SubnetName: subnetName(), Zone: str(), RouteTableId: opt(str()) }), { min: 1, max: 100 }),
+    Tags: tagsParam,
+    CdcId: opt(str()),
+  }),
+  async run(ctx, p) {
+    const subnets = p.Subnets.map((s, i) => {
+      // Weft has no route tables yet, so no RouteTableId can name one.
+      if (s.RouteTableId)
+        throw new ApiError(
+          'ResourceNotFound',
+          `The route table \`${s.RouteTableId}\` (\`Subnets.${i}.RouteTableId\`) does not exist; Weft has no route tables yet, omit RouteTableId.`,
+        );
+      return checkNewSubnet(ctx, s, `Subnets.${i}.`);
+    });
+    refuseCdc(p.CdcId);
+    const rows = await ctx.write((w) => insertSubnets(ctx, w, p.VpcId, subnets, p.Tags));
+    return { SubnetSet: await toSubnets(ctx.db, rows) };
+  },
+});
+
+/** Filters DescribeSubnets documents. Those naming features Weft lacks (IPv6, CDC, SNAT pools) match as that absence implies. */
+const SUBNET_FILTERS = [
+  'subnet-id',
+  'vpc-id',
+  'cidr-block',
+  'is-default',
+  'is-remote-vpc-snat',
+  'subnet-name',
+  'zone',
+  'tag-key',
+  'cdc-id',
+  'is-cdc-subnet',
+  'ipv6-cidr-block',
+  'isp-type',
+  'address-type',
+] as const;
+
+/** Boolean filter values: `true`/`false` in any case (the Filter model allows "TRUE"/"FALSE"). */
+function boolValues(f: Filter, i: number): boolean[] {
+  return f.Values.map((v, j) => {
+    const l = v.toLowerCase();
+    if (l !== 'true' && l !== 'false') throw invalidValue(`Filters.${i}.Values.${j}`, `\`${v}\` is not \`true\` or \`false\``);
+    return l === 'true';
+  });
+}
+
+/** NextToken paging: the token carries the offset of the next page. */
+const encodeToken = (offset: number) => Buffer.from(JSON.stringify({ offset })).toString('base64url');
+function decodeToken(token: string): number {
+  try {
+    const o = (JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { offset?: unknown }).offset;
+    if (typeof o === 'number' && Number.isInteger(o) && o >= 0) return o;
+  } catch {
+    // falls through to the error below
+  }
+  throw invalidValue('NextToken', `\`${token}\` is not a token returned by DescribeSubnets; pass the NextToken of the previous page unchanged`);
+}
+
+export const describeSubnets = defineAction({
+  service: 'vpc',
+  name: 'DescribeSubnets',
+  params: obj({
+    SubnetIds: opt(arr(str(), { max: 100 })),
+    Filters: opt(filters(SUBNET_FILTERS, { prefixes: ['tag:'] })),
+    ...paging,
+    MaxResults: opt(int({ min: 1, max: 100 })),
+    NextToken: opt(str()),
+  }),
+  async run(ctx, p) {
+    if (p.SubnetIds?.length && p.Filters?.length)
+      throw new ApiError('InvalidParameter.Coexist', 'SubnetIds and Filters cannot be given together; use the subnet-id filter or SubnetIds alone.');
+    const tokenPaging = p.MaxResults !== undefined || p.NextToken !== undefined;
+    if (tokenPaging && (p.Offset !== undefined || p.Limit !== undefined))
+      throw new ApiError('InvalidParameter.Coexist', 'Offset/Limit and MaxResults/NextToken are two ways of paging; use one of them.');
+    checkIds(p.SubnetIds, ID.subnet, 'SubnetIds', 'subnet-xxxxxxxx');
+    const { offset, limit } = tokenPaging ? { offset: p.NextToken ? decodeToken(p.NextToken) : 0, limit: p.MaxResults ?? 20 } : page(p);
+    const account = ctx.account.uin;
+    const empty = { TotalCount: 0, SubnetSet: [], ...(tokenPaging ? { NextToken: '' } : {}) };
+
+    let q = ctx.db.selectFrom('subnets').where('account', '=', account);
+    if (p.SubnetIds?.length) q = q.where('id', 'in', p.SubnetIds);
+    const tagged = () => ctx.db.selectFrom('tags').select('resource_id').where('account', '=', account);
+    let nothing = false; // a filter no Weft subnet can match
+    for (const [i, f] of (p.Filters ?? []).entries()) {
+      if (!f.Values.length) throw invalidValue(`Filters.${i}.Values`, 'give at least one value', 'InvalidParameterValue.Empty');
+      switch (f.Name) {
+        case 'subnet-id':
+          q = q.where('id', 'in', f.Values);
+          break;
+        case 'vpc-id':
+          q = q.where('vpc_id', 'in', f.Values);
+          break;
+        case 'cidr-block': {
+          // Documented as `192.168.1.0` (network address alone) but a full CIDR is natural too: accept both.
+          const blocks = f.Values.flatMap((v) =>
+            v.includes('/') ? [v] : Array.from({ length: MAX_SUBNET_PREFIX - MIN_SUBNET_PREFIX + 1 }, (_, k) => `${v}/${MIN_SUBNET_PREFIX + k}`),
+          );
+          q = q.where('cidr', 'in', blocks);
+          break;
+        }
+        case 'is-default':
+          q = q.where('is_default', 'in', boolValues(f, i).map((b) => (b ? 1 : 0)));
+          break;
+        case 'is-remote-vpc-snat':
+          if (!boolValues(f, i).includes(false)) nothing = true;
+          break;
+        case 'subnet-name':
+          q = q.where((eb) => eb.or(f.Values.map((n) => nameContains('name', n))));
+          break;
+        case 'zone':
+          q = q.where('zone', 'in', f.Values);
+          break;
+        case 'tag-key':
+          q = q.where('id', 'in', tagged().where('key', 'in', f.Values));
+          break;
+        case 'is-cdc-subnet':
+          f.Values.forEach((v, j) => {
+            if (v !== '0' && v !== '1') throw invalidValue(`Filters.${i}.Values.${j}`, `\`${v}\` is not \`0\` (regular subnet) or \`1\` (CDC subnet)`);
+          });
+          if (!f.Values.includes('0')) nothing = true;
+          break;
+        case 'cdc-id':
+        case 'ipv6-cidr-block':
+        case 'isp-type':
+        case 'address-type':
+          nothing = true; // no CDC, no IPv6 blocks
+          break;
+        default: // tag:KEY
+          q = q.where('id', 'in', tagged().where('key', '=', f.Name.slice(4)).where('value', 'in', f.Values));
+      }
+    }
+    if (nothing) return empty;
+    const filtered = !!(p.SubnetIds?.length || p.Filters?.length);
+    const [rows, total] = await Promise.all([
+      q.selectAll().orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute(),
+      filtered ? q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n)) : usage(ctx.db, account, 'subnet'),
+    ]);
+    const out = { TotalCount: total, SubnetSet: await toSubnets(ctx.db, rows) };
+    if (!tokenPaging) return out;
+    return { ...out, NextToken: offset + rows.length < total && rows.length > 0 ? encodeToken(offset + rows.length) : '' };
+  },
+});
+
+export const modifySubnetAttribute = defineAction({
+  service: 'vpc',
+  name: 'ModifySubnetAttribute',
+  params: obj({
+    SubnetId: str(),
+    SubnetName: opt(subnetName()),
+    EnableBroadcast: opt(boolString()),
+  }),
+  async run(ctx, p) {
+    await ctx.write(async (w) => {
+      await findSubnet(w.tx, ctx.account.uin, p.SubnetId);
+      const set: Partial<SubnetsTable> = {};
+      if (p.SubnetName !== undefined) set.name = p.SubnetName;
+      if (p.EnableBroadcast !== undefined) set.enable_broadcast = p.EnableBroadcast ? 1 : 0;
+      if (Object.keys(set).length) {
+        await w.tx.updateTable('subnets').set(set).where('id', '=', p.SubnetId).execute();
+        w.changed(ctx.account.uin, 'subnet', p.SubnetId, 'update');
+      }
+      return {};
+    });
+    return {};
+  },
+});
+
+export const deleteSubnet = defineAction({
+  service: 'vpc',
+  name: 'DeleteSubnet',
+  params: obj({ SubnetId: str() }),
+  async run(ctx, p) {
+    await ctx.write(async (w) => {
+      const subnet = await findSubnet(w.tx, ctx.account.uin, p.SubnetId);
+      // Every address in use is a private_ips row (addresses.ts), so these are exactly what holds the subnet.
+      const held = await w.tx
+        .selectFrom('private_ips')
+        .select(['ip', 'owner_kind', 'owner_id'])
+        .where('subnet_id', '=', subnet.id)
+        .orderBy('ip')
+        .limit(6)
+        .execute();
+      if (held.length)
+        throw new ApiError(
+          'ResourceInUse',
+          `The subnet \`${subnet.id}\` still has addresses in use: ${held
+            .slice(0, 5)
+            .map((h) => `${h.ip} by ${h.owner_kind} ${h.owner_id}`)
+            .join(', ')}${held.length > 5 ? ', …' : ''}. Release them (terminate the instances) first.`,
+        );
+      await w.tx.deleteFrom('subnets').where('id', '=', subnet.id).execute();
+      await deleteTags(w, subnet.id);
+      await release(w, ctx.account.uin, 'subnet');
+      w.changed(ctx.account.uin, 'subnet', subnet.id, 'delete');
+      return {};
+    });
+    return {};
+  },
+});
+
+export const subnetActions = [createSubnet, createSubnets, describeSubnets, modifySubnetAttribute, deleteSubnet];

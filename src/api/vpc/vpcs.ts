@@ -173,11 +173,12 @@ export const deleteVpc = defineAction({
   async run(ctx, p) {
     await ctx.write(async (w) => {
       await findVpc(w.tx, ctx.account.uin, p.VpcId);
-      const subnets = await w.tx.selectFrom('subnets').select('id').where('vpc_id', '=', p.VpcId).limit(5).execute();
+      // Subnets are hard-deleted rows of `subnets`, and everything placed in a VPC (instances, addresses) sits in one of them.
+      const subnets = await w.tx.selectFrom('subnets').select('id').where('vpc_id', '=', p.VpcId).orderBy('id').limit(6).execute();
       if (subnets.length)
         throw new ApiError(
           'ResourceInUse',
-          `The VPC \`${p.VpcId}\` still has subnets (${subnets.map((s) => s.id).join(', ')}${subnets.length === 5 ? ', …' : ''}); delete them first.`,
+          `The VPC \`${p.VpcId}\` still has subnets (${subnets.slice(0, 5).map((s) => s.id).join(', ')}${subnets.length > 5 ? ', …' : ''}); delete them first.`,
         );
       await w.tx.deleteFrom('vpcs').where('id', '=', p.VpcId).execute();
       await deleteTags(w, p.VpcId);

@@ -1,0 +1,94 @@
+/**
+ * Persisted asynchronous tasks. An action that answers before its work is done
+ * starts a task under its RequestId (Tencent's TaskId); the row says RUNNING
+ * until the work settles, then SUCCESS or FAILED with an output text that
+ * DescribeVpcTaskResult reports.
+ *
+ * Today a task lives in the memory of the controller that started it: if that
+ * process dies, the work is lost, and `recoverTasks` (run once at controller
+ * start) marks what it left RUNNING as FAILED, so no client waits forever.
+ * Later tasks will be resumable: their work will be described as data in the
+ * row (not as a closure), so a restarted controller can pick it up instead of
+ * failing it. With several controller replicas on one PostgreSQL, each task
+ * will also need an owner and a lease, so that a starting replica fails only
+ * the tasks of replicas that are gone, not of live ones; until then
+ * `recoverTasks` assumes a single controller.
+ */
+import { ApiError } from '../api/errors.js';
+import type { TasksTable } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+
+export type TaskStatus = TasksTable['status'];
+
+/** The work of a task; what it resolves to becomes the task's output. */
+export type TaskWork = () => Promise<string | void>;
+
+export interface StartedTask {
+  id: string;
+  /**
+   * Settles (never rejects) once the end of the work is stored, with the
+   * status the task has then (RUNNING only if it could not be stored).
+   */
+  done: Promise<TaskStatus>;
+}
+
+export const RESTARTED_OUTPUT = 'controller restarted before the task finished';
+
+/**
+ * Records a RUNNING task `requestId` for `account`, then runs `work` after the
+ * caller has its answer, and records how it ended.
+ */
+export async function startTask(store: Store, account: string, action: string, requestId: string, work: TaskWork): Promise<StartedTask> {
+  await store.write(async (w) => {
+    await w.tx.insertInto('tasks').values({ id: requestId, account, action, status: 'RUNNING', output: null, created_at: w.now }).execute();
+  });
+  const done = (async (): Promise<TaskStatus> => {
+    await new Promise((ok) => setImmediate(ok));
+    let status: TaskStatus;
+    let output: string;
+    try {
+      output = (await work()) ?? '';
+      status = 'SUCCESS';
+    } catch (e) {
+      status = 'FAILED';
+      output = failureOutput(e, requestId);
+    }
+    try {
+      return await finishTask(store, requestId, status, output);
+    } catch (e) {
+      // The store is gone (shutdown); the next start's recoverTasks fails the task.
+      console.error(`[task ${requestId}] could not record ${status}:`, e);
+      return 'RUNNING';
+    }
+  })();
+  return { id: requestId, done };
+}
+
+/** Errors with a Tencent code are shown as such; anything else is internal and not leaked. */
+function failureOutput(e: unknown, requestId: string): string {
+  if (e instanceof ApiError) return `${e.code}: ${e.message}`;
+  console.error(`[task ${requestId}] failed:`, e);
+  return `InternalError: the task failed unexpectedly; report TaskId ${requestId}.`;
+}
+
+/** Records how a task ended; answers the status the row has afterwards. */
+async function finishTask(store: Store, id: string, status: TaskStatus, output: string): Promise<TaskStatus> {
+  return store.write(async (w) => {
+    // Only a RUNNING task moves: one already failed by recoverTasks stays failed.
+    const r = await w.tx.updateTable('tasks').set({ status, output }).where('id', '=', id).where('status', '=', 'RUNNING').executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 1) return status;
+    const now = await w.tx.selectFrom('tasks').select('status').where('id', '=', id).executeTakeFirstOrThrow();
+    return now.status;
+  });
+}
+
+/**
+ * Marks every task still RUNNING as FAILED: at controller start, no task of
+ * an earlier process can still be running. Returns how many it failed.
+ */
+export async function recoverTasks(store: Store): Promise<number> {
+  return store.write(async (w) => {
+    const r = await w.tx.updateTable('tasks').set({ status: 'FAILED', output: RESTARTED_OUTPUT }).where('status', '=', 'RUNNING').executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  });
+}
