@@ -1,3 +1,620 @@
-import type { ActionDef } from '../action.js';
+/**
+ * Security groups and their policies (vpc 2017-03-12): CreateSecurityGroup,
+ * CreateSecurityGroupWithPolicies, DescribeSecurityGroups,
+ * ModifySecurityGroupAttribute, DeleteSecurityGroup, CreateSecurityGroupPolicies,
+ * DescribeSecurityGroupPolicies, DeleteSecurityGroupPolicies,
+ * ReplaceSecurityGroupPolicies, ReplaceSecurityGroupPolicy,
+ * ModifySecurityGroupPolicies.
+ *
+ * Policy parsing and list edits live in the pure core (core/sg-policy.ts);
+ * this module loads a group's lists, applies an edit inside one transaction,
+ * checks references, writes each changed direction back (delete and re-insert:
+ * lists are small and positions stay dense) and bumps the group's Version.
+ * Semantics decisions: docs/security-groups.md.
+ */
+import type {
+  SecurityGroup,
+  SecurityGroupPolicy,
+  SecurityGroupPolicySet,
+} from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.js';
+import { sql, type Kysely } from 'kysely';
+import { newId } from '../../core/ids.js';
+import {
+  checkList,
+  checkVersion,
+  deleteAt,
+  deleteMatching,
+  insertAt,
+  moveTo,
+  parsePolicy,
+  PolicyError,
+  replaceAt,
+  sharedIndex,
+  type Direction,
+  type Entry,
+  type Policy,
+  type PolicyInput,
+  type Protocol,
+  type PolicyAction,
+} from '../../core/sg-policy.js';
+import type { DB, SecurityGroupsTable } from '../../store/schema.js';
+import type { Write } from '../../store/store.js';
+import { defineAction, type Ctx } from '../action.js';
+import { checkIds, deleteTags, loadTags, nameContains, page, release, reserve, saveTags, tagsParam, tencentTime, usage } from '../common.js';
+import { ApiError, invalidValue, missingParameter } from '../errors.js';
+import { any, arr, bool, filters, filterValues, int, obj, opt, paging, str, type Filter } from '../params.js';
+import { findSecurityGroup, ID } from './lookup.js';
 
-export const securityGroupActions: readonly ActionDef[] = [];
+const DIRECTIONS: readonly Direction[] = ['Ingress', 'Egress'];
+const dbDirection = (d: Direction) => (d === 'Ingress' ? 'ingress' : 'egress');
+const SET = 'SecurityGroupPolicySet';
+
+/** A policy as stored: the normalised policy and when it last changed. */
+interface Stored extends Policy {
+  modifiedAt: string;
+}
+type Lists = Record<Direction, Entry<Stored>[]>;
+
+/** Runs pure-core code, turning its error values into API errors. */
+function core<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof PolicyError) throw new ApiError(e.code, e.message);
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------- schemas
+
+const policySchema = obj({
+  PolicyIndex: opt(int({ min: 0 })),
+  Protocol: opt(str()),
+  Port: opt(str()),
+  ServiceTemplate: opt(obj({ ServiceId: opt(str()), ServiceGroupId: opt(str()) })),
+  CidrBlock: opt(str()),
+  Ipv6CidrBlock: opt(str()),
+  SecurityGroupId: opt(str()),
+  AddressTemplate: opt(obj({ AddressId: opt(str()), AddressGroupId: opt(str()) })),
+  Action: opt(str()),
+  PolicyDescription: opt(str()),
+  // Output fields a client may echo back from Describe: accepted, ignored.
+  ModifyTime: opt(any()),
+  Priority: opt(any()),
+});
+const policySetSchema = obj({
+  Version: opt(str()),
+  Egress: opt(arr(policySchema)),
+  Ingress: opt(arr(policySchema)),
+  PolicyStatistics: opt(any()),
+});
+type PolicySetInput = { Version?: string; Egress?: PolicyInput[]; Ingress?: PolicyInput[] };
+
+const MAX_NAME_CHARS = 60;
+const MAX_DESC_CHARS = 100;
+const chars = (s: string) => [...s].length;
+
+function checkName(name: string, param: string) {
+  if (!name.trim()) throw invalidValue(param, 'must not be empty');
+  if (chars(name) > MAX_NAME_CHARS) throw invalidValue(param, `must be at most ${MAX_NAME_CHARS} characters`, 'InvalidParameterValue.TooLong');
+}
+function checkDesc(desc: string, param: string) {
+  if (chars(desc) > MAX_DESC_CHARS) throw invalidValue(param, `must be at most ${MAX_DESC_CHARS} characters`, 'InvalidParameterValue.TooLong');
+}
+
+// ---------------------------------------------------------------- storage
+
+async function loadLists(db: Kysely<DB>, sgId: string): Promise<Lists> {
+  const rows = await db.selectFrom('sg_policies').selectAll().where('sg_id', '=', sgId).orderBy('direction').orderBy('position').execute();
+  const lists: Lists = { Ingress: [], Egress: [] };
+  for (const r of rows)
+    lists[r.direction === 'ingress' ? 'Ingress' : 'Egress'].push({
+      protocol: r.protocol as Protocol,
+      port: r.port,
+      cidr: r.cidr,
+      ipv6Cidr: r.ipv6_cidr,
+      sgRef: r.ref_sg_id,
+      action: r.action as PolicyAction,
+      description: r.description,
+      modifiedAt: r.modified_at,
+    });
+  return lists;
+}
+
+async function writeList(w: Write, sgId: string, dir: Direction, list: readonly Stored[]) {
+  await w.tx.deleteFrom('sg_policies').where('sg_id', '=', sgId).where('direction', '=', dbDirection(dir)).execute();
+  if (!list.length) return;
+  await w.tx
+    .insertInto('sg_policies')
+    .values(
+      list.map((p, position) => ({
+        sg_id: sgId,
+        direction: dbDirection(dir),
+        position,
+        protocol: p.protocol,
+        port: p.port,
+        cidr: p.cidr,
+        ipv6_cidr: p.ipv6Cidr,
+        ref_sg_id: p.sgRef,
+        action: p.action,
+        description: p.description,
+        modified_at: p.modifiedAt,
+      })),
+    )
+    .execute();
+}
+
+/** Referenced groups must be the account's own (a group may reference itself). */
+async function checkReferences(w: Write, account: string, self: string | undefined, entries: readonly Entry[]) {
+  const refs = entries.filter((e) => e.sgRef && e.sgRef !== self);
+  if (!refs.length) return;
+  const rows = await w.tx
+    .selectFrom('security_groups')
+    .select('id')
+    .where('account', '=', account)
+    .where('id', 'in', [...new Set(refs.map((e) => e.sgRef))])
+    .execute();
+  const found = new Set(rows.map((r) => r.id));
+  const missing = refs.find((e) => !found.has(e.sgRef));
+  if (missing)
+    throw new ApiError('ResourceNotFound', `The security group \`${missing.sgRef}\` (\`${missing.from}.SecurityGroupId\`) does not exist.`);
+}
+
+/** Parses a direction's policies of the request, stamped as new. */
+function parseList(items: readonly PolicyInput[] | undefined, dir: Direction, now: string, path = SET): Entry<Stored>[] {
+  return core(() => (items ?? []).map((p, i) => ({ ...parsePolicy(p, `${path}.${dir}.${i}`), modifiedAt: now, from: `${path}.${dir}.${i}` })));
+}
+
+/** The one direction a request may carry (Create/Delete/Replace act on one direction at a time). */
+function oneDirection(set: PolicySetInput): Direction {
+  const given = DIRECTIONS.filter((d) => set[d]?.length);
+  if (given.length > 1)
+    throw new ApiError('InvalidParameter.Coexist', `\`${SET}.Ingress\` and \`${SET}.Egress\` cannot be given together: one request acts on one direction.`);
+  if (!given.length) throw new ApiError('InvalidParameterValue.Empty', `\`${SET}\` carries no policy: give \`${SET}.Ingress\` or \`${SET}.Egress\`.`);
+  return given[0]!;
+}
+
+/**
+ * One policy edit of an existing group, in one transaction: optional Version
+ * check, the edit (pure), reference/duplicate/quota checks on the directions
+ * it changed, write-back, Version + 1 and a change-log entry.
+ */
+async function editPolicies(
+  ctx: Ctx,
+  sgId: string,
+  version: string | undefined,
+  edit: (lists: Lists, now: string) => Partial<Lists>,
+): Promise<void> {
+  const account = ctx.account.uin;
+  await ctx.write(async (w) => {
+    const group = await findSecurityGroup(w.tx, account, sgId);
+    core(() => checkVersion(version, group.version));
+    const current = await loadLists(w.tx, sgId);
+    const next = core(() => edit(current, w.now));
+    const changed = DIRECTIONS.filter((d) => next[d] !== undefined);
+    await checkReferences(w, account, sgId, changed.flatMap((d) => next[d]!.filter((e) => e.from)));
+    for (const d of changed) core(() => checkList(next[d]!, d, ctx.account.quotas.policyPerDirection));
+    for (const d of changed) await writeList(w, sgId, d, next[d]!);
+    await w.tx.updateTable('security_groups').set({ version: group.version + 1, updated_at: w.now }).where('id', '=', sgId).execute();
+    w.changed(account, 'security_group', sgId, 'update');
+    return {};
+  });
+}
+
+// ---------------------------------------------------------------- responses
+
+async function toSecurityGroups(db: Kysely<DB>, rows: readonly SecurityGroupsTable[]): Promise<SecurityGroup[]> {
+  const tags = await loadTags(db, rows.map((r) => r.id));
+  return rows.map((r) => ({
+    SecurityGroupId: r.id,
+    SecurityGroupName: r.name,
+    SecurityGroupDesc: r.description,
+    ProjectId: r.project_id,
+    IsDefault: r.is_default === 1,
+    CreatedTime: tencentTime(r.created_at),
+    TagSet: tags.get(r.id) ?? [],
+    UpdateTime: tencentTime(r.updated_at),
+  }));
+}
+
+function toPolicy(p: Stored, index: number): SecurityGroupPolicy {
+  return {
+    PolicyIndex: index,
+    Protocol: p.protocol,
+    Port: p.port,
+    ServiceTemplate: { ServiceId: '', ServiceGroupId: '' },
+    CidrBlock: p.cidr,
+    Ipv6CidrBlock: p.ipv6Cidr,
+    SecurityGroupId: p.sgRef,
+    AddressTemplate: { AddressId: '', AddressGroupId: '' },
+    Action: p.action,
+    PolicyDescription: p.description,
+    ModifyTime: tencentTime(p.modifiedAt),
+  };
+}
+
+// ---------------------------------------------------------------- groups
+
+const groupParams = {
+  GroupName: str(),
+  GroupDescription: str(),
+  ProjectId: opt(str()),
+  Tags: tagsParam,
+};
+
+function checkGroupParams(p: { GroupName: string; GroupDescription: string; ProjectId?: string }) {
+  checkName(p.GroupName, 'GroupName');
+  checkDesc(p.GroupDescription, 'GroupDescription');
+  if (p.ProjectId !== undefined && !/^\d+$/.test(p.ProjectId)) throw invalidValue('ProjectId', `\`${p.ProjectId}\` is not a project ID (a number, 0 by default)`);
+}
+
+async function createGroup(
+  ctx: Ctx,
+  p: { GroupName: string; GroupDescription: string; ProjectId?: string; Tags?: { Key: string; Value?: string }[] },
+  policies?: PolicySetInput,
+): Promise<SecurityGroup> {
+  checkGroupParams(p);
+  const id = newId('sg');
+  const account = ctx.account.uin;
+  const row = await ctx.write(async (w) => {
+    const lists: Lists = { Ingress: [], Egress: [] };
+    for (const d of DIRECTIONS) {
+      const items = policies?.[d] ?? [];
+      const parsed = parseList(items, d, w.now);
+      lists[d] = core(() => insertAt([], parsed, sharedIndex(items, `${SET}.${d}`), d));
+      core(() => checkList(lists[d], d, ctx.account.quotas.policyPerDirection));
+    }
+    await reserve(w, account, 'security_group', 1, ctx.account.quotas.securityGroup, 'security group');
+    await checkReferences(w, account, undefined, [...lists.Ingress, ...lists.Egress]);
+    const row: SecurityGroupsTable = {
+      id,
+      account,
+      name: p.GroupName,
+      description: p.GroupDescription,
+      project_id: p.ProjectId ?? '0',
+      is_default: 0,
+      // A group created with policies has had one policy change already.
+      version: lists.Ingress.length || lists.Egress.length ? 1 : 0,
+      created_at: w.now,
+      updated_at: w.now,
+    };
+    await w.tx.insertInto('security_groups').values(row).execute();
+    for (const d of DIRECTIONS) await writeList(w, id, d, lists[d]);
+    await saveTags(w, account, id, p.Tags);
+    w.changed(account, 'security_group', id, 'create');
+    return row;
+  });
+  return (await toSecurityGroups(ctx.db, [row]))[0]!;
+}
+
+export const createSecurityGroup = defineAction({
+  service: 'vpc',
+  name: 'CreateSecurityGroup',
+  params: obj(groupParams),
+  async run(ctx, p) {
+    return { SecurityGroup: await createGroup(ctx, p) };
+  },
+});
+
+export const createSecurityGroupWithPolicies = defineAction({
+  service: 'vpc',
+  name: 'CreateSecurityGroupWithPolicies',
+  params: obj({ ...groupParams, SecurityGroupPolicySet: opt(policySetSchema) }),
+  async run(ctx, p) {
+    return { SecurityGroup: await createGroup(ctx, p, p.SecurityGroupPolicySet) };
+  },
+});
+
+export const describeSecurityGroups = defineAction({
+  service: 'vpc',
+  name: 'DescribeSecurityGroups',
+  params: obj({
+    SecurityGroupIds: opt(arr(str(), { max: 100 })),
+    Filters: opt(filters(['security-group-id', 'project-id', 'security-group-name', 'tag-key'], { prefixes: ['tag:'] })),
+    ...paging,
+    OrderField: opt(str({ oneOf: ['CreatedTime', 'UpdateTime'] })),
+    OrderDirection: opt(str({ oneOf: ['ASC', 'DESC'] })),
+  }),
+  async run(ctx, p) {
+    if (p.SecurityGroupIds?.length && p.Filters?.length)
+      throw new ApiError('InvalidParameter.Coexist', 'SecurityGroupIds and Filters cannot be given together; use the security-group-id filter or SecurityGroupIds alone.');
+    checkIds(p.SecurityGroupIds, ID.sg, 'SecurityGroupIds', 'sg-xxxxxxxx');
+    const { offset, limit } = page(p);
+    let q = ctx.db.selectFrom('security_groups').where('account', '=', ctx.account.uin);
+    if (p.SecurityGroupIds?.length) q = q.where('id', 'in', p.SecurityGroupIds);
+    const f: Filter[] | undefined = p.Filters;
+    const ids = filterValues(f, 'security-group-id');
+    if (ids) q = q.where('id', 'in', ids);
+    const projects = filterValues(f, 'project-id');
+    if (projects) q = q.where('project_id', 'in', projects);
+    const names = filterValues(f, 'security-group-name');
+    if (names) q = q.where((eb) => eb.or(names.map((n) => nameContains('name', n))));
+    const tagKeys = filterValues(f, 'tag-key');
+    if (tagKeys) q = q.where('id', 'in', ctx.db.selectFrom('tags').select('resource_id').where('key', 'in', tagKeys));
+    for (const tf of f?.filter((x) => x.Name.startsWith('tag:')) ?? [])
+      q = q.where('id', 'in', ctx.db.selectFrom('tags').select('resource_id').where('key', '=', tf.Name.slice(4)).where('value', 'in', tf.Values));
+    const column = p.OrderField === 'UpdateTime' ? 'updated_at' : 'created_at';
+    const direction = p.OrderDirection === 'DESC' ? 'desc' : 'asc';
+    const filtered = !!(p.SecurityGroupIds?.length || f?.length);
+    const [rows, total] = await Promise.all([
+      q.selectAll().orderBy(column, direction).orderBy('id', direction).limit(limit).offset(offset).execute(),
+      filtered
+        ? q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n))
+        : usage(ctx.db, ctx.account.uin, 'security_group'),
+    ]);
+    return { TotalCount: total, SecurityGroupSet: await toSecurityGroups(ctx.db, rows) };
+  },
+});
+
+export const modifySecurityGroupAttribute = defineAction({
+  service: 'vpc',
+  name: 'ModifySecurityGroupAttribute',
+  params: obj({ SecurityGroupId: str(), GroupName: opt(str()), GroupDescription: opt(str()) }),
+  async run(ctx, p) {
+    if (p.GroupName !== undefined) checkName(p.GroupName, 'GroupName');
+    if (p.GroupDescription !== undefined) checkDesc(p.GroupDescription, 'GroupDescription');
+    await ctx.write(async (w) => {
+      await findSecurityGroup(w.tx, ctx.account.uin, p.SecurityGroupId);
+      const set: Partial<SecurityGroupsTable> = { updated_at: w.now };
+      if (p.GroupName !== undefined) set.name = p.GroupName;
+      if (p.GroupDescription !== undefined) set.description = p.GroupDescription;
+      await w.tx.updateTable('security_groups').set(set).where('id', '=', p.SecurityGroupId).execute();
+      w.changed(ctx.account.uin, 'security_group', p.SecurityGroupId, 'update');
+      return {};
+    });
+    return {};
+  },
+});
+
+const listIds = (ids: readonly string[], more: boolean) => ids.map((x) => `\`${x}\``).join(', ') + (more ? ', …' : '');
+
+export const deleteSecurityGroup = defineAction({
+  service: 'vpc',
+  name: 'DeleteSecurityGroup',
+  params: obj({ SecurityGroupId: str() }),
+  async run(ctx, p) {
+    const id = p.SecurityGroupId;
+    await ctx.write(async (w) => {
+      const group = await findSecurityGroup(w.tx, ctx.account.uin, id);
+      if (group.is_default) throw new ApiError('UnsupportedOperation', `The security group \`${id}\` is the default security group, which cannot be deleted.`);
+      const users = await w.tx.selectFrom('instance_sgs').select('instance_id').where('sg_id', '=', id).orderBy('instance_id').limit(6).execute();
+      if (users.length)
+        throw new ApiError(
+          'ResourceInUse',
+          `The security group \`${id}\` is bound to instance(s) ${listIds(users.slice(0, 5).map((u) => u.instance_id), users.length > 5)}; disassociate it first.`,
+        );
+      const holders = await w.tx
+        .selectFrom('sg_policies')
+        .select('sg_id')
+        .distinct()
+        .where('ref_sg_id', '=', id)
+        .where('sg_id', '<>', id)
+        .orderBy('sg_id')
+        .limit(6)
+        .execute();
+      if (holders.length)
+        throw new ApiError(
+          'ResourceInUse',
+          `The security group \`${id}\` is referenced by policies of security group(s) ${listIds(holders.slice(0, 5).map((h) => h.sg_id), holders.length > 5)}; change those policies first.`,
+        );
+      await w.tx.deleteFrom('sg_policies').where('sg_id', '=', id).execute();
+      await w.tx.deleteFrom('security_groups').where('id', '=', id).execute();
+      await deleteTags(w, id);
+      await release(w, ctx.account.uin, 'security_group');
+      w.changed(ctx.account.uin, 'security_group', id, 'delete');
+      return {};
+    });
+    return {};
+  },
+});
+
+// ---------------------------------------------------------------- policies
+
+export const createSecurityGroupPolicies = defineAction({
+  service: 'vpc',
+  name: 'CreateSecurityGroupPolicies',
+  params: obj({ SecurityGroupId: str(), SecurityGroupPolicySet: policySetSchema }),
+  async run(ctx, p) {
+    const set = p.SecurityGroupPolicySet;
+    const dir = oneDirection(set);
+    const index = core(() => sharedIndex(set[dir]!, `${SET}.${dir}`));
+    await editPolicies(ctx, p.SecurityGroupId, set.Version, (lists, now) => ({
+      [dir]: insertAt(lists[dir], parseList(set[dir], dir, now), index, dir),
+    }));
+    return {};
+  },
+});
+
+export const deleteSecurityGroupPolicies = defineAction({
+  service: 'vpc',
+  name: 'DeleteSecurityGroupPolicies',
+  params: obj({ SecurityGroupId: str(), SecurityGroupPolicySet: policySetSchema }),
+  async run(ctx, p) {
+    const set = p.SecurityGroupPolicySet;
+    const dir = oneDirection(set);
+    const items = set[dir]!;
+    const byIndex = items.filter((x) => x.PolicyIndex !== undefined).length;
+    if (byIndex && byIndex !== items.length)
+      throw new ApiError(
+        'InvalidParameter.Coexist',
+        `\`${SET}.${dir}\` mixes deletion by PolicyIndex with deletion by content; use one way per request.`,
+      );
+    const contents = byIndex ? [] : parseList(items, dir, '');
+    await editPolicies(ctx, p.SecurityGroupId, set.Version, (lists) => ({
+      [dir]: byIndex
+        ? deleteAt(lists[dir], items.map((x, i) => ({ index: x.PolicyIndex!, path: `${SET}.${dir}.${i}.PolicyIndex` })), dir)
+        : deleteMatching(lists[dir], contents, dir),
+    }));
+    return {};
+  },
+});
+
+function requireIndexes(items: readonly PolicyInput[], path: string) {
+  const i = items.findIndex((x) => x.PolicyIndex === undefined);
+  if (i >= 0) throw missingParameter(`${path}.${i}.PolicyIndex`);
+}
+
+export const replaceSecurityGroupPolicy = defineAction({
+  service: 'vpc',
+  name: 'ReplaceSecurityGroupPolicy',
+  params: obj({ SecurityGroupId: str(), SecurityGroupPolicySet: policySetSchema, OriginalSecurityGroupPolicySet: opt(policySetSchema) }),
+  async run(ctx, p) {
+    const set = p.SecurityGroupPolicySet;
+    const dir = oneDirection(set);
+    const items = set[dir]!;
+    if (items.length > 1)
+      throw new ApiError('InvalidParameter', `\`${SET}.${dir}\` has ${items.length} policies; ReplaceSecurityGroupPolicy replaces one (use ReplaceSecurityGroupPolicies for several).`);
+    requireIndexes(items, `${SET}.${dir}`);
+    await editPolicies(ctx, p.SecurityGroupId, set.Version, (lists, now) => ({
+      [dir]: replaceAt(lists[dir], [{ index: items[0]!.PolicyIndex!, path: `${SET}.${dir}.0.PolicyIndex`, item: parseList(items, dir, now)[0]! }], dir),
+    }));
+    return {};
+  },
+});
+
+export const replaceSecurityGroupPolicies = defineAction({
+  service: 'vpc',
+  name: 'ReplaceSecurityGroupPolicies',
+  params: obj({
+    SecurityGroupId: str(),
+    SecurityGroupPolicySet: policySetSchema,
+    OriginalSecurityGroupPolicySet: opt(policySetSchema),
+    UpdateType: opt(str({ oneOf: ['Policy', 'Priority', 'Both'] })),
+  }),
+  async run(ctx, p) {
+    const set = p.SecurityGroupPolicySet;
+    const dir = oneDirection(set);
+    const items = set[dir]!;
+    const path = `${SET}.${dir}`;
+    requireIndexes(items, path);
+    const type = p.UpdateType ?? 'Policy';
+    if (type === 'Policy') {
+      await editPolicies(ctx, p.SecurityGroupId, set.Version, (lists, now) => {
+        const parsed = parseList(items, dir, now);
+        return { [dir]: replaceAt(lists[dir], items.map((x, i) => ({ index: x.PolicyIndex!, path: `${path}.${i}.PolicyIndex`, item: parsed[i]! })), dir) };
+      });
+      return {};
+    }
+    // Priority / Both: the policy at Original…[i].PolicyIndex moves to …[i].PolicyIndex.
+    const original = p.OriginalSecurityGroupPolicySet?.[dir];
+    if (!original) throw missingParameter(`OriginalSecurityGroupPolicySet.${dir}`);
+    if (original.length !== items.length)
+      throw invalidValue(`OriginalSecurityGroupPolicySet.${dir}`, `must list as many policies as \`${path}\` (${items.length}), in the same order`);
+    requireIndexes(original, `OriginalSecurityGroupPolicySet.${dir}`);
+    await editPolicies(ctx, p.SecurityGroupId, set.Version, (lists, now) => {
+      const parsed = type === 'Both' ? parseList(items, dir, now) : undefined;
+      const moves = items.map((x, i) => ({ from: original[i]!.PolicyIndex!, to: x.PolicyIndex!, path: `${path}.${i}.PolicyIndex`, replace: parsed?.[i] }));
+      return { [dir]: moveTo(lists[dir], moves, dir) };
+    });
+    return {};
+  },
+});
+
+export const modifySecurityGroupPolicies = defineAction({
+  service: 'vpc',
+  name: 'ModifySecurityGroupPolicies',
+  params: obj({ SecurityGroupId: str(), SecurityGroupPolicySet: policySetSchema, SortPolicys: opt(bool()) }),
+  async run(ctx, p) {
+    const set = p.SecurityGroupPolicySet;
+    // Version "0" clears both directions and ignores Egress/Ingress; other versions are not checked.
+    if (set.Version !== undefined && set.Version !== '' && !/^\d+$/.test(set.Version.trim()))
+      throw invalidValue(`${SET}.Version`, `\`${set.Version}\` is not a version number`, 'InvalidParameterValue.Malformed');
+    const clear = set.Version !== undefined && set.Version.trim() === '0';
+    if (!clear) {
+      if (!DIRECTIONS.some((d) => set[d]?.length))
+        throw new ApiError('InvalidParameterValue.Empty', `\`${SET}\` carries no policy; give Ingress and/or Egress, or Version "0" to clear all policies.`);
+      for (const d of DIRECTIONS) {
+        const i = (set[d] ?? []).findIndex((x) => x.PolicyIndex !== undefined);
+        if (i >= 0)
+          throw new ApiError('UnsupportedOperation', `\`${SET}.${d}.${i}.PolicyIndex\`: ModifySecurityGroupPolicies takes no PolicyIndex; the order of the list is the order of the policies.`);
+      }
+    }
+    await editPolicies(ctx, p.SecurityGroupId, undefined, (_lists, now) => {
+      if (clear) return { Ingress: [], Egress: [] };
+      const next: Partial<Lists> = {};
+      for (const d of DIRECTIONS) if (set[d] !== undefined) next[d] = parseList(set[d], d, now);
+      return next;
+    });
+    return {};
+  },
+});
+
+// ---------------------------------------------------------------- describe policies
+
+const POLICY_FILTERS = ['security-group-id', 'ip', 'address-module', 'service-module', 'protocol-type', 'port', 'poly', 'direction', 'description'];
+
+/** Whether a policy passes every filter (values of one filter: any of them). */
+function matches(p: Stored, dir: Direction, fs: readonly Filter[]): boolean {
+  const lower = (s: string) => s.toLowerCase();
+  return fs.every((f) =>
+    f.Values.some((raw) => {
+      const v = raw.trim();
+      switch (f.Name) {
+        case 'security-group-id':
+          return p.sgRef === v;
+        case 'ip':
+          return (!!p.cidr && p.cidr.includes(v)) || (!!p.ipv6Cidr && p.ipv6Cidr.includes(lower(v)));
+        case 'address-module':
+        case 'service-module':
+          return false; // Weft has no parameter templates, so no policy uses one
+        case 'protocol-type':
+          return p.protocol === v.toUpperCase();
+        case 'port':
+          return v.toUpperCase() === 'ALL' || p.port.includes(v);
+        case 'poly':
+          return v.toUpperCase() === 'ALL' || p.action === v.toUpperCase();
+        case 'direction':
+          return v.toUpperCase() === 'ALL' || (v.toUpperCase() === 'INBOUND') === (dir === 'Ingress');
+        case 'description':
+          return lower(p.description).includes(lower(v));
+        default:
+          return false;
+      }
+    }),
+  );
+}
+
+export const describeSecurityGroupPolicies = defineAction({
+  service: 'vpc',
+  name: 'DescribeSecurityGroupPolicies',
+  params: obj({ SecurityGroupId: str(), Filters: opt(filters(POLICY_FILTERS)) }),
+  async run(ctx, p) {
+    const group = await findSecurityGroup(ctx.db, ctx.account.uin, p.SecurityGroupId);
+    for (const [i, f] of (p.Filters ?? []).entries()) {
+      const allowed = f.Name === 'poly' ? ['ALL', 'ACCEPT', 'DROP'] : f.Name === 'direction' ? ['ALL', 'INBOUND', 'OUTBOUND'] : undefined;
+      const bad = allowed && f.Values.find((v) => !allowed.includes(v.trim().toUpperCase()));
+      if (bad !== undefined) throw invalidValue(`Filters.${i}.Values`, `\`${bad}\` is not one of ${allowed!.join(', ')}`);
+    }
+    const lists = await loadLists(ctx.db, group.id);
+    // PolicyIndex stays the policy's position in the whole list, so filtered results can be acted on.
+    const out = (d: Direction) =>
+      lists[d].map((x, i) => [x, i] as const).filter(([x]) => matches(x, d, p.Filters ?? [])).map(([x, i]) => toPolicy(x, i));
+    const count = (d: Direction, v6: boolean) => lists[d].filter((x) => !!x.ipv6Cidr === v6).length;
+    const set: SecurityGroupPolicySet = {
+      Version: String(group.version),
+      Egress: out('Egress'),
+      Ingress: out('Ingress'),
+      PolicyStatistics: {
+        IngressIPv4TotalCount: count('Ingress', false),
+        IngressIPv6TotalCount: count('Ingress', true),
+        EgressIPv4TotalCount: count('Egress', false),
+        EgressIPv6TotalCount: count('Egress', true),
+      },
+    };
+    return { SecurityGroupPolicySet: set };
+  },
+});
+
+export const securityGroupActions = [
+  createSecurityGroup,
+  createSecurityGroupWithPolicies,
+  describeSecurityGroups,
+  modifySecurityGroupAttribute,
+  deleteSecurityGroup,
+  createSecurityGroupPolicies,
+  describeSecurityGroupPolicies,
+  deleteSecurityGroupPolicies,
+  replaceSecurityGroupPolicies,
+  replaceSecurityGroupPolicy,
+  modifySecurityGroupPolicies,
+];
