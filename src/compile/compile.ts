@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { formatIp, parseCidr } from '../core/cidr.js';
 import { gatewayOf } from '../core/ipam.js';
+import { portSpec } from '../core/sg-policy.js';
 import type { HostDocument, Port, RemoteEndpoint, Rule, SecurityGroupRules, VpcContext } from './host-document.js';
 
 /** What the compiler reads for one host (loaded by load.ts). */
@@ -35,14 +36,10 @@ export const portName = (instanceId: string) => `p${instanceId.replace(/^ins-/, 
 
 const byKey = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
 
-/** `ALL`, `80`, `80,443`, `8000-8010` → inclusive ranges; [] means every port. */
+/** A stored Port (`ALL`, `80`, `80,443`, `8000-8010`) as inclusive ranges; [] means every port. */
 export function portRanges(port: string): [number, number][] {
-  const p = port.trim().toUpperCase();
-  if (p === '' || p === 'ALL') return [];
-  return p.split(',').map((part) => {
-    const [lo, hi] = part.split('-').map((x) => Number(x.trim()));
-    return [lo!, hi ?? lo!];
-  });
+  const spec = portSpec(port);
+  return spec === 'ALL' ? [] : spec.map(([lo, hi]) => [lo, hi]);
 }
 
 export function toRule(p: HostSpan['policies'][number]): Rule {
