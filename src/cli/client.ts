@@ -10,6 +10,8 @@ export interface ClientConfig {
   secretId: string;
   secretKey: string;
   region: string;
+  /** Give up on an endpoint that does not answer (default 60 s). */
+  timeoutMs?: number;
 }
 
 export interface ApiResult {
@@ -32,7 +34,7 @@ export async function call(c: ClientConfig, service: Service, action: string, pa
   // Like the SDK, sign with the endpoint's first label as service when it is not a Tencent host name.
   const signService = url.hostname.split('.')[0] ?? service;
   headers.authorization = authorize({ method: 'POST', path: '/', query: '', headers, body, timestamp }, c.secretId, c.secretKey, signService);
-  const res = await fetch(url, { method: 'POST', headers, body });
+  const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(c.timeoutMs ?? 60_000) });
   const text = await res.text();
   try {
     return JSON.parse(text) as ApiResult;

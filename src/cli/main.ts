@@ -23,6 +23,17 @@ function storeUrl(dataDir: string, database?: string) {
   return database ?? join(dataDir, 'weft.db');
 }
 
+/**
+ * The controller's store, for the account commands. Without --database that is
+ * the SQLite file the controller made; refusing when it is absent keeps a
+ * forgotten --database from quietly creating a second, empty store.
+ */
+function existingStore(dataDir: string, database?: string) {
+  const url = storeUrl(dataDir, database);
+  if (!database && !existsSync(url)) throw new UsageError(`${url} not found: pass --database URL if the controller runs on PostgreSQL`);
+  return openStore(url);
+}
+
 /** A whole number option value ≥ `min`, or a usage error naming the option. */
 const wholeNumber = (min: number) => (v: string) => {
   const n = Number(v);
@@ -83,7 +94,7 @@ account
   .option('--database <url>')
   .action(async (o: { dataDir: string; name: string; database?: string }) => {
     const key = masterKey(o.dataDir);
-    const store = await openStore(storeUrl(o.dataDir, o.database));
+    const store = await existingStore(o.dataDir, o.database);
     try {
       const creds = await createAccount(store, key, o.name);
       const admin = readCredentials(o.dataDir);
@@ -108,7 +119,7 @@ account
       }),
     );
     masterKey(o.dataDir); // the right data dir, not a typo that would get a fresh store
-    const store = await openStore(storeUrl(o.dataDir, o.database));
+    const store = await existingStore(o.dataDir, o.database);
     try {
       if (!Object.keys(changes).length) {
         const a = await accountByName(store, o.name);

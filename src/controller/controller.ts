@@ -58,7 +58,6 @@ export async function startController(o: ControllerOptions) {
   writeFileSync(credFile, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
   chmodSync(credFile, 0o600); // `mode` applies only when the file is created
 
-
   return {
     endpoint,
     credentials: creds,

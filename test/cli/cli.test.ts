@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -145,6 +147,17 @@ describe(`the weft command (${engineName()})`, () => {
       assert.equal(res.code, 2, `${args.join(' ')}: ${res.stdout}${res.stderr}`);
       assert.match(res.stderr, why, args.join(' '));
       assert.equal(res.stdout, '', `${args.join(' ')}: nothing on stdout`);
+    }
+    // A data dir with the master key but not the store: a forgotten --database must not create an empty store.
+    const lonely = mkdtempSync(join(tmpdir(), 'weft-cli-'));
+    try {
+      copyFileSync(join(r.dataDir, 'master.key'), join(lonely, 'master.key'));
+      const res = await run(['account', 'create', '--data-dir', lonely, '--name', 'x']);
+      assert.equal(res.code, 2, res.stderr);
+      assert.match(res.stderr, /weft\.db not found: pass --database/);
+      assert.ok(!existsSync(join(lonely, 'weft.db')), 'no stray store was created');
+    } finally {
+      rmSync(lonely, { recursive: true, force: true });
     }
     const noCreds = await bare(['vpc', 'DescribeVpcs']);
     assert.equal(noCreds.code, 2);
