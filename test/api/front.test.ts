@@ -225,13 +225,15 @@ describe(`rate limiting (${engineName()})`, () => {
     const a = await burst(40);
     assert.equal(a.ok + a.limited, 40, `only ok or RequestLimitExceeded: ${a.all.join(',')}`);
     // 5/s with a burst allowance of 2 s: about 10 pass at once (a few more refill during the burst).
-    assert.ok(a.ok >= 5 && a.ok <= 20, `passed ${a.ok}`);
-    assert.ok(a.limited >= 20, `limited ${a.limited}`);
+    assert.ok(a.ok >= 5 && a.ok <= 25, `passed ${a.ok}`);
+    assert.ok(a.limited >= 15, `limited ${a.limited}`);
 
     const b = await burst(3, other);
     assert.equal(b.ok, 3, `another account is not limited: ${b.all.join(',')}`);
 
-    assert.equal(await errorCode(r.vpc().DescribeVpcs({})), 'RequestLimitExceeded', 'still limited right after');
+    // A token refills every 200 ms, so a second burst right after is still mostly refused.
+    const still = await burst(10);
+    assert.ok(still.limited >= 5, `still limited right after: ${still.all.join(',')}`);
     await sleep(1500);
     const again = await burst(3);
     assert.equal(again.ok, 3, `recovered after waiting: ${again.all.join(',')}`);
