@@ -1,0 +1,213 @@
+/**
+ * The Linux driver: makes one host's kernel state match its HostDocument.
+ * Each apply reads the actual state (`ip -j`, `bridge -j fdb`, `sysctl`,
+ * `nft -j`), plans the difference (plan.ts) and runs it: `ip -batch` per
+ * namespace, each VPC's nftables tables in one `nft -f` transaction.
+ * Level-triggered and idempotent: run it every few seconds; when the kernel
+ * already matches (also after an agent restart) it changes nothing.
+ */
+import { existsSync } from 'node:fs';
+import type { HostDocument } from '../../compile/host-document.js';
+import {
+  CommandError,
+  bridgeBatch,
+  bridgeJson,
+  ipBatch,
+  ipJson,
+  ipJsonBatch,
+  listNetns,
+  netnsAdd,
+  netnsDel,
+  nftApply,
+  nftJson,
+  sysctlRead,
+  sysctlWrite,
+} from './exec.js';
+import { checkName, checkPrefix, hostNs, routerVpcOf } from './names.js';
+import { TABLE, tablesFromListing } from './nft-ruleset.js';
+import { planHost, sysctlKeys, type DriverContext, type Step, type StepKind } from './plan.js';
+import { parseAddrs, parseFdb, parseLinks, parseNeighbours, parseRoutes, type HostState, type RouterState } from './state.js';
+
+export interface LinuxDriverOptions {
+  /** The region's namespace prefix. */
+  prefix: string;
+  /** This host's name: router namespaces are `<prefix>-<hostName>-<vpcId>`. */
+  hostName: string;
+  /**
+   * Namespace whose underlay the VXLAN sockets use. Defaults to the region-in-a-box
+   * host namespace `<prefix>-<hostName>`; null means the root namespace (a real host).
+   */
+  hostNamespace?: string | null;
+}
+
+/** One change made to the kernel. */
+export interface AppliedChange {
+  vpcId: string;
+  kind: StepKind;
+  /** Namespace it was made in; null for the root namespace (namespace add/delete). */
+  ns: string | null;
+  lines: string[];
+  note?: string;
+}
+
+export interface ApplyReport {
+  hostId: string;
+  revision: number;
+  /** How many changes were made (applied.length); 0 when the kernel already matched the document. */
+  changes: number;
+  /** What was changed, in order. */
+  applied: AppliedChange[];
+}
+
+/**
+ * Thrown by apply when the changes of some VPC failed. The other VPCs were
+ * still applied; `report` says what was changed, `failures` what was not.
+ */
+export class ApplyError extends Error {
+  constructor(
+    readonly report: ApplyReport,
+    readonly failures: { vpcId: string; message: string }[],
+  ) {
+    super(failures.map((f) => `${f.vpcId}: ${f.message}`).join('\n'));
+    this.name = 'ApplyError';
+  }
+}
+
+export class LinuxDriver {
+  readonly ctx: DriverContext;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: LinuxDriverOptions) {
+    const prefix = checkPrefix(opts.prefix);
+    const hostName = checkName('host name', opts.hostName);
+    this.ctx = {
+      prefix,
+      hostName,
+      hostNs: opts.hostNamespace === undefined ? hostNs(prefix, hostName) : opts.hostNamespace,
+      ipv6: existsSync('/proc/sys/net/ipv6'),
+    };
+  }
+
+  /**
+   * Makes the kernel match `doc`. Calls are serialised. A VPC whose changes fail
+   * does not stop the others; the call then rejects with ApplyError.
+   */
+  apply(doc: HostDocument): Promise<ApplyReport> {
+    const next = this.queue.then(() => this.applyNow(doc));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyNow(doc: HostDocument): Promise<ApplyReport> {
+    const report: ApplyReport = { hostId: doc.hostId, revision: doc.revision, changes: 0, applied: [] };
+    const failures: { vpcId: string; message: string }[] = [];
+    const actual = await this.readActual();
+    for (const group of planHost(doc, actual, this.ctx)) {
+      if (group.error) {
+        failures.push({ vpcId: group.vpcId, message: group.error });
+        continue;
+      }
+      for (const step of group.steps) {
+        try {
+          const done = await runStep(step);
+          if (done) report.applied.push({ vpcId: group.vpcId, ...done });
+        } catch (e) {
+          failures.push({ vpcId: group.vpcId, message: e instanceof Error ? e.message : String(e) });
+          break;
+        }
+      }
+    }
+    report.changes = report.applied.length;
+    if (failures.length) throw new ApplyError(report, failures);
+    return report;
+  }
+
+  /** The host's actual state: all namespace names, the host's links, and each of its router namespaces in full. */
+  async readActual(): Promise<HostState> {
+    const namespaces = await listNetns();
+    const { prefix, hostName, hostNs: hns } = this.ctx;
+    const hostLinks = hns === null || namespaces.includes(hns) ? parseLinks(await ipJson(hns, ['-d', 'link', 'show'])) : [];
+    const routerNames = namespaces.filter((n) => routerVpcOf(prefix, hostName, n));
+    const routers: Record<string, RouterState> = {};
+    await Promise.all(
+      routerNames.map(async (ns) => {
+        routers[ns] = await readRouter(ns);
+      }),
+    );
+    return { namespaces, hostLinks, routers };
+  }
+}
+
+export async function readRouter(ns: string): Promise<RouterState> {
+  const [[addrs, links, routes, neigh], fdb, nft] = await Promise.all([
+    // `addr show` first: in one batch, a `link show` before it makes it print links without addresses.
+    ipJsonBatch(ns, ['addr show dev lo', 'link show', 'route show table main', 'neigh show']),
+    bridgeJson(ns, ['fdb', 'show']),
+    nftJson(ns, ['list', 'ruleset']),
+  ]);
+  const linkStates = parseLinks(links!);
+  return {
+    links: linkStates,
+    loAddrs: parseAddrs(addrs!, 'lo'),
+    routes: parseRoutes(routes!),
+    neighbours: parseNeighbours(neigh!),
+    fdb: parseFdb(fdb),
+    sysctl: await sysctlRead(ns, sysctlKeys(linkStates)),
+    nft: tablesFromListing(nft).filter((t) => t.name === TABLE && (t.family === 'inet' || t.family === 'arp')),
+  };
+}
+
+/** Runs one step; returns what it actually changed (steps that check first may find nothing to do). */
+async function runStep(step: Step): Promise<Omit<AppliedChange, 'vpcId'> | undefined> {
+  const { kind, ns, lines, note } = step;
+  const done = (l = lines) => (l.length ? { kind, ns, lines: l, ...(note ? { note } : {}) } : undefined);
+  switch (kind) {
+    case 'netns-add':
+      for (const n of lines) await netnsAdd(n).catch(ignore(/File exists/));
+      return done();
+    case 'netns-del':
+      for (const n of lines) await netnsDel(n).catch(ignore(/No such file/));
+      return done();
+    case 'ip':
+      await ipBatch(ns, lines);
+      return done();
+    case 'bridge':
+      await bridgeBatch(ns, lines);
+      return done();
+    case 'sysctl':
+      await sysctlWrite(ns, lines);
+      return done();
+    case 'nft':
+      await nftApply(ns, lines.join('\n') + '\n');
+      return done();
+    case 'instance-reset': {
+      const removed: string[] = [];
+      for (const line of lines) {
+        const [n, ifname] = line.split(' ') as [string, string];
+        const links = await ipJson<{ ifname: string }>(n, ['link', 'show']);
+        if (links.some((l) => l.ifname === ifname)) {
+          await ipBatch(n, [`link del ${ifname}`]);
+          removed.push(line);
+        }
+      }
+      return done(removed);
+    }
+    case 'instance-gc': {
+      // Only a namespace with nothing but lo left in it is ours to remove: if
+      // another host has plugged the instance meanwhile, it stays.
+      const removed: string[] = [];
+      for (const n of lines) {
+        const links = await ipJson<{ ifname: string }>(n, ['link', 'show']).catch(() => undefined);
+        if (links && links.every((l) => l.ifname === 'lo')) {
+          await netnsDel(n).catch(ignore(/No such file/));
+          removed.push(n);
+        }
+      }
+      return done(removed);
+    }
+  }
+}
+
+const ignore = (pattern: RegExp) => (e: unknown) => {
+  if (!(e instanceof CommandError && pattern.test(e.stderr))) throw e;
+};

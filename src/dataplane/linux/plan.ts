@@ -1,0 +1,372 @@
+/**
+ * Planning: from a HostDocument and the actual kernel state of the host, the
+ * commands that make the state match the document, and nothing else — a
+ * kernel that already matches gets an empty plan. Pure; driver.ts reads the
+ * state and runs the plan.
+ *
+ * Per VPC on the host (docs/dataplane.md):
+ *   router ns <prefix>-<host>-<vpcId>: lo with the subnets' gateways (/32),
+ *     vx<vni> (created in the host ns, moved in), one veth per port whose
+ *     peer is eth0 of the instance ns <prefix>-<instanceId>; /32 routes and
+ *     permanent neighbours for local and remote instances, FDB entries for
+ *     remote hosts, sysctls, the nftables tables of nft-ruleset.ts.
+ * Router namespaces of VPCs no longer in the document are removed with their
+ * instance namespaces.
+ *
+ * A port's veth carries its instance-side configuration in its alias
+ * ("weft:<instanceId>,<ip>/<prefix>,<mac>,<gateway>,<peer>"): the kernel itself
+ * remembers which instance a port belongs to, so a restarted agent knows what
+ * to remove, and a port whose configuration changed is re-plugged.
+ */
+import type { HostDocument, Port, VpcContext } from '../../compile/host-document.js';
+import { parseIp } from '../../core/cidr.js';
+import {
+  INSTANCE_MTU,
+  VXLAN_PORT,
+  checkIfname,
+  checkName,
+  instanceNs,
+  routerNs,
+  routerVpcOf,
+  vxlanName,
+} from './names.js';
+import { desiredTables, mac as macText, planNft } from './nft-ruleset.js';
+import { emptyRouter, type HostState, type LinkState, type RouterState } from './state.js';
+
+export interface DriverContext {
+  prefix: string;
+  hostName: string;
+  /** Namespace VXLAN devices are created in (the host's); null for the root namespace. */
+  hostNs: string | null;
+  /** False when the kernel has no IPv6 (ipv6.disable=1): its sysctls do not exist then. */
+  ipv6?: boolean;
+}
+
+export type StepKind =
+  | 'netns-add' // lines: namespace names
+  | 'netns-del' // lines: namespace names
+  | 'ip' // lines: `ip -batch` input, run in ns
+  | 'bridge' // lines: `bridge -batch` input, run in ns
+  | 'sysctl' // lines: key=value, written in ns
+  | 'nft' // lines: `nft -f` input, run in ns, one transaction
+  | 'instance-reset' // lines: "<ns> <ifname>": a stale interface removed from an instance namespace before re-plugging
+  | 'instance-gc'; // lines: instance namespaces removed if nothing but lo is left in them
+
+export interface Step {
+  kind: StepKind;
+  /** Namespace the step runs in; null for the root namespace (netns add/del). */
+  ns: string | null;
+  lines: string[];
+  note?: string;
+}
+
+/** The steps for one VPC, run in order; a failing step stops its group only. */
+export interface StepGroup {
+  vpcId: string;
+  /** The VPC left the document: its router namespace is being removed. */
+  removal: boolean;
+  steps: Step[];
+  /** Set when the VPC's part of the document cannot be planned (nothing is changed for it). */
+  error?: string;
+}
+
+/** Sysctls of the whole router namespace; set before devices are created, so they inherit `default`. */
+export const ROUTER_SYSCTLS: [string, string][] = [
+  ['net.ipv4.ip_forward', '1'],
+  ['net.ipv4.conf.default.forwarding', '1'],
+  // rp_filter and arp_ignore are inherited from the machine's own settings; the
+  // effective value is max(all, device), so both must be 0. nftables does the
+  // source checks (anti-spoofing) instead, and the gateway on lo must answer ARP
+  // arriving on a port.
+  ['net.ipv4.conf.all.rp_filter', '0'],
+  ['net.ipv4.conf.default.rp_filter', '0'],
+  ['net.ipv4.conf.all.arp_ignore', '0'],
+  ['net.ipv4.conf.default.arp_ignore', '0'],
+  // Instances are IPv4; the router takes no part in IPv6 (ports drop it anyway).
+  ['net.ipv6.conf.all.disable_ipv6', '1'],
+  ['net.ipv6.conf.default.disable_ipv6', '1'],
+];
+
+export const portSysctls = (ifname: string): [string, string][] => [
+  [`net.ipv4.conf.${ifname}.forwarding`, '1'],
+  [`net.ipv4.conf.${ifname}.proxy_arp`, '1'],
+  [`net.ipv4.conf.${ifname}.rp_filter`, '0'],
+  [`net.ipv4.conf.${ifname}.arp_ignore`, '0'],
+  // Proxy ARP answers after a random delay of up to 0.8 s by default (there
+  // is no neigh/default in a namespace other than the machine's own).
+  [`net.ipv4.neigh.${ifname}.proxy_delay`, '0'],
+];
+
+export const tunnelSysctls = (ifname: string): [string, string][] => [
+  [`net.ipv4.conf.${ifname}.forwarding`, '1'],
+  [`net.ipv4.conf.${ifname}.rp_filter`, '0'],
+];
+
+/** Sysctl keys to read in a router namespace holding these links. */
+export function sysctlKeys(links: LinkState[]): string[] {
+  const keys = ROUTER_SYSCTLS.map(([k]) => k);
+  for (const l of links) if (l.name !== 'lo') keys.push(...portSysctls(l.name).map(([k]) => k));
+  return keys;
+}
+
+export const portAlias = (p: Port, peer: string) => `weft:${p.instanceId},${p.ip}/${p.prefix},${macText(p.mac)},${p.gateway},${peer}`;
+export const aliasInstance = (alias: string | undefined) => /^weft:([^,]+),/.exec(alias ?? '')?.[1];
+
+/** The plan for a whole host: one group per VPC in the document, one per VPC gone from it (first). */
+export function planHost(doc: HostDocument, actual: HostState, ctx: DriverContext): StepGroup[] {
+  const wanted = new Set(doc.vpcs.map((v) => v.vpcId));
+  const removals: StepGroup[] = [];
+  for (const [ns, state] of Object.entries(actual.routers).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const vpcId = routerVpcOf(ctx.prefix, ctx.hostName, ns);
+    if (vpcId && !wanted.has(vpcId)) removals.push(planRemoval(vpcId, ns, state, actual, ctx));
+  }
+  const groups = doc.vpcs.map((vpc): StepGroup => {
+    try {
+      return { vpcId: vpc.vpcId, removal: false, steps: planVpc(vpc, doc, actual, ctx) };
+    } catch (e) {
+      return { vpcId: vpc.vpcId, removal: false, steps: [], error: (e as Error).message };
+    }
+  });
+  return [...removals, ...groups];
+}
+
+function planRemoval(vpcId: string, ns: string, state: RouterState, actual: HostState, ctx: DriverContext): StepGroup {
+  // Links are deleted explicitly first: a namespace dies asynchronously, and the
+  // VNI's socket and the instances' peers should be gone when this returns.
+  const links = state.links.filter((l) => l.name !== 'lo');
+  const instances = unique(links.map((l) => aliasInstance(l.alias)).filter((i): i is string => !!i)).map((i) => instanceNs(ctx.prefix, i));
+  return {
+    vpcId,
+    removal: true,
+    steps: nonEmpty([
+      { kind: 'ip', ns, lines: links.map((l) => `link del ${l.name}`) },
+      { kind: 'netns-del', ns: null, lines: [ns] },
+      { kind: 'instance-gc', ns: null, lines: instances.filter((i) => actual.namespaces.includes(i)) },
+    ]),
+  };
+}
+
+interface PortPlan {
+  port: Port;
+  ns: string;
+  peer: string;
+  alias: string;
+}
+
+export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, ctx: DriverContext): Step[] {
+  validate(vpc, doc);
+  const R = routerNs(ctx.prefix, ctx.hostName, vpc.vpcId);
+  const have = actual.routers[R];
+  const a = have ?? emptyRouter();
+  const vx = vxlanName(vpc.vni);
+  const routerMac = macText(vpc.routerMac);
+
+  // Ports and the names of their instance-side interfaces (eth0, eth1 … per instance).
+  const perInstance = new Map<string, number>();
+  const ports: PortPlan[] = vpc.ports.map((port) => {
+    const n = perInstance.get(port.instanceId) ?? 0;
+    perInstance.set(port.instanceId, n + 1);
+    const peer = `eth${n}`;
+    return { port, ns: instanceNs(ctx.prefix, port.instanceId), peer, alias: portAlias(port, peer) };
+  });
+  const portByIf = new Map(ports.map((p) => [p.port.ifname, p]));
+
+  // ---- links ----
+  const linkDel: string[] = [];
+  const gone = new Set<string>(); // links deleted or (re)created: whatever hung on them is gone too
+  const gcInstances = new Set<string>();
+  const create: PortPlan[] = [];
+  const links = new Map(a.links.map((l) => [l.name, l]));
+  let vxNew = false;
+  for (const l of a.links) {
+    if (l.name === 'lo') continue;
+    if (l.name === vx) {
+      const v = l.vxlan;
+      if (l.kind !== 'vxlan' || !v || v.id !== vpc.vni || v.local !== doc.underlay || v.port !== VXLAN_PORT || v.learning !== false) {
+        linkDel.push(`link del ${vx}`);
+        gone.add(vx);
+        vxNew = true;
+      }
+      continue;
+    }
+    const want = portByIf.get(l.name);
+    // A port whose instance namespace lost its name (deleted while a process kept it alive) is re-plugged too.
+    if (want && l.kind === 'veth' && l.alias === want.alias && actual.namespaces.includes(want.ns)) continue;
+    linkDel.push(`link del ${l.name}`);
+    gone.add(l.name);
+    const inst = aliasInstance(l.alias);
+    if (inst) gcInstances.add(inst);
+  }
+  if (!links.has(vx)) vxNew = true;
+  for (const p of ports) if (!links.has(p.port.ifname) || gone.has(p.port.ifname)) create.push(p);
+  for (const p of create) gone.add(p.port.ifname);
+  if (vxNew) gone.add(vx);
+
+  const nsAdd = unique([...(have ? [] : [R]), ...create.map((p) => p.ns).filter((n) => !actual.namespaces.includes(n))]);
+  // An instance namespace that already exists may still hold an interface of that name
+  // (plugged by another host before the instance moved, or left by hand).
+  const nsReset = create.filter((p) => actual.namespaces.includes(p.ns)).map((p) => `${p.ns} ${p.peer}`);
+
+  // ---- the rest of the router namespace ----
+  const main: string[] = [];
+  for (const p of create) {
+    main.push(
+      `link add ${p.port.ifname} mtu ${INSTANCE_MTU} type veth peer name ${p.peer} netns ${p.ns} address ${macText(p.port.mac)} mtu ${INSTANCE_MTU}`,
+      `link set ${p.port.ifname} alias ${p.alias}`,
+    );
+  }
+  const lo = links.get('lo');
+  if (!lo?.up) main.push('link set lo up');
+  const vxLink = vxNew ? undefined : links.get(vx);
+  if (vxLink && vxLink.mac !== routerMac) main.push(`link set ${vx} address ${routerMac}`);
+  if (vxLink && vxLink.mtu !== INSTANCE_MTU) main.push(`link set ${vx} mtu ${INSTANCE_MTU}`);
+  if (!vxLink?.up) main.push(`link set ${vx} up`);
+  for (const p of ports) {
+    const l = gone.has(p.port.ifname) ? undefined : links.get(p.port.ifname);
+    if (l && l.mtu !== INSTANCE_MTU) main.push(`link set ${l.name} mtu ${INSTANCE_MTU}`);
+    if (!l?.up) main.push(`link set ${p.port.ifname} up`);
+  }
+
+  // Gateways on lo: the kernel answers ARP for a local address on any interface.
+  const gateways = unique(vpc.subnets.map((s) => `${s.gateway}/32`));
+  for (const addr of a.loAddrs) if (!gateways.includes(addr)) main.push(`addr del ${addr} dev lo`);
+  for (const addr of gateways) if (!a.loAddrs.includes(addr)) main.push(`addr add ${addr} dev lo`);
+
+  // Routes: /32 per instance, local ones to the port, remote ones into the tunnel.
+  interface RouteWant {
+    dev: string;
+    gateway?: string;
+  }
+  const routes = new Map<string, RouteWant>();
+  const neigh = new Map<string, { dev: string; dst: string; lladdr: string }>();
+  for (const p of vpc.ports) {
+    routes.set(`${p.ip}/32`, { dev: p.ifname });
+    neigh.set(`${p.ifname} ${p.ip}`, { dev: p.ifname, dst: p.ip, lladdr: macText(p.mac) });
+  }
+  const fdb = new Map<string, string>();
+  for (const r of vpc.remotes) {
+    if (routes.has(`${r.ip}/32`)) continue; // a local port wins over a stale remote entry
+    routes.set(`${r.ip}/32`, { dev: vx, gateway: r.ip });
+    neigh.set(`${vx} ${r.ip}`, { dev: vx, dst: r.ip, lladdr: macText(r.routerMac) });
+    fdb.set(macText(r.routerMac), r.underlay);
+  }
+  const liveRoutes = a.routes.filter((r) => r.protocol !== 'kernel' && !(r.dev && gone.has(r.dev)));
+  const routeOk = (r: RouterState['routes'][number], w: RouteWant) =>
+    r.type === 'unicast' && r.dev === w.dev && r.gateway === w.gateway && (w.gateway ? r.onlink : true);
+  for (const r of liveRoutes) {
+    const w = routes.get(r.dst);
+    if (w && routeOk(r, w)) continue;
+    // Another entry for a wanted destination is left to `route replace`, unless a good one exists too.
+    if (w && !liveRoutes.some((x) => x.dst === r.dst && routeOk(x, w))) continue;
+    main.push(`route del ${r.type === 'unicast' ? '' : `${r.type} `}${r.dst}${r.dev ? ` dev ${r.dev}` : ''}`);
+  }
+  for (const [dst, w] of routes) {
+    if (liveRoutes.some((r) => r.dst === dst && routeOk(r, w))) continue;
+    main.push(w.gateway ? `route replace ${dst} via ${w.gateway} dev ${w.dev} onlink` : `route replace ${dst} dev ${w.dev}`);
+  }
+
+  // Neighbours: permanent, so nothing is ever resolved by ARP inside the VPC.
+  const liveNeigh = a.neighbours.filter((n) => !gone.has(n.dev));
+  for (const n of liveNeigh) if (n.permanent && !neigh.has(`${n.dev} ${n.dst}`)) main.push(`neigh del ${n.dst} dev ${n.dev}`);
+  for (const w of neigh.values()) {
+    const ok = liveNeigh.some((n) => n.dev === w.dev && n.dst === w.dst && n.permanent && n.lladdr === w.lladdr);
+    if (!ok) main.push(`neigh replace ${w.dst} lladdr ${w.lladdr} dev ${w.dev} nud permanent`);
+  }
+
+  // FDB of the tunnel: one entry per remote host, nothing to flood to.
+  const bridge: string[] = [];
+  const liveFdb = gone.has(vx) ? [] : a.fdb.filter((f) => f.dev === vx);
+  const fdbOk = (f: (typeof liveFdb)[number]) => f.permanent && f.dst !== undefined && fdb.get(f.mac) === f.dst;
+  for (const f of liveFdb) if (!fdbOk(f)) bridge.push(`fdb del ${f.mac} dev ${vx}${f.dst ? ` dst ${f.dst}` : ''} self`);
+  for (const [m, dst] of fdb) if (!liveFdb.some((f) => f.mac === m && fdbOk(f))) bridge.push(`fdb replace ${m} dev ${vx} dst ${dst} self permanent`);
+
+  // ---- sysctls ----
+  const sysctlDiff = (want: [string, string][], fresh: boolean) => want.filter(([k, v]) => fresh || a.sysctl[k] !== v).map(([k, v]) => `${k}=${v}`);
+  const routerSysctls = ctx.ipv6 === false ? ROUTER_SYSCTLS.filter(([k]) => !k.startsWith('net.ipv6.')) : ROUTER_SYSCTLS;
+  const pre = sysctlDiff(routerSysctls, !have);
+  const post = [
+    ...sysctlDiff(tunnelSysctls(vx), gone.has(vx)),
+    ...ports.flatMap((p) => sysctlDiff(portSysctls(p.port.ifname), gone.has(p.port.ifname))),
+  ];
+
+  // ---- nftables ----
+  const nft = planNft(desiredTables(vpc), a.nft);
+
+  // ---- the VXLAN device: created where its UDP socket must live, then moved ----
+  const hostLines: string[] = [];
+  if (vxNew) {
+    if (actual.hostLinks.some((l) => l.name === vx)) hostLines.push(`link del ${vx}`);
+    hostLines.push(
+      `link add ${vx} address ${routerMac} mtu ${INSTANCE_MTU} type vxlan id ${vpc.vni} local ${doc.underlay} dstport ${VXLAN_PORT} nolearning`,
+      `link set ${vx} netns ${R}`,
+    );
+  }
+
+  // Removed ports: their instance namespaces go too, unless another port here still uses them.
+  const keep = new Set(vpc.ports.map((p) => p.instanceId));
+  const gc = [...gcInstances].filter((i) => !keep.has(i)).map((i) => instanceNs(ctx.prefix, i)).filter((n) => actual.namespaces.includes(n));
+
+  return nonEmpty([
+    { kind: 'netns-add', ns: null, lines: nsAdd },
+    { kind: 'sysctl', ns: R, lines: pre },
+    // Rules before ports: a new port is never up without its chains.
+    { kind: 'nft', ns: R, lines: nft ? nft.text.trimEnd().split('\n') : [], note: nft ? nftNote(nft) : undefined },
+    { kind: 'ip', ns: R, lines: linkDel },
+    { kind: 'ip', ns: ctx.hostNs, lines: hostLines },
+    { kind: 'instance-reset', ns: null, lines: nsReset },
+    { kind: 'ip', ns: R, lines: main },
+    { kind: 'bridge', ns: R, lines: bridge },
+    { kind: 'sysctl', ns: R, lines: post },
+    ...create.map(
+      (p): Step => ({
+        kind: 'ip',
+        ns: p.ns,
+        lines: [
+          `addr add ${p.port.ip}/${p.port.prefix} dev ${p.peer}`,
+          `link set ${p.peer} up`,
+          'link set lo up',
+          ...(p.peer === 'eth0' ? [`route replace default via ${p.port.gateway} dev ${p.peer}`] : []),
+        ],
+      }),
+    ),
+    { kind: 'instance-gc', ns: null, lines: gc },
+  ]);
+}
+
+function nftNote(c: { replaced: string[]; sets: string[] }): string {
+  return [...c.replaced.map((t) => `replace table ${t}`), ...c.sets.map((s) => `update set ${s}`)].join('; ');
+}
+
+const MAC = /^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/;
+
+/** What the document must satisfy before anything derived from it reaches a command line. */
+function validate(vpc: VpcContext, doc: HostDocument): void {
+  checkName('VPC ID', vpc.vpcId);
+  if (!/^vpc-[a-z0-9]+$/.test(vpc.vpcId)) throw new Error(`invalid VPC ID ${JSON.stringify(vpc.vpcId)}`);
+  if (!Number.isInteger(vpc.vni) || vpc.vni < 1 || vpc.vni > 0xffffff) throw new Error(`${vpc.vpcId}: invalid VNI ${vpc.vni}`);
+  if (parseIp(doc.underlay) === undefined) throw new Error(`invalid underlay address ${JSON.stringify(doc.underlay)}`);
+  if (!MAC.test(vpc.routerMac)) throw new Error(`${vpc.vpcId}: invalid routerMac ${JSON.stringify(vpc.routerMac)}`);
+  for (const s of vpc.subnets) if (parseIp(s.gateway) === undefined) throw new Error(`${s.subnetId}: invalid gateway ${JSON.stringify(s.gateway)}`);
+  const ifnames = new Set<string>();
+  for (const p of vpc.ports) {
+    checkName('instance ID', p.instanceId);
+    checkIfname(p.ifname);
+    if (p.ifname === 'lo' || p.ifname === vxlanName(vpc.vni) || ifnames.has(p.ifname)) throw new Error(`${p.instanceId}: interface name ${p.ifname} is taken`);
+    ifnames.add(p.ifname);
+    if (parseIp(p.ip) === undefined || parseIp(p.gateway) === undefined) throw new Error(`${p.instanceId}: invalid address`);
+    if (!Number.isInteger(p.prefix) || p.prefix < 1 || p.prefix > 32) throw new Error(`${p.instanceId}: invalid prefix ${p.prefix}`);
+    if (!MAC.test(p.mac)) throw new Error(`${p.instanceId}: invalid MAC ${JSON.stringify(p.mac)}`);
+    for (const sg of p.securityGroups) checkName('security group ID', sg);
+  }
+  for (const r of vpc.remotes) {
+    if (parseIp(r.ip) === undefined || parseIp(r.underlay) === undefined) throw new Error(`${r.instanceId}: invalid remote address`);
+    if (!MAC.test(r.routerMac)) throw new Error(`${r.instanceId}: invalid routerMac ${JSON.stringify(r.routerMac)}`);
+  }
+  for (const [sg, rules] of Object.entries(vpc.securityGroups)) {
+    checkName('security group ID', sg);
+    for (const r of [...rules.ingress, ...rules.egress]) if (r.group) checkName('security group ID', r.group);
+  }
+}
+
+const unique = <T>(xs: T[]) => [...new Set(xs)];
+const nonEmpty = (steps: Step[]) => steps.filter((s) => s.lines.length > 0);

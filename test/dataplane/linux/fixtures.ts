@@ -1,0 +1,48 @@
+/** A VPC context exercising every rule shape the driver emits, for the pure tests. */
+import type { HostDocument, VpcContext } from '../../../src/compile/host-document.js';
+import { allow, deny, ANY } from './world.js';
+
+export function richVpc(): VpcContext {
+  return {
+    vpcId: 'vpc-rich0001',
+    vni: 4242,
+    routerMac: '02:01:00:10:92:fe',
+    subnets: [
+      { subnetId: 'subnet-a', cidr: '10.0.1.0/24', gateway: '10.0.1.1' },
+      { subnetId: 'subnet-b', cidr: '10.0.2.0/24', gateway: '10.0.2.1' },
+    ],
+    ports: [
+      { instanceId: 'ins-00000001', ifname: 'p00000001', ip: '10.0.1.5', mac: '0a:92:0a:00:01:05', subnetId: 'subnet-a', prefix: 24, gateway: '10.0.1.1', securityGroups: ['sg-a', 'sg-b'] },
+      { instanceId: 'ins-00000002', ifname: 'p00000002', ip: '10.0.2.6', mac: '0A:92:0A:00:02:06', subnetId: 'subnet-b', prefix: 24, gateway: '10.0.2.1', securityGroups: ['sg-b'] },
+      { instanceId: 'ins-00000003', ifname: 'p00000003', ip: '10.0.1.7', mac: '0a:92:0a:00:01:07', subnetId: 'subnet-a', prefix: 24, gateway: '10.0.1.1', securityGroups: [] },
+    ],
+    remotes: [
+      { ip: '10.0.1.20', instanceId: 'ins-00000020', hostId: 'h2', underlay: '100.64.0.12', routerMac: '02:02:00:10:92:fe' },
+      { ip: '10.0.2.21', instanceId: 'ins-00000021', hostId: 'h2', underlay: '100.64.0.12', routerMac: '02:02:00:10:92:fe' },
+      { ip: '10.0.1.30', instanceId: 'ins-00000030', hostId: 'h3', underlay: '100.64.0.13', routerMac: '02:03:00:10:92:fe' },
+    ],
+    securityGroups: {
+      'sg-a': {
+        ingress: [
+          allow('tcp', { cidr: '10.0.0.0/16' }, [[22, 22]]),
+          allow('tcp', ANY, [[80, 80], [443, 443], [8000, 8080]]),
+          allow('udp', { group: 'sg-b' }, [[53, 53]]),
+          allow('icmp', { cidr: '10.0.1.20/32' }),
+          allow('icmpv6', { ipv6Cidr: '::/0' }),
+          allow('all', { ipv6Cidr: '2001:DB8:0:0::/32' }),
+          deny('tcp', { cidr: '192.168.0.0/24' }),
+          deny('all', ANY),
+        ],
+        egress: [allow('udp', { cidr: '10.1.0.0/16' }, [[1000, 2000], [1500, 2500], [3000, 3000]]), allow('all', ANY)],
+      },
+      'sg-b': {
+        ingress: [allow('all', { group: 'sg-a' })],
+        egress: [allow('icmp', ANY), deny('udp', { cidr: '10.0.3.4/32' }, [[0, 65535]]), allow('tcp', { ipv6Cidr: '2001:db8::5/128' }, [[22, 22]]), { ...deny('all', { cidr: '10.0.0.0/8' }), protocol: 'gre' as 'all' }],
+      },
+      'sg-empty': { ingress: [], egress: [] },
+    },
+    groupMembers: { 'sg-a': ['10.0.1.5', '10.0.1.30'], 'sg-b': ['10.0.2.21', '10.0.1.5', '10.0.2.6'] },
+  };
+}
+
+export const richDocument = (): HostDocument => ({ hostId: 'h1', revision: 7, underlay: '100.64.0.11', vpcs: [richVpc()] });
