@@ -1,7 +1,8 @@
-// Runs the whole test suite on SQLite, then again on PostgreSQL when one is
-// reachable (WEFT_TEST_DATABASE, default postgres://postgres@127.0.0.1:5432/postgres).
-// In CI (CI=true) a missing PostgreSQL is a failure, not a skip.
-import { spawnSync } from 'node:child_process';
+// Runs the test suite on SQLite, then the tests that touch the store again on
+// PostgreSQL when one is reachable (WEFT_TEST_DATABASE, default
+// postgres://postgres@127.0.0.1:5432/postgres). In CI (CI=true) a missing
+// PostgreSQL is a failure, not a skip. Ends with one combined summary line.
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -10,14 +11,27 @@ const testFiles = (dir) =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? testFiles(join(dir, e.name)) : e.name.endsWith('.test.js') ? [join(dir, e.name)] : [],
   );
-const files = process.argv.slice(2);
-const targets = files.length ? files : testFiles('dist/test').sort();
+const given = process.argv.slice(2);
+const all = given.length ? given : testFiles('dist/test').sort();
+// Pure cores and the kernel data plane do not touch the store: once is enough.
+const usesStore = (f) => /test\/(api|cli|controller|region)\//.test(f);
 const pgUrl = process.env.WEFT_TEST_DATABASE ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const totals = { pass: 0, fail: 0, skipped: 0 };
 
-function suite(label, env) {
-  console.log(`\n== tests on ${label} ==`);
-  const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...targets], { stdio: 'inherit', env: { ...process.env, ...env } });
-  return r.status === 0;
+function suite(label, files, env) {
+  console.log(`\n== tests on ${label}: ${files.length} file(s) ==`);
+  return new Promise((ok) => {
+    const p = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    let tail = '';
+    p.stdout.on('data', (d) => {
+      process.stdout.write(d);
+      tail = (tail + d).slice(-4000);
+    });
+    p.on('close', (code) => {
+      for (const k of Object.keys(totals)) totals[k] += Number(new RegExp(`^# ${k} (\\d+)`, 'm').exec(tail)?.[1] ?? 0);
+      ok(code === 0);
+    });
+  });
 }
 
 async function postgresReachable() {
@@ -32,10 +46,13 @@ async function postgresReachable() {
   }
 }
 
-let ok = suite('SQLite', { WEFT_TEST_DATABASE: '' });
-if (await postgresReachable()) ok = suite('PostgreSQL', { WEFT_TEST_DATABASE: pgUrl }) && ok;
+let ok = await suite('SQLite', all, { WEFT_TEST_DATABASE: '' });
+const pgFiles = all.filter(usesStore);
+if (!pgFiles.length) console.log('no test file touches the store: no PostgreSQL run');
+else if (await postgresReachable()) ok = (await suite('PostgreSQL', pgFiles, { WEFT_TEST_DATABASE: pgUrl })) && ok;
 else if (process.env.CI) {
   console.log('CI requires PostgreSQL: failing.');
   ok = false;
 } else console.log('SKIPPED the PostgreSQL run: no server reachable (set WEFT_TEST_DATABASE).');
+console.log(`\nall runs: ${totals.pass} passed, ${totals.fail} failed, ${totals.skipped} skipped`);
 process.exit(ok ? 0 : 1);

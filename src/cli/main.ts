@@ -16,6 +16,7 @@ import { DEFAULT_QUOTAS, isQuotaName } from '../core/quotas.js';
 import { openStore } from '../store/store.js';
 import { call, type ApiResult } from './client.js';
 import { parseActionArgs, preferStrings, UsageError } from './args.js';
+import { addRegionCommands } from './region-commands.js';
 
 const SERVICES: Service[] = ['vpc', 'cvm', 'clb'];
 
@@ -71,7 +72,8 @@ program
   .option('--zones <n>', 'number of zones', wholeNumber(1), 2)
   .option('--rate-limit <n>', 'API requests per second per account (0: unlimited)', wholeNumber(0), 1000)
   .option('--body-limit <bytes>', 'largest request body accepted', wholeNumber(1), 10 << 20)
-  .action(async (o: { dataDir: string; listen: string; database?: string; region: string; zones: number; rateLimit: number; bodyLimit: number }) => {
+  .option('--agent-listen <host:port>', 'also serve host agents over TCP (they always can over DATA_DIR/agents.sock)')
+  .action(async (o: { dataDir: string; listen: string; database?: string; region: string; zones: number; rateLimit: number; bodyLimit: number; agentListen?: string }) => {
     const c = await startController(o);
     console.log(`weft controller serving region ${c.region.name} (${c.region.zones.map((z) => z.name).join(', ')})`);
     console.log(`  endpoint     http://${c.endpoint}`);
@@ -207,6 +209,8 @@ for (const service of SERVICES) {
       if (result.Response.Error) process.exitCode = 1;
     });
 }
+
+addRegionCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Commander has already printed its own message (or the help text).

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import { createDistribution, tokenHash } from './distribution.js';
 import { startScheduler } from './scheduler.js';
-import { splitHostPort } from './controller.js';
+import { splitHostPort } from './listen.js';
 
 export async function startAgentsEndpoint(store: Store, o: { socket: string; listen?: string }) {
   const dist = createDistribution(store);

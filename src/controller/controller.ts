@@ -11,6 +11,9 @@ import { ACTIONS } from '../api/registry.js';
 import { createApi, serveHttp } from '../api/server.js';
 import { makeRegion } from '../core/region.js';
 import { openStore } from '../store/store.js';
+import { startAgentsEndpoint } from './agents-endpoint.js';
+import { splitHostPort } from './listen.js';
+import { recoverTasks } from './tasks.js';
 
 export interface ControllerOptions {
   dataDir: string;
@@ -21,7 +24,12 @@ export interface ControllerOptions {
   rateLimit?: number;
   /** Largest request body accepted, in bytes (default 10 MiB, Tencent's limit for TC3-signed POST). */
   bodyLimit?: number;
+  /** host:port to serve agents over TCP, besides the data dir's Unix socket. */
+  agentListen?: string;
 }
+
+/** Where agents on this machine reach the controller. */
+export const agentsSocket = (dataDir: string) => join(resolve(dataDir), 'agents.sock');
 
 export interface CredentialsFile {
   SecretId: string;
@@ -37,6 +45,7 @@ export async function startController(o: ControllerOptions) {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const key = loadMasterKey(dataDir);
   const store = await openStore(o.database ?? join(dataDir, 'weft.db'));
+  await recoverTasks(store);
   const region = makeRegion(o.region ?? 'local', o.zones ?? 2);
   const api = createApi({ store, region, actions: ACTIONS, lookupKey: keyring(store, key), rateLimit: o.rateLimit, bodyLimit: o.bodyLimit });
   const server = serveHttp(api);
@@ -57,6 +66,7 @@ export async function startController(o: ControllerOptions) {
   }
   writeFileSync(credFile, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
   chmodSync(credFile, 0o600); // `mode` applies only when the file is created
+  const agents = await startAgentsEndpoint(store, { socket: agentsSocket(dataDir), listen: o.agentListen });
 
   return {
     endpoint,
@@ -65,7 +75,9 @@ export async function startController(o: ControllerOptions) {
     store,
     key,
     region,
+    agents,
     async close() {
+      await agents.close();
       await new Promise<void>((ok) => {
         server.close(() => ok());
         server.closeAllConnections();
@@ -73,10 +85,4 @@ export async function startController(o: ControllerOptions) {
       await store.close();
     },
   };
-}
-
-export function splitHostPort(s: string): [string, number] {
-  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(s);
-  if (!m) throw new Error(`--listen \`${s}\` must be HOST:PORT`);
-  return [m[1]!, Number(m[2])];
 }

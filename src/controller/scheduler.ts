@@ -33,8 +33,15 @@ export function startScheduler(store: Store, intervalMs = 2000) {
     try {
       do {
         again = false;
-        const unplaced = await store.db.selectFrom('instances').select('id').where('host_id', 'is', null).limit(1).execute();
-        if (!unplaced.length) continue;
+        // Only an instance whose zone has a host can be placed; the others wait (without a write).
+        const placeable = await store.db
+          .selectFrom('instances')
+          .innerJoin('hosts', 'hosts.zone', 'instances.zone')
+          .select('instances.id')
+          .where('instances.host_id', 'is', null)
+          .limit(1)
+          .execute();
+        if (!placeable.length) continue;
         await store.write(async (w) => {
           const todo = await w.tx.selectFrom('instances').select(['id', 'zone', 'account']).where('host_id', 'is', null).orderBy('created_at').orderBy('id').execute();
           const hosts = await w.tx.selectFrom('hosts').select(['id', 'zone']).execute();

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomString } from '../core/ids.js';
 import { formatIp, parseIp } from '../core/cidr.js';
+import { agentsSocket } from '../controller/controller.js';
 
 export interface HostPlan {
   id: string; // h1
@@ -34,7 +35,7 @@ export function planHosts(count: number, zones: readonly string[]): HostPlan[] {
 
 export const paths = (dataDir: string) => ({
   layout: join(dataDir, 'region.json'),
-  socket: join(dataDir, 'agents.sock'),
+  socket: agentsSocket(dataDir),
   run: join(dataDir, 'run.json'),
   logs: join(dataDir, 'logs'),
   token: (hostId: string) => join(dataDir, 'agents', `${hostId}.token`),

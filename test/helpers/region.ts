@@ -40,7 +40,7 @@ export interface TestRegion {
 
 export const engineName = () => (process.env.WEFT_TEST_DATABASE ? 'postgres' : 'sqlite');
 
-async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+export async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
   const base = process.env.WEFT_TEST_DATABASE;
   if (!base) return undefined;
   const name = `weft_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;

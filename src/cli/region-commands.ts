@@ -1,0 +1,119 @@
+/** weft up | down | agent | exec: the region in a box and its agents. */
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { runAgent, type Driver } from '../agent/agent.js';
+import { LinuxDriver } from '../dataplane/linux/driver.js';
+import { SimDriver } from '../dataplane/sim/driver.js';
+import { instanceNamespace, paths, readLayout, readToken } from '../region/layout.js';
+import { canUseLinux, down, up, type Dataplane } from '../region/up.js';
+
+const dataplaneOf = (v: string | undefined): Dataplane => {
+  const d = v ?? (canUseLinux() ? 'linux' : 'sim');
+  if (d !== 'linux' && d !== 'sim') throw new Error(`--dataplane must be linux or sim, not \`${d}\``);
+  return d;
+};
+
+export function addRegionCommands(program: Command) {
+  program
+    .command('up')
+    .description('run a whole region on this machine: controller, fabric, hosts and their agents (network namespaces; root)')
+    .requiredOption('--data-dir <dir>')
+    .option('--hosts <n>', 'compute hosts', (v) => Number(v), 3)
+    .option('--listen <host:port>', 'API endpoint', '127.0.0.1:9080')
+    .option('--dataplane <linux|sim>', 'linux (root) or sim; default linux when root')
+    .option('--database <url>', 'postgres://… (default: SQLite in the data dir)')
+    .option('--rate-limit <n>', 'API requests per second per account (0: unlimited)', (v) => Number(v), 1000)
+    .option('--detach', 'run in the background; stop it with weft down')
+    .action(async (o: { dataDir: string; hosts: number; listen: string; dataplane?: string; database?: string; rateLimit: number; detach?: boolean }) => {
+      const dataplane = dataplaneOf(o.dataplane);
+      if (o.detach) return detach(o.dataDir);
+      if (dataplane === 'sim' && !o.dataplane) console.log('not root: running the sim data plane (no namespaces); run as root for the linux data plane');
+      const region = await up({ ...o, dataplane });
+      const c = region.controller;
+      console.log(`weft region ${c.region.name} is up: ${region.layout.hosts.length} hosts (${dataplane} data plane), namespaces ${region.layout.prefix}-*`);
+      for (const h of region.layout.hosts) console.log(`  host ${h.id}  zone ${h.zone}  underlay ${h.underlay}`);
+      console.log(`  endpoint     http://${c.endpoint}`);
+      console.log(`  credentials  ${c.credentialsFile}`);
+      console.log(`  try          weft vpc DescribeVpcs --data-dir ${o.dataDir}`);
+      console.log(`  stop         Ctrl-C here, or weft down --data-dir ${o.dataDir}`);
+      console.log('ready');
+      const stop = async () => {
+        console.log('stopping: removing the region');
+        await region.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop).once('SIGTERM', stop);
+    });
+
+  program
+    .command('down')
+    .description('stop a region started by weft up and remove every namespace, link and rule it made')
+    .requiredOption('--data-dir <dir>')
+    .action(async (o: { dataDir: string }) => {
+      for (const line of await down(o.dataDir)) console.log(line);
+    });
+
+  program
+    .command('agent')
+    .description("run one host's agent (weft up starts them; use this to restart one)")
+    .requiredOption('--data-dir <dir>')
+    .requiredOption('--host-id <id>')
+    .option('--dataplane <linux|sim>')
+    .action(async (o: { dataDir: string; hostId: string; dataplane?: string }) => {
+      const layout = readLayout(o.dataDir);
+      if (!layout?.hosts.some((h) => h.id === o.hostId)) throw new Error(`no host ${o.hostId} in ${paths(o.dataDir).layout}; run weft up first`);
+      const driver: Driver = dataplaneOf(o.dataplane) === 'linux' ? new LinuxDriver({ prefix: layout.prefix, hostName: o.hostId }) : new SimDriver();
+      const pidFile = join(o.dataDir, 'agents', `${o.hostId}.pid`);
+      writeFileSync(pidFile, String(process.pid));
+      const agent = runAgent({
+        controller: `unix:${paths(o.dataDir).socket}`,
+        hostId: o.hostId,
+        token: readToken(o.dataDir, o.hostId),
+        driver,
+        resyncMs: Number(process.env.WEFT_AGENT_RESYNC_MS) || undefined,
+      });
+      const stop = async () => {
+        await agent.stop();
+        rmSync(pidFile, { force: true });
+        process.exit(0);
+      };
+      process.once('SIGINT', stop).once('SIGTERM', stop);
+      await agent.done;
+    });
+
+  program
+    .command('exec')
+    .description('run a command inside an instance: weft exec --data-dir DIR ins-xxxxxxxx -- CMD …')
+    .requiredOption('--data-dir <dir>')
+    .argument('<instance>')
+    .argument('<command...>')
+    .action(async (instance: string, command: string[], o: { dataDir: string }) => {
+      const layout = readLayout(o.dataDir);
+      if (!layout) throw new Error(`no region in ${o.dataDir}; run weft up first`);
+      const child = spawn('ip', ['netns', 'exec', instanceNamespace(layout.prefix, instance), ...command], { stdio: 'inherit' });
+      child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+    });
+}
+
+/** Starts `weft up` in the background and returns once it is ready. */
+async function detach(dataDir: string) {
+  const args = process.argv.slice(2).filter((a) => a !== '--detach');
+  const log = join(dataDir, 'logs', 'up.log');
+  mkdirSync(join(dataDir, 'logs'), { recursive: true });
+  const out = openSync(log, 'w');
+  const start = Date.now();
+  const child = spawn(process.execPath, [process.argv[1]!, ...args], { detached: true, stdio: ['ignore', out, out] });
+  child.unref();
+  for (;;) {
+    await new Promise((ok) => setTimeout(ok, 200));
+    const text = readFileSync(log, 'utf8');
+    if (/^ready$/m.test(text)) {
+      process.stdout.write(text.replace(/^ready\n?/m, '').replace(/Ctrl-C here, or /, ''));
+      return;
+    }
+    if (child.exitCode !== null || Date.now() - start > 60_000)
+      throw new Error(`weft up did not start; see ${log}:\n${text.split('\n').slice(-15).join('\n')}`);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * `weft up`: a whole region on one machine — the controller, the agents'
+ * endpoint and scheduler, a fabric and N hosts made of network namespaces,
+ * and one agent process per host. `weft down` removes all of it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { registerHost } from '../controller/agents-endpoint.js';
+import { startController } from '../controller/controller.js';
+import { destroyRegion, ensureFabric, ensureHost } from '../dataplane/linux/fabric.js';
+import { ensureLayout, paths, readLayout, UNDERLAY_PREFIX, writeToken } from './layout.js';
+
+export type Dataplane = 'linux' | 'sim';
+
+export interface UpOptions {
+  dataDir: string;
+  hosts: number;
+  listen: string;
+  dataplane: Dataplane;
+  database?: string;
+  rateLimit?: number;
+}
+
+const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+export const canUseLinux = () => process.platform === 'linux' && process.getuid?.() === 0;
+
+export async function up(o: UpOptions) {
+  if (o.dataplane === 'linux' && !canUseLinux()) throw new Error('the linux data plane needs root on Linux; use --dataplane sim');
+  const c = await startController({ dataDir: o.dataDir, listen: o.listen, database: o.database, rateLimit: o.rateLimit });
+  const p = paths(o.dataDir);
+  const layout = ensureLayout(o.dataDir, o.hosts, c.region.zones.map((z) => z.name));
+  if (o.dataplane === 'linux') {
+    await ensureFabric(layout.prefix);
+    for (const h of layout.hosts) await ensureHost(layout.prefix, h.id, `${h.underlay}/${UNDERLAY_PREFIX}`);
+  }
+  mkdirSync(p.logs, { recursive: true });
+  const agents = new Map<string, ChildProcess>();
+  for (const h of layout.hosts) {
+    writeToken(o.dataDir, h.id, await registerHost(c.store, h));
+    const log = createWriteStream(join(p.logs, `agent-${h.id}.log`), { flags: 'a' });
+    const child = spawn(process.execPath, [MAIN, 'agent', '--data-dir', o.dataDir, '--host-id', h.id, '--dataplane', o.dataplane], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+    agents.set(h.id, child);
+  }
+  writeFileSync(p.run, JSON.stringify({ pid: process.pid, dataplane: o.dataplane, agents: Object.fromEntries([...agents].map(([k, v]) => [k, v.pid])) }) + '\n');
+
+  let closing: Promise<void> | undefined;
+  return {
+    controller: c,
+    layout,
+    close: () =>
+      (closing ??= (async () => {
+        await Promise.all(
+          [...agents.values()].map(
+            (a) =>
+              new Promise<void>((ok) => {
+                if (a.exitCode !== null || a.signalCode !== null) return ok();
+                a.once('exit', () => ok());
+                a.kill('SIGTERM');
+              }),
+          ),
+        );
+        await c.close();
+        if (o.dataplane === 'linux') await destroyRegion(layout.prefix);
+        rmSync(p.run, { force: true });
+      })()),
+  };
+}
+
+/** Stops a region started by `weft up` (foreground or detached) and removes everything it made. */
+export async function down(dataDir: string): Promise<string[]> {
+  const p = paths(dataDir);
+  const said: string[] = [];
+  if (existsSync(p.run)) {
+    const run = JSON.parse(readFileSync(p.run, 'utf8')) as { pid: number; agents: Record<string, number> };
+    for (const pid of [run.pid, ...Object.values(run.agents)]) {
+      if (!alive(pid)) continue;
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 100 && alive(pid); i++) await new Promise((ok) => setTimeout(ok, 100));
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
+      said.push(`stopped process ${pid}`);
+    }
+    rmSync(p.run, { force: true });
+  }
+  // Agents started by hand (`weft agent`) leave a pid file each.
+  const layout = readLayout(dataDir);
+  for (const h of layout?.hosts ?? []) {
+    const f = join(dataDir, 'agents', `${h.id}.pid`);
+    if (!existsSync(f)) continue;
+    const pid = Number(readFileSync(f, 'utf8'));
+    if (alive(pid)) {
+      process.kill(pid, 'SIGKILL');
+      said.push(`stopped agent ${h.id} (${pid})`);
+    }
+    rmSync(f, { force: true });
+  }
+  if (layout && canUseLinux()) {
+    const removed = await destroyRegion(layout.prefix);
+    said.push(`removed ${removed.length} namespace(s) with prefix ${layout.prefix}`);
+  }
+  rmSync(p.socket, { force: true });
+  return said;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
