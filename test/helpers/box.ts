@@ -66,8 +66,16 @@ export async function startBox(hosts = 3, env: Record<string, string> = {}): Pro
       const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
         .split('\n')
         .filter((l) => l.startsWith(`${prefix}-`));
+      const mounts = readFileSync('/proc/mounts', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(`/${prefix}-`));
+      const links = execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(prefix));
       rmSync(dataDir, { recursive: true, force: true });
       if (left.length) throw new Error(`weft down left namespaces behind: ${left.join(', ')}`);
+      if (mounts.length) throw new Error(`weft down left mounts behind: ${mounts.join('; ')}`);
+      if (links.length) throw new Error(`weft down left links in the machine's namespace: ${links.join('; ')}`);
     },
   };
 }

@@ -103,6 +103,24 @@ describe(`region in a box (${engineName()})`, { skip: isRoot ? false : 'needs ro
     }
   });
 
+  it('isolates a VPC with the same CIDR on the same hosts', async () => {
+    const { Vpc } = await box.vpc.CreateVpc({ VpcName: 'twin', CidrBlock: '10.0.0.0/16' });
+    const subnet = (await box.vpc.CreateSubnet({ VpcId: Vpc!.VpcId!, SubnetName: 'a', CidrBlock: '10.0.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
+    const r = await box.cvm.RunInstances({
+      Placement: { Zone: 'local-1' },
+      VirtualPrivateCloud: { VpcId: Vpc!.VpcId!, SubnetId: subnet, PrivateIpAddresses: [ip.a2!] },
+      SecurityGroupIds: [webSg],
+      InstanceName: 'twin',
+    });
+    ids.twin = r.InstanceIdSet![0]!;
+    ip.twin = ip.a2!;
+    await until('twin RUNNING', async () => (await box.cvm.DescribeInstances({ InstanceIds: [ids.twin] })).InstanceSet![0]!.InstanceState === 'RUNNING');
+    // Same address as a2, other VPC: a1 still reaches a2's address, and twin reaches nothing of the first VPC.
+    assert.ok(await ping('a1', 'a2'));
+    assert.equal(await ping('twin', 'a1'), false, 'twin cannot reach the other VPC');
+    assert.equal(await ping('twin', 'b1'), false, 'twin cannot reach the other VPC across hosts');
+  });
+
   it('repairs drift: a port deleted by hand comes back', async () => {
     const host = readdirHostOf(box, ids.a2!);
     const router = (await import('node:fs')).readdirSync('/run/netns').find((n) => n.startsWith(`${box.prefix}-${host}-vpc-`))!;
