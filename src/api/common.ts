@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DB } from '../store/schema.js';
 import type { Write } from '../store/store.js';
 import { ApiError } from './errors.js';
-import { arr, obj, opt, str } from './params.js';
+import { arr, filterValues, obj, opt, str, type Filter } from './params.js';
 
 /**
  * Counts a new resource against the account's quota (the usage row doubles as
@@ -80,4 +80,17 @@ export function checkIds(ids: readonly string[] | undefined, pattern: RegExp, pa
 export function nameContains(column: string, text: string) {
   const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`).toLowerCase()}%`;
   return sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
+}
+
+/**
+ * The `tag-key` and `tag:<key>` filters of Describe actions, as subqueries of
+ * the resource IDs each selects (filters AND together, values OR).
+ */
+export function taggedBy(db: Kysely<DB>, account: string, f: readonly Filter[] | undefined) {
+  const tags = () => db.selectFrom('tags').select('resource_id').where('account', '=', account);
+  const keys = filterValues(f, 'tag-key');
+  return [
+    ...(keys ? [tags().where('key', 'in', keys)] : []),
+    ...(f ?? []).filter((x) => x.Name.startsWith('tag:')).map((x) => tags().where('key', '=', x.Name.slice(4)).where('value', 'in', x.Values)),
+  ];
 }

@@ -22,6 +22,13 @@ describe(`VPCs through the official SDK (${engineName()})`, () => {
     assert.equal(byId.TotalCount, 1);
     assert.deepEqual(byId.VpcSet![0], v);
 
+    const tagged = async (Name: string, Values: string[]) =>
+      (await vpc.DescribeVpcs({ Filters: [{ Name, Values }] })).VpcSet!.map((x) => x.VpcId);
+    assert.deepEqual(await tagged('tag-key', ['env']), [v.VpcId]);
+    assert.deepEqual(await tagged('tag:env', ['dev', 'prod']), [v.VpcId]);
+    assert.deepEqual(await tagged('tag:env', ['dev']), []);
+    assert.deepEqual(await tagged('tag-key', ['owner']), []);
+
     await vpc.ModifyVpcAttribute({ VpcId: v.VpcId!, VpcName: 'production', EnableMulticast: 'true' });
     const after1 = (await vpc.DescribeVpcs({ VpcIds: [v.VpcId!] })).VpcSet![0]!;
     assert.equal(after1.VpcName, 'production');

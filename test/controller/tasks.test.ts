@@ -5,35 +5,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { ApiError } from '../../src/api/errors.js';
 import { recoverTasks, RESTARTED_OUTPUT, startTask } from '../../src/controller/tasks.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { engineName } from '../helpers/region.js';
+import { engineName, freshDatabase } from '../helpers/region.js';
 
 /** A fresh, empty database for this file, and how to remove it. */
 async function freshStoreUrl(): Promise<{ url: string; drop(): Promise<void> }> {
-  const base = process.env.WEFT_TEST_DATABASE;
-  if (!base) {
-    const dir = mkdtempSync(join(tmpdir(), 'weft-tasks-'));
-    return { url: join(dir, 'weft.db'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const name = `weft_tasks_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  const db = await freshDatabase();
+  if (db) return db;
+  const dir = mkdtempSync(join(tmpdir(), 'weft-tasks-'));
+  return { url: join(dir, 'weft.db'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** A promise the test settles by hand. */

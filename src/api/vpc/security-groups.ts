@@ -40,7 +40,7 @@ import {
 import type { DB, SecurityGroupsTable } from '../../store/schema.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
-import { checkIds, deleteTags, loadTags, nameContains, page, release, reserve, saveTags, tagsParam, tencentTime, usage } from '../common.js';
+import { checkIds, deleteTags, loadTags, nameContains, page, release, reserve, saveTags, taggedBy, tagsParam, tencentTime, usage } from '../common.js';
 import { ApiError, invalidValue, missingParameter } from '../errors.js';
 import { any, arr, bool, filters, filterValues, int, obj, opt, paging, str, type Filter } from '../params.js';
 import { findSecurityGroup, ID } from './lookup.js';
@@ -329,10 +329,7 @@ export const describeSecurityGroups = defineAction({
     if (projects) q = q.where('project_id', 'in', projects);
     const names = filterValues(f, 'security-group-name');
     if (names) q = q.where((eb) => eb.or(names.map((n) => nameContains('name', n))));
-    const tagKeys = filterValues(f, 'tag-key');
-    if (tagKeys) q = q.where('id', 'in', ctx.db.selectFrom('tags').select('resource_id').where('key', 'in', tagKeys));
-    for (const tf of f?.filter((x) => x.Name.startsWith('tag:')) ?? [])
-      q = q.where('id', 'in', ctx.db.selectFrom('tags').select('resource_id').where('key', '=', tf.Name.slice(4)).where('value', 'in', tf.Values));
+    for (const tagged of taggedBy(ctx.db, ctx.account.uin, f)) q = q.where('id', 'in', tagged);
     const column = p.OrderField === 'UpdateTime' ? 'updated_at' : 'created_at';
     const direction = p.OrderDirection === 'DESC' ? 'desc' : 'asc';
     const filtered = !!(p.SecurityGroupIds?.length || f?.length);

@@ -6,7 +6,7 @@ import { newId } from '../../core/ids.js';
 import type { VpcsTable } from '../../store/schema.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
-import { checkIds, deleteTags, nameContains, loadTags, page, release, reserve, saveTags, tagsParam, tencentTime, usage } from '../common.js';
+import { checkIds, deleteTags, loadTags, nameContains, page, release, reserve, saveTags, taggedBy, tagsParam, tencentTime, usage } from '../common.js';
 import { ApiError, invalidValue } from '../errors.js';
 import { any, arr, boolString, filters, filterValues, obj, opt, paging, str } from '../params.js';
 import { findVpc, ID } from './lookup.js';
@@ -121,10 +121,7 @@ export const describeVpcs = defineAction({
     if (cidrs) q = q.where('cidr', 'in', cidrs);
     const isDefault = filterValues(f, 'is-default');
     if (isDefault) q = q.where('is_default', 'in', isDefault.map((v) => (v === 'true' ? 1 : 0)));
-    const tagKeys = filterValues(f, 'tag-key');
-    if (tagKeys) q = q.where('id', 'in', ctx.db.selectFrom('tags').select('resource_id').where('key', 'in', tagKeys));
-    for (const tf of f?.filter((x) => x.Name.startsWith('tag:')) ?? [])
-      q = q.where('id', 'in', ctx.db.selectFrom('tags').select('resource_id').where('key', '=', tf.Name.slice(4)).where('value', 'in', tf.Values));
+    for (const tagged of taggedBy(ctx.db, ctx.account.uin, f)) q = q.where('id', 'in', tagged);
     const filtered = !!(p.VpcIds?.length || f?.length);
     const [rows, total] = await Promise.all([
       q.selectAll().orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute(),
