@@ -7,6 +7,7 @@
  * already matches (also after an agent restart) it changes nothing.
  */
 import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import type { HostDocument } from '../../compile/host-document.js';
 import {
   CommandError,
@@ -57,6 +58,8 @@ export interface ApplyReport {
   changes: number;
   /** What was changed, in order. */
   applied: AppliedChange[];
+  /** Milliseconds spent reading the kernel state, planning, and running each kind of step (summed over VPCs). */
+  timings: Record<string, number>;
 }
 
 /**
@@ -99,10 +102,20 @@ export class LinuxDriver {
   }
 
   private async applyNow(doc: HostDocument): Promise<ApplyReport> {
-    const report: ApplyReport = { hostId: doc.hostId, revision: doc.revision, changes: 0, applied: [] };
+    const timings: Record<string, number> = {};
+    const report: ApplyReport = { hostId: doc.hostId, revision: doc.revision, changes: 0, applied: [], timings };
     const failures: { vpcId: string; message: string }[] = [];
+    let t = performance.now();
+    const lap = (what: string) => {
+      const now = performance.now();
+      timings[what] = Math.round((timings[what] ?? 0) + now - t);
+      t = now;
+    };
     const actual = await this.readActual();
-    for (const group of planHost(doc, actual, this.ctx)) {
+    lap('read');
+    const plan = planHost(doc, actual, this.ctx);
+    lap('plan');
+    for (const group of plan) {
       if (group.error) {
         failures.push({ vpcId: group.vpcId, message: group.error });
         continue;
@@ -114,6 +127,8 @@ export class LinuxDriver {
         } catch (e) {
           failures.push({ vpcId: group.vpcId, message: e instanceof Error ? e.message : String(e) });
           break;
+        } finally {
+          lap(step.kind);
         }
       }
     }
