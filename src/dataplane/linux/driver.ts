@@ -17,7 +17,7 @@ import {
   ipJson,
   ipJsonBatch,
   listNetns,
-  netnsAdd,
+  netnsAddAll,
   netnsDel,
   nftApply,
   nftJson,
@@ -178,7 +178,7 @@ async function runStep(step: Step): Promise<Omit<AppliedChange, 'vpcId'> | undef
   const done = (l = lines) => (l.length ? { kind, ns, lines: l, ...(note ? { note } : {}) } : undefined);
   switch (kind) {
     case 'netns-add':
-      for (const n of lines) await netnsAdd(n).catch(ignore(/File exists/));
+      await netnsAddAll(lines);
       return done();
     case 'netns-del':
       for (const n of lines) await netnsDel(n).catch(ignore(/No such file/));

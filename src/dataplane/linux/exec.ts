@@ -160,4 +160,24 @@ export async function listNetns(): Promise<string[]> {
 }
 
 export const netnsAdd = (name: string) => run(['ip', 'netns', 'add', name]);
+
+/**
+ * Creates namespaces, those that exist already left as they are. One
+ * `ip -batch` for all of them: a process per namespace costs ~10 ms here,
+ * which for a host's first thousand instances was most of the apply.
+ */
+export async function netnsAddAll(names: string[]): Promise<void> {
+  if (!names.length) return;
+  try {
+    await run(['ip', '-force', '-batch', '-'], { input: names.map((n) => `netns add ${n}\n`).join('') });
+  } catch (e) {
+    if (!(e instanceof CommandError)) throw e;
+    // Some line was refused: one by one, so only a namespace that really exists is forgiven.
+    for (const n of names)
+      await netnsAdd(n).catch((err: unknown) => {
+        if (!(err instanceof CommandError && /File exists/.test(err.stderr))) throw err;
+      });
+  }
+}
+
 export const netnsDel = (name: string) => run(['ip', 'netns', 'del', name]);
