@@ -269,7 +269,7 @@ const verdict = (misses: string[]) => (misses.length ? `MISS: ${misses.join(', '
 const spread = ([a, b]: [number, number]) => (a === b ? '' : ` (${fmt(a)}–${fmt(b)})`);
 
 function throughputRow(what: string, engine: Engine, r: Measurement | undefined, goalPerSecond: number, note?: string): string[] {
-  if (!r) return [what, ENGINE_NAME[engine], '—', '—', '—', '—', '—', '—', '—', '—', note ?? 'not measured'];
+  if (!r) return [what, ENGINE_NAME[engine], '—', '—', '—', '—', '—', '—', '—', '—', '—', note ?? 'not measured'];
   const misses: string[] = [];
   if (r.perSecond < goalPerSecond) misses.push(`< ${fmt(goalPerSecond)}/s`);
   if (r.p99 >= GOALS.p99Ms) misses.push(`p99 ≥ ${GOALS.p99Ms} ms`);
@@ -285,6 +285,7 @@ function throughputRow(what: string, engine: Engine, r: Measurement | undefined,
     cores(r.cpu.database),
     cores(r.cpu.generator),
     cores(r.cpu.other),
+    fmt((r.cpuPerRequestUs.server ?? NaN) + (r.cpuPerRequestUs.database ?? 0)),
     `≥ ${fmt(goalPerSecond)}/s, p99 < ${GOALS.p99Ms} ms → ${verdict(misses)}`,
   ];
 }
@@ -301,8 +302,9 @@ export function report(results: EngineResult[], o: BenchOptions): string {
   const windows = o.rounds > 1 ? `median of ${o.rounds} windows of ${o.durationMs / 1000} s (min–max)` : `one window of ${o.durationMs / 1000} s`;
   out.push(
     `Throughput: ${o.concurrency} concurrent clients, ${windows} after ${o.warmupMs / 1000} s warm-up.`,
-    `cpu = cores busy: weft server, PostgreSQL backends, load generator, and everything else on the machine (other)`,
-    table(['measurement', 'engine', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'cpu srv', 'cpu db', 'cpu gen', 'other', 'goal'], rows),
+    `cpu = cores busy: weft server, PostgreSQL backends, load generator, and everything else on the machine (other);`,
+    `µs/req = server + database CPU per request (less affected than req/s by what others leave free, not immune)`,
+    table(['measurement', 'engine', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'cpu srv', 'cpu db', 'cpu gen', 'other', 'µs/req', 'goal'], rows),
     '',
   );
 

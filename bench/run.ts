@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { apiBench } from './api.js';
 import type { BenchModule, BenchOptions, Engine } from './lib/module.js';
+import { topProcesses } from './lib/proc.js';
 import { cleanupAll, postgresReachable, ROOT, useWeft, WEFT } from './lib/server.js';
 
 const MODULES: BenchModule[] = [apiBench];
@@ -128,7 +129,12 @@ try {
       options.engines = options.engines.filter((e) => e !== 'postgres');
     }
   }
-  const m = machine();
+  // A shared machine measures its neighbours too: say who they are.
+  const busy = await topProcesses();
+  const others = busy.reduce((s, p) => s + p.cores, 0);
+  if (others > options.quietCores)
+    console.error(`bench: the machine is busy before starting (${others.toFixed(2)} cores):\n${busy.map((p) => `  pid ${p.pid}  ${p.cores.toFixed(2)} cores  ${p.command}`).join('\n')}`);
+  const m = { ...machine(), busyAtStart: busy };
   console.log(
     `weft bench — ${m.cpus} × ${m.cpuModel}, ${m.memoryGB} GB, Linux ${m.kernel}, Node ${m.node}, commit ${m.commit}${m.dirty ? ' (src modified)' : ''}${a.weft ? `, weft from ${m.weft}` : ''}${options.quick ? ', QUICK' : ''}${options.profileDir ? ', PROFILING (figures slowed by the profiler)' : ''}\n`,
   );

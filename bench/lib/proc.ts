@@ -84,3 +84,29 @@ export async function waitForQuiet(maxBusyCores: number, maxWaitMs: number): Pro
     if (busyCores <= maxBusyCores || waitedMs >= maxWaitMs) return { busyCores, waitedMs };
   }
 }
+
+/** The processes that used the most CPU over `ms` (cores each), to name what a busy machine is busy with. */
+export async function topProcesses(ms = 1000, n = 5): Promise<{ pid: number; cores: number; command: string }[]> {
+  const read = () => {
+    const m = new Map<number, number>();
+    for (const e of readdirSync('/proc')) if (/^\d+$/.test(e)) m.set(Number(e), cpuSeconds(Number(e)));
+    return m;
+  };
+  const a = read();
+  await new Promise((ok) => setTimeout(ok, ms));
+  const b = read();
+  return [...b]
+    .map(([pid, t]) => ({ pid, cores: (t - (a.get(pid) ?? t)) / (ms / 1000) }))
+    .filter((p) => p.pid !== process.pid && p.cores > 0.05)
+    .sort((x, y) => y.cores - x.cores)
+    .slice(0, n)
+    .map((p) => {
+      let command = '';
+      try {
+        command = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').replace(/\0+/g, ' ').trim().slice(0, 160);
+      } catch {
+        // exited meanwhile
+      }
+      return { pid: p.pid, cores: Math.round(p.cores * 100) / 100, command };
+    });
+}

@@ -136,7 +136,7 @@ export function formatProfile(s: ProfileSummary, title: string): string {
     `${title}: ${fmt(s.busyMs)} ms busy of ${fmt(s.totalMs)} ms profiled (${s.file})`,
     table(['area', 'self', 'of busy'], rows(s.byArea)),
     '',
-    table(['function (self time; line in dist JS)', 'self', 'of busy'], rows(s.selfTop)),
+    table(['function (self time, with native code it calls; line in dist JS)', 'self', 'of busy'], rows(s.selfTop)),
     '',
     table(['weft function (including callees)', 'total', 'of busy'], rows(s.weftInclusiveTop)),
   ].join('\n');
