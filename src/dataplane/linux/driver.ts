@@ -14,8 +14,10 @@ import {
   bridgeBatch,
   bridgeJson,
   ipBatch,
+  ipBatchNetlink,
   ipJson,
   ipJsonBatch,
+  ipJsonNetlink,
   listNetns,
   netnsAddAll,
   netnsDel,
@@ -24,7 +26,7 @@ import {
   sysctlRead,
   sysctlWrite,
 } from './exec.js';
-import { checkName, checkPrefix, hostNs, routerVpcOf } from './names.js';
+import { checkName, checkPrefix, hostNs, instanceNs, routerVpcOf } from './names.js';
 import { TABLE, tablesFromListing } from './nft-ruleset.js';
 import { planHost, sysctlKeys, type DriverContext, type Step, type StepKind } from './plan.js';
 import { parseAddrs, parseFdb, parseLinks, parseNeighbours, parseRoutes, type HostState, type RouterState } from './state.js';
@@ -115,6 +117,7 @@ export class LinuxDriver {
     lap('read');
     const plan = planHost(doc, actual, this.ctx);
     lap('plan');
+    const instanceSide = new Set(doc.vpcs.flatMap((v) => v.ports.map((p) => instanceNs(this.ctx.prefix, p.instanceId))));
     for (const group of plan) {
       if (group.error) {
         failures.push({ vpcId: group.vpcId, message: group.error });
@@ -122,7 +125,7 @@ export class LinuxDriver {
       }
       for (const step of group.steps) {
         try {
-          const done = await runStep(step);
+          const done = await runStep(step, step.ns !== null && instanceSide.has(step.ns));
           if (done) report.applied.push({ vpcId: group.vpcId, ...done });
         } catch (e) {
           failures.push({ vpcId: group.vpcId, message: e instanceof Error ? e.message : String(e) });
@@ -173,7 +176,7 @@ export async function readRouter(ns: string): Promise<RouterState> {
 }
 
 /** Runs one step; returns what it actually changed (steps that check first may find nothing to do). */
-async function runStep(step: Step): Promise<Omit<AppliedChange, 'vpcId'> | undefined> {
+async function runStep(step: Step, inInstance = false): Promise<Omit<AppliedChange, 'vpcId'> | undefined> {
   const { kind, ns, lines, note } = step;
   const done = (l = lines) => (l.length ? { kind, ns, lines: l, ...(note ? { note } : {}) } : undefined);
   switch (kind) {
@@ -184,7 +187,9 @@ async function runStep(step: Step): Promise<Omit<AppliedChange, 'vpcId'> | undef
       for (const n of lines) await netnsDel(n).catch(ignore(/No such file/));
       return done();
     case 'ip':
-      await ipBatch(ns, lines);
+      // The inside of an instance: addresses, links and routes, netlink only.
+      if (inInstance && ns) await ipBatchNetlink(ns, lines);
+      else await ipBatch(ns, lines);
       return done();
     case 'bridge':
       await bridgeBatch(ns, lines);
@@ -199,9 +204,9 @@ async function runStep(step: Step): Promise<Omit<AppliedChange, 'vpcId'> | undef
       const removed: string[] = [];
       for (const line of lines) {
         const [n, ifname] = line.split(' ') as [string, string];
-        const links = await ipJson<{ ifname: string }>(n, ['link', 'show']);
+        const links = await ipJsonNetlink<{ ifname: string }>(n, ['link', 'show']);
         if (links.some((l) => l.ifname === ifname)) {
-          await ipBatch(n, [`link del ${ifname}`]);
+          await ipBatchNetlink(n, [`link del ${ifname}`]);
           removed.push(line);
         }
       }
@@ -212,7 +217,7 @@ async function runStep(step: Step): Promise<Omit<AppliedChange, 'vpcId'> | undef
       // another host has plugged the instance meanwhile, it stays.
       const removed: string[] = [];
       for (const n of lines) {
-        const links = await ipJson<{ ifname: string }>(n, ['link', 'show']).catch(() => undefined);
+        const links = await ipJsonNetlink<{ ifname: string }>(n, ['link', 'show']).catch(() => undefined);
         if (links && links.every((l) => l.ifname === 'lo')) {
           await netnsDel(n).catch(ignore(/No such file/));
           removed.push(n);

@@ -110,6 +110,26 @@ export async function ipBatch(ns: string | null | undefined, lines: string[]): P
   if (lines.length) await run(['ip', ...nsArgs(ns), '-force', '-batch', '-'], { input: lines.join('\n') + '\n' });
 }
 
+/**
+ * `ip -force -batch -` inside a namespace entered with `nsenter --net`, for
+ * batches that only speak netlink (addresses, links, routes). `ip -n` also
+ * unshares a mount namespace and remounts /sys in it; the unshare copies every
+ * mount of the machine, each /run/netns/* included, so with a thousand
+ * instance namespaces it costs ~4 ms of kernel time per call against ~1 ms.
+ */
+export async function ipBatchNetlink(ns: string, lines: string[]): Promise<void> {
+  if (lines.length) await run(['nsenter', `--net=${netnsPath(ns)}`, 'ip', '-force', '-batch', '-'], { input: lines.join('\n') + '\n' });
+}
+
+/** `ip -j args…` inside a namespace entered with `nsenter --net` (see ipBatchNetlink), parsed. */
+export async function ipJsonNetlink<T = unknown>(ns: string, args: string[]): Promise<T[]> {
+  const { stdout } = await run(['nsenter', `--net=${netnsPath(ns)}`, 'ip', '-j', ...args]);
+  return stdout.trim() ? (JSON.parse(stdout) as T[]) : [];
+}
+
+/** Where `ip netns` keeps a named namespace. */
+export const netnsPath = (ns: string) => `/run/netns/${ns}`;
+
 export async function bridgeJson<T = unknown>(ns: string | null | undefined, args: string[]): Promise<T[]> {
   const { stdout } = await run(['bridge', ...nsArgs(ns), '-j', ...args]);
   return stdout.trim() ? (JSON.parse(stdout) as T[]) : [];
