@@ -17,6 +17,7 @@ import { openStore } from '../store/store.js';
 import { call, type ApiResult } from './client.js';
 import { parseActionArgs, preferStrings, UsageError } from './args.js';
 import { addRegionCommands } from './region-commands.js';
+import { addTraceCommands } from './trace-commands.js';
 
 const SERVICES: Service[] = ['vpc', 'cvm', 'clb'];
 
@@ -211,6 +212,7 @@ for (const service of SERVICES) {
 }
 
 addRegionCommands(program);
+addTraceCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Commander has already printed its own message (or the help text).

@@ -4,6 +4,7 @@ import { privateIpActions } from './private-ips.js';
 import { securityGroupActions } from './security-groups.js';
 import { subnetActions } from './subnets.js';
 import { taskActions } from './tasks.js';
+import { traceActions } from './trace.js';
 import { vpcActionsList } from './vpcs.js';
 
 export const vpcActions: readonly ActionDef[] = [
@@ -12,4 +13,5 @@ export const vpcActions: readonly ActionDef[] = [
   ...securityGroupActions,
   ...privateIpActions,
   ...taskActions,
+  ...traceActions,
 ];

@@ -1,0 +1,59 @@
+/**
+ * What a stage of the pipeline is. A packet crosses routers (a VPC's router
+ * context on one host); at each router the tracer runs the stages in order
+ * (trace.ts: ROUTER_STAGES), the way the kernel runs its hooks. A stage looks
+ * at the packet in transit, may record what it decided for later stages
+ * (`route`), and either lets the packet go on, ends the trace (delivered,
+ * answered, dropped), or hands the packet to another router (the tunnel).
+ *
+ * Adding a feature (network ACLs, route tables, NAT, load balancing) is one
+ * module exporting a Stage, and one line in ROUTER_STAGES.
+ */
+import type { Port, RemoteEndpoint, SubnetContext } from '../../../compile/host-document.js';
+import type { Ending, Hop, Packet } from '../model.js';
+import type { Router, World } from '../world.js';
+
+/** Where the packet entered this router. */
+export type Ingress = { kind: 'port'; port: Port } | { kind: 'tunnel'; fromHostId: string; vni: number };
+
+/** Where the routing decision sends it. */
+export type Route =
+  | { kind: 'port'; port: Port }
+  | { kind: 'tunnel'; remote: RemoteEndpoint }
+  | { kind: 'local'; subnet: SubnetContext };
+
+export interface Transit {
+  readonly world: World;
+  readonly packet: Packet;
+  readonly router: Router;
+  readonly ingress: Ingress;
+  /** Set by the route stage. */
+  route?: Route;
+  /** The flow is in this router's conntrack table (a reply of an accepted request): ct state established. */
+  readonly established: boolean;
+  /** Set by the first stage that reported the conntrack verdict on this router, so it is said once. */
+  conntrackSaid?: boolean;
+}
+
+export type Outcome =
+  /** Goes on to the next stage (a stage that does not apply returns this with no hop). */
+  | { hop?: Hop; next: true }
+  | { hop: Hop; end: Ending }
+  /** Leaves this router for another one. */
+  | { hop: Hop; to: { router: Router; ingress: Ingress } };
+
+export interface Stage {
+  name: string;
+  run(t: Transit): Outcome;
+}
+
+export const next = (hop?: Hop): Outcome => ({ hop, next: true });
+
+export function hop<D extends object>(t: Transit, stage: string, result: Hop['result'], summary: string, detail: D): Hop<D> {
+  return { stage, hostId: t.router.hostId, vpcId: t.router.vpc.vpcId, result, summary, detail };
+}
+
+/** `tcp 10.0.1.5:49152 → 10.0.2.6:443`, `icmp 10.0.1.5 → 10.0.2.6`. */
+export function describePacket(p: Packet): string {
+  return p.protocol === 'icmp' ? `icmp ${p.src} → ${p.dst}` : `${p.protocol} ${p.src}:${p.srcPort} → ${p.dst}:${p.dstPort}`;
+}

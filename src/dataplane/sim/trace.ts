@@ -1,0 +1,186 @@
+/**
+ * The packet tracer: what happens to one packet, hop by hop, over the host
+ * documents the Linux driver applies (the "sim" data plane). Pure: documents
+ * and a question in, a TraceResult out.
+ *
+ * The packet starts at the source instance's port on its host, in its VPC's
+ * router (so overlapping VPC CIDRs never meet: the VPC is the source's). At
+ * each router it crosses, ROUTER_STAGES run in the kernel's order: prerouting
+ * anti-spoofing, the routing decision, the forward hook's egress and ingress
+ * security-group chains, then out by the tunnel (to the next host's router)
+ * or into the destination port. Replies of an accepted request are traced
+ * with conntrack: on every router the request was forwarded by, the reply is
+ * `ct state established` and passes before any security group.
+ */
+import type { HostDocument, Port } from '../../compile/host-document.js';
+import { parseIp } from '../../core/cidr.js';
+import { L4_PROTOCOLS, TraceError, type Ending, type Endpoint, type Hop, type Packet, type TraceQuery, type TraceResult } from './model.js';
+import { antiSpoofing, delivery } from './stages/port.js';
+import { routing } from './stages/route.js';
+import { egressSecurityGroups, ingressSecurityGroups } from './stages/security-group.js';
+import { describePacket, type Ingress, type Stage, type Transit } from './stages/stage.js';
+import { tunnel } from './stages/tunnel.js';
+import { buildWorld, routerKey, type Router, type World } from './world.js';
+
+/** The stages a packet meets in each router, in the kernel's order. */
+export const ROUTER_STAGES: readonly Stage[] = [antiSpoofing, routing, egressSecurityGroups, ingressSecurityGroups, tunnel, delivery];
+
+export const DEFAULT_SOURCE_PORT = 49152;
+const INITIAL_TTL = 64;
+
+const INSTANCE_ID = /^ins-[0-9a-z]+$/;
+
+interface Walk {
+  hops: Hop[];
+  end: Ending;
+  /** Routers that forwarded the packet: they hold its conntrack entry. */
+  forwardedBy: Set<string>;
+}
+
+/** Runs the packet through routers until a stage ends it. */
+function walk(world: World, packet: Packet, start: Router, ingress: Ingress, established: ReadonlySet<string>, stages: readonly Stage[]): Walk {
+  const hops: Hop[] = [];
+  const forwardedBy = new Set<string>();
+  let at = { router: start, ingress, packet };
+  // Each router that forwards decrements the TTL, which ends any loop; the bound is a safety net.
+  for (let visits = 0; visits <= INITIAL_TTL; visits++) {
+    const t: Transit = { world, packet: at.packet, router: at.router, ingress: at.ingress, established: established.has(routerKey(at.router)) };
+    let moved = false;
+    for (const stage of stages) {
+      const out = stage.run(t);
+      if (out.hop) hops.push(out.hop);
+      if ('end' in out) {
+        if (out.end.verdict === 'delivered') forwardedBy.add(routerKey(at.router));
+        return { hops, end: out.end, forwardedBy };
+      }
+      if ('to' in out) {
+        forwardedBy.add(routerKey(at.router));
+        at = { router: out.to.router, ingress: out.to.ingress, packet: { ...at.packet, ttl: at.packet.ttl - 1 } };
+        moved = true;
+        break;
+      }
+    }
+    if (!moved) throw new Error(`no stage decided the fate of ${describePacket(at.packet)} on ${routerKey(at.router)}`);
+  }
+  throw new Error(`${describePacket(packet)} did not end after ${INITIAL_TTL} routers`);
+}
+
+function checkQuery(q: TraceQuery) {
+  if (!L4_PROTOCOLS.includes(q.protocol)) throw new TraceError('bad-query', `protocol \`${String(q.protocol)}\` is not one of ${L4_PROTOCOLS.join(', ')}`);
+  const portOk = (p: number | undefined) => p === undefined || (Number.isInteger(p) && p >= 1 && p <= 65535);
+  if (q.protocol === 'icmp') {
+    if (q.port !== undefined) throw new TraceError('bad-query', 'icmp has no port; leave the port out');
+  } else if (q.port === undefined) throw new TraceError('bad-query', `${q.protocol} needs a destination port (1-65535)`);
+  if (!portOk(q.port)) throw new TraceError('bad-query', `port ${q.port} is outside 1-65535`);
+  if (!portOk(q.sourcePort)) throw new TraceError('bad-query', `source port ${q.sourcePort} is outside 1-65535`);
+  if (q.sourceIp !== undefined && parseIp(q.sourceIp) === undefined) throw new TraceError('bad-address', `source address \`${q.sourceIp}\` is not an IPv4 address`);
+}
+
+const endpointOf = (router: Router, port: { instanceId: string; ip: string; subnetId: string }): Endpoint => ({
+  instanceId: port.instanceId,
+  hostId: router.hostId,
+  vpcId: router.vpc.vpcId,
+  ip: port.ip,
+  subnetId: port.subnetId,
+});
+
+/** Traces one packet (and, with `reply`, its reply). Accepts the documents or a world built from them. */
+export function trace(region: World | readonly HostDocument[], q: TraceQuery): TraceResult {
+  const world = Array.isArray(region) ? buildWorld(region as readonly HostDocument[]) : (region as World);
+  checkQuery(q);
+  const src = world.instances.get(q.from);
+  if (!src) throw new TraceError('not-placed', `${q.from} has no port on any host: unknown, or not placed yet`);
+  const source = endpointOf(src.router, src.port);
+
+  let destination: TraceResult['destination'];
+  if (INSTANCE_ID.test(q.to)) {
+    const dst = world.instances.get(q.to);
+    if (!dst) throw new TraceError('unknown-instance', `${q.to} has no port on any host: unknown, or not placed yet`);
+    destination = { ip: dst.port.ip, instanceId: q.to };
+    if (dst.router.vpc.vpcId !== source.vpcId)
+      destination.note = `${q.to} is in ${dst.router.vpc.vpcId}, not in ${source.vpcId}: VPCs are isolated, so its address ${dst.port.ip} is looked up in ${source.vpcId}`;
+  } else {
+    if (parseIp(q.to) === undefined) throw new TraceError('bad-address', `\`${q.to}\` is neither an instance ID (ins-…) nor an IPv4 address`);
+    destination = { ip: q.to };
+  }
+
+  const packet: Packet = {
+    protocol: q.protocol,
+    src: q.sourceIp ?? src.port.ip,
+    dst: destination.ip,
+    ttl: INITIAL_TTL,
+    ...(q.protocol === 'icmp' ? {} : { srcPort: q.sourcePort ?? DEFAULT_SOURCE_PORT, dstPort: q.port }),
+  };
+  const base = { query: q, direction: 'request' as const, source, destination, packet };
+
+  if (packet.dst === src.port.ip && packet.src === src.port.ip) {
+    const reason = `${packet.dst} is ${q.from}'s own address: the packet goes over its loopback and never reaches the router`;
+    const hop: Hop = { stage: 'instance', hostId: source.hostId, vpcId: source.vpcId, result: 'deliver', summary: reason, detail: { instanceId: q.from } };
+    return { ...base, hops: [hop], verdict: 'delivered', code: 'loopback', reason, deliveredTo: { instanceId: q.from, hostId: source.hostId } };
+  }
+
+  const request = walk(world, packet, src.router, { kind: 'port', port: src.port }, new Set(), ROUTER_STAGES);
+  const result: TraceResult = { ...base, hops: request.hops, verdict: request.end.verdict, code: request.end.code, reason: request.end.reason };
+  if (request.end.instanceId) result.deliveredTo = { instanceId: request.end.instanceId, hostId: request.end.hostId! };
+  if (q.reply) traceReply(world, result, request, src);
+  return result;
+}
+
+function traceReply(world: World, result: TraceResult, request: Walk, src: { router: Router; port: Port }) {
+  const p = result.packet;
+  const packet: Packet = {
+    protocol: p.protocol,
+    src: p.dst,
+    dst: p.src,
+    ttl: INITIAL_TTL,
+    ...(p.protocol === 'icmp' ? {} : { srcPort: p.dstPort, dstPort: p.srcPort }),
+  };
+  const q = { ...result.query, reply: false };
+  if (result.verdict === 'answered') {
+    // The router itself replies: locally generated, it takes the output path, which has no security-group chain.
+    const kind = p.protocol === 'icmp' ? 'echo reply' : p.protocol === 'tcp' ? 'TCP reset' : 'ICMP port unreachable';
+    const r = src.router;
+    const hops: Hop[] = [
+      {
+        stage: 'route',
+        hostId: r.hostId,
+        vpcId: r.vpc.vpcId,
+        result: 'deliver',
+        summary: `the router on ${r.hostId} answers from ${p.dst} (${kind}): locally generated, it takes the output path, which has no security group chain, to port ${src.port.ifname}`,
+        detail: { destination: packet.dst, kind: 'port', route: `${packet.dst}/32 dev ${src.port.ifname}`, instanceId: src.port.instanceId },
+      },
+    ];
+    result.reply = {
+      query: q,
+      direction: 'reply',
+      source: { router: true, hostId: r.hostId, vpcId: r.vpc.vpcId, ip: p.dst, subnetId: r.gateways.get(p.dst)?.subnetId ?? '' },
+      destination: { ip: packet.dst, instanceId: src.port.instanceId },
+      packet,
+      hops,
+      verdict: 'delivered',
+      code: 'delivered',
+      reason: `the ${kind} is delivered to ${src.port.instanceId} (${src.port.ip})`,
+      deliveredTo: { instanceId: src.port.instanceId, hostId: r.hostId },
+    };
+    return;
+  }
+  const to = result.deliveredTo && world.instances.get(result.deliveredTo.instanceId);
+  if (result.verdict !== 'delivered' || !to || result.code === 'loopback') {
+    result.replySkipped =
+      result.code === 'loopback' ? 'the reply stays on the loopback too' : `no reply: the request does not arrive (${result.code})`;
+    return;
+  }
+  const reply = walk(world, packet, to.router, { kind: 'port', port: to.port }, request.forwardedBy, ROUTER_STAGES);
+  result.reply = {
+    query: q,
+    direction: 'reply',
+    source: endpointOf(to.router, to.port),
+    destination: { ip: packet.dst, instanceId: src.port.instanceId },
+    packet,
+    hops: reply.hops,
+    verdict: reply.end.verdict,
+    code: reply.end.code,
+    reason: reply.end.reason,
+  };
+  if (reply.end.instanceId) result.reply.deliveredTo = { instanceId: reply.end.instanceId, hostId: reply.end.hostId! };
+}
