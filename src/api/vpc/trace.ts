@@ -17,7 +17,7 @@ import { reachability } from '../../dataplane/sim/reach.js';
 import { renderMatrix, renderTrace, renderWhatIf } from '../../dataplane/sim/render.js';
 import { trace } from '../../dataplane/sim/trace.js';
 import { whatIf, type FlowVerdict, type Probe } from '../../dataplane/sim/what-if.js';
-import { buildWorld } from '../../dataplane/sim/world.js';
+import { buildWorld, instancesOf } from '../../dataplane/sim/world.js';
 import { defineAction, type Ctx } from '../action.js';
 import { ApiError, invalidValue, missingParameter } from '../errors.js';
 import { any, arr, bool, int, obj, opt, str } from '../params.js';
@@ -148,7 +148,7 @@ export const describeVpcReachability = defineAction({
     const world = buildWorld(view.documents);
     // Instances that are not placed yet have no port: they are left out of the matrix (and said to be).
     const placed = p.InstanceIds?.filter((id) => world.instances.has(id));
-    const size = placed?.length ?? [...world.instances.values()].filter((i) => i.router.vpc.vpcId === vpc.id).length;
+    const size = placed?.length ?? instancesOf(world, vpc.id).length;
     if (size > MAX_MATRIX_INSTANCES)
       throw new ApiError('LimitExceeded', `${vpc.id} has ${size} placed instances; a matrix covers at most ${MAX_MATRIX_INSTANCES}: choose them with \`InstanceIds\`.`);
     const m = traced(() => reachability(world, { vpcId: vpc.id, protocol, port: p.Port, instanceIds: placed }));

@@ -31,12 +31,14 @@ export interface World {
   byUnderlay: Map<string, string>;
   /** Every local port of every host: instanceId → its router and port. */
   instances: Map<string, { router: Router; port: Port }>;
+  /** The same, per VPC, sorted by instance ID. */
+  byVpc: Map<string, { router: Router; port: Port }[]>;
 }
 
 export const routerKey = (r: Pick<Router, 'hostId' | 'vpc'>) => `${r.hostId}/${r.vpc.vpcId}`;
 
 export function buildWorld(documents: readonly HostDocument[]): World {
-  const world: World = { hosts: new Map(), routers: new Map(), byVni: new Map(), byUnderlay: new Map(), instances: new Map() };
+  const world: World = { hosts: new Map(), routers: new Map(), byVni: new Map(), byUnderlay: new Map(), instances: new Map(), byVpc: new Map() };
   for (const host of documents) {
     world.hosts.set(host.hostId, host);
     world.byUnderlay.set(host.underlay, host.hostId);
@@ -59,21 +61,14 @@ export function buildWorld(documents: readonly HostDocument[]): World {
     world.routers.set(host.hostId, routers);
     world.byVni.set(host.hostId, byVni);
   }
+  for (const i of world.instances.values()) {
+    const list = world.byVpc.get(i.router.vpc.vpcId) ?? [];
+    list.push(i);
+    world.byVpc.set(i.router.vpc.vpcId, list);
+  }
+  for (const list of world.byVpc.values()) list.sort((a, b) => (a.port.instanceId < b.port.instanceId ? -1 : a.port.instanceId > b.port.instanceId ? 1 : 0));
   return world;
 }
 
 /** Every instance of a VPC with a port on some host, sorted by ID. */
-export function instancesOf(world: World, vpcId: string): { router: Router; port: Port }[] {
-  return [...world.instances.values()]
-    .filter((i) => i.router.vpc.vpcId === vpcId)
-    .sort((a, b) => (a.port.instanceId < b.port.instanceId ? -1 : a.port.instanceId > b.port.instanceId ? 1 : 0));
-}
-
-/** The instance holding `ip` in a VPC (a port on some host), if any. */
-export function instanceByIp(world: World, vpcId: string, ip: string): { router: Router; port: Port } | undefined {
-  for (const routers of world.routers.values()) {
-    const port = routers.get(vpcId)?.ports.get(ip);
-    if (port) return world.instances.get(port.instanceId);
-  }
-  return undefined;
-}
+export const instancesOf = (world: World, vpcId: string): { router: Router; port: Port }[] => world.byVpc.get(vpcId) ?? [];

@@ -84,26 +84,33 @@ function compileRule(rule: Rule): Matcher {
   return (peer, packet, members, text) => proto(packet) && address(peer, text, members);
 }
 
-/** Whether one policy matches a packet in a direction (`members`: the router's `m_<sg>` sets). */
-export function ruleMatches(rule: Rule, direction: SgDirection, packet: Packet, members: (sg: string) => Set<string> | undefined): boolean {
+const matcherOf = (rule: Rule): Matcher => {
   let m = matchers.get(rule);
   if (!m) matchers.set(rule, (m = compileRule(rule)));
+  return m;
+};
+
+/** Whether one policy matches a packet in a direction (`members`: the router's `m_<sg>` sets). */
+export function ruleMatches(rule: Rule, direction: SgDirection, packet: Packet, members: (sg: string) => Set<string> | undefined): boolean {
   const peerText = direction === 'ingress' ? packet.src : packet.dst;
   const peer = parseIp(peerText);
-  return peer !== undefined && m(peer, packet, members, peerText);
+  return peer !== undefined && matcherOf(rule)(peer, packet, members, peerText);
 }
 
 /** Evaluates a port's chain for a new packet: its groups in bound order, first match decides, else drop. */
 export function evaluateGroups(router: Router, port: Port, direction: SgDirection, packet: Packet): GroupVerdict {
   const members = (sg: string) => router.members.get(sg);
-  for (const sg of port.securityGroups) {
-    const rules = router.vpc.securityGroups[sg]?.[direction] ?? [];
-    for (let i = 0; i < rules.length; i++) {
-      const rule = rules[i]!;
-      if (ruleMatches(rule, direction, packet, members))
-        return { decision: 'policy', action: rule.action, securityGroupId: sg, policyIndex: i, policy: rule };
+  const peerText = direction === 'ingress' ? packet.src : packet.dst;
+  const peer = parseIp(peerText);
+  if (peer !== undefined)
+    for (const sg of port.securityGroups) {
+      const rules = router.vpc.securityGroups[sg]?.[direction] ?? [];
+      for (let i = 0; i < rules.length; i++) {
+        const rule = rules[i]!;
+        if (matcherOf(rule)(peer, packet, members, peerText))
+          return { decision: 'policy', action: rule.action, securityGroupId: sg, policyIndex: i, policy: rule };
+      }
     }
-  }
   return { decision: port.securityGroups.length ? 'default' : 'no-groups', action: 'drop' };
 }
 
