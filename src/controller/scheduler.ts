@@ -56,7 +56,7 @@ export function startScheduler(store: Store, intervalMs = 2000) {
           for (const [i, inst] of todo.entries()) {
             const host = picks[i];
             if (!host) continue;
-            await w.tx.updateTable('instances').set({ host_id: host, placed_revision: w.revision }).where('id', '=', inst.id).execute();
+            await w.tx.updateTable('instances').set({ host_id: host, placed_revision: await w.revision() }).where('id', '=', inst.id).execute();
             w.changed(inst.account, 'instance', inst.id, 'update');
           }
         });
@@ -67,7 +67,10 @@ export function startScheduler(store: Store, intervalMs = 2000) {
       running = false;
     }
   }
-  const unsubscribe = store.onCommit(() => void placeAll());
+  // Only new instances and hosts can make placement possible.
+  const unsubscribe = store.onCommit((_, changes) => {
+    if (changes.some((c) => (c.kind === 'instance' && c.op === 'create') || c.kind === 'host')) void placeAll();
+  });
   const timer = setInterval(() => void placeAll(), intervalMs);
   void placeAll();
   return {

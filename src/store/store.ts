@@ -4,10 +4,12 @@
  * through `write()`, one transaction that also takes the next region revision
  * and appends what it changed to the change log.
  *
- * The revision is a single row that each writer increments first. On
- * PostgreSQL the row lock is held until commit, so revisions are gapless and
- * commit in order: a reader that has seen revision N has seen everything up to
- * N. On SQLite the single connection serialises writers anyway.
+ * The revision is a single row that each writer increments as the last step
+ * before commit (or earlier, when the transaction asks for it). On PostgreSQL
+ * the row lock is then held until commit, so revisions are gapless and commit
+ * in order: a reader that has seen revision N has seen everything up to N.
+ * Taking it last keeps that lock — which serialises all writers — as short as
+ * possible. On SQLite the single connection serialises writers anyway.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -29,7 +31,8 @@ export interface Change {
 
 export interface Write {
   readonly tx: Tx;
-  readonly revision: number;
+  /** This transaction's revision; taking it early holds the region-wide writer lock longer. */
+  revision(): Promise<number>;
   readonly now: string;
   /** Records a changed resource in the change log of this revision. */
   changed(account: string, kind: string, id: string, op: Change['op']): void;
@@ -40,8 +43,8 @@ export interface Store {
   readonly engine: Engine;
   write<T>(fn: (w: Write) => Promise<T>): Promise<T>;
   revision(): Promise<number>;
-  /** Calls `fn` with the new revision after each write this process commits. */
-  onCommit(fn: (revision: number) => void): () => void;
+  /** Calls `fn` with the new revision and what changed after each write this process commits. */
+  onCommit(fn: (revision: number, changes: readonly Change[]) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -53,43 +56,41 @@ export async function openStore(url: string): Promise<Store> {
   const db =
     engine === 'postgres'
       ? new Kysely<DB>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 8 }) }) })
-      : new Kysely<DB>({ dialect: new SqliteDialect({ database: openSqlite(url) }) });
+      : new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(openSqlite(url)) }) });
   try {
     await migrate(db);
   } catch (e) {
     await db.destroy();
     throw e;
   }
-  const listeners = new Set<(revision: number) => void>();
+  const listeners = new Set<(revision: number, changes: readonly Change[]) => void>();
   return {
     db,
     engine,
     async write(fn) {
       let committed = 0;
+      const log: Change[] = [];
       const result = await db.transaction().execute(async (tx) => {
-        const row = await tx
-          .updateTable('meta')
-          .set({ revision: sql`revision + 1` })
-          .where('id', '=', 1)
-          .returning('revision')
-          .executeTakeFirstOrThrow();
+        let taken: Promise<number> | undefined;
+        const revision = () =>
+          (taken ??= tx
+            .updateTable('meta')
+            .set({ revision: sql`revision + 1` })
+            .where('id', '=', 1)
+            .returning('revision')
+            .executeTakeFirstOrThrow()
+            .then((r) => r.revision));
         const now = new Date().toISOString();
-        const log: Change[] = [];
-        const result = await fn({
-          tx,
-          revision: row.revision,
-          now,
-          changed: (account, kind, id, op) => void log.push({ account, kind, id, op }),
-        });
+        const result = await fn({ tx, revision, now, changed: (account, kind, id, op) => void log.push({ account, kind, id, op }) });
+        committed = await revision();
         if (log.length)
           await tx
             .insertInto('changes')
-            .values(log.map((c) => ({ revision: row.revision, account: c.account, kind: c.kind, resource_id: c.id, op: c.op, at: now })))
+            .values(log.map((c) => ({ revision: committed, account: c.account, kind: c.kind, resource_id: c.id, op: c.op, at: now })))
             .execute();
-        committed = row.revision;
         return result;
       });
-      for (const l of listeners) l(committed);
+      for (const l of listeners) l(committed, log);
       return result;
     },
     onCommit(fn) {
@@ -113,4 +114,24 @@ function openSqlite(path: string): Database.Database {
   d.pragma('foreign_keys = ON');
   d.pragma('busy_timeout = 5000');
   return d;
+}
+
+/**
+ * Kysely prepares every query anew; better-sqlite3 statements are reusable, and
+ * the API issues the same few hundred SQL texts over and over.
+ */
+function withStatementCache(d: Database.Database) {
+  const cache = new Map<string, Database.Statement>();
+  return {
+    close: () => void d.close(),
+    prepare(text: string) {
+      let st = cache.get(text);
+      if (!st) {
+        if (cache.size >= 2000) cache.clear(); // IN-lists of varying length make new texts
+        st = d.prepare(text);
+        cache.set(text, st);
+      }
+      return st;
+    },
+  };
 }

@@ -123,12 +123,21 @@ export const describeVpcs = defineAction({
     if (isDefault) q = q.where('is_default', 'in', isDefault.map((v) => (v === 'true' ? 1 : 0)));
     for (const tagged of taggedBy(ctx.db, ctx.account.uin, f)) q = q.where('id', 'in', tagged);
     const filtered = !!(p.VpcIds?.length || f?.length);
-    const [rows, total] = await Promise.all([
-      q.selectAll().orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute(),
-      filtered
-        ? q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n))
-        : usage(ctx.db, ctx.account.uin, 'vpc'),
-    ]);
+    if (!filtered) {
+      const [rows, total] = await Promise.all([
+        q.selectAll().orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute(),
+        usage(ctx.db, ctx.account.uin, 'vpc'),
+      ]);
+      return { TotalCount: total, VpcSet: await toVpc(ctx, rows) };
+    }
+    // A filter scans the account's VPCs: count them in the same pass as the page.
+    const page_ = await q.selectAll().select(sql<number>`count(*) over ()`.as('total_count')).orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute();
+    const total = page_.length
+      ? Number(page_[0]!.total_count)
+      : offset === 0
+        ? 0
+        : await q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n));
+    const rows = page_.map(({ total_count: _, ...r }) => r);
     return { TotalCount: total, VpcSet: await toVpc(ctx, rows) };
   },
 });
