@@ -37,7 +37,7 @@ import {
   type Protocol,
   type PolicyAction,
 } from '../../core/sg-policy.js';
-import type { DB, SecurityGroupsTable } from '../../store/schema.js';
+import type { DB, SecurityGroupsTable, SgPoliciesTable } from '../../store/schema.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
 import { checkIds, deleteTags, loadTags, nameContains, page, release, reserve, saveTags, taggedBy, tagsParam, tencentTime, usage } from '../common.js';
@@ -46,7 +46,7 @@ import { any, arr, bool, filters, filterValues, int, obj, opt, paging, str, type
 import { findSecurityGroup, ID } from './lookup.js';
 
 const DIRECTIONS: readonly Direction[] = ['Ingress', 'Egress'];
-const dbDirection = (d: Direction) => (d === 'Ingress' ? 'ingress' : 'egress');
+const dbDirection = (d: Direction): SgPoliciesTable['direction'] => (d === 'Ingress' ? 'ingress' : 'egress');
 const SET = 'SecurityGroupPolicySet';
 
 /** A policy as stored: the normalised policy and when it last changed. */
@@ -121,27 +121,31 @@ async function loadLists(db: Kysely<DB>, sgId: string): Promise<Lists> {
   return lists;
 }
 
-async function writeList(w: Write, sgId: string, dir: Direction, list: readonly Stored[]) {
-  await w.tx.deleteFrom('sg_policies').where('sg_id', '=', sgId).where('direction', '=', dbDirection(dir)).execute();
-  if (!list.length) return;
-  await w.tx
-    .insertInto('sg_policies')
-    .values(
-      list.map((p, position) => ({
-        sg_id: sgId,
-        direction: dbDirection(dir),
-        position,
-        protocol: p.protocol,
-        port: p.port,
-        cidr: p.cidr,
-        ipv6_cidr: p.ipv6Cidr,
-        ref_sg_id: p.sgRef,
-        action: p.action,
-        description: p.description,
-        modified_at: p.modifiedAt,
-      })),
-    )
-    .execute();
+/**
+ * Stores a direction's new list. Rows before the first difference stay; the
+ * rest are rewritten, so the common edit — appending — inserts only the new
+ * policies instead of the whole list.
+ */
+async function writeList(w: Write, sgId: string, dir: Direction, old: readonly Stored[], list: readonly Stored[]) {
+  const row = (p: Stored, position: number): SgPoliciesTable => ({
+    sg_id: sgId,
+    direction: dbDirection(dir),
+    position,
+    protocol: p.protocol,
+    port: p.port,
+    cidr: p.cidr,
+    ipv6_cidr: p.ipv6Cidr,
+    ref_sg_id: p.sgRef,
+    action: p.action,
+    description: p.description,
+    modified_at: p.modifiedAt,
+  });
+  const same = (i: number) => JSON.stringify(row(old[i]!, i)) === JSON.stringify(row(list[i]!, i));
+  let keep = 0;
+  while (keep < old.length && keep < list.length && same(keep)) keep++;
+  if (keep < old.length)
+    await w.tx.deleteFrom('sg_policies').where('sg_id', '=', sgId).where('direction', '=', dbDirection(dir)).where('position', '>=', keep).execute();
+  if (keep < list.length) await w.tx.insertInto('sg_policies').values(list.slice(keep).map((p, i) => row(p, keep + i))).execute();
 }
 
 /** Referenced groups must be the account's own (a group may reference itself). */
@@ -194,7 +198,7 @@ async function editPolicies(
     const changed = DIRECTIONS.filter((d) => next[d] !== undefined);
     await checkReferences(w, account, sgId, changed.flatMap((d) => next[d]!.filter((e) => e.from)));
     for (const d of changed) core(() => checkList(next[d]!, d, ctx.account.quotas.policyPerDirection));
-    for (const d of changed) await writeList(w, sgId, d, next[d]!);
+    for (const d of changed) await writeList(w, sgId, d, current[d], next[d]!);
     await w.tx.updateTable('security_groups').set({ version: group.version + 1, updated_at: w.now }).where('id', '=', sgId).execute();
     w.changed(account, 'security_group', sgId, 'update');
     return {};
@@ -279,7 +283,7 @@ async function createGroup(
       updated_at: w.now,
     };
     await w.tx.insertInto('security_groups').values(row).execute();
-    for (const d of DIRECTIONS) await writeList(w, id, d, lists[d]);
+    for (const d of DIRECTIONS) await writeList(w, id, d, [], lists[d]);
     await saveTags(w, account, id, p.Tags);
     w.changed(account, 'security_group', id, 'create');
     return row;
