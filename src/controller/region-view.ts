@@ -13,7 +13,7 @@ import { compileHost } from '../compile/compile.js';
 import type { HostDocument } from '../compile/host-document.js';
 import { loadSpan } from '../compile/load.js';
 import type { PolicyLists } from '../core/sg-edits.js';
-import type { Policy, PolicyAction, Protocol } from '../core/sg-policy.js';
+import { loadPolicyLists } from '../store/sg-policies.js';
 import type { Store } from '../store/store.js';
 
 export interface RegionView {
@@ -48,19 +48,6 @@ export async function accountView(store: Store, account: string, o: { vpcIds?: r
 export async function storedPolicies(store: Store, sgId: string): Promise<{ lists: PolicyLists; version: number } | undefined> {
   const group = await store.db.selectFrom('security_groups').select('version').where('id', '=', sgId).executeTakeFirst();
   if (!group) return undefined;
-  const rows = await store.db.selectFrom('sg_policies').selectAll().where('sg_id', '=', sgId).orderBy('direction').orderBy('position').execute();
-  const lists: PolicyLists = { Ingress: [], Egress: [] };
-  for (const r of rows) {
-    const p: Policy = {
-      protocol: r.protocol as Protocol,
-      port: r.port,
-      cidr: r.cidr,
-      ipv6Cidr: r.ipv6_cidr,
-      sgRef: r.ref_sg_id,
-      action: r.action as PolicyAction,
-      description: r.description,
-    };
-    lists[r.direction === 'ingress' ? 'Ingress' : 'Egress'].push(p);
-  }
+  const lists: PolicyLists = await loadPolicyLists(store.db, sgId);
   return { lists, version: group.version };
 }

@@ -84,14 +84,14 @@ export function editPolicyLists(
   req: PolicyRequest,
   lists: PolicyLists,
   o: { version?: number; limit?: number } = {},
-): Partial<PolicyLists> {
+): Partial<Record<Direction, Entry[]>> {
   const set = req.SecurityGroupPolicySet;
   const checkVersionOf = (s: PolicySetInput) => {
     if (o.version !== undefined) checkVersion(s.Version, o.version);
     else if (s.Version !== undefined && s.Version !== '' && !/^\d+$/.test(s.Version.trim()))
       fail('InvalidParameterValue.Malformed', `The value of parameter \`${SET}.Version\` is invalid: \`${s.Version}\` is not a version number.`);
   };
-  let next: Partial<PolicyLists>;
+  let next: Partial<Record<Direction, Entry[]>>;
   switch (action) {
     case 'CreateSecurityGroupPolicies': {
       const dir = oneDirection(set);
@@ -173,8 +173,5 @@ export function editPolicyLists(
       return fail('InvalidParameterValue', `\`${String(action)}\` is not a security group policy action; expected one of ${POLICY_ACTIONS.join(', ')}.`);
   }
   for (const d of DIRECTIONS) if (next[d]) checkList(next[d] as Entry[], d, o.limit ?? Number.MAX_SAFE_INTEGER);
-  // Callers get plain policies: the `from` markers only serve the messages above.
-  const out: Partial<PolicyLists> = {};
-  for (const d of DIRECTIONS) if (next[d]) out[d] = next[d]!.map(({ from: _from, ...p }: Entry) => p);
-  return out;
+  return next;
 }

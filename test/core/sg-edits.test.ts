@@ -76,10 +76,10 @@ describe('policy edits of the five actions', () => {
     assert.equal(code(() => edit('CreateSecurityGroupPolicies', { Ingress: [{ Protocol: 'TCP', Action: 'ACCEPT' }] })), 'MissingParameter');
   });
 
-  it('returns plain policies, leaving the input lists alone', () => {
+  it('marks new policies with their request path, leaving the input lists alone', () => {
     const before = lists();
     const out = editPolicyLists('CreateSecurityGroupPolicies', { SecurityGroupId: 'sg-00000001', SecurityGroupPolicySet: { Ingress: [p('9')] } }, before);
     assert.equal(before.Ingress.length, 3);
-    assert.ok(out.Ingress!.every((x) => !('from' in x)));
+    assert.deepEqual(out.Ingress!.map((x) => x.from), [undefined, undefined, undefined, 'SecurityGroupPolicySet.Ingress.0']);
   });
 });

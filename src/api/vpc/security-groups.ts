@@ -19,29 +19,23 @@ import type {
 } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.js';
 import { sql, type Kysely } from 'kysely';
 import { newId } from '../../core/ids.js';
+import { editPolicyLists, type PolicyActionName, type PolicyRequest } from '../../core/sg-edits.js';
 import {
   checkList,
-  checkVersion,
-  deleteAt,
-  deleteMatching,
   insertAt,
-  moveTo,
   parsePolicy,
   PolicyError,
-  replaceAt,
   sharedIndex,
   type Direction,
   type Entry,
-  type Policy,
   type PolicyInput,
-  type Protocol,
-  type PolicyAction,
 } from '../../core/sg-policy.js';
 import type { DB, SecurityGroupsTable, SgPoliciesTable } from '../../store/schema.js';
+import { loadPolicyLists, type StoredPolicy } from '../../store/sg-policies.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
 import { checkIds, deleteTags, loadTags, nameContains, page, release, reserve, saveTags, taggedBy, tagsParam, tencentTime, usage } from '../common.js';
-import { ApiError, invalidValue, missingParameter } from '../errors.js';
+import { ApiError, invalidValue } from '../errors.js';
 import { any, arr, bool, filters, filterValues, int, obj, opt, paging, str, type Filter } from '../params.js';
 import { findSecurityGroup, ID } from './lookup.js';
 
@@ -49,10 +43,7 @@ const DIRECTIONS: readonly Direction[] = ['Ingress', 'Egress'];
 const dbDirection = (d: Direction): SgPoliciesTable['direction'] => (d === 'Ingress' ? 'ingress' : 'egress');
 const SET = 'SecurityGroupPolicySet';
 
-/** A policy as stored: the normalised policy and when it last changed. */
-interface Stored extends Policy {
-  modifiedAt: string;
-}
+type Stored = StoredPolicy;
 type Lists = Record<Direction, Entry<Stored>[]>;
 
 /** Runs pure-core code, turning its error values into API errors. */
@@ -82,7 +73,7 @@ const policySchema = obj({
   ModifyTime: opt(any()),
   Priority: opt(any()),
 });
-const policySetSchema = obj({
+export const policySetSchema = obj({
   Version: opt(str()),
   Egress: opt(arr(policySchema)),
   Ingress: opt(arr(policySchema)),
@@ -103,23 +94,6 @@ function checkDesc(desc: string, param: string) {
 }
 
 // ---------------------------------------------------------------- storage
-
-async function loadLists(db: Kysely<DB>, sgId: string): Promise<Lists> {
-  const rows = await db.selectFrom('sg_policies').selectAll().where('sg_id', '=', sgId).orderBy('direction').orderBy('position').execute();
-  const lists: Lists = { Ingress: [], Egress: [] };
-  for (const r of rows)
-    lists[r.direction === 'ingress' ? 'Ingress' : 'Egress'].push({
-      protocol: r.protocol as Protocol,
-      port: r.port,
-      cidr: r.cidr,
-      ipv6Cidr: r.ipv6_cidr,
-      sgRef: r.ref_sg_id,
-      action: r.action as PolicyAction,
-      description: r.description,
-      modifiedAt: r.modified_at,
-    });
-  return lists;
-}
 
 /**
  * Stores a direction's new list. Rows before the first difference stay; the
@@ -169,38 +143,24 @@ function parseList(items: readonly PolicyInput[] | undefined, dir: Direction, no
   return core(() => (items ?? []).map((p, i) => ({ ...parsePolicy(p, `${path}.${dir}.${i}`), modifiedAt: now, from: `${path}.${dir}.${i}` })));
 }
 
-/** The one direction a request may carry (Create/Delete/Replace act on one direction at a time). */
-function oneDirection(set: PolicySetInput): Direction {
-  const given = DIRECTIONS.filter((d) => set[d]?.length);
-  if (given.length > 1)
-    throw new ApiError('InvalidParameter.Coexist', `\`${SET}.Ingress\` and \`${SET}.Egress\` cannot be given together: one request acts on one direction.`);
-  if (!given.length) throw new ApiError('InvalidParameterValue.Empty', `\`${SET}\` carries no policy: give \`${SET}.Ingress\` or \`${SET}.Egress\`.`);
-  return given[0]!;
-}
-
 /**
- * One policy edit of an existing group, in one transaction: optional Version
- * check, the edit (pure), reference/duplicate/quota checks on the directions
- * it changed, write-back, Version + 1 and a change-log entry.
+ * One policy action on an existing group, in one transaction: the edit itself
+ * (src/core/sg-edits.ts: request shape, Version, duplicates, quota — the same
+ * function the what-if preview runs), references, write-back, Version + 1 and
+ * a change-log entry. Policies kept keep their ModifyTime; new ones get now.
  */
-async function editPolicies(
-  ctx: Ctx,
-  sgId: string,
-  version: string | undefined,
-  edit: (lists: Lists, now: string) => Partial<Lists>,
-): Promise<void> {
+async function editPolicies(ctx: Ctx, action: PolicyActionName, req: PolicyRequest): Promise<void> {
   const account = ctx.account.uin;
   await ctx.write(async (w) => {
-    const group = await findSecurityGroup(w.tx, account, sgId);
-    core(() => checkVersion(version, group.version));
-    const current = await loadLists(w.tx, sgId);
-    const next = core(() => edit(current, w.now));
+    const group = await findSecurityGroup(w.tx, account, req.SecurityGroupId);
+    const current = await loadPolicyLists(w.tx, group.id);
+    const next = core(() => editPolicyLists(action, req, current, { version: group.version, limit: ctx.account.quotas.policyPerDirection }));
     const changed = DIRECTIONS.filter((d) => next[d] !== undefined);
-    await checkReferences(w, account, sgId, changed.flatMap((d) => next[d]!.filter((e) => e.from)));
-    for (const d of changed) core(() => checkList(next[d]!, d, ctx.account.quotas.policyPerDirection));
-    for (const d of changed) await writeList(w, sgId, d, current[d], next[d]!);
-    await w.tx.updateTable('security_groups').set({ version: group.version + 1, updated_at: w.now }).where('id', '=', sgId).execute();
-    w.changed(account, 'security_group', sgId, 'update');
+    await checkReferences(w, account, group.id, changed.flatMap((d) => next[d]!.filter((e) => e.from)));
+    for (const d of changed)
+      await writeList(w, group.id, d, current[d], next[d]!.map((e) => ({ ...e, modifiedAt: (e as Partial<Stored>).modifiedAt ?? w.now })));
+    await w.tx.updateTable('security_groups').set({ version: group.version + 1, updated_at: w.now }).where('id', '=', group.id).execute();
+    w.changed(account, 'security_group', group.id, 'update');
     return {};
   });
 }
@@ -415,62 +375,21 @@ export const createSecurityGroupPolicies = defineAction({
   service: 'vpc',
   name: 'CreateSecurityGroupPolicies',
   params: obj({ SecurityGroupId: str(), SecurityGroupPolicySet: policySetSchema }),
-  async run(ctx, p) {
-    const set = p.SecurityGroupPolicySet;
-    const dir = oneDirection(set);
-    const index = core(() => sharedIndex(set[dir]!, `${SET}.${dir}`));
-    await editPolicies(ctx, p.SecurityGroupId, set.Version, (lists, now) => ({
-      [dir]: insertAt(lists[dir], parseList(set[dir], dir, now), index, dir),
-    }));
-    return {};
-  },
+  run: async (ctx, p) => (await editPolicies(ctx, 'CreateSecurityGroupPolicies', p), {}),
 });
 
 export const deleteSecurityGroupPolicies = defineAction({
   service: 'vpc',
   name: 'DeleteSecurityGroupPolicies',
   params: obj({ SecurityGroupId: str(), SecurityGroupPolicySet: policySetSchema }),
-  async run(ctx, p) {
-    const set = p.SecurityGroupPolicySet;
-    const dir = oneDirection(set);
-    const items = set[dir]!;
-    const byIndex = items.filter((x) => x.PolicyIndex !== undefined).length;
-    if (byIndex && byIndex !== items.length)
-      throw new ApiError(
-        'InvalidParameter.Coexist',
-        `\`${SET}.${dir}\` mixes deletion by PolicyIndex with deletion by content; use one way per request.`,
-      );
-    const contents = byIndex ? [] : parseList(items, dir, '');
-    await editPolicies(ctx, p.SecurityGroupId, set.Version, (lists) => ({
-      [dir]: byIndex
-        ? deleteAt(lists[dir], items.map((x, i) => ({ index: x.PolicyIndex!, path: `${SET}.${dir}.${i}.PolicyIndex` })), dir)
-        : deleteMatching(lists[dir], contents, dir),
-    }));
-    return {};
-  },
+  run: async (ctx, p) => (await editPolicies(ctx, 'DeleteSecurityGroupPolicies', p), {}),
 });
-
-function requireIndexes(items: readonly PolicyInput[], path: string) {
-  const i = items.findIndex((x) => x.PolicyIndex === undefined);
-  if (i >= 0) throw missingParameter(`${path}.${i}.PolicyIndex`);
-}
 
 export const replaceSecurityGroupPolicy = defineAction({
   service: 'vpc',
   name: 'ReplaceSecurityGroupPolicy',
   params: obj({ SecurityGroupId: str(), SecurityGroupPolicySet: policySetSchema, OriginalSecurityGroupPolicySet: opt(policySetSchema) }),
-  async run(ctx, p) {
-    const set = p.SecurityGroupPolicySet;
-    const dir = oneDirection(set);
-    const items = set[dir]!;
-    if (items.length > 1)
-      throw new ApiError('InvalidParameter', `\`${SET}.${dir}\` has ${items.length} policies; ReplaceSecurityGroupPolicy replaces one (use ReplaceSecurityGroupPolicies for several).`);
-    requireIndexes(items, `${SET}.${dir}`);
-    await editPolicies(ctx, p.SecurityGroupId, set.Version, (lists, now) => ({
-      [dir]: replaceAt(lists[dir], [{ index: items[0]!.PolicyIndex!, path: `${SET}.${dir}.0.PolicyIndex`, item: parseList(items, dir, now)[0]! }], dir),
-    }));
-    return {};
-  },
+  run: async (ctx, p) => (await editPolicies(ctx, 'ReplaceSecurityGroupPolicy', p), {}),
 });
 
 export const replaceSecurityGroupPolicies = defineAction({
@@ -482,62 +401,14 @@ export const replaceSecurityGroupPolicies = defineAction({
     OriginalSecurityGroupPolicySet: opt(policySetSchema),
     UpdateType: opt(str({ oneOf: ['Policy', 'Priority', 'Both'] })),
   }),
-  async run(ctx, p) {
-    const set = p.SecurityGroupPolicySet;
-    const dir = oneDirection(set);
-    const items = set[dir]!;
-    const path = `${SET}.${dir}`;
-    requireIndexes(items, path);
-    const type = p.UpdateType ?? 'Policy';
-    if (type === 'Policy') {
-      await editPolicies(ctx, p.SecurityGroupId, set.Version, (lists, now) => {
-        const parsed = parseList(items, dir, now);
-        return { [dir]: replaceAt(lists[dir], items.map((x, i) => ({ index: x.PolicyIndex!, path: `${path}.${i}.PolicyIndex`, item: parsed[i]! })), dir) };
-      });
-      return {};
-    }
-    // Priority / Both: the policy at Original…[i].PolicyIndex moves to …[i].PolicyIndex.
-    const original = p.OriginalSecurityGroupPolicySet?.[dir];
-    if (!original) throw missingParameter(`OriginalSecurityGroupPolicySet.${dir}`);
-    if (original.length !== items.length)
-      throw invalidValue(`OriginalSecurityGroupPolicySet.${dir}`, `must list as many policies as \`${path}\` (${items.length}), in the same order`);
-    requireIndexes(original, `OriginalSecurityGroupPolicySet.${dir}`);
-    await editPolicies(ctx, p.SecurityGroupId, set.Version, (lists, now) => {
-      const parsed = type === 'Both' ? parseList(items, dir, now) : undefined;
-      const moves = items.map((x, i) => ({ from: original[i]!.PolicyIndex!, to: x.PolicyIndex!, path: `${path}.${i}.PolicyIndex`, replace: parsed?.[i] }));
-      return { [dir]: moveTo(lists[dir], moves, dir) };
-    });
-    return {};
-  },
+  run: async (ctx, p) => (await editPolicies(ctx, 'ReplaceSecurityGroupPolicies', p), {}),
 });
 
 export const modifySecurityGroupPolicies = defineAction({
   service: 'vpc',
   name: 'ModifySecurityGroupPolicies',
   params: obj({ SecurityGroupId: str(), SecurityGroupPolicySet: policySetSchema, SortPolicys: opt(bool()) }),
-  async run(ctx, p) {
-    const set = p.SecurityGroupPolicySet;
-    // Version "0" clears both directions and ignores Egress/Ingress; other versions are not checked.
-    if (set.Version !== undefined && set.Version !== '' && !/^\d+$/.test(set.Version.trim()))
-      throw invalidValue(`${SET}.Version`, `\`${set.Version}\` is not a version number`, 'InvalidParameterValue.Malformed');
-    const clear = set.Version !== undefined && set.Version.trim() === '0';
-    if (!clear) {
-      if (!DIRECTIONS.some((d) => set[d]?.length))
-        throw new ApiError('InvalidParameterValue.Empty', `\`${SET}\` carries no policy; give Ingress and/or Egress, or Version "0" to clear all policies.`);
-      for (const d of DIRECTIONS) {
-        const i = (set[d] ?? []).findIndex((x) => x.PolicyIndex !== undefined);
-        if (i >= 0)
-          throw new ApiError('UnsupportedOperation', `\`${SET}.${d}.${i}.PolicyIndex\`: ModifySecurityGroupPolicies takes no PolicyIndex; the order of the list is the order of the policies.`);
-      }
-    }
-    await editPolicies(ctx, p.SecurityGroupId, undefined, (_lists, now) => {
-      if (clear) return { Ingress: [], Egress: [] };
-      const next: Partial<Lists> = {};
-      for (const d of DIRECTIONS) if (set[d] !== undefined) next[d] = parseList(set[d], d, now);
-      return next;
-    });
-    return {};
-  },
+  run: async (ctx, p) => (await editPolicies(ctx, 'ModifySecurityGroupPolicies', p), {}),
 });
 
 // ---------------------------------------------------------------- describe policies
@@ -586,7 +457,7 @@ export const describeSecurityGroupPolicies = defineAction({
       const bad = allowed && f.Values.find((v) => !allowed.includes(v.trim().toUpperCase()));
       if (bad !== undefined) throw invalidValue(`Filters.${i}.Values`, `\`${bad}\` is not one of ${allowed!.join(', ')}`);
     }
-    const lists = await loadLists(ctx.db, group.id);
+    const lists = await loadPolicyLists(ctx.db, group.id);
     // PolicyIndex stays the policy's position in the whole list, so filtered results can be acted on.
     const out = (d: Direction) =>
       lists[d].map((x, i) => [x, i] as const).filter(([x]) => matches(x, d, p.Filters ?? [])).map(([x, i]) => toPolicy(x, i));

@@ -22,6 +22,7 @@ import { defineAction, type Ctx } from '../action.js';
 import { ApiError, invalidValue, missingParameter } from '../errors.js';
 import { any, arr, bool, int, obj, opt, str } from '../params.js';
 import { findSecurityGroup, findVpc, ID } from './lookup.js';
+import { policySetSchema } from './security-groups.js';
 
 /** Most rows (and columns) a reachability matrix answers in one call. */
 export const MAX_MATRIX_INSTANCES = 500;
@@ -168,21 +169,6 @@ export const describeVpcReachability = defineAction({
   },
 });
 
-const policySchema = obj({
-  PolicyIndex: opt(int({ min: 0 })),
-  Protocol: opt(str()),
-  Port: opt(str()),
-  ServiceTemplate: opt(obj({ ServiceId: opt(str()), ServiceGroupId: opt(str()) })),
-  CidrBlock: opt(str()),
-  Ipv6CidrBlock: opt(str()),
-  SecurityGroupId: opt(str()),
-  AddressTemplate: opt(obj({ AddressId: opt(str()), AddressGroupId: opt(str()) })),
-  Action: opt(str()),
-  PolicyDescription: opt(str()),
-  ModifyTime: opt(any()),
-  Priority: opt(any()),
-});
-const policySetSchema = obj({ Version: opt(str()), Egress: opt(arr(policySchema)), Ingress: opt(arr(policySchema)), PolicyStatistics: opt(any()) });
 /** The union of the five policy actions' parameters. */
 const policyRequestSchema = obj({
   SecurityGroupId: str(),
