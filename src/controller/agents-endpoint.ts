@@ -29,6 +29,7 @@ export async function startAgentsEndpoint(store: Store, o: { socket: string; lis
     scheduler,
     async close() {
       scheduler.stop();
+      dist.close();
       await Promise.all(
         servers.map(
           (s) =>

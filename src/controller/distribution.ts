@@ -6,16 +6,20 @@
  * seen every intermediate change. Agents authenticate with their host token
  * and report the revision they applied.
  *
+ * Documents come from document-cache.ts: compiled once, kept until a commit
+ * touches something they hold, so only the hosts a change spans are woken and
+ * recompiled (commits of other replicas arrive through the change log, read
+ * every 2 s).
+ *
  * Served on a Unix socket in the data dir by default, so the region in a box
  * needs no address in the machine's namespace; `--agent-listen HOST:PORT`
  * serves it over TCP for agents on other machines.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { compileHost, documentDigest } from '../compile/compile.js';
 import type { HostDocument } from '../compile/host-document.js';
-import { loadSpan } from '../compile/load.js';
 import type { Store } from '../store/store.js';
+import { createDocumentCache } from './document-cache.js';
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -26,15 +30,11 @@ export interface AgentReport {
   changes?: number;
 }
 
-export function createDistribution(store: Store) {
-  const waiters = new Set<() => void>();
-  store.onCommit(() => {
-    for (const w of [...waiters]) w();
-  });
+export function createDistribution(store: Store, o: { pollMs?: number } = {}) {
+  const documents = createDocumentCache(store, o);
 
   async function compile(hostId: string): Promise<HostDocument | undefined> {
-    const span = await loadSpan(store, hostId);
-    return span && compileHost(span);
+    return (await documents.get(hostId))?.document;
   }
 
   async function authorised(hostId: string, req: IncomingMessage): Promise<boolean> {
@@ -51,21 +51,21 @@ export function createDistribution(store: Store) {
   async function nextDocument(hostId: string, known: string, waitMs: number, closed: () => boolean) {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      // Subscribe before compiling so a commit between the two is not missed.
+      // Subscribe before reading so a change between the two is not missed.
       let wake!: () => void;
       const changed = new Promise<void>((ok) => (wake = ok));
-      waiters.add(wake);
+      const unwatch = documents.watch(hostId, wake);
       try {
-        const doc = await compile(hostId);
+        const doc = await documents.get(hostId);
         if (!doc) return undefined;
-        const digest = documentDigest(doc);
-        if (digest !== known) return { document: doc, digest };
+        if (doc.digest !== known) return doc;
         const left = deadline - Date.now();
         if (left <= 0 || closed()) return undefined;
-        // A commit on another controller replica is not seen here: poll as a fallback.
-        await Promise.race([changed, new Promise((ok) => setTimeout(ok, Math.min(left, 2000)))]);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([changed, new Promise((ok) => (timer = setTimeout(ok, left)))]);
+        clearTimeout(timer);
       } finally {
-        waiters.delete(wake);
+        unwatch();
       }
     }
   }
@@ -95,7 +95,7 @@ export function createDistribution(store: Store) {
       const wait = Math.min(Number(url.searchParams.get('wait') ?? 25), 60) * 1000;
       const next = await nextDocument(hostId, url.searchParams.get('known') ?? '', wait, () => closed);
       if (!next) return send(res, 204);
-      return send(res, 200, next);
+      return sendText(res, 200, next.body);
     }
     if (what === 'status' && req.method === 'POST') {
       await report(hostId, JSON.parse(body) as AgentReport);
@@ -114,11 +114,14 @@ export function createDistribution(store: Store) {
     });
   }
 
-  return { compile, serve, report };
+  return { compile, serve, report, documents, close: () => documents.close() };
 }
 
 function send(res: ServerResponse, status: number, body?: unknown) {
+  sendText(res, status, body === undefined ? '' : JSON.stringify(body));
+}
+
+function sendText(res: ServerResponse, status: number, text: string) {
   if (res.headersSent || res.destroyed) return;
-  const text = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
 }

@@ -1,0 +1,258 @@
+/**
+ * Incremental distribution against a real store (SQLite, or PostgreSQL when
+ * WEFT_TEST_DATABASE is set) with registered hosts: each kind of change wakes
+ * exactly the hosts whose documents it touches, and every cached document
+ * equals a fresh compile afterwards — also across a random walk of changes and
+ * for commits made by another replica (read from the change log).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { compileHost, documentDigest } from '../../src/compile/compile.js';
+import { loadSpan } from '../../src/compile/load.js';
+import { registerHost } from '../../src/controller/agents-endpoint.js';
+import { createDocumentCache } from '../../src/controller/document-cache.js';
+import { openStore, type Store, type Write } from '../../src/store/store.js';
+import { engineName, freshDatabase } from '../helpers/region.js';
+
+const ACCOUNT = '100000000001';
+const HOSTS = ['h1', 'h2', 'h3', 'h4'];
+
+async function freshStoreUrl(): Promise<{ url: string; drop(): Promise<void> }> {
+  const db = await freshDatabase();
+  if (db) return db;
+  const dir = mkdtempSync(join(tmpdir(), 'weft-dist-'));
+  return { url: join(dir, 'weft.db'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+let macs = 1;
+
+/** Rows as the actions write them, each with its change-log entry. */
+const rows = {
+  async vpc(w: Write, id: string, vni: number) {
+    await w.tx
+      .insertInto('vpcs')
+      .values({ id, account: ACCOUNT, name: id, cidr: '10.0.0.0/16', is_default: 0, enable_multicast: 0, dns_servers: '[]', domain_name: '', created_at: w.now, vni })
+      .execute();
+    w.changed(ACCOUNT, 'vpc', id, 'create');
+  },
+  async subnet(w: Write, id: string, vpc: string, cidr: string) {
+    await w.tx.insertInto('subnets').values({ id, account: ACCOUNT, vpc_id: vpc, name: id, cidr, zone: 'local-1', is_default: 0, enable_broadcast: 0, created_at: w.now }).execute();
+    w.changed(ACCOUNT, 'subnet', id, 'create');
+  },
+  async group(w: Write, id: string) {
+    await w.tx
+      .insertInto('security_groups')
+      .values({ id, account: ACCOUNT, name: id, description: '', project_id: '0', is_default: 0, version: 0, created_at: w.now, updated_at: w.now })
+      .execute();
+    w.changed(ACCOUNT, 'security_group', id, 'create');
+  },
+  /** Replaces a group's ingress list with one policy. */
+  async policy(w: Write, sg: string, p: { port: string; ref?: string; action?: string }) {
+    await w.tx.deleteFrom('sg_policies').where('sg_id', '=', sg).where('direction', '=', 'ingress').execute();
+    await w.tx
+      .insertInto('sg_policies')
+      .values({ sg_id: sg, direction: 'ingress', position: 0, protocol: 'TCP', port: p.port, cidr: p.ref ? '' : '0.0.0.0/0', ipv6_cidr: '', ref_sg_id: p.ref ?? '', action: p.action ?? 'ACCEPT', description: '', modified_at: w.now })
+      .execute();
+    w.changed(ACCOUNT, 'security_group', sg, 'update');
+  },
+  async instance(w: Write, id: string, vpc: string, subnet: string, ip: string, host: string | null, groups: string[]) {
+    const n = (macs++).toString(16).padStart(4, '0');
+    await w.tx
+      .insertInto('instances')
+      .values({
+        id, account: ACCOUNT, name: id, zone: 'local-1', vpc_id: vpc, subnet_id: subnet, private_ip: ip, mac: `52:54:00:00:${n.slice(0, 2)}:${n.slice(2)}`,
+        eni_id: `eni-${id}`, state: 'RUNNING', image_id: 'img', instance_type: 'S5.SMALL1', cpu: 1, memory: 1, host_id: host, created_at: w.now,
+      })
+      .execute();
+    if (groups.length) await w.tx.insertInto('instance_sgs').values(groups.map((sg, position) => ({ instance_id: id, sg_id: sg, position }))).execute();
+    w.changed(ACCOUNT, 'instance', id, 'create');
+  },
+  async place(w: Write, id: string, host: string | null) {
+    await w.tx.updateTable('instances').set({ host_id: host }).where('id', '=', id).execute();
+    w.changed(ACCOUNT, 'instance', id, 'update');
+  },
+  async bind(w: Write, id: string, sg: string) {
+    const top = await w.tx.selectFrom('instance_sgs').select('position').where('instance_id', '=', id).orderBy('position', 'desc').executeTakeFirst();
+    await w.tx.insertInto('instance_sgs').values({ instance_id: id, sg_id: sg, position: (top?.position ?? -1) + 1 }).execute();
+    w.changed(ACCOUNT, 'instance', id, 'update');
+  },
+  async unbind(w: Write, id: string, sg: string) {
+    await w.tx.deleteFrom('instance_sgs').where('instance_id', '=', id).where('sg_id', '=', sg).execute();
+    w.changed(ACCOUNT, 'instance', id, 'update');
+  },
+  async terminate(w: Write, id: string) {
+    await w.tx.deleteFrom('instance_sgs').where('instance_id', '=', id).execute();
+    await w.tx.deleteFrom('instances').where('id', '=', id).execute();
+    w.changed(ACCOUNT, 'instance', id, 'delete');
+  },
+};
+
+describe(`incremental distribution (${engineName()})`, () => {
+  let db: { url: string; drop(): Promise<void> };
+  let store: Store;
+  let docs: ReturnType<typeof createDocumentCache>;
+  before(async () => {
+    db = await freshStoreUrl();
+    store = await openStore(db.url);
+    for (const [i, h] of HOSTS.entries()) await registerHost(store, { id: h, zone: 'local-1', underlay: `100.64.0.${11 + i}` });
+    docs = createDocumentCache(store, { pollMs: 3_600_000 }); // the tests poll the change log by hand
+    await store.write(async (w) => {
+      await rows.vpc(w, 'vpc-aaaaaaaa', 100);
+      await rows.vpc(w, 'vpc-bbbbbbbb', 200);
+      await rows.subnet(w, 'subnet-aaaaaaaa', 'vpc-aaaaaaaa', '10.0.1.0/24');
+      await rows.subnet(w, 'subnet-bbbbbbbb', 'vpc-bbbbbbbb', '10.0.1.0/24');
+      for (const g of ['sg-g1', 'sg-g2', 'sg-g3']) await rows.group(w, g);
+      await rows.policy(w, 'sg-g1', { port: '22', ref: 'sg-g2' });
+      await rows.policy(w, 'sg-g2', { port: '80' });
+      await rows.policy(w, 'sg-g3', { port: '443' });
+      await rows.instance(w, 'ins-a1', 'vpc-aaaaaaaa', 'subnet-aaaaaaaa', '10.0.1.5', 'h1', ['sg-g1']);
+      await rows.instance(w, 'ins-a2', 'vpc-aaaaaaaa', 'subnet-aaaaaaaa', '10.0.1.6', 'h2', ['sg-g2']);
+      await rows.instance(w, 'ins-b1', 'vpc-bbbbbbbb', 'subnet-bbbbbbbb', '10.0.1.5', 'h3', ['sg-g3']);
+    });
+    await docs.settled();
+  });
+  after(async () => {
+    docs?.close();
+    await store?.close();
+    await db?.drop();
+  });
+
+  const fresh = async (h: string) => {
+    const span = await loadSpan(store, h);
+    return span && documentDigest(compileHost(span));
+  };
+
+  /** Every host's served document equals a fresh compile. */
+  async function assertFresh(label: string) {
+    for (const h of HOSTS) assert.equal((await docs.get(h))?.digest, await fresh(h), `${label}: document of ${h}`);
+  }
+
+  /** Caches every host's document, runs `change`, returns the hosts that were woken. */
+  async function woken(change: () => Promise<unknown>): Promise<string[]> {
+    for (const h of HOSTS) await docs.get(h);
+    const hit = new Set<string>();
+    const unwatch = HOSTS.map((h) => docs.watch(h, () => hit.add(h)));
+    try {
+      await change();
+      await docs.settled();
+    } finally {
+      for (const u of unwatch) u();
+    }
+    return [...hit].sort();
+  }
+  const write = (fn: (w: Write) => Promise<void>) => () => store.write(fn);
+
+  it('serves every host a document equal to a fresh compile, compiled once while nothing changes', async () => {
+    await assertFresh('initial');
+    const before = docs.stats.compiles;
+    for (let i = 0; i < 5; i++) for (const h of HOSTS) await docs.get(h);
+    assert.equal(docs.stats.compiles, before, 'no recompile without a change');
+  });
+
+  it('a policy change wakes the hosts binding the group', async () => {
+    assert.deepEqual(await woken(write((w) => rows.policy(w, 'sg-g1', { port: '2222', ref: 'sg-g2' }))), ['h1']);
+    await assertFresh('policy of sg-g1');
+  });
+
+  it('a change of a referenced group wakes the hosts binding it and those referencing it', async () => {
+    assert.deepEqual(await woken(write((w) => rows.policy(w, 'sg-g2', { port: '8080' }))), ['h1', 'h2']);
+    await assertFresh('policy of sg-g2');
+  });
+
+  it('binding a group (an instance update) wakes the hosts of the instance\'s VPC only', async () => {
+    assert.deepEqual(await woken(write((w) => rows.bind(w, 'ins-a1', 'sg-g2'))), ['h1', 'h2']);
+    await assertFresh('bind');
+    assert.deepEqual(await woken(write((w) => rows.unbind(w, 'ins-a1', 'sg-g2'))), ['h1', 'h2']);
+    await assertFresh('unbind');
+  });
+
+  it('a new unplaced instance wakes its VPC\'s hosts; placing it wakes its new host too', async () => {
+    assert.deepEqual(await woken(write((w) => rows.instance(w, 'ins-a3', 'vpc-aaaaaaaa', 'subnet-aaaaaaaa', '10.0.1.7', null, ['sg-g2']))), ['h1', 'h2']);
+    await assertFresh('create unplaced');
+    assert.deepEqual(await woken(write((w) => rows.place(w, 'ins-a3', 'h4'))), ['h1', 'h2', 'h4']);
+    await assertFresh('place');
+    assert.ok((await docs.get('h4'))!.document.vpcs.some((v) => v.vpcId === 'vpc-aaaaaaaa'), 'h4 now holds vpc-aaaaaaaa');
+  });
+
+  it('moving an instance wakes its old and new host; deleting one wakes the hosts that held it', async () => {
+    assert.deepEqual(await woken(write((w) => rows.place(w, 'ins-a3', 'h3'))), ['h1', 'h2', 'h3', 'h4']);
+    await assertFresh('move');
+    assert.equal((await docs.get('h4'))!.document.vpcs.length, 0, 'h4 has nothing left');
+    assert.deepEqual(await woken(write((w) => rows.terminate(w, 'ins-a2'))), ['h1', 'h2', 'h3']);
+    await assertFresh('terminate');
+  });
+
+  it('a host that re-registers wakes itself and the hosts holding its address', async () => {
+    // ins-a1 (h1) and ins-a3 (h3) share vpc-aaaaaaaa: each holds the other's underlay.
+    assert.deepEqual(await woken(() => registerHost(store, { id: 'h1', zone: 'local-1', underlay: '100.64.1.11' })), ['h1', 'h3']);
+    await assertFresh('re-register h1');
+    assert.deepEqual(await woken(() => registerHost(store, { id: 'h4', zone: 'local-1', underlay: '100.64.1.14' })), ['h4']);
+    await assertFresh('re-register h4');
+  });
+
+  it('subnet and VPC changes wake the hosts holding them; account changes none; unknown kinds all', async () => {
+    const touch = (kind: string, id: string) => write(async (w) => w.changed(ACCOUNT, kind, id, 'update'));
+    assert.deepEqual(await woken(touch('subnet', 'subnet-bbbbbbbb')), ['h3']);
+    assert.deepEqual(await woken(touch('vpc', 'vpc-aaaaaaaa')), ['h1', 'h3']);
+    assert.deepEqual(await woken(touch('account', ACCOUNT)), []);
+    assert.deepEqual(await woken(touch('route_table', 'rtb-aaaaaaaa')), HOSTS);
+    await assertFresh('touches');
+  });
+
+  it('a commit on another replica reaches the hosts through the change log', async () => {
+    const replica = await openStore(db.url);
+    try {
+      const hit = await woken(async () => {
+        await replica.write((w) => rows.policy(w, 'sg-g3', { port: '8443' }));
+        await docs.poll();
+      });
+      assert.deepEqual(hit, ['h3']);
+      await assertFresh('other replica');
+    } finally {
+      await replica.close();
+    }
+  });
+
+  it('never serves a stale document across a random walk of changes, reads and concurrent compiles', async () => {
+    const groups = ['sg-g1', 'sg-g2', 'sg-g3'];
+    let serial = 10;
+    const op = fc.oneof(
+      fc.record({ k: fc.constant('create' as const), vpc: fc.constantFrom('a', 'b'), host: fc.constantFrom(null, ...HOSTS), g: fc.subarray(groups) }),
+      fc.record({ k: fc.constant('place' as const), host: fc.constantFrom(null, ...HOSTS), pick: fc.nat() }),
+      fc.record({ k: fc.constant('bind' as const), g: fc.constantFrom(...groups), pick: fc.nat() }),
+      fc.record({ k: fc.constant('terminate' as const), pick: fc.nat() }),
+      fc.record({ k: fc.constant('policy' as const), g: fc.constantFrom(...groups), ref: fc.constantFrom(undefined, ...groups), port: fc.integer({ min: 1, max: 9 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 12 }), fc.boolean(), async (ops, concurrent) => {
+        for (const o of ops) {
+          const all = (await store.db.selectFrom('instances').select(['id', 'vpc_id']).orderBy('id').execute());
+          const pick = (n: number) => all[n % Math.max(1, all.length)];
+          // Reads racing the commit: a compile in flight must not be cached stale.
+          const racing = concurrent ? HOSTS.map((h) => docs.get(h)) : [];
+          await store.write(async (w) => {
+            if (o.k === 'create') {
+              const id = `ins-r${serial++}`;
+              const v = o.vpc === 'a' ? 'aaaaaaaa' : 'bbbbbbbb';
+              await rows.instance(w, id, `vpc-${v}`, `subnet-${v}`, `10.0.1.${serial}`, o.host, o.g);
+            } else if (o.k === 'place' && pick(o.pick)) await rows.place(w, pick(o.pick)!.id, o.host);
+            else if (o.k === 'bind' && pick(o.pick)) {
+              const id = pick(o.pick)!.id;
+              const has = await w.tx.selectFrom('instance_sgs').select('sg_id').where('instance_id', '=', id).where('sg_id', '=', o.g).executeTakeFirst();
+              await (has ? rows.unbind(w, id, o.g) : rows.bind(w, id, o.g));
+            } else if (o.k === 'terminate' && pick(o.pick)) await rows.terminate(w, pick(o.pick)!.id);
+            else if (o.k === 'policy') await rows.policy(w, o.g, { port: String(o.port), ref: o.ref });
+          });
+          await Promise.all(racing);
+          await docs.settled();
+          await assertFresh(`after ${JSON.stringify(o)}`);
+        }
+      }),
+      { numRuns: 15 },
+    );
+  });
+});
