@@ -25,11 +25,12 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { apiBench } from './api.js';
+import { dataplaneBench } from './dataplane.js';
 import type { BenchModule, BenchOptions, Engine } from './lib/module.js';
 import { topProcesses } from './lib/proc.js';
 import { cleanupAll, postgresReachable, ROOT, useWeft, WEFT } from './lib/server.js';
 
-const MODULES: BenchModule[] = [apiBench];
+const MODULES: BenchModule[] = [apiBench, dataplaneBench];
 
 const { values: a } = parseArgs({
   options: {

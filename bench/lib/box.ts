@@ -1,0 +1,120 @@
+/**
+ * A region in a box for a bench: `weft up --detach --dataplane linux` on a
+ * fresh data dir, official-SDK clients, commands inside the region's
+ * namespaces, and `down()` (also registered for cleanup, so Ctrl-C or a
+ * failure removes every namespace the bench made). Root only.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Client as CvmClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_client.js';
+import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_client.js';
+import { onCleanup, ROOT, tempDataDir, weft, weftOrThrow, type Credentials } from './server.js';
+
+export const isRoot = process.getuid?.() === 0;
+
+const NETPROBE = join(ROOT, 'dist/bench/lib/netprobe.js');
+
+export interface Box {
+  dataDir: string;
+  prefix: string;
+  vpc: VpcClient;
+  cvm: CvmClient;
+  /** Agent pids by host (run.json). */
+  agents: Record<string, number>;
+  /** Runs a command inside a namespace of the region (`h1`, `ins-…`, `h2-vpc-…`: the part after the prefix). */
+  exec(ns: string, cmd: string[], timeoutMs?: number): Promise<{ code: number; out: string; err: string }>;
+  /** Starts a long-running command in a namespace; it is killed by its stopper, by down() and at cleanup. */
+  spawnIn(ns: string, cmd: string[]): { child: ChildProcess; stop(): void };
+  /** A netprobe.ts process in a namespace. */
+  probe(ns: string): Promise<Probe>;
+  /** Namespaces of the region that exist now. */
+  namespaces(): string[];
+  down(): Promise<void>;
+}
+
+export interface Probe {
+  ask<T = Record<string, unknown>>(cmd: Record<string, unknown>, timeoutMs?: number): Promise<T & { ok: boolean; error?: string }>;
+  stop(): void;
+}
+
+export const netnsList = () =>
+  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter(Boolean);
+
+export async function startBox(label: string, hosts: number, quotas: string[] = []): Promise<Box> {
+  const dataDir = tempDataDir(`dataplane-${label}`);
+  let downed = false;
+  const children = new Set<ChildProcess>();
+  const down = async () => {
+    if (downed) return;
+    downed = true;
+    unregister();
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    const r = await weft(['down', '--data-dir', dataDir]);
+    if (r.code !== 0) throw new Error(`weft down --data-dir ${dataDir} failed (${r.code}): ${r.stderr || r.stdout}`);
+  };
+  // Registered before `up`, so a half-started region is removed too (down needs only region.json).
+  const unregister = onCleanup(down);
+  const r = await weft(['up', '--detach', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--hosts', String(hosts), '--dataplane', 'linux']);
+  if (r.code !== 0) throw new Error(`weft up failed (${r.code}): ${r.stderr}${r.stdout}`);
+  // Quotas before the first API call: the server caches an account's quotas for a few seconds.
+  if (quotas.length) await weftOrThrow(['account', 'quota', '--data-dir', dataDir, '--name', 'admin', '--set', ...quotas]);
+  const creds = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as Credentials;
+  const { prefix } = JSON.parse(readFileSync(join(dataDir, 'region.json'), 'utf8')) as { prefix: string };
+  const { agents } = JSON.parse(readFileSync(join(dataDir, 'run.json'), 'utf8')) as { agents: Record<string, number> };
+  const opts = {
+    credential: { secretId: creds.SecretId, secretKey: creds.SecretKey },
+    region: creds.Region,
+    profile: { httpProfile: { endpoint: creds.Endpoint.replace(/^https?:\/\//, ''), protocol: 'http://', reqTimeout: 60 } },
+  };
+  const spawnIn = (ns: string, cmd: string[]) => {
+    const child = spawn('ip', ['netns', 'exec', `${prefix}-${ns}`, ...cmd], { stdio: ['pipe', 'pipe', 'pipe'] });
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    return { child, stop: () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')) };
+  };
+  return {
+    dataDir,
+    prefix,
+    agents,
+    vpc: new VpcClient(opts),
+    cvm: new CvmClient(opts),
+    exec: (ns, cmd, timeoutMs = 30_000) =>
+      new Promise((ok) => {
+        const p = spawn('ip', ['netns', 'exec', `${prefix}-${ns}`, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+        let out = '';
+        let err = '';
+        p.stdout.on('data', (d) => (out += d));
+        p.stderr.on('data', (d) => (err += d));
+        p.on('close', (code) => ok({ code: code ?? -1, out, err }));
+      }),
+    spawnIn,
+    async probe(ns) {
+      const { child, stop } = spawnIn(ns, [process.execPath, NETPROBE]);
+      const lines = createInterface({ input: child.stdout! });
+      const waiting: ((line: string) => void)[] = [];
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr += d));
+      lines.on('line', (l) => waiting.shift()?.(l));
+      return {
+        stop,
+        ask: (cmd, timeoutMs = 60_000) =>
+          new Promise((ok, fail) => {
+            const t = setTimeout(() => fail(new Error(`netprobe in ${ns}: no answer to ${JSON.stringify(cmd)} within ${timeoutMs} ms ${stderr}`)), timeoutMs);
+            waiting.push((l) => {
+              clearTimeout(t);
+              ok(JSON.parse(l));
+            });
+            child.stdin!.write(JSON.stringify(cmd) + '\n');
+          }),
+      };
+    },
+    namespaces: () => netnsList().filter((n) => n.startsWith(`${prefix}-`)),
+    down,
+  };
+}
+
