@@ -15,7 +15,8 @@ export async function startAgentsEndpoint(store: Store, o: { socket: string; lis
   const servers: Server[] = [];
   if (existsSync(o.socket)) rmSync(o.socket); // left by a controller that did not stop cleanly
   const unix = dist.serve();
-  await new Promise<void>((ok, fail) => unix.once('error', fail).listen(o.socket, ok));
+  // A change that spans many hosts answers all their long-polls at once; agents that then reconnect together overflow the default backlog (511).
+  await new Promise<void>((ok, fail) => unix.once('error', fail).listen({ path: o.socket, backlog: 4096 }, ok));
   servers.push(unix);
   if (o.listen) {
     const [host, port] = splitHostPort(o.listen);
