@@ -1,0 +1,387 @@
+/**
+ * The sim data plane bench (issue 4).
+ *
+ *   trace   single trace latency (p50/p99) in a VPC of 1,000 and 10,000
+ *           instances, over synthetic documents compiled by the real compiler
+ *           (pure: no server); goal < 1 ms at 10,000
+ *   matrix  the full reachability matrix (tcp/22) of those VPCs
+ *   scale   a controller (weft server, SQLite) with 1,000 and 10,000 hosts
+ *           registered and two instances on each, and one process of
+ *           synthetic agents (bench/lib/sim-agents.ts) long-polling every
+ *           host's document over the agents socket into SimDrivers: time for
+ *           all of them to sync, then from a security-group change (API call)
+ *           until every affected host reports the new revision — a group of
+ *           one VPC (10 instances) and a group bound to every instance — with
+ *           how many hosts received a document, and the controller's RSS and
+ *           CPU. Hosts and instances are written into the store while the
+ *           server is stopped (a RunInstances per host would measure the API).
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
+import { compileHost, type HostSpan } from '../src/compile/compile.js';
+import type { HostDocument } from '../src/compile/host-document.js';
+import { tokenHash } from '../src/controller/distribution.js';
+import { reachability } from '../src/dataplane/sim/reach.js';
+import { trace } from '../src/dataplane/sim/trace.js';
+import { buildWorld } from '../src/dataplane/sim/world.js';
+import { openStore } from '../src/store/store.js';
+import { ApiClient } from './lib/loadgen.js';
+import type { BenchModule, BenchOptions } from './lib/module.js';
+import { cpuSeconds, memory } from './lib/proc.js';
+import { onCleanup, ROOT, startServer, tempDataDir } from './lib/server.js';
+import { fmt, percentile, round, table } from './lib/stats.js';
+
+export const GOALS = { traceP99Us: 1000 };
+
+/** A small deterministic PRNG (mulberry32): the same synthetic region on every run. */
+function rng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const id8 = (prefix: string, n: number) => `${prefix}-${n.toString(36).padStart(8, '0')}`;
+const ipOf = (n: number) => `10.0.${(n >> 8) & 255}.${n & 255}`;
+const macOf = (n: number) => `52:54:${[24, 16, 8, 0].map((s) => ((n >>> s) & 255).toString(16).padStart(2, '0')).join(':')}`;
+
+// ---- (a) pure: synthetic documents ------------------------------------------
+
+type Policy = HostSpan['policies'][number];
+const pol = (sg: string, direction: 'ingress' | 'egress', position: number, protocol: string, port: string, peer: { cidr?: string; ref?: string }, action = 'ACCEPT'): Policy => ({
+  sg_id: sg, direction, position, protocol, port, cidr: peer.cidr ?? '', ipv6_cidr: '', ref_sg_id: peer.ref ?? '', action,
+});
+
+/** Groups of a three-tier application: web open on 80/443, db from web, admin SSH, and a deny. */
+const GROUP_POLICIES: Policy[] = [
+  pol('sg-web00000', 'ingress', 0, 'TCP', '80,443', { cidr: '0.0.0.0/0' }),
+  pol('sg-web00000', 'ingress', 1, 'TCP', '22', { ref: 'sg-adm00000' }),
+  pol('sg-web00000', 'egress', 0, 'ALL', 'ALL', { cidr: '0.0.0.0/0' }),
+  pol('sg-db000000', 'ingress', 0, 'TCP', '5432', { ref: 'sg-web00000' }),
+  pol('sg-db000000', 'ingress', 1, 'TCP', '22', { cidr: '10.0.0.0/20' }, 'DROP'),
+  pol('sg-db000000', 'ingress', 2, 'TCP', '22', { ref: 'sg-adm00000' }),
+  pol('sg-db000000', 'egress', 0, 'TCP', '1-65535', { cidr: '10.0.0.0/8' }),
+  pol('sg-adm00000', 'ingress', 0, 'ICMP', 'ALL', { cidr: '0.0.0.0/0' }),
+  pol('sg-adm00000', 'egress', 0, 'ALL', 'ALL', { cidr: '0.0.0.0/0' }),
+];
+const GROUPS = ['sg-web00000', 'sg-db000000', 'sg-adm00000', 'sg-none0000'];
+
+/** One VPC of `n` instances over `hosts` hosts, 4 subnets, each instance bound to 0-2 groups; the documents of every host. */
+export function syntheticVpc(n: number, hosts: number, seed = 1): { vpcId: string; documents: HostDocument[]; instances: string[] } {
+  const rand = rng(seed);
+  const vpc = { id: 'vpc-bench000', vni: 4242 };
+  const subnets = [0, 1, 2, 3].map((k) => ({ id: id8('subnet', k), cidr: `10.0.${k * 64}.0/18` }));
+  const instances: HostSpan['instances'] = [];
+  const bindings: HostSpan['bindings'] = [];
+  for (let i = 0; i < n; i++) {
+    const k = i % 4;
+    const id = id8('ins', i);
+    instances.push({ id, vpc_id: vpc.id, subnet_id: subnets[k]!.id, private_ip: ipOf(k * 64 * 256 + 10 + Math.floor(i / 4)), mac: macOf(i), host_id: `h${i % hosts}` });
+    const r = rand();
+    const groups = r < 0.05 ? [] : r < 0.5 ? [GROUPS[Math.floor(rand() * 4)]!] : [GROUPS[Math.floor(rand() * 3)]!, GROUPS[2]!];
+    [...new Set(groups)].forEach((sg, position) => bindings.push({ instance_id: id, sg_id: sg, position }));
+  }
+  const underlays = Object.fromEntries(Array.from({ length: hosts }, (_, h) => [`h${h}`, `100.64.${h >> 8}.${h & 255}`]));
+  const documents = Array.from({ length: hosts }, (_, h) =>
+    compileHost({ host: { id: `h${h}`, underlay: underlays[`h${h}`]! }, revision: 1, underlays, vpcs: [vpc], instances, subnets, bindings, policies: GROUP_POLICIES }),
+  );
+  return { vpcId: vpc.id, documents, instances: instances.map((i) => i.id) };
+}
+
+const PORTS = [22, 80, 443, 5432];
+
+export function traceFigures(n: number, hosts: number, samples: number) {
+  const t0 = performance.now();
+  const v = syntheticVpc(n, hosts);
+  const compileMs = performance.now() - t0;
+  const t1 = performance.now();
+  const world = buildWorld(v.documents);
+  const worldMs = performance.now() - t1;
+  const rand = rng(7);
+  const pick = () => v.instances[Math.floor(rand() * v.instances.length)]!;
+  const us: number[] = [];
+  let delivered = 0;
+  for (let i = 0; i < samples + 2000; i++) {
+    const q = { from: pick(), to: pick(), protocol: 'tcp' as const, port: PORTS[i % PORTS.length]! };
+    const s = performance.now();
+    const r = trace(world, q);
+    const e = performance.now();
+    if (i >= 2000) {
+      us.push((e - s) * 1000);
+      if (r.verdict === 'delivered') delivered++;
+    }
+  }
+  us.sort((a, b) => a - b);
+  return { world, vpcId: v.vpcId, figures: { instances: n, hosts, compileMs: round(compileMs), buildWorldMs: round(worldMs), samples, p50Us: round(percentile(us, 0.5)), p99Us: round(percentile(us, 0.99)), deliveredShare: round(delivered / samples) } };
+}
+
+/**
+ * Full matrix time. A 1,000 × 1,000 sub-matrix first: when it says the whole
+ * one (× (n/1000)²) would take longer than `budgetS`, that estimate instead.
+ */
+export function matrixFigures(world: ReturnType<typeof buildWorld>, vpcId: string, n: number, budgetS: number) {
+  const instances = (world.byVpc.get(vpcId) ?? []).map((i) => i.port.instanceId);
+  const sub = instances.slice(0, Math.min(n, 1000));
+  const s = performance.now();
+  const first = reachability(world, { vpcId, protocol: 'tcp', port: 22, instanceIds: sub });
+  const subS = (performance.now() - s) / 1000;
+  if (sub.length === n) return { instances: n, cells: n * n, measured: true, seconds: round(subS), reachable: first.reachable, pairs: first.pairs, perCellUs: round((subS * 1e6) / (n * n)) };
+  const perCellUs = (subS * 1e6) / (sub.length * sub.length);
+  const estimateS = subS * (n / sub.length) ** 2;
+  if (estimateS > budgetS) return { instances: n, cells: n * n, measured: false, seconds: round(estimateS), reachable: NaN, pairs: n * (n - 1), perCellUs: round(perCellUs) };
+  const t0 = performance.now();
+  const m = reachability(world, { vpcId, protocol: 'tcp', port: 22 });
+  const seconds = (performance.now() - t0) / 1000;
+  return { instances: n, cells: n * n, measured: true, seconds: round(seconds), reachable: m.reachable, pairs: m.pairs, perCellUs: round((seconds * 1e6) / (n * n)) };
+}
+
+// ---- (b) scale: a controller, many hosts, one process of agents -------------
+
+interface ScaleFigures {
+  hosts: number;
+  instances: number;
+  seedSeconds: number;
+  syncSeconds: number;
+  syncErrors: number;
+  changes: { what: string; affected: number; seconds: number; documentsSent: number; converged: number; controllerCpuSeconds: number }[];
+  controllerRssMB: number;
+  controllerPeakMB: number;
+  agentsRssMB: number;
+}
+
+const PER_VPC = 10;
+const PER_HOST = 2;
+
+async function seedRegion(dbFile: string, uin: string, hosts: number) {
+  const store = await openStore(dbFile);
+  const tokens: { id: string; token: string }[] = [];
+  const now = new Date().toISOString();
+  const nInst = hosts * PER_HOST;
+  const nVpc = Math.ceil(nInst / PER_VPC);
+  try {
+    await store.db.transaction().execute(async (tx) => {
+      const chunk = async <T>(rows: T[], size: number, fn: (part: T[]) => Promise<unknown>) => {
+        for (let i = 0; i < rows.length; i += size) await fn(rows.slice(i, i + size));
+      };
+      const hostRows = Array.from({ length: hosts }, (_, h) => {
+        const id = `h${h + 1}`;
+        const token = `bench-token-${h + 1}-${Math.random().toString(36).slice(2)}`;
+        tokens.push({ id, token });
+        return { id, zone: 'local-1', underlay: `100.64.${((h + 1) >> 8) & 255}.${(h + 1) & 255}`, token_hash: tokenHash(token), applied_revision: 0, reported_at: null, report: null, created_at: now };
+      });
+      await chunk(hostRows, 500, (p) => tx.insertInto('hosts').values(p).execute());
+      const meta = await tx.selectFrom('meta').select('next_vni').where('id', '=', 1).executeTakeFirstOrThrow();
+      const vpcs = Array.from({ length: nVpc }, (_, v) => ({
+        id: id8('vpc', v), account: uin, name: `sim-${v}`, cidr: '10.0.0.0/16', is_default: 0, enable_multicast: 0, dns_servers: '[]', domain_name: '', created_at: now, vni: meta.next_vni + v,
+      }));
+      await chunk(vpcs, 500, (p) => tx.insertInto('vpcs').values(p).execute());
+      await tx.updateTable('meta').set({ next_vni: meta.next_vni + nVpc }).where('id', '=', 1).execute();
+      await chunk(vpcs.map((v, i) => ({ id: id8('subnet', i), account: uin, vpc_id: v.id, name: v.name, cidr: '10.0.0.0/24', zone: 'local-1', is_default: 0, enable_broadcast: 0, created_at: now })), 500, (p) =>
+        tx.insertInto('subnets').values(p).execute(),
+      );
+      const groups = [...vpcs.map((_, i) => id8('sg', i)), 'sg-shared00'];
+      await chunk(groups.map((id) => ({ id, account: uin, name: id, description: '', project_id: '0', is_default: 0, version: 0, created_at: now, updated_at: now })), 500, (p) =>
+        tx.insertInto('security_groups').values(p).execute(),
+      );
+      await chunk(
+        groups.flatMap((sg) => [
+          { sg_id: sg, direction: 'ingress' as const, position: 0, protocol: 'TCP', port: '22', cidr: '10.0.0.0/16', ipv6_cidr: '', ref_sg_id: '', action: 'ACCEPT', description: '', modified_at: now },
+          { sg_id: sg, direction: 'egress' as const, position: 0, protocol: 'ALL', port: 'ALL', cidr: '0.0.0.0/0', ipv6_cidr: '', ref_sg_id: '', action: 'ACCEPT', description: '', modified_at: now },
+        ]),
+        400,
+        (p) => tx.insertInto('sg_policies').values(p).execute(),
+      );
+      // Instance i is on host i % hosts: each VPC's ten instances land on ten different hosts.
+      const instances = Array.from({ length: nInst }, (_, i) => {
+        const v = Math.floor(i / PER_VPC);
+        return {
+          id: id8('ins', i), account: uin, name: `sim-${i}`, zone: 'local-1', vpc_id: vpcs[v]!.id, subnet_id: id8('subnet', v), private_ip: `10.0.0.${10 + (i % PER_VPC)}`, mac: macOf(i),
+          eni_id: id8('eni', i), state: 'RUNNING', image_id: 'img-bench', instance_type: 'S5.SMALL1', cpu: 1, memory: 1, host_id: `h${(i % hosts) + 1}`, created_at: now,
+        };
+      });
+      await chunk(instances, 200, (p) => tx.insertInto('instances').values(p).execute());
+      await chunk(
+        instances.flatMap((ins, i) => [
+          { instance_id: ins.id, sg_id: id8('sg', Math.floor(i / PER_VPC)), position: 0 },
+          { instance_id: ins.id, sg_id: 'sg-shared00', position: 1 },
+        ]),
+        500,
+        (p) => tx.insertInto('instance_sgs').values(p).execute(),
+      );
+    });
+  } finally {
+    await store.close();
+  }
+  return { tokens, instances: nInst, vpc0Hosts: new Set(Array.from({ length: PER_VPC }, (_, i) => `h${(i % hosts) + 1}`)) };
+}
+
+export async function scaleRun(hosts: number, o: BenchOptions): Promise<ScaleFigures> {
+  const dataDir = tempDataDir(`sim-${hosts}`);
+  const dbFile = join(dataDir, 'weft.db');
+  // First start creates the store and the admin account; then seed with the server stopped.
+  const first = await startServer({ dataDir });
+  const uin = first.credentials.Uin;
+  await first.stop();
+  const ts = performance.now();
+  const seeded = await seedRegion(dbFile, uin, hosts);
+  const seedSeconds = (performance.now() - ts) / 1000;
+  const server = await startServer({ dataDir });
+  const api = new ApiClient({ endpoint: server.endpoint, secretId: server.credentials.SecretId, secretKey: server.credentials.SecretKey, region: server.credentials.Region }, 4);
+  const revisionNow = () => {
+    const d = new Database(dbFile, { readonly: true, fileMustExist: true });
+    try {
+      return (d.prepare('select revision from meta where id = 1').get() as { revision: number }).revision;
+    } finally {
+      d.close();
+    }
+  };
+
+  const config = join(dataDir, 'agents.json');
+  const limitS = o.quick ? 300 : 600;
+  writeFileSync(config, JSON.stringify({ socket: join(dataDir, 'agents.sock'), seconds: limitS, startPerSecond: 2000, hosts: seeded.tokens }));
+  const agents = spawn(process.execPath, [join(ROOT, 'dist/bench/lib/sim-agents.js'), config], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const agentsExited = new Promise<void>((ok) => agents.once('exit', () => ok()));
+  const stopAgents = async () => {
+    unregister();
+    agents.stdin!.end();
+    if (agents.exitCode === null && agents.signalCode === null) {
+      const t = setTimeout(() => agents.kill('SIGKILL'), 5000);
+      agents.kill('SIGTERM');
+      await agentsExited;
+      clearTimeout(t);
+    }
+  };
+  const unregister = onCleanup(stopAgents);
+
+  // The revision each host last reported, and a hook for whoever waits.
+  const applied = new Map<string, number>();
+  let received = 0;
+  let errors = 0;
+  let onEvent = () => {};
+  createInterface({ input: agents.stdout! }).on('line', (line) => {
+    const ev = JSON.parse(line) as { e: string; h: string; r: number; m?: string };
+    if (ev.e === 'applied') {
+      applied.set(ev.h, ev.r);
+      received++;
+    } else if (ev.e === 'error') {
+      if (errors++ < 2) console.error(`bench sim: agent ${ev.h}: ${ev.m} (agents retry with backoff; counted)`);
+    }
+    onEvent();
+  });
+  const until = (done: () => boolean, timeoutMs: number) =>
+    new Promise<boolean>((ok) => {
+      if (done()) return ok(true);
+      const timer = setTimeout(() => ((onEvent = () => {}), ok(false)), timeoutMs);
+      onEvent = () => {
+        if (done()) {
+          clearTimeout(timer);
+          onEvent = () => {};
+          ok(true);
+        }
+      };
+    });
+
+  try {
+    const t0 = performance.now();
+    const synced = await until(() => applied.size === hosts, limitS * 500);
+    const syncSeconds = (performance.now() - t0) / 1000;
+    const syncErrors = errors;
+    if (!synced) console.error(`bench sim: only ${applied.size} of ${hosts} hosts synced`);
+    await new Promise((ok) => setTimeout(ok, 1000)); // let the last reports land
+
+    const changes: ScaleFigures['changes'] = [];
+    const all = new Set(seeded.tokens.map((t) => t.id));
+    for (const [what, sg, affected] of [
+      [`policy added to one VPC's group (${PER_VPC} instances)`, id8('sg', 0), seeded.vpc0Hosts],
+      ['policy added to a group bound to every instance', 'sg-shared00', all],
+    ] as const) {
+      const before = received;
+      const cpu0 = cpuSeconds(server.pid);
+      const s = performance.now();
+      await api.must('vpc', 'CreateSecurityGroupPolicies', {
+        SecurityGroupId: sg,
+        SecurityGroupPolicySet: { Ingress: [{ Protocol: 'TCP', Port: String(8000 + changes.length), CidrBlock: '10.0.0.0/16', Action: 'ACCEPT' }] },
+      });
+      const revision = revisionNow();
+      const converged = () => [...affected].every((h) => (applied.get(h) ?? 0) >= revision);
+      const ok = await until(converged, limitS * 500);
+      const seconds = (performance.now() - s) / 1000;
+      await new Promise((r) => setTimeout(r, 2500)); // anything else that would arrive (it should not)
+      changes.push({
+        what,
+        affected: affected.size,
+        seconds: round(seconds),
+        documentsSent: received - before,
+        converged: [...affected].filter((h) => (applied.get(h) ?? 0) >= revision).length,
+        controllerCpuSeconds: round(cpuSeconds(server.pid) - cpu0),
+      });
+      if (!ok) console.error(`bench sim: ${what}: not every affected host converged within the limit`);
+    }
+    const mem = memory(server.pid);
+    const agentsMem = memory(agents.pid!);
+    return {
+      hosts,
+      instances: seeded.instances,
+      seedSeconds: round(seedSeconds),
+      syncSeconds: round(syncSeconds),
+      syncErrors,
+      changes,
+      controllerRssMB: round(mem?.rssMB ?? NaN),
+      controllerPeakMB: round(mem?.peakMB ?? NaN),
+      agentsRssMB: round(agentsMem?.rssMB ?? NaN),
+    };
+  } finally {
+    api.close();
+    await stopAgents();
+    await server.stop();
+  }
+}
+
+export const simBench: BenchModule = {
+  name: 'sim',
+  description: 'sim data plane: trace latency and reachability matrix at 1k/10k instances; 1k/10k simulated hosts converging after a security-group change',
+  async run(o) {
+    const traces = [];
+    const matrices = [];
+    for (const [n, hosts] of [
+      [1_000, 100],
+      [10_000, 100],
+    ] as const) {
+      console.error(`bench sim: trace, VPC of ${n} instances on ${hosts} hosts`);
+      const t = traceFigures(n, hosts, o.quick ? 5_000 : 20_000);
+      traces.push(t.figures);
+      console.error(`bench sim: matrix of ${n} instances`);
+      matrices.push(matrixFigures(t.world, t.vpcId, n, 600));
+    }
+    const scale: ScaleFigures[] = [];
+    for (const hosts of [1_000, 10_000]) {
+      console.error(`bench sim: scale, ${hosts} hosts`);
+      scale.push(await scaleRun(hosts, o));
+    }
+    const report = [
+      table(
+        ['instances', 'hosts', 'compile docs', 'build world', 'trace p50', 'trace p99', `goal p99`],
+        traces.map((t) => [String(t.instances), String(t.hosts), fmt(t.compileMs, ' ms'), fmt(t.buildWorldMs, ' ms'), fmt(t.p50Us, ' µs'), fmt(t.p99Us, ' µs'), `< ${GOALS.traceP99Us} µs`]),
+      ),
+      table(
+        ['matrix (tcp/22)', 'cells', 'time', 'per cell', 'reachable'],
+        matrices.map((m) => [`${m.instances} × ${m.instances}`, String(m.cells), m.measured ? fmt(m.seconds, ' s') : `~${fmt(m.seconds, ' s')} (estimated from 1000 × 1000)`, fmt(m.perCellUs, ' µs'), m.measured ? `${m.reachable} / ${m.pairs}` : '—']),
+      ),
+      table(
+        ['hosts', 'instances', 'initial sync', 'change', 'affected', 'converged', 'time', 'docs sent', 'ctl CPU', 'ctl RSS'],
+        scale.flatMap((s) =>
+          s.changes.map((c, i) => [
+            i ? '' : String(s.hosts), i ? '' : String(s.instances), i ? '' : fmt(s.syncSeconds, ' s'), c.what, String(c.affected), String(c.converged), fmt(c.seconds, ' s'), String(c.documentsSent), fmt(c.controllerCpuSeconds, ' s'), i ? '' : fmt(s.controllerRssMB, ' MB'),
+          ]),
+        ),
+      ),
+    ].join('\n\n');
+    return { report, json: { goals: GOALS, traces, matrices, scale } };
+  },
+};
