@@ -19,10 +19,13 @@
  * - A change of a kind this module does not know drops every document.
  * - Commits on other controller replicas are read from the change log every
  *   `pollMs` and go through the same path.
+ *
+ * Hosts asked for in the same turn of the event loop (all the long-polls a
+ * wide change wakes) have their spans read together (load.ts loadSpans).
  */
-import { compileHost, documentDigest } from '../compile/compile.js';
+import { compileHost, documentDigest, type HostSpan } from '../compile/compile.js';
 import type { HostDocument } from '../compile/host-document.js';
-import { loadSpan } from '../compile/load.js';
+import { loadSpans } from '../compile/load.js';
 import type { Change, Store } from '../store/store.js';
 
 /** What a cached document depends on, besides its own host row. */
@@ -59,6 +62,8 @@ interface Entry extends CachedDocument {
 type IndexName = keyof Dependencies;
 const INDEXES: IndexName[] = ['vpcs', 'subnets', 'groups', 'remoteHosts'];
 const INSTANCE_BATCH = 500;
+/** Hosts whose spans are read together (IN-lists stay well under both engines' parameter limits). */
+const SPAN_BATCH = 500;
 
 export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (msg: string) => void } = {}) {
   const log = o.log ?? ((m: string) => console.error(`distribution: ${m}`));
@@ -202,6 +207,40 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
   const timer = setInterval(() => void poll(), o.pollMs ?? 2000);
   timer.unref();
 
+  // Spans asked for in the same turn of the event loop (a commit waking many hosts) are read together.
+  const wanted = new Map<string, { promise: Promise<HostSpan | undefined>; ok: (s: HostSpan | undefined) => void; fail: (e: unknown) => void }>();
+  let flushing = false;
+  function loadSpan(hostId: string): Promise<HostSpan | undefined> {
+    let w = wanted.get(hostId);
+    if (!w) {
+      let ok!: (s: HostSpan | undefined) => void;
+      let fail!: (e: unknown) => void;
+      const promise = new Promise<HostSpan | undefined>((a, b) => ((ok = a), (fail = b)));
+      wanted.set(hostId, (w = { promise, ok, fail }));
+      if (!flushing) {
+        flushing = true;
+        setImmediate(() => void flush());
+      }
+    }
+    return w.promise;
+  }
+  async function flush() {
+    try {
+      while (wanted.size) {
+        const batch = [...wanted].slice(0, SPAN_BATCH);
+        for (const [h] of batch) wanted.delete(h);
+        try {
+          const spans = await loadSpans(store, batch.map(([h]) => h));
+          for (const [h, w] of batch) w.ok(spans.get(h));
+        } catch (e) {
+          for (const [, w] of batch) w.fail(e);
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
   /** The host's current document (compiled, or cached while nothing it depends on changed). */
   async function get(hostId: string): Promise<CachedDocument | undefined> {
     await ready;
@@ -214,7 +253,7 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
     inFlight.set(hostId, (inFlight.get(hostId) ?? 0) + 1);
     let span;
     try {
-      span = await loadSpan(store, hostId);
+      span = await loadSpan(hostId);
     } finally {
       const n = inFlight.get(hostId)! - 1;
       if (n) inFlight.set(hostId, n);
