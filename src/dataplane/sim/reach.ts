@@ -95,7 +95,7 @@ function classCells(world: World, chosen: readonly Member[], q: ReachQuery): End
   });
   const verdictKey = (v: GroupVerdict) => (v.decision === 'policy' ? `${v.securityGroupId}#${v.policyIndex}` : v.decision);
 
-  // Final ingress chains: the rules of a group list and the member sets they read, on one router.
+  // Member sets by content, so equal sets on different routers compare equal.
   const setIds = new Map<Set<string> | undefined, number>();
   const setByContent = new Map<string, number>();
   const setId = (s: Set<string> | undefined) => {
@@ -108,28 +108,42 @@ function classCells(world: World, chosen: readonly Member[], q: ReachQuery): End
     }
     return id;
   };
-  const finals = new Map<string, number>(); // fingerprint → id
-  const finalReps: { router: Router; groups: string[] }[] = [];
-  const finalOf = new Map<string, number>(); // router/groups → id
-  function finalId(router: Router, groups: readonly string[]): number {
-    const at = `${routerKey(router)}|${groups.join(',')}`;
-    let id = finalOf.get(at);
-    if (id !== undefined) return id;
-    const parts = groups.map((g) => {
-      const rules = router.vpc.securityGroups[g]?.ingress ?? [];
-      const refs = [...new Set(rules.flatMap((r) => (r.group ? [r.group] : [])))].sort();
-      return [g, rules, refs.map((r) => [r, setId(router.members.get(r))])];
-    });
-    const fingerprint = JSON.stringify(parts);
-    id = finals.get(fingerprint);
-    if (id === undefined) {
-      id = finalReps.length;
-      finals.set(fingerprint, id);
-      finalReps.push({ router, groups: [...groups] });
+  /**
+   * Chains of one direction: a group list's rules and the member sets they
+   * read on one router. Equal fingerprints decide every packet alike, so
+   * routers holding the same groups and members share one id.
+   */
+  function chains(direction: 'ingress' | 'egress') {
+    const byFingerprint = new Map<string, number>();
+    const reps: { router: Router; groups: string[] }[] = [];
+    const at = new Map<string, number>(); // router/groups → id
+    function id(router: Router, groups: readonly string[]): number {
+      const where = `${routerKey(router)}|${groups.join(',')}`;
+      let found = at.get(where);
+      if (found !== undefined) return found;
+      const parts = groups.map((g) => {
+        const rules = router.vpc.securityGroups[g]?.[direction] ?? [];
+        const refs = [...new Set(rules.flatMap((r) => (r.group ? [r.group] : [])))].sort();
+        return [g, rules, refs.map((r) => [r, setId(router.members.get(r))])];
+      });
+      const fingerprint = JSON.stringify(parts);
+      found = byFingerprint.get(fingerprint);
+      if (found === undefined) {
+        found = reps.length;
+        byFingerprint.set(fingerprint, found);
+        reps.push({ router, groups: [...groups] });
+      }
+      at.set(where, found);
+      return found;
     }
-    finalOf.set(at, id);
-    return id;
+    return { id, reps };
   }
+  const finals = chains('ingress');
+  const finalId = finals.id;
+  const finalReps = finals.reps;
+  // Egress decisions per (egress chain, destination column), computed once for all routers sharing the chain.
+  const egressChains = chains('egress');
+  const egressMemo = new Map<number, string[]>();
 
   /** Where b leads from router R, as the route and tunnel stages decide: an ending code, or a final chain. */
   function follow(r: Router, b: string): { code: EndCode } | { final: number; local: boolean } {
@@ -169,6 +183,12 @@ function classCells(world: World, chosen: readonly Member[], q: ReachQuery): End
   const columns = new Map<Router, { classOf: Int32Array; reps: number[][] }>();
   for (const [router, rows] of byRouter) {
     const sourceGroups = [...new Set(rows.map((i) => chosen[i]!.port.securityGroups.join(',')))].map((g) => (g ? g.split(',') : []));
+    const memos = sourceGroups.map((groups) => {
+      const e = egressChains.id(router, groups);
+      let memo = egressMemo.get(e);
+      if (!memo) egressMemo.set(e, (memo = new Array<string>(chosen.length)));
+      return memo;
+    });
     const keys = new Map<string, number>();
     const classOf = new Int32Array(chosen.length);
     const reps: number[][] = [];
@@ -179,7 +199,7 @@ function classCells(world: World, chosen: readonly Member[], q: ReachQuery): End
       if ('code' in f && (f.code === 'router-address' || f.code === 'no-route')) key = f.code; // decided before any chain
       else {
         // Egress of every source group list seen on this router, peer b.
-        const egress = sourceGroups.map((groups) => verdictKey(evaluateGroups(router, { securityGroups: groups } as Port, 'egress', packet('0.0.0.0', b))));
+        const egress = sourceGroups.map((groups, g) => (memos[g]![j] ??= verdictKey(evaluateGroups(router, { securityGroups: groups } as Port, 'egress', packet('0.0.0.0', b)))));
         key = `${egress.join(';')}>${'code' in f ? f.code : `F${f.final}${f.local ? 'l' : 'r'}`}`;
       }
       let c = keys.get(key);
