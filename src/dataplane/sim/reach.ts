@@ -84,6 +84,13 @@ function matrix(region: World | readonly HostDocument[], q: ReachQuery, cellsOf:
  * the two equal on random regions.
  */
 const INITIAL_TTL = 64;
+/** Endings the route and tunnel stages decide, numbered for column keys. */
+const END_CODES: EndCode[] = ['router-address', 'no-route', 'tunnel-no-host', 'tunnel-no-vpc', 'tunnel-mac-mismatch', 'ttl-exceeded'];
+function endCodeIndex(code: EndCode): number {
+  const i = END_CODES.indexOf(code);
+  if (i < 0) throw new Error(`reach: no column key for the ending ${code}`);
+  return i;
+}
 
 function classCells(world: World, chosen: readonly Member[], q: ReachQuery): EndCode[][] {
   const packet = (src: string, dst: string): Packet => ({
@@ -143,7 +150,34 @@ function classCells(world: World, chosen: readonly Member[], q: ReachQuery): End
   const finalReps = finals.reps;
   // Egress decisions per (egress chain, destination column), computed once for all routers sharing the chain.
   const egressChains = chains('egress');
-  const egressMemo = new Map<number, string[]>();
+  const egressMemo = new Map<number, Int32Array>();
+  const decisions = new Map<string, number>();
+  const decisionId = (k: string) => {
+    let id = decisions.get(k);
+    if (id === undefined) decisions.set(k, (id = decisions.size));
+    return id;
+  };
+  // Column keys as paths in a trie of small numbers (no string per cell).
+  interface KeyNode {
+    id: number;
+    next: Map<number, KeyNode>;
+  }
+  let keyNodes = 0;
+  const keyRoot: KeyNode = { id: keyNodes++, next: new Map() };
+  const child = (n: KeyNode, k: number): KeyNode => {
+    let c = n.next.get(k);
+    if (!c) n.next.set(k, (c = { id: keyNodes++, next: new Map() }));
+    return c;
+  };
+
+  const finalOfPort = new Map<Router, Map<Port, number>>();
+  function portFinal(router: Router, port: Port): number {
+    let m = finalOfPort.get(router);
+    if (!m) finalOfPort.set(router, (m = new Map()));
+    let id = m.get(port);
+    if (id === undefined) m.set(port, (id = finalId(router, port.securityGroups)));
+    return id;
+  }
 
   /** Where b leads from router R, as the route and tunnel stages decide: an ending code, or a final chain. */
   function follow(r: Router, b: string): { code: EndCode } | { final: number; local: boolean } {
@@ -151,7 +185,7 @@ function classCells(world: World, chosen: readonly Member[], q: ReachQuery): End
     let port = r.ports.get(b);
     let remote = port ? undefined : r.remotes.get(b);
     if (!port && !remote) return { code: 'no-route' };
-    if (port) return { final: finalId(r, port.securityGroups), local: true };
+    if (port) return { final: portFinal(r, port), local: true };
     let router = r;
     let ttl = INITIAL_TTL;
     for (;;) {
@@ -167,7 +201,7 @@ function classCells(world: World, chosen: readonly Member[], q: ReachQuery): End
       remote = port ? undefined : router.remotes.get(b);
       if (!port && !remote) return { code: 'no-route' };
       if (ttl <= 1) return { code: 'ttl-exceeded' };
-      if (port) return { final: finalId(router, port.securityGroups), local: false };
+      if (port) return { final: portFinal(router, port), local: false };
     }
   }
 
@@ -186,26 +220,28 @@ function classCells(world: World, chosen: readonly Member[], q: ReachQuery): End
     const memos = sourceGroups.map((groups) => {
       const e = egressChains.id(router, groups);
       let memo = egressMemo.get(e);
-      if (!memo) egressMemo.set(e, (memo = new Array<string>(chosen.length)));
+      if (!memo) egressMemo.set(e, (memo = new Int32Array(chosen.length).fill(-1)));
       return memo;
     });
-    const keys = new Map<string, number>();
+    const keys = new Map<number, number>();
     const classOf = new Int32Array(chosen.length);
     const reps: number[][] = [];
     chosen.forEach((to, j) => {
       const b = to.port.ip;
       const f = follow(router, b);
-      let key: string;
-      if ('code' in f && (f.code === 'router-address' || f.code === 'no-route')) key = f.code; // decided before any chain
-      else {
-        // Egress of every source group list seen on this router, peer b.
-        const egress = sourceGroups.map((groups, g) => (memos[g]![j] ??= verdictKey(evaluateGroups(router, { securityGroups: groups } as Port, 'egress', packet('0.0.0.0', b)))));
-        key = `${egress.join(';')}>${'code' in f ? f.code : `F${f.final}${f.local ? 'l' : 'r'}`}`;
-      }
-      let c = keys.get(key);
+      // The key: the egress decision of every source group list seen on this router (peer b), then where b leads.
+      let node = keyRoot;
+      if (!('code' in f && (f.code === 'router-address' || f.code === 'no-route'))) // else decided before any chain
+        for (let g = 0; g < memos.length; g++) {
+          const memo = memos[g]!;
+          if (memo[j] === -1) memo[j] = decisionId(verdictKey(evaluateGroups(router, { securityGroups: sourceGroups[g]! } as Port, 'egress', packet('0.0.0.0', b))));
+          node = child(node, memo[j]!);
+        }
+      node = child(node, 'code' in f ? -1 - endCodeIndex(f.code) : 2 * f.final + (f.local ? 1 : 0));
+      let c = keys.get(node.id);
       if (c === undefined) {
         c = reps.length;
-        keys.set(key, c);
+        keys.set(node.id, c);
         reps.push([]);
       }
       classOf[j] = c;
