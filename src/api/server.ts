@@ -15,6 +15,7 @@ import { SERVICE_VERSIONS, type ActionDef, type Ctx, type Response } from './act
 import { ApiError, missingParameter } from './errors.js';
 import { RateLimiter } from './rate-limit.js';
 import { parseAuthorization, signatureMatches, utcDate } from './tc3-signature.js';
+import { stableJson } from '../core/stable-json.js';
 
 export interface ApiOptions {
   store: Store;
@@ -247,16 +248,6 @@ function isUniqueViolation(e: unknown): boolean {
 function paramsHash(params: Record<string, unknown>, tokenName: string): string {
   const { [tokenName]: _token, ...rest } = params;
   return createHash('sha256').update(stableJson(rest)).digest('hex');
-}
-
-function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (v && typeof v === 'object')
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(v);
 }
 
 /** Serves the API over HTTP. */

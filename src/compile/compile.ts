@@ -99,13 +99,7 @@ export function compileHost(span: HostSpan): HostDocument {
     const groups = [...new Set(ports.flatMap((p) => p.securityGroups))].sort();
     const securityGroups: Record<string, SecurityGroupRules> = {};
     for (const g of groups) securityGroups[g] = rulesOf.get(g) ?? { ingress: [], egress: [] };
-    const referenced = [
-      ...new Set(
-        Object.values(securityGroups)
-          .flatMap((g) => [...g.ingress, ...g.egress])
-          .flatMap((r) => (r.group ? [r.group] : [])),
-      ),
-    ].sort();
+    const referenced = referencedGroups(securityGroups);
     const groupMembers: Record<string, string[]> = {};
     for (const g of referenced)
       groupMembers[g] = members
@@ -128,6 +122,12 @@ export function compileHost(span: HostSpan): HostDocument {
     });
   }
   return { hostId, revision: span.revision, underlay: span.host.underlay, vpcs };
+}
+
+/** Groups that the policies of `securityGroups` reference, sorted: their members must be known. */
+export function referencedGroups(securityGroups: Record<string, SecurityGroupRules>): string[] {
+  const refs = Object.values(securityGroups).flatMap((g) => [...g.ingress, ...g.egress].flatMap((r) => (r.group ? [r.group] : [])));
+  return [...new Set(refs)].sort();
 }
 
 /** A digest of a document's content, ignoring the revision it was compiled at. */

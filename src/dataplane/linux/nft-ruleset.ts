@@ -24,6 +24,7 @@
  */
 import type { Port, Rule, VpcContext } from '../../compile/host-document.js';
 import { formatIp, maskOf, parseCidr, parseIp } from '../../core/cidr.js';
+import { stableJson } from '../../core/stable-json.js';
 
 /** One nft statement as `nft -j` lists it, e.g. `{ accept: null }`. */
 export type Stmt = Record<string, unknown>;
@@ -337,17 +338,6 @@ export function tablesFromListing(list: unknown[]): NftTable[] {
 }
 
 // ---- comparison ----
-
-/** Key-order-independent JSON, so equal structures compare equal as strings. */
-export function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (v && typeof v === 'object')
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(v ?? null);
-}
 
 const sortedElems = (s: NftSet) => s.elem.map(stableJson).sort();
 

@@ -13,7 +13,7 @@
  * group is bound to, against every instance of their VPC, in the changed
  * direction(s), for each port the old and new rules mention and the probe.
  */
-import { toRule } from '../../compile/compile.js';
+import { referencedGroups, toRule } from '../../compile/compile.js';
 import type { HostDocument, Rule, SecurityGroupRules, VpcContext } from '../../compile/host-document.js';
 import { editPolicyLists, type PolicyActionName, type PolicyLists, type PolicyRequest } from '../../core/sg-edits.js';
 import type { Direction, Policy, PolicyAction, Protocol } from '../../core/sg-policy.js';
@@ -119,15 +119,8 @@ export function withGroupRules(world: World, documents: readonly HostDocument[],
       vpcs: doc.vpcs.map((v): VpcContext => {
         if (!v.securityGroups[sgId]) return v;
         const securityGroups = { ...v.securityGroups, [sgId]: { ingress: [...rules.ingress], egress: [...rules.egress] } };
-        const referenced = [
-          ...new Set(
-            Object.values(securityGroups)
-              .flatMap((g) => [...g.ingress, ...g.egress])
-              .flatMap((r) => (r.group ? [r.group] : [])),
-          ),
-        ].sort();
         const groupMembers: Record<string, string[]> = {};
-        for (const g of referenced) groupMembers[g] = v.groupMembers[g] ?? membersIn(v.vpcId, g);
+        for (const g of referencedGroups(securityGroups)) groupMembers[g] = v.groupMembers[g] ?? membersIn(v.vpcId, g);
         return { ...v, securityGroups, groupMembers };
       }),
     };
