@@ -699,74 +699,70 @@ function markOperation(w: Write, ids: readonly string[], operation: string, requ
     .execute();
 }
 
-export const associateSecurityGroups = defineAction({
-  service: 'cvm',
-  name: 'AssociateSecurityGroups',
-  params: sgBindingParams,
-  async run(ctx, p) {
-    checkSgIds(p.SecurityGroupIds, 'SecurityGroupIds');
-    const sgIds = [...new Set(p.SecurityGroupIds)];
-    const ids = checkInstanceIds(p.InstanceIds, 'InstanceIds');
-    const uin = ctx.account.uin;
-    return ctx.write(async (w) => {
-      await ownSecurityGroups(w, uin, sgIds);
-      await ownInstances(w, uin, ids);
-      const bound = await boundGroups(w.tx, ids);
-      const tops = await w.tx
-        .selectFrom('instance_sgs')
-        .select(['instance_id', (eb) => eb.fn.max('position').as('top')])
-        .where('instance_id', 'in', ids)
-        .groupBy('instance_id')
-        .execute();
-      const top = new Map(tops.map((t) => [t.instance_id, Number(t.top)]));
-      const limit = ctx.account.quotas.sgPerInstance;
-      const rows: { instance_id: string; sg_id: string; position: number }[] = [];
-      for (const id of ids) {
-        const have = bound.get(id)!;
-        const added = sgIds.filter((sg) => !have.includes(sg)); // binding a bound group again changes nothing
-        if (have.length + added.length > limit)
-          fail(
-            'LimitExceeded.AssociateUSGLimitExceeded',
-            `The instance \`${id}\` has ${have.length} security group(s); ${added.length} more would exceed the limit of ${limit} per instance.`,
-          );
-        // Appended after the last bound group, in the order given.
-        added.forEach((sg, i) => rows.push({ instance_id: id, sg_id: sg, position: (top.get(id) ?? -1) + 1 + i }));
-      }
-      if (rows.length) await w.tx.insertInto('instance_sgs').values(rows).execute();
-      await markOperation(w, ids, 'AssociateSecurityGroups', ctx.requestId);
-      for (const id of ids) w.changed(uin, 'instance', id, 'update');
-      return {};
-    });
-  },
+/**
+ * Associate/DisassociateSecurityGroups share their checks and bookkeeping:
+ * IDs well formed and the account's own, the change, then the operation
+ * recorded and the instances logged as changed.
+ */
+function bindingAction(
+  name: 'AssociateSecurityGroups' | 'DisassociateSecurityGroups',
+  change: (ctx: Ctx, w: Write, ids: string[], sgIds: string[], bound: Map<string, string[]>) => Promise<void>,
+) {
+  return defineAction({
+    service: 'cvm',
+    name,
+    params: sgBindingParams,
+    async run(ctx, p) {
+      checkSgIds(p.SecurityGroupIds, 'SecurityGroupIds');
+      const sgIds = [...new Set(p.SecurityGroupIds)];
+      const ids = checkInstanceIds(p.InstanceIds, 'InstanceIds');
+      const uin = ctx.account.uin;
+      return ctx.write(async (w) => {
+        await ownSecurityGroups(w, uin, sgIds);
+        await ownInstances(w, uin, ids);
+        await change(ctx, w, ids, sgIds, await boundGroups(w.tx, ids));
+        await markOperation(w, ids, name, ctx.requestId);
+        for (const id of ids) w.changed(uin, 'instance', id, 'update');
+        return {};
+      });
+    },
+  });
+}
+
+export const associateSecurityGroups = bindingAction('AssociateSecurityGroups', async (ctx, w, ids, sgIds, bound) => {
+  const tops = await w.tx
+    .selectFrom('instance_sgs')
+    .select(['instance_id', (eb) => eb.fn.max('position').as('top')])
+    .where('instance_id', 'in', ids)
+    .groupBy('instance_id')
+    .execute();
+  const top = new Map(tops.map((t) => [t.instance_id, Number(t.top)]));
+  const limit = ctx.account.quotas.sgPerInstance;
+  const rows: { instance_id: string; sg_id: string; position: number }[] = [];
+  for (const id of ids) {
+    const have = bound.get(id)!;
+    const added = sgIds.filter((sg) => !have.includes(sg)); // binding a bound group again changes nothing
+    if (have.length + added.length > limit)
+      fail(
+        'LimitExceeded.AssociateUSGLimitExceeded',
+        `The instance \`${id}\` has ${have.length} security group(s); ${added.length} more would exceed the limit of ${limit} per instance.`,
+      );
+    // Appended after the last bound group, in the order given.
+    added.forEach((sg, i) => rows.push({ instance_id: id, sg_id: sg, position: (top.get(id) ?? -1) + 1 + i }));
+  }
+  if (rows.length) await w.tx.insertInto('instance_sgs').values(rows).execute();
 });
 
-export const disassociateSecurityGroups = defineAction({
-  service: 'cvm',
-  name: 'DisassociateSecurityGroups',
-  params: sgBindingParams,
-  async run(ctx, p) {
-    checkSgIds(p.SecurityGroupIds, 'SecurityGroupIds');
-    const sgIds = [...new Set(p.SecurityGroupIds)];
-    const ids = checkInstanceIds(p.InstanceIds, 'InstanceIds');
-    const uin = ctx.account.uin;
-    return ctx.write(async (w) => {
-      await ownSecurityGroups(w, uin, sgIds);
-      await ownInstances(w, uin, ids);
-      const bound = await boundGroups(w.tx, ids);
-      for (const id of ids) {
-        const notBound = sgIds.filter((sg) => !bound.get(id)!.includes(sg));
-        if (notBound.length)
-          fail(
-            'FailedOperation.SecurityGroupActionFailed',
-            `The security group(s) ${notBound.map((x) => `\`${x}\``).join(', ')} are not bound to the instance \`${id}\`; nothing was unbound.`,
-          );
-      }
-      await w.tx.deleteFrom('instance_sgs').where('instance_id', 'in', ids).where('sg_id', 'in', sgIds).execute();
-      await markOperation(w, ids, 'DisassociateSecurityGroups', ctx.requestId);
-      for (const id of ids) w.changed(uin, 'instance', id, 'update');
-      return {};
-    });
-  },
+export const disassociateSecurityGroups = bindingAction('DisassociateSecurityGroups', async (_ctx, w, ids, sgIds, bound) => {
+  for (const id of ids) {
+    const notBound = sgIds.filter((sg) => !bound.get(id)!.includes(sg));
+    if (notBound.length)
+      fail(
+        'FailedOperation.SecurityGroupActionFailed',
+        `The security group(s) ${notBound.map((x) => `\`${x}\``).join(', ')} are not bound to the instance \`${id}\`; nothing was unbound.`,
+      );
+  }
+  await w.tx.deleteFrom('instance_sgs').where('instance_id', 'in', ids).where('sg_id', 'in', sgIds).execute();
 });
 
 export const instanceActions = [runInstances, describeInstances, terminateInstances, associateSecurityGroups, disassociateSecurityGroups];
