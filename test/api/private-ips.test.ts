@@ -1,30 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_client.js';
 import { releaseAddresses, takeAddresses, type Holder } from '../../src/api/vpc/addresses.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { engineName, errorCode, ROOT, startRegion, type TestRegion } from '../helpers/region.js';
-
-function modelFields(name: string): string[] {
-  const text = readFileSync(join(ROOT, 'node_modules/tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.d.ts'), 'utf8');
-  const body = new RegExp(`export interface ${name} \\{([\\s\\S]*?)\\n\\}`).exec(text)![1]!;
-  return [...body.matchAll(/^ {4}(\w+)\??:/gm)].map((m) => m[1]!).sort();
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    const { code, message } = e as { code?: string; message: string };
-    if (code) return { code, message };
-    throw e;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
-
-const loose = <T>(v: unknown) => v as T;
+import { engineName, errorCode, errorOf, loose, modelFields, startRegion, type TestRegion } from '../helpers/region.js';
 
 describe(`DescribeVpcPrivateIpAddresses and addresses held in subnets (${engineName()})`, () => {
   let r: TestRegion;

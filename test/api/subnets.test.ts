@@ -1,31 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Subnet } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { engineName, errorCode, ROOT, startRegion, type Creds, type TestRegion } from '../helpers/region.js';
-
-/** The field names of an interface of the official vpc models, read from its .d.ts. */
-function modelFields(name: string): string[] {
-  const text = readFileSync(join(ROOT, 'node_modules/tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.d.ts'), 'utf8');
-  const body = new RegExp(`export interface ${name} \\{([\\s\\S]*?)\\n\\}`).exec(text)![1]!;
-  return [...body.matchAll(/^ {4}(\w+)\??:/gm)].map((m) => m[1]!).sort();
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    const { code, message } = e as { code?: string; message: string };
-    if (code) return { code, message };
-    throw e;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
-
-/** Lets a test pass what the SDK's types would not (wrong types, missing or unknown fields). */
-const loose = <T>(v: unknown) => v as T;
+import { engineName, errorCode, errorOf, loose, modelFields, startRegion, type Creds, type TestRegion } from '../helpers/region.js';
 
 describe(`subnets through the official SDK (${engineName()})`, () => {
   let r: TestRegion;

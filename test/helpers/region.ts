@@ -139,14 +139,27 @@ export async function startRegion(extra: string[] = []): Promise<TestRegion> {
   };
 }
 
-/** The Tencent error code of a rejected SDK call (fails the test if the call succeeds). */
-export async function errorCode(p: Promise<unknown>): Promise<string> {
+/** The Tencent error of a rejected SDK call (fails the test if the call succeeds). */
+export async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {
     await p;
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code) return code;
+    const { code, message } = e as { code?: string; message: string };
+    if (code) return { code, message };
     throw e;
   }
   throw new Error('expected the call to fail, but it succeeded');
 }
+
+/** The Tencent error code of a rejected SDK call (fails the test if the call succeeds). */
+export const errorCode = async (p: Promise<unknown>): Promise<string> => (await errorOf(p)).code;
+
+/** The field names of an interface of the official vpc models, read from its .d.ts. */
+export function modelFields(name: string): string[] {
+  const text = readFileSync(join(ROOT, 'node_modules/tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.d.ts'), 'utf8');
+  const body = new RegExp(`export interface ${name} \\{([\\s\\S]*?)\\n\\}`).exec(text)![1]!;
+  return [...body.matchAll(/^ {4}(\w+)\??:/gm)].map((m) => m[1]!).sort();
+}
+
+/** Lets a test pass what the SDK's types would not (wrong types, missing or unknown fields). */
+export const loose = <T>(v: unknown) => v as T;
