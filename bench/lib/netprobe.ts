@@ -49,35 +49,11 @@ function attempt(host: string, port: number, giveUpMs: number, live: Set<Socket>
   });
 }
 
-async function open(c: Cmd) {
-  const live = new Set<Socket>();
-  const end = Date.now() + (c.timeoutMs ?? 10_000);
-  let attempts = 0;
-  return new Promise<void>((finish) => {
-    let settled = false;
-    const stop = (answer: unknown) => {
-      if (settled) return;
-      settled = true;
-      clearInterval(timer);
-      for (const s of live) s.destroy();
-      say(answer);
-      finish();
-    };
-    const fire = () => {
-      if (Date.now() > end) return stop({ ok: false, attempts, error: 'timed out' });
-      attempts++;
-      // A dropped SYN is retried by the kernel after 1 s: give up before, a newer attempt answers sooner
-      // (and at most ~450 sockets are open at once).
-      void attempt(c.host!, c.port!, 900, live).then((connected) => {
-        if (connected) stop({ ok: true, at: now(), attempts });
-      });
-    };
-    const timer = setInterval(fire, c.everyMs ?? 2);
-    fire();
-  });
-}
-
-async function closed(c: Cmd) {
+/**
+ * Fires a connection attempt every `everyMs` until one decides (`decide`
+ * answers true for it) or `timeoutMs` passes; answers when that attempt was sent.
+ */
+function probeUntil(c: Cmd, giveUpMs: number, decide: (connected: boolean) => boolean, at: 'sent' | 'answered') {
   const live = new Set<Socket>();
   const end = Date.now() + (c.timeoutMs ?? 10_000);
   let attempts = 0;
@@ -95,15 +71,21 @@ async function closed(c: Cmd) {
       if (Date.now() > end) return stop({ ok: false, attempts, error: 'timed out' });
       attempts++;
       const sent = now();
-      // Attempts are sent in order and time out after the same delay, so the first to fail is the earliest sent.
-      void attempt(c.host!, c.port!, c.failAfterMs ?? 300, live).then((connected) => {
-        if (!connected) stop({ ok: true, at: sent, attempts });
+      void attempt(c.host!, c.port!, giveUpMs, live).then((connected) => {
+        if (decide(connected)) stop({ ok: true, at: at === 'sent' ? sent : now(), attempts });
       });
     };
     const timer = setInterval(fire, c.everyMs ?? 2);
     fire();
   });
 }
+
+// A dropped SYN is retried by the kernel after 1 s: give up before, a newer attempt answers sooner
+// (and at most ~450 sockets are open at once).
+const open = (c: Cmd) => probeUntil(c, 900, (connected) => connected, 'answered');
+
+// Attempts are sent in order and time out after the same delay, so the first to fail is the earliest sent.
+const closed = (c: Cmd) => probeUntil(c, c.failAfterMs ?? 300, (connected) => !connected, 'sent');
 
 async function connects(c: Cmd) {
   const us: number[] = [];
