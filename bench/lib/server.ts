@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import type { CredentialsFile as Credentials } from '../../src/controller/controller.js';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
 /** The weft entry point the bench runs; `--weft PATH` points it at another build, to compare side by side. */
@@ -18,14 +19,7 @@ export function useWeft(path: string) {
   WEFT = resolve(path);
 }
 
-export interface Credentials {
-  SecretId: string;
-  SecretKey: string;
-  Uin: string;
-  AppId: string;
-  Endpoint: string;
-  Region: string;
-}
+export type { Credentials };
 
 // ---- cleanup on any exit -------------------------------------------------
 

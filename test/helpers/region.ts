@@ -12,18 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { Client as CvmClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_client.js';
 import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_client.js';
 import pg from 'pg';
+import type { CredentialsFile as Creds } from '../../src/controller/controller.js';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
 export const WEFT = join(ROOT, 'dist/src/cli/main.js');
 
-export interface Creds {
-  SecretId: string;
-  SecretKey: string;
-  Uin: string;
-  AppId: string;
-  Endpoint: string;
-  Region: string;
-}
+export type { Creds };
 
 export interface TestRegion {
   dataDir: string;
