@@ -328,8 +328,14 @@ function pathResult(raw: PathRaw): PathResult {
   };
 }
 
+/**
+ * Rounds of the path comparison: one 5-s iperf3 run moves ±5 % from the next on
+ * a 2-vCPU machine, so the medians need more rounds than the default three.
+ */
+const PATH_ROUNDS = 5;
+
 export async function benchPaths(t: TwoHosts, o: BenchOptions): Promise<PathsResult> {
-  const rounds = o.rounds;
+  const rounds = o.quick ? o.rounds : Math.max(o.rounds, PATH_ROUNDS);
   const seconds = o.quick ? 2 : 5;
   const pings = o.quick ? 100 : 200;
   const connects = o.quick ? 50 : 200;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerHost } from '../controller/agents-endpoint.js';
 import { startController } from '../controller/controller.js';
-import { destroyRegion, ensureFabric, ensureHost } from '../dataplane/linux/fabric.js';
+import { destroyRegion, ensureFabric, ensureHost, hostCpu } from '../dataplane/linux/fabric.js';
 import { ensureLayout, paths, readLayout, UNDERLAY_PREFIX, writeToken } from './layout.js';
 
 export type Dataplane = 'linux' | 'sim';
@@ -34,7 +34,7 @@ export async function up(o: UpOptions) {
   const layout = ensureLayout(o.dataDir, o.hosts, c.region.zones.map((z) => z.name));
   if (o.dataplane === 'linux') {
     await ensureFabric(layout.prefix);
-    for (const h of layout.hosts) await ensureHost(layout.prefix, h.id, `${h.underlay}/${UNDERLAY_PREFIX}`);
+    for (const [i, h] of layout.hosts.entries()) await ensureHost(layout.prefix, h.id, `${h.underlay}/${UNDERLAY_PREFIX}`, hostCpu(i));
   }
   mkdirSync(p.logs, { recursive: true });
   const agents = new Map<string, ChildProcess>();

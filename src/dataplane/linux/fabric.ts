@@ -6,8 +6,18 @@
  *
  *   <prefix>-fab     br0 (MTU 9000), one veth per host, named after the host
  *   <prefix>-<host>  u0 (MTU 9000) = the host's underlay address, e.g. 100.64.0.11/16
+ *
+ * Two settings make the box behave like separate machines on a switch rather
+ * than one kernel's chain of veths (docs/dataplane.md, "Hosts and CPUs"):
+ * - the fabric is a plain switch: bridged frames do not visit netfilter
+ *   (bridge-nf-call-* = 0), as no real switch runs the hosts' iptables;
+ * - a host's receive work runs on its own CPU: RPS on u0 steers what arrives
+ *   from the fabric to the host's CPU, as a NIC's interrupt would on its own
+ *   machine. Without it, one flow's whole path — sender, both hosts' routers,
+ *   tunnel ends, receiver — runs in softirq on the sending CPU.
  */
-import { ipBatch, ipJson, listNetns, netnsAdd, netnsDel, CommandError } from './exec.js';
+import { cpus } from 'node:os';
+import { ipBatch, ipJson, listNetns, netnsAdd, netnsDel, run, sysctlRead, sysctlWrite, CommandError } from './exec.js';
 import { FABRIC_BRIDGE, UNDERLAY_MTU, UPLINK, checkName, checkPrefix, fabricNs, fabricPortName, hostNs } from './names.js';
 import { parseAddrs, parseLinks } from './state.js';
 import { parseCidr, parseIp } from '../../core/cidr.js';
@@ -26,14 +36,41 @@ export async function ensureFabric(prefix: string): Promise<string[]> {
   if (!br?.up || br.kind !== 'bridge') lines.push(`link set ${FABRIC_BRIDGE} up`);
   if (!lo?.up) lines.push('link set lo up');
   await ipBatch(ns, lines);
-  return [...ran, ...lines.map((l) => `ip -n ${ns} ${l}`)];
+  // Keys absent when the kernel has no br_netfilter: then there is nothing to turn off.
+  const nf = await sysctlRead(ns, BRIDGE_NF);
+  const off = BRIDGE_NF.filter((k) => nf[k] !== undefined && nf[k] !== '0').map((k) => `${k}=0`);
+  await sysctlWrite(ns, off);
+  return [...ran, ...lines.map((l) => `ip -n ${ns} ${l}`), ...off.map((s) => `ip netns exec ${ns} sysctl -w ${s}`)];
+}
+
+const BRIDGE_NF = ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables', 'net.bridge.bridge-nf-call-arptables'];
+
+/** The CPU that does host number `index`'s receive work (0-based): round-robin over the machine's CPUs. */
+export const hostCpu = (index: number, cpuCount = cpus().length) => index % Math.max(1, cpuCount);
+
+/** The RPS mask of one CPU as sysfs writes it: hex, 32 CPUs per comma-separated group, most significant first. */
+export function cpuMask(cpu: number): string {
+  return [(2 ** (cpu % 32)).toString(16), ...Array<string>(Math.floor(cpu / 32)).fill('00000000')].join(',');
+}
+
+/** Sets u0's receive steering to one CPU when it differs; returns the command run, if any. */
+async function steerUplink(host: string, cpu: number): Promise<string[]> {
+  const file = `/sys/class/net/${UPLINK}/queues/rx-0/rps_cpus`;
+  // sysfs shows the namespace of whoever mounts it: `ip netns exec` mounts the host's.
+  const { stdout } = await run(['ip', 'netns', 'exec', host, 'cat', file]);
+  const want = cpuMask(cpu);
+  const value = (mask: string) => BigInt(`0x${mask.trim().replace(/,/g, '') || '0'}`);
+  if (value(stdout) === value(want)) return [];
+  await run(['ip', 'netns', 'exec', host, 'sh', '-c', `echo ${want} > ${file}`]);
+  return [`ip netns exec ${host} sh -c 'echo ${want} > ${file}'`];
 }
 
 /**
  * Plugs a host into the fabric: namespace `<prefix>-<hostName>`, uplink u0
- * carrying `underlayCidr` (e.g. 100.64.0.11/16) and nothing else. Idempotent.
+ * carrying `underlayCidr` (e.g. 100.64.0.11/16) and nothing else, its receive
+ * work steered to `cpu`. Idempotent.
  */
-export async function ensureHost(prefix: string, hostName: string, underlayCidr: string): Promise<string[]> {
+export async function ensureHost(prefix: string, hostName: string, underlayCidr: string, cpu = 0): Promise<string[]> {
   checkName('host name', hostName);
   const m = /^([^/]+)\/(\d+)$/.exec(underlayCidr);
   if (!m || parseIp(m[1]!) === undefined || !parseCidr(underlayCidr, false)) throw new Error(`invalid underlay address ${JSON.stringify(underlayCidr)}: want a.b.c.d/n`);
@@ -75,7 +112,8 @@ export async function ensureHost(prefix: string, hostName: string, underlayCidr:
   if (!addrs.includes(underlayCidr)) hostLines.push(`addr add ${underlayCidr} dev ${UPLINK}`);
   if (!u0.up) hostLines.push(`link set ${UPLINK} up`);
   await ipBatch(host, hostLines);
-  return [...ran, ...fabLines.map((l) => `ip -n ${fab} ${l}`), ...hostLines.map((l) => `ip -n ${host} ${l}`)];
+  const steered = await steerUplink(host, cpu);
+  return [...ran, ...fabLines.map((l) => `ip -n ${fab} ${l}`), ...hostLines.map((l) => `ip -n ${host} ${l}`), ...steered];
 }
 
 /** Names of the region's namespaces (`<prefix>-…`), sorted. */

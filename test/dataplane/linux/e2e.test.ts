@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ApplyError, LinuxDriver, type ApplyReport } from '../../../src/dataplane/linux/driver.js';
 import { ipJson, nftApply, nftJson, run } from '../../../src/dataplane/linux/exec.js';
-import { destroyRegion, ensureHost, listNamespaces } from '../../../src/dataplane/linux/fabric.js';
+import { cpuMask, destroyRegion, ensureHost, hostCpu, listNamespaces } from '../../../src/dataplane/linux/fabric.js';
 import { desiredTables, planNft, renderTable, tablesFromListing } from '../../../src/dataplane/linux/nft-ruleset.js';
 import { richVpc } from './fixtures.js';
 import { ANY, OPEN, allow, deny, hostDocument, ifnameOf, type HostSpec, type InstanceSpec, type VpcSpec } from './world.js';
@@ -138,7 +138,7 @@ describe('linux driver end to end', { skip: root ? false : 'needs root (network 
   let a4: Server;
 
   before(async () => {
-    for (const h of hosts) await ensureHost(prefix, h.name, `${h.underlay}/16`);
+    for (const [i, h] of hosts.entries()) await ensureHost(prefix, h.name, `${h.underlay}/16`, hostCpu(i));
     for (const h of hosts) drivers.set(h.name, new LinuxDriver({ prefix, hostName: h.name }));
   });
 
@@ -151,14 +151,27 @@ describe('linux driver end to end', { skip: root ? false : 'needs root (network 
 
   test('the fabric: hosts plugged idempotently, reachable on the underlay at MTU 9000', async () => {
     assert.deepEqual(await listNamespaces(prefix), [`${prefix}-fab`, `${prefix}-h1`, `${prefix}-h2`, `${prefix}-h3`]);
-    assert.deepEqual(await ensureHost(prefix, 'h2', '100.64.0.12/16'), [], 'nothing to do the second time');
+    assert.deepEqual(await ensureHost(prefix, 'h2', '100.64.0.12/16', hostCpu(1)), [], 'nothing to do the second time');
     const pingUnderlay = (argv: string[]) => status(['ip', 'netns', 'exec', `${prefix}-h1`, 'ping', '-c1', '-W1', '-n', '-q', ...argv]);
     assert.equal(await pingUnderlay(['-M', 'do', '-s', '8972', '100.64.0.13']), 0);
     // an address changed by hand is put back
     await run(['ip', '-n', `${prefix}-h3`, 'addr', 'flush', 'dev', 'u0']);
     assert.notEqual(await pingUnderlay(['100.64.0.13']), 0);
-    assert.deepEqual(await ensureHost(prefix, 'h3', '100.64.0.13/16'), [`ip -n ${prefix}-h3 addr add 100.64.0.13/16 dev u0`]);
+    assert.deepEqual(await ensureHost(prefix, 'h3', '100.64.0.13/16', hostCpu(2)), [`ip -n ${prefix}-h3 addr add 100.64.0.13/16 dev u0`]);
     assert.equal(await pingUnderlay(['100.64.0.13']), 0);
+  });
+
+  test("the fabric is a plain switch and each host's receive work runs on its own CPU", async () => {
+    const rps = async (host: string) =>
+      (await run(['ip', 'netns', 'exec', `${prefix}-${host}`, 'cat', '/sys/class/net/u0/queues/rx-0/rps_cpus'])).stdout.trim().replace(/^[0,]+(?=.)/, '');
+    for (const [i, h] of hosts.entries()) assert.equal(await rps(h.name), cpuMask(hostCpu(i)), `${h.name} steered to CPU ${hostCpu(i)}`);
+    const nf = await run(['ip', 'netns', 'exec', `${prefix}-fab`, 'sysctl', '-e', '-n', 'net.bridge.bridge-nf-call-iptables']);
+    if (nf.stdout.trim()) assert.equal(nf.stdout.trim(), '0', 'bridged frames skip netfilter');
+    else console.log('# this kernel has no br_netfilter: nothing to turn off in the fabric');
+    // steering changed by hand is put back
+    await run(['ip', 'netns', 'exec', `${prefix}-h1`, 'sh', '-c', 'echo 0 > /sys/class/net/u0/queues/rx-0/rps_cpus']);
+    assert.equal((await ensureHost(prefix, 'h1', '100.64.0.11/16', hostCpu(0))).length, 1);
+    assert.equal(await rps('h1'), cpuMask(hostCpu(0)));
   });
 
   test('instances talk: same subnet on one host, across subnets, across hosts, full 1500-byte packets', async () => {
