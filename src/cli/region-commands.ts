@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { runAgent, type Driver } from '../agent/agent.js';
 import { LinuxDriver } from '../dataplane/linux/driver.js';
+import { checkTools } from '../dataplane/linux/preflight.js';
 import { SimDriver } from '../dataplane/sim/driver.js';
 import { instanceNamespace, paths, readLayout, readToken } from '../region/layout.js';
 import { canUseLinux, down, up, type Dataplane } from '../region/up.js';
@@ -64,7 +65,9 @@ export function addRegionCommands(program: Command) {
     .action(async (o: { dataDir: string; hostId: string; dataplane?: string }) => {
       const layout = readLayout(o.dataDir);
       if (!layout?.hosts.some((h) => h.id === o.hostId)) throw new Error(`no host ${o.hostId} in ${paths(o.dataDir).layout}; run weft up first`);
-      const driver: Driver = dataplaneOf(o.dataplane) === 'linux' ? new LinuxDriver({ prefix: layout.prefix, hostName: o.hostId }) : new SimDriver();
+      const linux = dataplaneOf(o.dataplane) === 'linux';
+      if (linux) checkTools();
+      const driver: Driver = linux ? new LinuxDriver({ prefix: layout.prefix, hostName: o.hostId }) : new SimDriver();
       const pidFile = join(o.dataDir, 'agents', `${o.hostId}.pid`);
       writeFileSync(pidFile, String(process.pid));
       const agent = runAgent({

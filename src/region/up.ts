@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerHost } from '../controller/agents-endpoint.js';
 import { startController } from '../controller/controller.js';
+import { checkTools } from '../dataplane/linux/preflight.js';
 import { destroyRegion, ensureFabric, ensureHost, hostCpu } from '../dataplane/linux/fabric.js';
 import { ensureLayout, paths, readLayout, UNDERLAY_PREFIX, writeToken } from './layout.js';
 
@@ -29,6 +30,7 @@ export const canUseLinux = () => process.platform === 'linux' && process.getuid?
 
 export async function up(o: UpOptions) {
   if (o.dataplane === 'linux' && !canUseLinux()) throw new Error('the linux data plane needs root on Linux; use --dataplane sim');
+  if (o.dataplane === 'linux') checkTools();
   const c = await startController({ dataDir: o.dataDir, listen: o.listen, database: o.database, rateLimit: o.rateLimit });
   const p = paths(o.dataDir);
   const layout = ensureLayout(o.dataDir, o.hosts, c.region.zones.map((z) => z.name));
