@@ -115,8 +115,8 @@ describe('differential: tracer vs kernel', { skip }, () => {
 
   const call = (action: string, params: Any) => api.request(action, params) as Promise<Any>;
 
-  /** Builds a scenario through the API; the instance IDs by name. */
-  async function build(s: Scenario): Promise<Record<string, string>> {
+  /** Builds a scenario through the API; the instance IDs by name, and what to delete afterwards. */
+  async function build(s: Scenario): Promise<{ ids: Record<string, string>; vpcIds: string[]; groupIds: string[] }> {
     const vpcs: Record<string, { id: string; subnets: Record<string, string> }> = {};
     for (const v of ['a', 'b']) {
       const id = (await box.vpc.CreateVpc({ VpcName: `diff-${s.seed}-${v}`, CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
@@ -141,7 +141,26 @@ describe('differential: tracer vs kernel', { skip }, () => {
       });
       ids[i.name] = res.InstanceIdSet![0]!;
     }
-    return ids;
+    return { ids, vpcIds: Object.values(vpcs).map((v) => v.id), groupIds: Object.values(sg) };
+  }
+
+  /** Removes a scenario, so any number of them fit the account's quotas and the next one has its addresses. */
+  async function teardown(built: Awaited<ReturnType<typeof build>>) {
+    const instanceIds = Object.values(built.ids);
+    await box.cvm.TerminateInstances({ InstanceIds: instanceIds });
+    const end = Date.now() + 60_000;
+    while ((await box.cvm.DescribeInstances({ InstanceIds: instanceIds, Limit: 100 })).TotalCount! > 0) {
+      if (Date.now() > end) throw new Error(`instances of the scenario still listed a minute after TerminateInstances: ${instanceIds.join(', ')}`);
+      await new Promise((ok) => setTimeout(ok, 300));
+    }
+    // Groups of a scenario reference each other: empty them all before deleting any.
+    for (const id of built.groupIds) await box.vpc.ModifySecurityGroupPolicies({ SecurityGroupId: id, SecurityGroupPolicySet: { Version: '0' } });
+    for (const id of built.groupIds) await box.vpc.DeleteSecurityGroup({ SecurityGroupId: id });
+    for (const id of built.vpcIds) {
+      const subnets = (await box.vpc.DescribeSubnets({ Filters: [{ Name: 'vpc-id', Values: [id] }] })).SubnetSet!;
+      for (const sn of subnets) await box.vpc.DeleteSubnet({ SubnetId: sn.SubnetId! });
+      await box.vpc.DeleteVpc({ VpcId: id });
+    }
   }
 
   /** Every instance RUNNING, and every host has applied the documents of the last placement in its VPCs. */
@@ -177,7 +196,8 @@ describe('differential: tracer vs kernel', { skip }, () => {
     const disagreements: string[] = [];
     for (const seed of seeds) {
       const s = generate(seed);
-      const ids = await build(s);
+      const built = await build(s);
+      const ids = built.ids;
       await converged(Object.values(ids));
       const stops = s.instances.map((i) => box.spawnIn(ids[i.name]!, ['node', PROBE, 'serve', TCP_PORTS.join(','), UDP_PORTS.join(',')]));
       await new Promise((ok) => setTimeout(ok, 1500));
@@ -228,8 +248,7 @@ describe('differential: tracer vs kernel', { skip }, () => {
       pairs += s.instances.length * destinations.length;
       for (const stop of stops) stop();
       if (disagreements.length) console.log(`scenario of seed ${seed}:\n${JSON.stringify(s, null, 2)}`);
-      // Leave the next scenario its own addresses: terminate this one's instances.
-      await box.cvm.TerminateInstances({ InstanceIds: Object.values(ids) });
+      await teardown(built);
     }
     const summary = `differential: ${seeds.length} scenario(s) (seeds ${seeds.join(', ')}), ${pairs} source × destination pairs, ${probes} probes (${reachable} reachable, ${probes - reachable} not), ${disagreements.length} disagreement(s)`;
     console.log(summary);
