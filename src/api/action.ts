@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Account } from '../accounts/accounts.js';
+import type { HostDocument } from '../compile/host-document.js';
 import type { Region } from '../core/region.js';
 import type { DB } from '../store/schema.js';
 import type { Store, Write } from '../store/store.js';
@@ -13,12 +14,22 @@ import type { Infer, Schema } from './params.js';
 export type Service = 'vpc' | 'cvm' | 'clb';
 export const SERVICE_VERSIONS: Record<Service, string> = { vpc: '2017-03-12', cvm: '2017-03-12', clb: '2018-03-17' };
 
+/**
+ * Compiled host documents, in the order of `hostIds` (undefined: no such
+ * host). Inside a controller this is the cache the agents are served from
+ * (controller/distribution.ts), so the tracer reads what the agents are sent,
+ * without compiling every host on every call.
+ */
+export type DocumentSource = (hostIds: readonly string[]) => Promise<(HostDocument | undefined)[]>;
+
 export interface Ctx {
   readonly store: Store;
   readonly db: Kysely<DB>;
   readonly account: Account;
   readonly region: Region;
   readonly requestId: string;
+  /** Where host documents come from; absent (an API without a controller), they are compiled from the store. */
+  readonly documents?: DocumentSource;
   /**
    * A store transaction for this request. When the request carries an
    * idempotency token, the response is recorded in the same transaction, so a

@@ -11,7 +11,7 @@ import { quotasOf, type Account } from '../accounts/accounts.js';
 import { newRequestId } from '../core/ids.js';
 import type { Region } from '../core/region.js';
 import type { Store, Write } from '../store/store.js';
-import { SERVICE_VERSIONS, type ActionDef, type Ctx, type Response } from './action.js';
+import { SERVICE_VERSIONS, type ActionDef, type Ctx, type DocumentSource, type Response } from './action.js';
 import { ApiError, missingParameter } from './errors.js';
 import { RateLimiter } from './rate-limit.js';
 import { parseAuthorization, signatureMatches, utcDate } from './tc3-signature.js';
@@ -29,6 +29,8 @@ export interface ApiOptions {
   bodyLimit?: number;
   /** Clock skew tolerated for X-TC-Timestamp, in seconds (Tencent: 5 minutes). */
   maxSkewSeconds?: number;
+  /** The controller's host documents (its distribution cache), for the tracer actions; without it they compile from the store. */
+  documents?: DocumentSource;
 }
 
 export interface RawRequest {
@@ -124,6 +126,7 @@ export function createApi(o: ApiOptions) {
       account,
       region: o.region,
       requestId,
+      documents: o.documents,
       async write<T extends object>(fn: (w: Write) => Promise<T>): Promise<T> {
         return o.store.write(async (w) => {
           account.quotas = (await quotasOf(w.tx, account.uin)) ?? account.quotas;

@@ -1,17 +1,18 @@
 /**
  * What the controller runs for the data plane: the distribution endpoint on
- * the data dir's Unix socket (and optionally TCP) and the scheduler.
+ * the data dir's Unix socket (and optionally TCP) and the scheduler. The
+ * distribution itself (its document cache) is the controller's, shared with
+ * the API's packet tracer; the controller closes it.
  */
 import { existsSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
-import { createDistribution, tokenHash } from './distribution.js';
+import { tokenHash, type Distribution } from './distribution.js';
 import { startScheduler } from './scheduler.js';
 import { splitHostPort } from './listen.js';
 
-export async function startAgentsEndpoint(store: Store, o: { socket: string; listen?: string }) {
-  const dist = createDistribution(store);
+export async function startAgentsEndpoint(store: Store, dist: Distribution, o: { socket: string; listen?: string }) {
   const servers: Server[] = [];
   if (existsSync(o.socket)) rmSync(o.socket); // left by a controller that did not stop cleanly
   const unix = dist.serve();
@@ -30,7 +31,6 @@ export async function startAgentsEndpoint(store: Store, o: { socket: string; lis
     scheduler,
     async close() {
       scheduler.stop();
-      dist.close();
       await Promise.all(
         servers.map(
           (s) =>

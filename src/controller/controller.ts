@@ -12,6 +12,7 @@ import { createApi, serveHttp } from '../api/server.js';
 import { makeRegion } from '../core/region.js';
 import { openStore } from '../store/store.js';
 import { startAgentsEndpoint } from './agents-endpoint.js';
+import { createDistribution } from './distribution.js';
 import { splitHostPort } from './listen.js';
 import { recoverTasks } from './tasks.js';
 
@@ -47,7 +48,17 @@ export async function startController(o: ControllerOptions) {
   const store = await openStore(o.database ?? join(dataDir, 'weft.db'));
   await recoverTasks(store);
   const region = makeRegion(o.region ?? 'local', o.zones ?? 2);
-  const api = createApi({ store, region, actions: ACTIONS, lookupKey: keyring(store, key), rateLimit: o.rateLimit, bodyLimit: o.bodyLimit });
+  // One document cache for the agents and the API's packet tracer: a trace reads what the agents are sent.
+  const distribution = createDistribution(store);
+  const api = createApi({
+    store,
+    region,
+    actions: ACTIONS,
+    lookupKey: keyring(store, key),
+    rateLimit: o.rateLimit,
+    bodyLimit: o.bodyLimit,
+    documents: distribution.documentsFor,
+  });
   const server = serveHttp(api);
   const [host, port] = splitHostPort(o.listen ?? '127.0.0.1:9080');
   await new Promise<void>((ok, fail) => server.once('error', fail).listen(port, host, ok));
@@ -66,7 +77,7 @@ export async function startController(o: ControllerOptions) {
   }
   writeFileSync(credFile, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
   chmodSync(credFile, 0o600); // `mode` applies only when the file is created
-  const agents = await startAgentsEndpoint(store, { socket: agentsSocket(dataDir), listen: o.agentListen });
+  const agents = await startAgentsEndpoint(store, distribution, { socket: agentsSocket(dataDir), listen: o.agentListen });
 
   return {
     endpoint,
@@ -82,6 +93,7 @@ export async function startController(o: ControllerOptions) {
         server.close(() => ok());
         server.closeAllConnections();
       });
+      distribution.close();
       await store.close();
     },
   };

@@ -2,14 +2,19 @@
  * Distribution: agents fetch their host's document by long poll. An agent
  * sends the digest of the document it holds; the answer is the current
  * document as soon as it differs (at once after a reconnect: a new agent holds
- * nothing), or 204 after `wait` seconds. Nothing relies on an agent having
- * seen every intermediate change. Agents authenticate with their host token
- * and report the revision they applied.
+ * nothing) or when this process has not answered the agent with that document
+ * yet (after a controller restart), or 204 after `wait` seconds. Nothing
+ * relies on an agent having seen every intermediate change. Agents
+ * authenticate with their host token and report the revision they applied.
  *
  * Documents come from document-cache.ts: compiled once, kept until a commit
  * touches something they hold, so only the hosts a change spans are woken and
  * recompiled (commits of other replicas arrive through the change log, read
- * every 2 s).
+ * every 2 s). A recompile that yields the same content keeps the document
+ * already given out, revision included: the revision a host's agent reports
+ * then says whether it holds the current content (the tracer's PendingHostSet
+ * relies on it). The packet tracer reads the same documents (`documentsFor`,
+ * wired into the API by controller.ts).
  *
  * Served on a Unix socket in the data dir by default, so the region in a box
  * needs no address in the machine's namespace; `--agent-listen HOST:PORT`
@@ -19,7 +24,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { HostDocument } from '../compile/host-document.js';
 import type { Store } from '../store/store.js';
-import { createDocumentCache } from './document-cache.js';
+import { createDocumentCache, type CachedDocument } from './document-cache.js';
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -30,11 +35,50 @@ export interface AgentReport {
   changes?: number;
 }
 
+export type Distribution = ReturnType<typeof createDistribution>;
+
 export function createDistribution(store: Store, o: { pollMs?: number } = {}) {
   const documents = createDocumentCache(store, o);
+  /**
+   * The document last given out per host. The cache drops a document on any
+   * change that may touch it (every instance change of its VPCs, a compile
+   * racing a commit …) and recompiles it at the new revision, often with the
+   * same content; the agent holding that content is not sent it again and
+   * keeps reporting the older revision. Keeping the older document while the
+   * digest is the same makes a document's revision the one at which its
+   * content last changed, which is what the agent applied.
+   */
+  const given = new Map<string, CachedDocument>();
+  /** The revision of the document each host's agent was last answered with, by this process. */
+  const sent = new Map<string, number>();
+
+  async function current(hostId: string): Promise<CachedDocument | undefined> {
+    const doc = await documents.get(hostId);
+    if (!doc) {
+      given.delete(hostId);
+      return undefined;
+    }
+    const prev = given.get(hostId);
+    // Same content: keep its revision. Older than what was given (a compile that raced a commit): keep the newer.
+    if (prev && (prev.digest === doc.digest || prev.document.revision > doc.document.revision)) return prev;
+    given.set(hostId, doc);
+    return doc;
+  }
 
   async function compile(hostId: string): Promise<HostDocument | undefined> {
-    return (await documents.get(hostId))?.document;
+    return (await current(hostId))?.document;
+  }
+
+  /**
+   * Documents for the packet tracer, as they stand after every commit so far:
+   * this process's (their after-state read, `settled`) and other replicas'
+   * (the change log read now rather than at the next 2 s poll), so a trace
+   * right after a change sees it, as a fresh compile would.
+   */
+  async function documentsFor(hostIds: readonly string[]): Promise<(HostDocument | undefined)[]> {
+    await documents.poll();
+    await documents.settled();
+    return Promise.all(hostIds.map(compile));
   }
 
   async function authorised(hostId: string, req: IncomingMessage): Promise<boolean> {
@@ -56,9 +100,11 @@ export function createDistribution(store: Store, o: { pollMs?: number } = {}) {
       const changed = new Promise<void>((ok) => (wake = ok));
       const unwatch = documents.watch(hostId, wake);
       try {
-        const doc = await documents.get(hostId);
+        const doc = await current(hostId);
         if (!doc) return undefined;
-        if (doc.digest !== known) return doc;
+        // Also answered once per document when the agent holds its content already (it got it before this
+        // controller started): it re-applies a no-op and reports this revision, the one the tracer compares with.
+        if (doc.digest !== known || sent.get(hostId) !== doc.document.revision) return doc;
         const left = deadline - Date.now();
         if (left <= 0 || closed()) return undefined;
         let timer: NodeJS.Timeout | undefined;
@@ -95,6 +141,8 @@ export function createDistribution(store: Store, o: { pollMs?: number } = {}) {
       const wait = Math.min(Number(url.searchParams.get('wait') ?? 25), 60) * 1000;
       const next = await nextDocument(hostId, url.searchParams.get('known') ?? '', wait, () => closed);
       if (!next) return send(res, 204);
+      if (closed) return; // not delivered: answered again on the agent's next poll
+      sent.set(hostId, next.document.revision);
       return sendText(res, 200, next.body);
     }
     if (what === 'status' && req.method === 'POST') {
@@ -114,7 +162,7 @@ export function createDistribution(store: Store, o: { pollMs?: number } = {}) {
     });
   }
 
-  return { compile, serve, report, documents, close: () => documents.close() };
+  return { compile, documentsFor, serve, report, documents, close: () => documents.close() };
 }
 
 function send(res: ServerResponse, status: number, body?: unknown) {

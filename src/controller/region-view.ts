@@ -1,14 +1,21 @@
 /**
- * The region as the packet tracer needs it for one account: the document the
- * controller compiles for every host that has one of the account's
- * instances (what distribution.ts serves the agents), reduced to the
- * account's VPCs, so a trace or a matrix can neither start in nor see another
- * tenant's network. A tunnel only ever leads to a host of the same VPC, so
- * nothing outside this view is needed.
+ * The region as the packet tracer needs it for one account: the document of
+ * every host that has one of the account's instances (what distribution.ts
+ * serves the agents), reduced to the account's VPCs, so a trace or a matrix
+ * can neither start in nor see another tenant's network. A tunnel only ever
+ * leads to a host of the same VPC, so nothing outside this view is needed.
+ *
+ * Inside a controller the documents come from its distribution cache (a
+ * `DocumentSource`): the very documents the agents are sent, whole hosts with
+ * every account's VPCs, which is why the reduction here is what keeps tenants
+ * apart. Without one (an API used alone) every host is compiled from the
+ * store.
  *
  * These are the desired documents: what every agent converges to. Whether a
- * host has applied its document yet is the agent's report (hosts table).
+ * host has applied its document yet is the agent's report (hosts table):
+ * `pendingHosts`.
  */
+import type { DocumentSource } from '../api/action.js';
 import { compileHost } from '../compile/compile.js';
 import type { HostDocument } from '../compile/host-document.js';
 import { loadSpan } from '../compile/load.js';
@@ -17,7 +24,7 @@ import { loadPolicyLists } from '../store/sg-policies.js';
 import type { Store } from '../store/store.js';
 
 export interface RegionView {
-  /** Highest revision the documents were compiled at. */
+  /** Highest revision the documents carry (from the distribution: where each host's content last changed). */
   revision: number;
   documents: HostDocument[];
 }
@@ -28,7 +35,7 @@ export async function compileDocument(store: Store, hostId: string): Promise<Hos
   return span && compileHost(span);
 }
 
-export async function accountView(store: Store, account: string, o: { vpcIds?: readonly string[] } = {}): Promise<RegionView> {
+export async function accountView(store: Store, account: string, o: { vpcIds?: readonly string[]; documents?: DocumentSource } = {}): Promise<RegionView> {
   let hostsQ = store.db.selectFrom('instances').select('host_id').distinct().where('account', '=', account).where('host_id', 'is not', null);
   if (o.vpcIds) hostsQ = o.vpcIds.length ? hostsQ.where('vpc_id', 'in', [...o.vpcIds]) : hostsQ.where('id', '=', '');
   const [hosts, vpcs] = await Promise.all([
@@ -36,12 +43,42 @@ export async function accountView(store: Store, account: string, o: { vpcIds?: r
     store.db.selectFrom('vpcs').select('id').where('account', '=', account).execute(),
   ]);
   const own = new Set(vpcs.map((v) => v.id));
-  const docs = await Promise.all(hosts.map((h) => compileDocument(store, h.host_id!)));
+  const hostIds = hosts.map((h) => h.host_id!);
+  const docs = o.documents ? await o.documents(hostIds) : await Promise.all(hostIds.map((h) => compileDocument(store, h)));
   const documents = docs
     .filter((d): d is HostDocument => !!d)
     .map((d) => ({ ...d, vpcs: d.vpcs.filter((v) => own.has(v.vpcId)) }))
     .sort((a, b) => (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0));
   return { revision: Math.max(0, ...documents.map((d) => d.revision)), documents };
+}
+
+/** A host of a view whose agent has not reported applying the revision of its document. */
+export interface PendingHost {
+  hostId: string;
+  /** The revision the host's document carries: the one its agent reports once it has applied it. */
+  documentRevision: number;
+  /** The highest revision its agent reported applying (0: none yet). */
+  appliedRevision: number;
+}
+
+/**
+ * Of `hostIds` (hosts of the view), those whose agents have not applied
+ * their document yet, by host ID. Compared as DescribeInstances derives
+ * RUNNING: applied_revision against a revision. With documents from the
+ * distribution cache, a document's revision moves only when its content does,
+ * so a host is listed exactly while its kernel may lag the view; compiled
+ * fresh, documents carry the store's current revision, and a host whose
+ * agent is current but saw no change since is listed too (conservative).
+ */
+export async function pendingHosts(store: Store, view: RegionView, hostIds: Iterable<string>): Promise<PendingHost[]> {
+  const revisionOf = new Map(view.documents.map((d) => [d.hostId, d.revision]));
+  const ids = [...new Set(hostIds)].filter((h) => revisionOf.has(h));
+  if (!ids.length) return [];
+  const rows = await store.db.selectFrom('hosts').select(['id', 'applied_revision']).where('id', 'in', ids).execute();
+  return rows
+    .map((r) => ({ hostId: r.id, documentRevision: revisionOf.get(r.id)!, appliedRevision: Number(r.applied_revision) }))
+    .filter((p) => p.appliedRevision < p.documentRevision)
+    .sort((a, b) => (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0));
 }
 
 /** A group's stored policy lists (exactly as the policy actions edit them) and its Version. */

@@ -4,15 +4,18 @@
  * DescribeVpcReachability (the instance × instance matrix of a VPC) and
  * PreviewSecurityGroupPolicyChange (the flows a proposed policy change would
  * turn, before it is applied). They read the documents the controller
- * compiles for the hosts of the caller's instances (controller/region-view.ts):
- * only the caller's instances and VPCs can be traced or seen.
+ * serves the hosts of the caller's instances (its distribution cache, through
+ * ctx.documents; compiled from the store without one), reduced to the
+ * caller's VPCs (controller/region-view.ts): only the caller's instances and
+ * VPCs can be traced or seen. TraceVpcFlow and DescribeVpcReachability also
+ * say which of the hosts involved have not applied their document yet.
  * Reference: docs/trace.md.
  */
-import { accountView, storedPolicies } from '../../controller/region-view.js';
+import { accountView, pendingHosts, storedPolicies, type PendingHost } from '../../controller/region-view.js';
 import { parseIp } from '../../core/cidr.js';
 import { POLICY_ACTIONS, type PolicyRequest } from '../../core/sg-edits.js';
 import { PolicyError } from '../../core/sg-policy.js';
-import { TraceError, type L4, type TraceQuery } from '../../dataplane/sim/model.js';
+import { TraceError, type L4, type TraceQuery, type TraceResult } from '../../dataplane/sim/model.js';
 import { reachability } from '../../dataplane/sim/reach.js';
 import { renderMatrix, renderTrace, renderWhatIf } from '../../dataplane/sim/render.js';
 import { trace } from '../../dataplane/sim/trace.js';
@@ -75,6 +78,24 @@ async function ownInstance(ctx: Ctx, id: string, param: string) {
 
 const port = () => opt(int({ min: 1, max: 65535 }));
 
+/** Hosts whose agents lag the traced documents, as the response lists them. */
+const pendingHostSet = (pending: readonly PendingHost[]) =>
+  pending.map((p) => ({ HostId: p.hostId, DocumentRevision: p.documentRevision, AppliedRevision: p.appliedRevision }));
+
+/** The lines `Text` ends with when hosts lag: the answer is the desired state, not yet the kernel's. */
+function pendingText(pending: readonly PendingHost[]): string {
+  return pending
+    .map((p) =>
+      p.appliedRevision > 0
+        ? `note: ${p.hostId} has applied revision ${p.appliedRevision} of ${p.documentRevision}; the kernel there may still act on the older state\n`
+        : `note: ${p.hostId} has not applied any document yet (revision ${p.documentRevision} is waiting); the kernel there may not carry this state at all\n`,
+    )
+    .join('');
+}
+
+/** Every host a trace (and its reply) passed through. */
+const hostsOf = (r: TraceResult): string[] => [...r.hops.map((h) => h.hostId), ...(r.reply ? hostsOf(r.reply) : [])];
+
 export const traceVpcFlow = defineAction({
   service: 'vpc',
   name: 'TraceVpcFlow',
@@ -110,7 +131,7 @@ export const traceVpcFlow = defineAction({
       else to = d.id;
     }
     // Only the source's VPC matters: the packet never leaves it.
-    const view = await accountView(ctx.store, ctx.account.uin, { vpcIds: [source.vpc_id] });
+    const view = await accountView(ctx.store, ctx.account.uin, { vpcIds: [source.vpc_id], documents: ctx.documents });
     const q: TraceQuery = { from: source.id, to, protocol, port: p.Port, sourcePort: p.SourcePort, sourceIp: p.SourceIpAddress, reply: p.Reply };
     const result = traced(() => trace(view.documents, q));
     if (note) {
@@ -118,7 +139,13 @@ export const traceVpcFlow = defineAction({
       result.destination.instanceId = note.instanceId;
       result.destination.note = note.text;
     }
-    return { ...(pascal(result) as Record<string, unknown>), Revision: view.revision, Text: renderTrace(result) };
+    const pending = await pendingHosts(ctx.store, view, hostsOf(result));
+    return {
+      ...(pascal(result) as Record<string, unknown>),
+      Revision: view.revision,
+      PendingHostSet: pendingHostSet(pending),
+      Text: renderTrace(result) + pendingText(pending),
+    };
   },
 });
 
@@ -145,7 +172,7 @@ export const describeVpcReachability = defineAction({
       const missing = p.InstanceIds.filter((id) => !found.has(id));
       if (missing.length) throw new ApiError('ResourceNotFound', `The instance(s) ${missing.map((m) => `\`${m}\``).join(', ')} do(es) not exist in \`${vpc.id}\`.`);
     }
-    const view = await accountView(ctx.store, ctx.account.uin, { vpcIds: [vpc.id] });
+    const view = await accountView(ctx.store, ctx.account.uin, { vpcIds: [vpc.id], documents: ctx.documents });
     const world = buildWorld(view.documents);
     // Instances that are not placed yet have no port: they are left out of the matrix (and said to be).
     const placed = p.InstanceIds?.filter((id) => world.instances.has(id));
@@ -154,6 +181,7 @@ export const describeVpcReachability = defineAction({
       throw new ApiError('LimitExceeded', `${vpc.id} has ${size} placed instances; a matrix covers at most ${MAX_MATRIX_INSTANCES}: choose them with \`InstanceIds\`.`);
     const m = traced(() => reachability(world, { vpcId: vpc.id, protocol, port: p.Port, instanceIds: placed }));
     const unplacedIds = p.InstanceIds?.filter((id) => !world.instances.has(id)) ?? [];
+    const pending = await pendingHosts(ctx.store, view, m.instances.map((i) => i.hostId));
     return {
       VpcId: m.vpcId,
       Protocol: protocol.toUpperCase(),
@@ -164,7 +192,8 @@ export const describeVpcReachability = defineAction({
       ReachableCount: m.reachable,
       UnplacedInstanceIds: unplacedIds,
       Revision: view.revision,
-      Text: renderMatrix(m),
+      PendingHostSet: pendingHostSet(pending),
+      Text: renderMatrix(m) + pendingText(pending),
     };
   },
 });
@@ -212,7 +241,7 @@ export const previewSecurityGroupPolicyChange = defineAction({
       if (missing) throw new ApiError('ResourceNotFound', `The security group \`${missing}\` referenced in \`Request.SecurityGroupPolicySet\` does not exist.`);
     }
     const stored = (await storedPolicies(ctx.store, group.id))!;
-    const view = await accountView(ctx.store, ctx.account.uin);
+    const view = await accountView(ctx.store, ctx.account.uin, { documents: ctx.documents });
     const r = traced(() =>
       whatIf(view.documents, {
         action: p.Action as (typeof POLICY_ACTIONS)[number],
