@@ -5,6 +5,10 @@
  *           instances, over synthetic documents compiled by the real compiler
  *           (pure: no server); goal < 1 ms at 10,000
  *   matrix  the full reachability matrix (tcp/22) of those VPCs
+ *   api     TraceVpcFlow through the API (HTTP, TC3 signing) on a weft server
+ *           holding the same VPCs, one request at a time: p50/p99, the first
+ *           call (which compiles every host's document into the controller's
+ *           cache) and the server's CPU per trace
  *   scale   a controller (weft server, SQLite) with 1,000 and 10,000 hosts
  *           registered and two instances on each, and one process of
  *           synthetic agents (bench/lib/sim-agents.ts) long-polling every
@@ -72,8 +76,8 @@ const GROUP_POLICIES: Policy[] = [
 ];
 const GROUPS = ['sg-web00000', 'sg-db000000', 'sg-adm00000', 'sg-none0000'];
 
-/** One VPC of `n` instances over `hosts` hosts, 4 subnets, each instance bound to 0-2 groups; the documents of every host. */
-export function syntheticVpc(n: number, hosts: number, seed = 1): { vpcId: string; documents: HostDocument[]; instances: string[] } {
+/** One VPC of `n` instances over `hosts` hosts, 4 subnets, each instance bound to 0-2 groups: the rows a host's span is read from. */
+export function syntheticRegion(n: number, hosts: number, seed = 1) {
   const rand = rng(seed);
   const vpc = { id: 'vpc-bench000', vni: 4242 };
   const subnets = [0, 1, 2, 3].map((k) => ({ id: id8('subnet', k), cidr: `10.0.${k * 64}.0/18` }));
@@ -88,8 +92,14 @@ export function syntheticVpc(n: number, hosts: number, seed = 1): { vpcId: strin
     [...new Set(groups)].forEach((sg, position) => bindings.push({ instance_id: id, sg_id: sg, position }));
   }
   const underlays = Object.fromEntries(Array.from({ length: hosts }, (_, h) => [`h${h}`, `100.64.${h >> 8}.${h & 255}`]));
+  return { vpc, subnets, instances, bindings, policies: GROUP_POLICIES, underlays };
+}
+
+/** The documents of every host of `syntheticRegion`, compiled by the real compiler. */
+export function syntheticVpc(n: number, hosts: number, seed = 1): { vpcId: string; documents: HostDocument[]; instances: string[] } {
+  const { vpc, subnets, instances, bindings, policies, underlays } = syntheticRegion(n, hosts, seed);
   const documents = Array.from({ length: hosts }, (_, h) =>
-    compileHost({ host: { id: `h${h}`, underlay: underlays[`h${h}`]! }, revision: 1, underlays, vpcs: [vpc], instances, subnets, bindings, policies: GROUP_POLICIES }),
+    compileHost({ host: { id: `h${h}`, underlay: underlays[`h${h}`]! }, revision: 1, underlays, vpcs: [vpc], instances, subnets, bindings, policies }),
   );
   return { vpcId: vpc.id, documents, instances: instances.map((i) => i.id) };
 }
@@ -139,6 +149,116 @@ export function matrixFigures(world: ReturnType<typeof buildWorld>, vpcId: strin
   const m = reachability(world, { vpcId, protocol: 'tcp', port: 22 });
   const seconds = (performance.now() - t0) / 1000;
   return { instances: n, cells: n * n, measured: true, seconds: round(seconds), reachable: m.reachable, pairs: m.pairs, perCellUs: round((seconds * 1e6) / (n * n)) };
+}
+
+// ---- (a′) the same traces through the API ----------------------------------
+
+/** Inserts `rows` `size` at a time (IN-lists and VALUES stay under both engines' parameter limits). */
+async function inChunks<T>(rows: T[], size: number, fn: (part: T[]) => Promise<unknown>) {
+  for (let i = 0; i < rows.length; i += size) await fn(rows.slice(i, i + size));
+}
+
+/**
+ * Writes `syntheticRegion` into the store of a stopped server, as the API
+ * would have left it: the hosts (registered, no agent), the VPC (VNI from the
+ * region's counter), its subnets, the groups with their policies, the
+ * instances placed and bound, all owned by `uin`.
+ */
+async function seedSyntheticRegion(dbFile: string, uin: string, n: number, hosts: number) {
+  const region = syntheticRegion(n, hosts);
+  const store = await openStore(dbFile);
+  const now = new Date().toISOString();
+  try {
+    await store.db.transaction().execute(async (tx) => {
+      const hostRows = Object.entries(region.underlays).map(([id, underlay]) => ({
+        id, zone: 'local-1', underlay, token_hash: tokenHash(`bench-${id}-${Math.random()}`), applied_revision: 0, reported_at: null, report: null, created_at: now,
+      }));
+      await inChunks(hostRows, 500, (p) => tx.insertInto('hosts').values(p).execute());
+      const meta = await tx.selectFrom('meta').select('next_vni').where('id', '=', 1).executeTakeFirstOrThrow();
+      await tx
+        .insertInto('vpcs')
+        .values({ id: region.vpc.id, account: uin, name: 'bench', cidr: '10.0.0.0/16', is_default: 0, enable_multicast: 0, dns_servers: '[]', domain_name: '', created_at: now, vni: meta.next_vni })
+        .execute();
+      await tx.updateTable('meta').set({ next_vni: meta.next_vni + 1 }).where('id', '=', 1).execute();
+      await tx
+        .insertInto('subnets')
+        .values(region.subnets.map((sn) => ({ id: sn.id, account: uin, vpc_id: region.vpc.id, name: sn.id, cidr: sn.cidr, zone: 'local-1', is_default: 0, enable_broadcast: 0, created_at: now })))
+        .execute();
+      await tx
+        .insertInto('security_groups')
+        .values(GROUPS.map((id) => ({ id, account: uin, name: id, description: '', project_id: '0', is_default: 0, version: 0, created_at: now, updated_at: now })))
+        .execute();
+      await tx
+        .insertInto('sg_policies')
+        .values(region.policies.map((p) => ({ ...p, description: '', modified_at: now })))
+        .execute();
+      const instances = region.instances.map((i) => ({
+        ...i, account: uin, name: i.id, zone: 'local-1', eni_id: i.id.replace('ins-', 'eni-'), state: 'RUNNING', image_id: 'img-bench', instance_type: 'S5.SMALL1', cpu: 1, memory: 1, created_at: now,
+      }));
+      await inChunks(instances, 200, (p) => tx.insertInto('instances').values(p).execute());
+      await inChunks(region.bindings, 500, (p) => tx.insertInto('instance_sgs').values(p).execute());
+    });
+  } finally {
+    await store.close();
+  }
+  return region;
+}
+
+/**
+ * TraceVpcFlow through the API: a `weft server` (SQLite) holding the VPC of
+ * traceFigures, one client (bench/lib/loadgen.ts ApiClient: HTTP keep-alive,
+ * every request TC3-signed as it is sent), one request at a time, random
+ * pairs. The first call compiles every host's document into the controller's
+ * cache; the samples then read it (what a trace costs once the controller
+ * runs, as its agents keep the documents compiled anyway).
+ */
+export async function apiTraceFigures(n: number, hosts: number, samples: number) {
+  const dataDir = tempDataDir(`trace-${n}`);
+  // First start creates the store and the admin account; then seed with the server stopped.
+  const first = await startServer({ dataDir });
+  const uin = first.credentials.Uin;
+  await first.stop();
+  const region = await seedSyntheticRegion(join(dataDir, 'weft.db'), uin, n, hosts);
+  const server = await startServer({ dataDir });
+  const c = server.credentials;
+  const api = new ApiClient({ endpoint: server.endpoint, secretId: c.SecretId, secretKey: c.SecretKey, region: c.Region }, 1);
+  try {
+    const rand = rng(7);
+    const pick = () => region.instances[Math.floor(rand() * region.instances.length)]!.id;
+    const flow = (i: number) => ({ SourceInstanceId: pick(), DestinationInstanceId: pick(), Protocol: 'TCP', Port: PORTS[i % PORTS.length]! });
+    const t0 = performance.now();
+    await api.must('vpc', 'TraceVpcFlow', flow(0));
+    const firstMs = performance.now() - t0;
+    for (let i = 1; i <= Math.min(200, samples / 5); i++) await api.must('vpc', 'TraceVpcFlow', flow(i));
+    const ms: number[] = [];
+    let delivered = 0;
+    const cpu0 = cpuSeconds(server.pid);
+    const s0 = performance.now();
+    for (let i = 0; i < samples; i++) {
+      const s = performance.now();
+      const r = await api.must('vpc', 'TraceVpcFlow', flow(i));
+      ms.push(performance.now() - s);
+      if (r.Code === 'delivered') delivered++;
+    }
+    const wallS = (performance.now() - s0) / 1000;
+    ms.sort((a, b) => a - b);
+    return {
+      instances: n,
+      hosts,
+      firstCallMs: round(firstMs),
+      samples,
+      p50Ms: round(percentile(ms, 0.5)),
+      p99Ms: round(percentile(ms, 0.99)),
+      /** Server CPU per trace (one request in flight: what a core of the controller spends on one). */
+      serverCpuMsPerTrace: round(((cpuSeconds(server.pid) - cpu0) * 1000) / samples),
+      perSecond: round(samples / wallS),
+      deliveredShare: round(delivered / samples),
+      serverRssMB: round(memory(server.pid)?.rssMB ?? NaN),
+    };
+  } finally {
+    api.close();
+    await server.stop();
+  }
 }
 
 // ---- (b) scale: a controller, many hosts, one process of agents -------------
@@ -345,7 +465,7 @@ export async function scaleRun(hosts: number, o: BenchOptions): Promise<ScaleFig
 
 export const simBench: BenchModule = {
   name: 'sim',
-  description: 'sim data plane: trace latency and reachability matrix at 1k/10k instances; 1k/10k simulated hosts converging after a security-group change',
+  description: 'sim data plane: trace latency (pure and through the API) and reachability matrix at 1k/10k instances; 1k/10k simulated hosts converging after a security-group change',
   async run(o) {
     const traces = [];
     const matrices = [];
@@ -359,6 +479,14 @@ export const simBench: BenchModule = {
       console.error(`bench sim: matrix of ${n} instances`);
       matrices.push(matrixFigures(t.world, t.vpcId, n, 600));
     }
+    const apiTraces = [];
+    for (const [n, hosts, samples] of [
+      [1_000, 100, o.quick ? 100 : 1_000],
+      [10_000, 100, o.quick ? 30 : 200],
+    ] as const) {
+      console.error(`bench sim: TraceVpcFlow through the API, VPC of ${n} instances on ${hosts} hosts`);
+      apiTraces.push(await apiTraceFigures(n, hosts, samples));
+    }
     const scale: ScaleFigures[] = [];
     for (const hosts of [1_000, 10_000]) {
       console.error(`bench sim: scale, ${hosts} hosts`);
@@ -368,6 +496,12 @@ export const simBench: BenchModule = {
       table(
         ['instances', 'hosts', 'compile docs', 'build world', 'trace p50', 'trace p99', `goal p99`],
         traces.map((t) => [String(t.instances), String(t.hosts), fmt(t.compileMs, ' ms'), fmt(t.buildWorldMs, ' ms'), fmt(t.p50Us, ' µs'), fmt(t.p99Us, ' µs'), `< ${GOALS.traceP99Us} µs`]),
+      ),
+      table(
+        ['TraceVpcFlow via API', 'hosts', 'first call', 'p50', 'p99', 'server CPU / trace', 'traces/s (1 client)', 'server RSS'],
+        apiTraces.map((t) => [
+          `${t.instances} instances`, String(t.hosts), fmt(t.firstCallMs, ' ms'), fmt(t.p50Ms, ' ms'), fmt(t.p99Ms, ' ms'), fmt(t.serverCpuMsPerTrace, ' ms'), fmt(t.perSecond), fmt(t.serverRssMB, ' MB'),
+        ]),
       ),
       table(
         ['matrix (tcp/22)', 'cells', 'time', 'per cell', 'reachable'],
@@ -382,6 +516,6 @@ export const simBench: BenchModule = {
         ),
       ),
     ].join('\n\n');
-    return { report, json: { goals: GOALS, traces, matrices, scale } };
+    return { report, json: { goals: GOALS, traces, apiTraces, matrices, scale } };
   },
 };
