@@ -22,11 +22,14 @@ import { loadSpan } from '../compile/load.js';
 import type { PolicyLists } from '../core/sg-edits.js';
 import { loadPolicyLists } from '../store/sg-policies.js';
 import type { Store } from '../store/store.js';
+import { buildWorld, type World } from '../dataplane/sim/world.js';
 
 export interface RegionView {
   /** Highest revision the documents carry (from the distribution: where each host's content last changed). */
   revision: number;
   documents: HostDocument[];
+  /** What the view was made from: account, VPC scope and each host's document revision (see worldOf). */
+  key: string;
 }
 
 /** Compiles one host's document, as the distribution endpoint does for its agent. */
@@ -49,7 +52,29 @@ export async function accountView(store: Store, account: string, o: { vpcIds?: r
     .filter((d): d is HostDocument => !!d)
     .map((d) => ({ ...d, vpcs: d.vpcs.filter((v) => own.has(v.vpcId)) }))
     .sort((a, b) => (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0));
-  return { revision: Math.max(0, ...documents.map((d) => d.revision)), documents };
+  const key = [account, o.vpcIds ? [...o.vpcIds].sort().join(',') : '*', ...documents.map((d) => `${d.hostId}@${d.revision}`)].join('|');
+  return { revision: Math.max(0, ...documents.map((d) => d.revision)), documents, key };
+}
+
+/** Worlds kept for the views asked for most recently (one of 10,000 instances is tens of MB). */
+const WORLDS = 4;
+const worlds = new Map<string, World>();
+
+/**
+ * The tracer's indexed world of a view, built once per distinct view: a
+ * host's document revision moves whenever its content does, so views with the
+ * same key hold the same documents. Building it is most of a trace's cost
+ * (~150 ms at 10,000 instances; the trace itself is microseconds), and
+ * consecutive traces of a VPC that did not change reuse it. Worlds are only
+ * read, never changed, by trace and reachability.
+ */
+export function worldOf(view: RegionView): World {
+  let world = worlds.get(view.key);
+  if (world) worlds.delete(view.key);
+  else world = buildWorld(view.documents);
+  worlds.set(view.key, world); // most recent last
+  if (worlds.size > WORLDS) worlds.delete(worlds.keys().next().value!);
+  return world;
 }
 
 /** A host of a view whose agent has not reported applying the revision of its document. */

@@ -11,7 +11,7 @@
  * say which of the hosts involved have not applied their document yet.
  * Reference: docs/trace.md.
  */
-import { accountView, pendingHosts, storedPolicies, type PendingHost } from '../../controller/region-view.js';
+import { accountView, pendingHosts, storedPolicies, worldOf, type PendingHost } from '../../controller/region-view.js';
 import { parseIp } from '../../core/cidr.js';
 import { POLICY_ACTIONS, type PolicyRequest } from '../../core/sg-edits.js';
 import { PolicyError } from '../../core/sg-policy.js';
@@ -20,7 +20,7 @@ import { reachability } from '../../dataplane/sim/reach.js';
 import { renderMatrix, renderTrace, renderWhatIf } from '../../dataplane/sim/render.js';
 import { trace } from '../../dataplane/sim/trace.js';
 import { whatIf, type FlowVerdict, type Probe } from '../../dataplane/sim/what-if.js';
-import { buildWorld, instancesOf } from '../../dataplane/sim/world.js';
+import { instancesOf } from '../../dataplane/sim/world.js';
 import { defineAction, type Ctx } from '../action.js';
 import { ApiError, invalidValue, missingParameter } from '../errors.js';
 import { any, arr, bool, int, obj, opt, str } from '../params.js';
@@ -133,7 +133,7 @@ export const traceVpcFlow = defineAction({
     // Only the source's VPC matters: the packet never leaves it.
     const view = await accountView(ctx.store, ctx.account.uin, { vpcIds: [source.vpc_id], documents: ctx.documents });
     const q: TraceQuery = { from: source.id, to, protocol, port: p.Port, sourcePort: p.SourcePort, sourceIp: p.SourceIpAddress, reply: p.Reply };
-    const result = traced(() => trace(view.documents, q));
+    const result = traced(() => trace(worldOf(view), q));
     if (note) {
       result.query.to = note.instanceId;
       result.destination.instanceId = note.instanceId;
@@ -173,7 +173,7 @@ export const describeVpcReachability = defineAction({
       if (missing.length) throw new ApiError('ResourceNotFound', `The instance(s) ${missing.map((m) => `\`${m}\``).join(', ')} do(es) not exist in \`${vpc.id}\`.`);
     }
     const view = await accountView(ctx.store, ctx.account.uin, { vpcIds: [vpc.id], documents: ctx.documents });
-    const world = buildWorld(view.documents);
+    const world = worldOf(view);
     // Instances that are not placed yet have no port: they are left out of the matrix (and said to be).
     const placed = p.InstanceIds?.filter((id) => world.instances.has(id));
     const size = placed?.length ?? instancesOf(world, vpc.id).length;
