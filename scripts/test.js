@@ -14,7 +14,7 @@ const testFiles = (dir) =>
 const given = process.argv.slice(2);
 const all = given.length ? given : testFiles('dist/test').sort();
 // Pure cores and the kernel data plane do not touch the store: once is enough.
-const usesStore = (f) => /test\/(api|cli|controller|region)\//.test(f);
+const usesStore = (f) => /test\/(api|cli|controller|region|store)\//.test(f);
 const pgUrl = process.env.WEFT_TEST_DATABASE ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const totals = { pass: 0, fail: 0, skipped: 0 };
 
