@@ -28,7 +28,7 @@ export interface RegionView {
   /** Highest revision the documents carry (from the distribution: where each host's content last changed). */
   revision: number;
   documents: HostDocument[];
-  /** What the view was made from: account, VPC scope and each host's document revision (see worldOf). */
+  /** What the view was made from: store, account, VPC scope and each host's document revision (see worldOf). */
   key: string;
 }
 
@@ -52,8 +52,17 @@ export async function accountView(store: Store, account: string, o: { vpcIds?: r
     .filter((d): d is HostDocument => !!d)
     .map((d) => ({ ...d, vpcs: d.vpcs.filter((v) => own.has(v.vpcId)) }))
     .sort((a, b) => (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0));
-  const key = [account, o.vpcIds ? [...o.vpcIds].sort().join(',') : '*', ...documents.map((d) => `${d.hostId}@${d.revision}`)].join('|');
+  const key = [storeId(store), account, o.vpcIds ? [...o.vpcIds].sort().join(',') : '*', ...documents.map((d) => `${d.hostId}@${d.revision}`)].join('|');
   return { revision: Math.max(0, ...documents.map((d) => d.revision)), documents, key };
+}
+
+/** Stores told apart in world keys: tests run several regions, each with its own store, in one process. */
+const storeIds = new WeakMap<Store, number>();
+let stores = 0;
+function storeId(store: Store): number {
+  let id = storeIds.get(store);
+  if (id === undefined) storeIds.set(store, (id = ++stores));
+  return id;
 }
 
 /** Worlds kept for the views asked for most recently (one of 10,000 instances is tens of MB). */

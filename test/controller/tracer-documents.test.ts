@@ -18,7 +18,7 @@ import { fetchDocument } from '../../src/agent/controller-link.js';
 import type { HostDocument } from '../../src/compile/host-document.js';
 import { registerHost } from '../../src/controller/agents-endpoint.js';
 import { createDistribution, type Distribution } from '../../src/controller/distribution.js';
-import { accountView, pendingHosts } from '../../src/controller/region-view.js';
+import { accountView, pendingHosts, worldOf } from '../../src/controller/region-view.js';
 import { openStore, type Store, type Write } from '../../src/store/store.js';
 import { engineName, freshDatabase } from '../helpers/region.js';
 
@@ -150,6 +150,23 @@ describe(`the distribution as the tracer reads it (${engineName()})`, () => {
     const [moved] = await dist.documentsFor(['h1']);
     assert.ok(moved!.revision > given!.revision);
     assert.equal(moved!.vpcs.find((v) => v.vpcId === 'vpc-aaaaaaaa')!.securityGroups['sg-a1']!.ingress[0]!.ports[0]![0], 2222);
+  });
+
+  it("reuses a view's world while its documents stay the same, and builds a new one when they change", async () => {
+    const view = () => accountView(store, ALICE, { vpcIds: ['vpc-aaaaaaaa'], documents: dist.documentsFor });
+    const first = await view();
+    const again = await view();
+    assert.equal(again.key, first.key);
+    assert.equal(worldOf(again), worldOf(first), 'the same world object');
+    // BOB's view of the same hosts is another world: keys carry the account.
+    assert.notEqual((await accountView(store, BOB, { documents: dist.documentsFor })).key, first.key);
+    await store.write((w) => rows.policy(w, ALICE, 'sg-a1', '3333'));
+    const changed = await view();
+    assert.notEqual(changed.key, first.key);
+    const world = worldOf(changed);
+    assert.notEqual(world, worldOf(first));
+    const router = [...world.routers.values()].flatMap((m) => [...m.values()]).find((r) => r.vpc.vpcId === 'vpc-aaaaaaaa')!;
+    assert.equal(router.vpc.securityGroups['sg-a1']!.ingress[0]!.ports[0]![0], 3333, 'the new world holds the change');
   });
 
   it('lists the hosts whose agents report a revision older than their document', async () => {
