@@ -22,7 +22,7 @@ import { reachability } from '../../src/dataplane/sim/reach.js';
 import { renderMatrix, renderTrace } from '../../src/dataplane/sim/render.js';
 import { trace } from '../../src/dataplane/sim/trace.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { engineName, errorCode, startRegion, type Creds, type TestRegion } from '../helpers/region.js';
+import { engineName, errorCode, startRegion, type Creds, type TestRegion, vpcCommonClient } from '../helpers/region.js';
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -52,8 +52,7 @@ describe(`tracer actions over the controller's document cache (${engineName()})`
   let solo = '';
   let spare = '';
   let bobVpc = '';
-  const client = (c: Pick<Creds, 'SecretId' | 'SecretKey'>) =>
-    new CommonClient(r.endpoint, '2017-03-12', { credential: { secretId: c.SecretId, secretKey: c.SecretKey }, region: 'local', profile: { httpProfile: { protocol: 'http://', reqTimeout: 30 } } });
+  const client = (c: Pick<Creds, 'SecretId' | 'SecretKey'>) => vpcCommonClient(r.endpoint, c);
   const call = (action: string, params: Any, c = api) => c.request(action, params) as Promise<Any>;
   const hostOf = async (ins: string) => (await store.db.selectFrom('instances').select('host_id').where('id', '=', ins).executeTakeFirstOrThrow()).host_id!;
 

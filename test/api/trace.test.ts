@@ -12,7 +12,7 @@ import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
 import { registerHost } from '../../src/controller/agents-endpoint.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { revision } from '../helpers/raw.js';
-import { engineName, errorCode, startRegion, type Creds, type TestRegion } from '../helpers/region.js';
+import { engineName, errorCode, startRegion, type Creds, type TestRegion, vpcCommonClient } from '../helpers/region.js';
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -29,8 +29,7 @@ describe(`packet tracer actions (${engineName()})`, () => {
   let web = '';
   let ssh = '';
   let bobSg = '';
-  const client = (c: Pick<Creds, 'SecretId' | 'SecretKey'>) =>
-    new CommonClient(r.endpoint, '2017-03-12', { credential: { secretId: c.SecretId, secretKey: c.SecretKey }, region: 'local', profile: { httpProfile: { protocol: 'http://', reqTimeout: 30 } } });
+  const client = (c: Pick<Creds, 'SecretId' | 'SecretKey'>) => vpcCommonClient(r.endpoint, c);
   const call = (action: string, params: Any, c = api) => c.request(action, params) as Promise<Any>;
 
   before(async () => {

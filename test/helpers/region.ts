@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client as CvmClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_client.js';
 import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_client.js';
+import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
 import pg from 'pg';
 import type { CredentialsFile as Creds } from '../../src/controller/controller.js';
 
@@ -157,3 +158,10 @@ export function modelFields(name: string): string[] {
 
 /** Lets a test pass what the SDK's types would not (wrong types, missing or unknown fields). */
 export const loose = <T>(v: unknown) => v as T;
+
+/**
+ * The official SDK's generic client for the vpc service: Weft's extension
+ * actions (TraceVpcFlow …) have no method on the typed VpcClient.
+ */
+export const vpcCommonClient = (endpoint: string, c: Pick<Creds, 'SecretId' | 'SecretKey'>, reqTimeout = 30) =>
+  new CommonClient(endpoint, '2017-03-12', { credential: { secretId: c.SecretId, secretKey: c.SecretKey }, region: 'local', profile: { httpProfile: { protocol: 'http://', reqTimeout } } });

@@ -19,7 +19,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
 import { isRoot, startBox, type Box } from '../helpers/box.js';
-import { ROOT } from '../helpers/region.js';
+import { ROOT, vpcCommonClient, type Creds } from '../helpers/region.js';
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -107,8 +107,8 @@ describe('differential: tracer vs kernel', { skip }, () => {
   let dbFile = '';
   before(async () => {
     box = await startBox(3, { WEFT_AGENT_RESYNC_MS: '1000' });
-    const creds = JSON.parse((await import('node:fs')).readFileSync(join(box.dataDir, 'credentials.json'), 'utf8')) as Any;
-    api = new CommonClient(creds.Endpoint, '2017-03-12', { credential: { secretId: creds.SecretId, secretKey: creds.SecretKey }, region: 'local', profile: { httpProfile: { protocol: 'http://', reqTimeout: 60 } } });
+    const creds = JSON.parse((await import('node:fs')).readFileSync(join(box.dataDir, 'credentials.json'), 'utf8')) as Creds;
+    api = vpcCommonClient(creds.Endpoint, creds, 60);
     dbFile = join(box.dataDir, 'weft.db');
   });
   after(async () => box?.down());
