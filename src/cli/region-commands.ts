@@ -67,7 +67,7 @@ export function addRegionCommands(program: Command) {
       if (!layout?.hosts.some((h) => h.id === o.hostId)) throw new Error(`no host ${o.hostId} in ${paths(o.dataDir).layout}; run weft up first`);
       const linux = dataplaneOf(o.dataplane) === 'linux';
       if (linux) checkTools();
-      const driver: Driver = linux ? new LinuxDriver({ prefix: layout.prefix, hostName: o.hostId }) : new SimDriver();
+      const driver: Driver = linux ? new LinuxDriver({ prefix: layout.prefix, hostName: o.hostId }) : new SimDriver(paths(o.dataDir).simState(o.hostId));
       const pidFile = join(o.dataDir, 'agents', `${o.hostId}.pid`);
       writeFileSync(pidFile, String(process.pid));
       const agent = runAgent({

@@ -2,13 +2,23 @@
  * weft trace | reach | what-if: the packet tracer from the command line,
  * through the controller's Weft actions TraceVpcFlow, DescribeVpcReachability
  * and PreviewSecurityGroupPolicyChange (docs/trace.md). Text by default,
- * the API's JSON with --json.
+ * the API's JSON with --json. With --applied, trace and reach interpret what
+ * the sim hosts of a region in a box have applied (DATA_DIR/sim) instead of
+ * what the controller wants: the sim data plane's own state.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { call, type ClientConfig } from './client.js';
 import { UsageError } from './args.js';
+import { pascal } from '../api/vpc/trace.js';
+import { readSimState } from '../dataplane/sim/driver.js';
+import { TraceError, type L4 } from '../dataplane/sim/model.js';
+import { reachability } from '../dataplane/sim/reach.js';
+import { renderMatrix, renderTrace } from '../dataplane/sim/render.js';
+import { trace } from '../dataplane/sim/trace.js';
+import { buildWorld, type World } from '../dataplane/sim/world.js';
+import { paths } from '../region/layout.js';
 
 interface Common {
   dataDir?: string;
@@ -55,6 +65,30 @@ async function run(o: Common, action: string, params: Record<string, unknown>) {
   } else process.stdout.write(String(r.Text ?? ''));
 }
 
+/** The world of what the sim hosts applied: every host's document as its agent last wrote it. */
+function appliedWorld(o: Common): World {
+  if (!o.dataDir) throw new UsageError("--applied needs --data-dir: it reads the sim hosts' state there");
+  const dir = paths(o.dataDir).sim;
+  const documents = readSimState(dir);
+  if (!documents.length) throw new UsageError(`no sim host state in ${dir}: --applied reads a region started with weft up --dataplane sim`);
+  return buildWorld(documents);
+}
+
+/** Runs the pure tracer locally and prints like `run` does; a query it cannot answer exits 1 with its reason. */
+function local<T extends object>(o: Common, f: () => T, text: (r: T) => string) {
+  let r: T;
+  try {
+    r = f();
+  } catch (e) {
+    if (!(e instanceof TraceError)) throw e;
+    console.error(`${e.code}: ${e.message}`);
+    process.exitCode = 1;
+    return;
+  }
+  if (o.json) console.log(JSON.stringify(pascal(r), null, 2));
+  else process.stdout.write(text(r));
+}
+
 const portNumber = (v: string) => {
   const n = Number(v);
   if (!/^\d+$/.test(v.trim()) || n < 1 || n > 65535) throw new InvalidArgumentError(`expected a port 1-65535, got \`${v}\``);
@@ -84,10 +118,15 @@ export function addTraceCommands(program: Command) {
       .option('--port <n>', 'destination port (tcp/udp)', portNumber)
       .option('--source-port <n>', 'source port (tcp/udp, default 49152)', portNumber)
       .option('--source-ip <ip>', 'source address the instance puts on the packet (anti-spoofing)')
-      .option('--reply', 'also trace the reply of the flow'),
-  ).action(async (o: Common & { from: string; to: string; proto: string; port?: number; sourcePort?: number; sourceIp?: string; reply?: boolean }) => {
+      .option('--reply', 'also trace the reply of the flow')
+      .option('--applied', 'trace what the sim hosts have applied (weft up --dataplane sim), not what the controller wants'),
+  ).action(async (o: Common & { from: string; to: string; proto: string; port?: number; sourcePort?: number; sourceIp?: string; reply?: boolean; applied?: boolean }) => {
     o.proto = o.proto.toUpperCase();
     if (o.proto !== 'ICMP' && o.port === undefined) throw new UsageError(`--port is required for ${o.proto.toLowerCase()}`);
+    if (o.applied) {
+      const q = { from: o.from, to: o.to, protocol: o.proto.toLowerCase() as L4, port: o.port, sourcePort: o.sourcePort, sourceIp: o.sourceIp, reply: o.reply };
+      return local(o, () => trace(appliedWorld(o), q), renderTrace);
+    }
     const dest = /^ins-/.test(o.to) ? { DestinationInstanceId: o.to } : { DestinationIpAddress: o.to };
     await run(o, 'TraceVpcFlow', {
       SourceInstanceId: o.from,
@@ -107,10 +146,15 @@ export function addTraceCommands(program: Command) {
       .requiredOption('--vpc <vpc>', 'VPC (vpc-…)')
       .option('--proto <tcp|udp|icmp>', 'protocol', protocol, 'tcp')
       .option('--port <n>', 'destination port (tcp/udp)', portNumber)
-      .option('--instances <ids>', 'only these instances, comma-separated, in this order'),
-  ).action(async (o: Common & { vpc: string; proto: string; port?: number; instances?: string }) => {
+      .option('--instances <ids>', 'only these instances, comma-separated, in this order')
+      .option('--applied', 'the matrix of what the sim hosts have applied (weft up --dataplane sim)'),
+  ).action(async (o: Common & { vpc: string; proto: string; port?: number; instances?: string; applied?: boolean }) => {
     o.proto = o.proto.toUpperCase();
     if (o.proto !== 'ICMP' && o.port === undefined) throw new UsageError(`--port is required for ${o.proto.toLowerCase()}`);
+    if (o.applied) {
+      const instanceIds = o.instances?.split(',').map((s) => s.trim()).filter(Boolean);
+      return local(o, () => reachability(appliedWorld(o), { vpcId: o.vpc, protocol: o.proto.toLowerCase() as L4, port: o.port, instanceIds }), renderMatrix);
+    }
     await run(o, 'DescribeVpcReachability', {
       VpcId: o.vpc,
       Protocol: o.proto,

@@ -39,6 +39,9 @@ export const paths = (dataDir: string) => ({
   run: join(dataDir, 'run.json'),
   logs: join(dataDir, 'logs'),
   token: (hostId: string) => join(dataDir, 'agents', `${hostId}.token`),
+  /** The sim data plane's state: each host's applied document (dataplane/sim/driver.ts). */
+  sim: join(dataDir, 'sim'),
+  simState: (hostId: string) => join(dataDir, 'sim', `${hostId}.json`),
 });
 
 export function readLayout(dataDir: string): RegionLayout | undefined {

@@ -70,6 +70,7 @@ export async function up(o: UpOptions) {
         );
         await c.close();
         if (o.dataplane === 'linux') await destroyRegion(layout.prefix);
+        rmSync(p.sim, { recursive: true, force: true }); // the sim hosts' state, as the namespaces are the kernel's
         rmSync(p.run, { force: true });
       })()),
   };
@@ -105,6 +106,10 @@ export async function down(dataDir: string): Promise<string[]> {
   if (layout && canUseLinux()) {
     const removed = await destroyRegion(layout.prefix);
     said.push(`removed ${removed.length} namespace(s) with prefix ${layout.prefix}`);
+  }
+  if (existsSync(p.sim)) {
+    rmSync(p.sim, { recursive: true, force: true });
+    said.push(`removed the sim hosts' state ${p.sim}`);
   }
   rmSync(p.socket, { force: true });
   return said;

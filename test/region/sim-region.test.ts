@@ -1,16 +1,17 @@
 /**
  * `weft up --dataplane sim`: the whole control plane and its agents without
  * namespaces (no root needed), with trace and reach answering over the
- * documents the agents hold.
+ * controller's documents, and with --applied over what the sim hosts hold.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client as CvmClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_client.js';
 import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_client.js';
-import { engineName, freshDatabase, run, type Creds } from '../helpers/region.js';
+import { engineName, freshDatabase, run, WEFT, type Creds } from '../helpers/region.js';
 
 describe(`region in a box on the sim data plane (${engineName()})`, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'weft-sim-'));
@@ -19,6 +20,8 @@ describe(`region in a box on the sim data plane (${engineName()})`, () => {
   let cvm: CvmClient;
   const ids: string[] = [];
   let vpcId = '';
+  let sg = '';
+  let restarted: ChildProcess | undefined;
 
   before(async () => {
     db = await freshDatabase();
@@ -31,7 +34,7 @@ describe(`region in a box on the sim data plane (${engineName()})`, () => {
     cvm = new CvmClient(opts);
     vpcId = (await vpc.CreateVpc({ VpcName: 'sim', CidrBlock: '10.1.0.0/16' })).Vpc!.VpcId!;
     const subnet = (await vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 's', CidrBlock: '10.1.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
-    const sg = (await vpc.CreateSecurityGroupWithPolicies({
+    sg = (await vpc.CreateSecurityGroupWithPolicies({
       GroupName: 'ssh',
       GroupDescription: 'ssh in',
       SecurityGroupPolicySet: {
@@ -49,7 +52,9 @@ describe(`region in a box on the sim data plane (${engineName()})`, () => {
     }
   });
   after(async () => {
-    await run(['down', '--data-dir', dataDir]);
+    restarted?.kill('SIGKILL');
+    const down = await run(['down', '--data-dir', dataDir]);
+    assert.ok(!existsSync(join(dataDir, 'sim')), `weft down removes the sim hosts' state: ${down.stdout}`);
     await db?.drop();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -66,5 +71,34 @@ describe(`region in a box on the sim data plane (${engineName()})`, () => {
     const m = await run(['reach', '--data-dir', dataDir, '--vpc', vpcId, '--proto', 'tcp', '--port', '22', '--json']);
     assert.equal(m.code, 0, m.stderr);
     for (const id of ids) assert.ok(m.stdout.includes(id), `${id} in the matrix`);
+  });
+
+  it("--applied traces what the sim hosts hold: a host whose agent is down keeps the old state until the agent returns", async () => {
+    const port80 = (applied: boolean) =>
+      run(['trace', '--data-dir', dataDir, '--from', ids[0]!, '--to', ids[1]!, '--proto', 'tcp', '--port', '80', '--json', ...(applied ? ['--applied'] : [])]);
+    const verdict = (out: string) => (JSON.parse(out) as { Verdict: string }).Verdict;
+    assert.equal(verdict((await port80(true)).stdout), 'dropped', 'applied: port 80 is not allowed yet');
+    // Stop every agent (the instances' host among them), then allow port 80.
+    const agents = (JSON.parse(readFileSync(join(dataDir, 'run.json'), 'utf8')) as { agents: Record<string, number> }).agents;
+    for (const pid of Object.values(agents)) process.kill(pid, 'SIGKILL');
+    await vpc.CreateSecurityGroupPolicies({ SecurityGroupId: sg, SecurityGroupPolicySet: { Ingress: [{ Protocol: 'TCP', Port: '80', CidrBlock: '10.1.0.0/16', Action: 'ACCEPT' }] } });
+    const desired = await port80(false);
+    assert.equal(verdict(desired.stdout), 'delivered', 'the controller wants it delivered');
+    const pending = (JSON.parse(desired.stdout) as { PendingHostSet: { HostId: string }[] }).PendingHostSet;
+    assert.ok(pending.length > 0, 'and says a host has not applied it');
+    assert.equal(verdict((await port80(true)).stdout), 'dropped', 'the sim host still holds the old state');
+    // The host's agent returns, adopts the state it left and applies what changed.
+    const host = pending[0]!.HostId;
+    restarted = spawn(process.execPath, [WEFT, 'agent', '--data-dir', dataDir, '--host-id', host, '--dataplane', 'sim'], { stdio: 'ignore' });
+    for (let i = 0; verdict((await port80(true)).stdout) !== 'delivered'; i++) {
+      assert.ok(i < 100, 'the restarted agent applied the change within 20 s');
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+    const m = await run(['reach', '--data-dir', dataDir, '--vpc', vpcId, '--proto', 'tcp', '--port', '80', '--applied']);
+    assert.equal(m.code, 0, m.stderr);
+    for (const id of ids) assert.ok(m.stdout.includes(id), `${id} in the applied matrix`);
+    const missing = await run(['trace', '--data-dir', dataDir, '--from', 'ins-nothere', '--to', ids[1]!, '--proto', 'icmp', '--applied']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /ins-nothere has no port on any host/);
   });
 });
