@@ -3,7 +3,7 @@
  * same definitions create the SQLite and the PostgreSQL schema. Append new
  * migrations; never edit one that has shipped.
  */
-import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, sql, type Migration, type MigrationProvider } from 'kysely';
 
 const initial: Migration = {
   async up(db: Kysely<any>) {
@@ -222,7 +222,37 @@ const instanceDetails: Migration = {
   },
 };
 
-const migrations: Record<string, Migration> = { '0001-initial': initial, '0002-hosts': hosts, '0003-instance-details': instanceDetails };
+/**
+ * Name filters (vpc-name, subnet-name, security-group-name, instance-name)
+ * match a substring, case-insensitively: `lower(name) like '%…%'`, a scan
+ * without help. On PostgreSQL a trigram index on `lower(name)` serves that
+ * very expression for patterns of 3 characters or more. pg_trgm ships with
+ * PostgreSQL (contrib); where it cannot be created the filters still work,
+ * by scanning. SQLite has no index for such a LIKE: there they scan.
+ */
+const nameSearch: Migration = {
+  async up(db: Kysely<any>) {
+    if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+    // Migrations run in a transaction on PostgreSQL: a failed CREATE EXTENSION must not abort it.
+    await sql`savepoint name_search`.execute(db);
+    try {
+      await sql`create extension if not exists pg_trgm`.execute(db);
+    } catch (e) {
+      await sql`rollback to savepoint name_search`.execute(db);
+      console.error(`store: pg_trgm is not available (${(e as Error).message}); name filters will scan`);
+      return;
+    }
+    for (const table of ['vpcs', 'subnets', 'security_groups', 'instances'])
+      await sql`create index ${sql.id(`${table}_name_trgm`)} on ${sql.table(table)} using gin (lower(name) gin_trgm_ops)`.execute(db);
+  },
+};
+
+const migrations: Record<string, Migration> = {
+  '0001-initial': initial,
+  '0002-hosts': hosts,
+  '0003-instance-details': instanceDetails,
+  '0004-name-search': nameSearch,
+};
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 

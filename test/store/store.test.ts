@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
+import { nameContains } from '../../src/api/common.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { freshDatabase } from '../helpers/region.js';
 
@@ -85,5 +87,17 @@ describe(`store writes (${engine})`, () => {
     const start = await store.revision();
     await store.write(async () => ({}));
     assert.equal(await store.revision(), start + 1);
+  });
+
+  test('name filters can use a trigram index on PostgreSQL', { skip: engine !== 'postgres' && 'SQLite has no index for a substring LIKE: name filters scan there' }, async () => {
+    const indexes = await sql<{ indexname: string }>`select indexname from pg_indexes where indexname like '%_name_trgm' order by indexname`.execute(store.db);
+    assert.deepEqual(indexes.rows.map((r) => r.indexname), ['instances_name_trgm', 'security_groups_name_trgm', 'subnets_name_trgm', 'vpcs_name_trgm']);
+    // The filter's own SQL (nameContains) is what the index must serve; without a seq scan to fall back on, the plan shows it.
+    const plan = await store.db.transaction().execute(async (tx) => {
+      await sql`set local enable_seqscan = off`.execute(tx);
+      const q = tx.selectFrom('vpcs').select('id').where(nameContains('name', 'prod-web')).compile();
+      return (await sql.raw<{ 'QUERY PLAN': string }>(`explain ${q.sql.replace(/\$1/, "'%prod-web%'")}`).execute(tx)).rows.map((r) => r['QUERY PLAN']).join('\n');
+    });
+    assert.match(plan, /Bitmap Index Scan on vpcs_name_trgm/, plan);
   });
 });
