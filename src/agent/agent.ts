@@ -6,7 +6,7 @@
  * agent fetches the whole document and the driver adopts what the kernel has.
  */
 import { performance } from 'node:perf_hooks';
-import type { HostDocument } from '../compile/host-document.js';
+import type { HostDocument } from '../contract/host-document.js';
 import { fetchDocument, sendReport, type LinkOptions } from './controller-link.js';
 
 export interface Driver {

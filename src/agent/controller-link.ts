@@ -1,7 +1,7 @@
 /** The agent's side of distribution: long-poll its document, report what it applied. */
 import { request } from 'node:http';
-import type { HostDocument } from '../compile/host-document.js';
-import type { AgentReport } from '../controller/distribution.js';
+import type { HostDocument } from '../contract/host-document.js';
+import type { AgentReport } from '../contract/agent-report.js';
 
 export interface LinkOptions {
   /** `unix:/path/agents.sock` or `http://host:port` */

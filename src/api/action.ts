@@ -5,22 +5,16 @@
  */
 import type { Kysely } from 'kysely';
 import type { Account } from '../accounts/accounts.js';
-import type { HostDocument } from '../compile/host-document.js';
+import type { DocumentSource } from '../contract/document-source.js';
 import type { Region } from '../core/region.js';
 import type { DB } from '../store/schema.js';
 import type { Store, Write } from '../store/store.js';
 import type { Infer, Schema } from './params.js';
 
+export type { DocumentSource };
+
 export type Service = 'vpc' | 'cvm' | 'clb';
 export const SERVICE_VERSIONS: Record<Service, string> = { vpc: '2017-03-12', cvm: '2017-03-12', clb: '2018-03-17' };
-
-/**
- * Compiled host documents, in the order of `hostIds` (undefined: no such
- * host). Inside a controller this is the cache the agents are served from
- * (controller/distribution.ts), so the tracer reads what the agents are sent,
- * without compiling every host on every call.
- */
-export type DocumentSource = (hostIds: readonly string[]) => Promise<(HostDocument | undefined)[]>;
 
 export interface Ctx {
   readonly store: Store;

@@ -13,11 +13,11 @@ import { call, type ClientConfig } from './client.js';
 import { UsageError } from './args.js';
 import { pascal } from '../api/vpc/trace.js';
 import { readSimState } from '../dataplane/sim/driver.js';
-import { TraceError, type L4 } from '../dataplane/sim/model.js';
-import { reachability } from '../dataplane/sim/reach.js';
-import { renderMatrix, renderTrace } from '../dataplane/sim/render.js';
-import { trace } from '../dataplane/sim/trace.js';
-import { buildWorld, type World } from '../dataplane/sim/world.js';
+import { TraceError, type L4 } from '../trace/model.js';
+import { reachability } from '../trace/reach.js';
+import { renderMatrix, renderTrace } from '../trace/render.js';
+import { trace } from '../trace/trace.js';
+import { buildWorld, type World } from '../trace/world.js';
 import { paths } from '../region/layout.js';
 
 interface Common {

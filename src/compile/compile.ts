@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { formatIp, parseCidr } from '../core/cidr.js';
 import { gatewayOf } from '../core/ipam.js';
 import { portSpec } from '../core/sg-policy.js';
-import type { HostDocument, Port, RemoteEndpoint, Rule, SecurityGroupRules, VpcContext } from './host-document.js';
+import type { HostDocument, Port, RemoteEndpoint, Rule, SecurityGroupRules, VpcContext } from '../contract/host-document.js';
 
 /** What the compiler reads for one host (loaded by load.ts). */
 export interface HostSpan {

@@ -22,18 +22,12 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { HostDocument } from '../compile/host-document.js';
+import type { HostDocument } from '../contract/host-document.js';
+import type { AgentReport } from '../contract/agent-report.js';
 import type { Store } from '../store/store.js';
 import { createDocumentCache, type CachedDocument } from './document-cache.js';
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
-
-export interface AgentReport {
-  revision: number;
-  ok: boolean;
-  error?: string;
-  changes?: number;
-}
 
 export type Distribution = ReturnType<typeof createDistribution>;
 

@@ -24,7 +24,7 @@
  * wide change wakes) have their spans read together (load.ts loadSpans).
  */
 import { compileHost, documentDigest, type HostSpan } from '../compile/compile.js';
-import type { HostDocument } from '../compile/host-document.js';
+import type { HostDocument } from '../contract/host-document.js';
 import { loadSpans } from '../compile/load.js';
 import type { Change, Store } from '../store/store.js';
 

@@ -14,7 +14,6 @@
  * the tasks of replicas that are gone, not of live ones; until then
  * `recoverTasks` assumes a single controller.
  */
-import { ApiError } from '../api/errors.js';
 import type { TasksTable } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 
@@ -66,7 +65,8 @@ export async function startTask(store: Store, account: string, action: string, r
 
 /** Errors with a Tencent code are shown as such; anything else is internal and not leaked. */
 function failureOutput(e: unknown, requestId: string): string {
-  if (e instanceof ApiError) return `${e.code}: ${e.message}`;
+  // An ApiError (named so, carrying a Tencent code) is said as the API would; the controller does not import the API plane.
+  if (e instanceof Error && e.name === 'ApiError') return `${(e as Error & { code: string }).code}: ${e.message}`;
   console.error(`[task ${requestId}] failed:`, e);
   return `InternalError: the task failed unexpectedly; report TaskId ${requestId}.`;
 }

@@ -15,12 +15,12 @@ import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
 import { runAgent } from '../../src/agent/agent.js';
 import { pascal } from '../../src/api/vpc/trace.js';
 import { registerHost } from '../../src/controller/agents-endpoint.js';
-import { accountView } from '../../src/controller/region-view.js';
+import { accountView } from '../../src/api/vpc/region-view.js';
 import { SimDriver } from '../../src/dataplane/sim/driver.js';
-import type { L4 } from '../../src/dataplane/sim/model.js';
-import { reachability } from '../../src/dataplane/sim/reach.js';
-import { renderMatrix, renderTrace } from '../../src/dataplane/sim/render.js';
-import { trace } from '../../src/dataplane/sim/trace.js';
+import type { L4 } from '../../src/trace/model.js';
+import { reachability } from '../../src/trace/reach.js';
+import { renderMatrix, renderTrace } from '../../src/trace/render.js';
+import { trace } from '../../src/trace/trace.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { engineName, errorCode, startRegion, type Creds, type TestRegion, vpcCommonClient } from '../helpers/region.js';
 

@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fetchDocument } from '../../src/agent/controller-link.js';
-import type { HostDocument } from '../../src/compile/host-document.js';
+import type { HostDocument } from '../../src/contract/host-document.js';
 import { registerHost } from '../../src/controller/agents-endpoint.js';
 import { createDistribution, type Distribution } from '../../src/controller/distribution.js';
-import { accountView, pendingHosts, worldOf } from '../../src/controller/region-view.js';
+import { accountView, pendingHosts, worldOf } from '../../src/api/vpc/region-view.js';
 import { openStore, type Store, type Write } from '../../src/store/store.js';
 import { engineName, freshDatabase } from '../helpers/region.js';
 

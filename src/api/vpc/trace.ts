@@ -6,21 +6,21 @@
  * turn, before it is applied). They read the documents the controller
  * serves the hosts of the caller's instances (its distribution cache, through
  * ctx.documents; compiled from the store without one), reduced to the
- * caller's VPCs (controller/region-view.ts): only the caller's instances and
+ * caller's VPCs (api/vpc/region-view.ts): only the caller's instances and
  * VPCs can be traced or seen. TraceVpcFlow and DescribeVpcReachability also
  * say which of the hosts involved have not applied their document yet.
  * Reference: docs/trace.md.
  */
-import { accountView, pendingHosts, storedPolicies, worldOf, type PendingHost } from '../../controller/region-view.js';
+import { accountView, pendingHosts, storedPolicies, worldOf, type PendingHost } from './region-view.js';
 import { parseIp } from '../../core/cidr.js';
 import { POLICY_ACTIONS, type PolicyRequest } from '../../core/sg-edits.js';
 import { PolicyError } from '../../core/sg-policy.js';
-import { TraceError, type L4, type TraceQuery, type TraceResult } from '../../dataplane/sim/model.js';
-import { reachability } from '../../dataplane/sim/reach.js';
-import { renderMatrix, renderTrace, renderWhatIf } from '../../dataplane/sim/render.js';
-import { trace } from '../../dataplane/sim/trace.js';
-import { whatIf, type FlowVerdict, type Probe } from '../../dataplane/sim/what-if.js';
-import { instancesOf } from '../../dataplane/sim/world.js';
+import { TraceError, type L4, type TraceQuery, type TraceResult } from '../../trace/model.js';
+import { reachability } from '../../trace/reach.js';
+import { renderMatrix, renderTrace, renderWhatIf } from '../../trace/render.js';
+import { trace } from '../../trace/trace.js';
+import { whatIf, type FlowVerdict, type Probe } from '../../trace/what-if.js';
+import { instancesOf } from '../../trace/world.js';
 import { defineAction, type Ctx } from '../action.js';
 import { ApiError, invalidValue, missingParameter } from '../errors.js';
 import { any, arr, bool, int, obj, opt, str } from '../params.js';

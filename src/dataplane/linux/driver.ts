@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { HostDocument } from '../../compile/host-document.js';
+import type { HostDocument } from '../../contract/host-document.js';
 import {
   CommandError,
   bridgeBatch,

@@ -22,7 +22,7 @@
  *     set port_ifs, set port_arp  ifname . ether_addr . ether_addr . ipv4_addr
  *     chain input       hook input priority 0           ARP anti-spoofing
  */
-import type { Port, Rule, VpcContext } from '../../compile/host-document.js';
+import type { Port, Rule, VpcContext } from '../../contract/host-document.js';
 import { formatIp, maskOf, parseCidr, parseIp } from '../../core/cidr.js';
 import { stableJson } from '../../core/stable-json.js';
 

@@ -18,7 +18,7 @@
  * remembers which instance a port belongs to, so a restarted agent knows what
  * to remove, and a port whose configuration changed is re-plugged.
  */
-import type { HostDocument, Port, VpcContext } from '../../compile/host-document.js';
+import type { HostDocument, Port, VpcContext } from '../../contract/host-document.js';
 import { parseIp } from '../../core/cidr.js';
 import {
   INSTANCE_MTU,

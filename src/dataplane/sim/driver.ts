@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { HostDocument } from '../../compile/host-document.js';
+import type { HostDocument } from '../../contract/host-document.js';
 
 export class SimDriver {
   document: HostDocument | undefined;

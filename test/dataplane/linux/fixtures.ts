@@ -1,5 +1,5 @@
 /** A VPC context exercising every rule shape the driver emits, for the pure tests. */
-import type { HostDocument, VpcContext } from '../../../src/compile/host-document.js';
+import type { HostDocument, VpcContext } from '../../../src/contract/host-document.js';
 import { allow, deny, ANY } from './world.js';
 
 export function richVpc(): VpcContext {

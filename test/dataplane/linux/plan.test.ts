@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { HostDocument } from '../../../src/compile/host-document.js';
+import type { HostDocument } from '../../../src/contract/host-document.js';
 import { desiredTables } from '../../../src/dataplane/linux/nft-ruleset.js';
 import { ROUTER_SYSCTLS, planHost, portAlias, portSysctls, tunnelSysctls, type DriverContext, type Step, type StepGroup } from '../../../src/dataplane/linux/plan.js';
 import type { HostState, RouterState } from '../../../src/dataplane/linux/state.js';

@@ -5,7 +5,7 @@
  * referenced by policies). Deliberately simple and independent of
  * src/compile, so these tests pin the contract, not the compiler.
  */
-import type { HostDocument, Rule, SecurityGroupRules, VpcContext } from '../../../src/compile/host-document.js';
+import type { HostDocument, Rule, SecurityGroupRules, VpcContext } from '../../../src/contract/host-document.js';
 
 export interface HostSpec {
   name: string;

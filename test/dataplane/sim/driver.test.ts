@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSimState, SimDriver } from '../../../src/dataplane/sim/driver.js';
-import { baseScenario, documents } from './scenario.js';
+import { baseScenario, documents } from '../../trace/scenario.js';
 
 test("the sim driver's state outlives its agent: written on change, adopted on start", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'weft-sim-state-'));

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileHost } from '../../../src/compile/compile.js';
-import { PolicyError } from '../../../src/core/sg-policy.js';
-import { renderWhatIf } from '../../../src/dataplane/sim/render.js';
-import { reachability } from '../../../src/dataplane/sim/reach.js';
-import { policyOf, whatIf, type WhatIfQuery } from '../../../src/dataplane/sim/what-if.js';
+import { compileHost } from '../../src/compile/compile.js';
+import { PolicyError } from '../../src/core/sg-policy.js';
+import { renderWhatIf } from '../../src/trace/render.js';
+import { reachability } from '../../src/trace/reach.js';
+import { policyOf, whatIf, type WhatIfQuery } from '../../src/trace/what-if.js';
 import { baseScenario, documents, type PolicySpec } from './scenario.js';
 
 const docs = documents(baseScenario());

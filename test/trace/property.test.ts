@@ -10,10 +10,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { containsIp, parseCidr, parseIp } from '../../../src/core/cidr.js';
-import type { L4 } from '../../../src/dataplane/sim/model.js';
-import { trace } from '../../../src/dataplane/sim/trace.js';
-import { buildWorld } from '../../../src/dataplane/sim/world.js';
+import { containsIp, parseCidr, parseIp } from '../../src/core/cidr.js';
+import type { L4 } from '../../src/trace/model.js';
+import { trace } from '../../src/trace/trace.js';
+import { buildWorld } from '../../src/trace/world.js';
 import { documents, type PolicySpec, type ScenarioSpec } from './scenario.js';
 
 const GROUPS = ['sg-g0000000', 'sg-g0000001', 'sg-g0000002'];

@@ -18,8 +18,8 @@
  *     tcp/udp with ports match the destination port, without ports any;
  *     icmp matches ICMP, icmpv6 no IPv4 packet, all anything.
  */
-import type { Port, Rule } from '../../../compile/host-document.js';
-import { containsIp, parseCidr, parseIp } from '../../../core/cidr.js';
+import type { Port, Rule } from '../../contract/host-document.js';
+import { containsIp, parseCidr, parseIp } from '../../core/cidr.js';
 import type { Packet } from '../model.js';
 import type { Router } from '../world.js';
 import { hop, next, type Outcome, type Stage, type Transit } from './stage.js';

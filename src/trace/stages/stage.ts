@@ -9,7 +9,7 @@
  * Adding a feature (network ACLs, route tables, NAT, load balancing) is one
  * module exporting a Stage, and one line in ROUTER_STAGES.
  */
-import type { Port, RemoteEndpoint, SubnetContext } from '../../../compile/host-document.js';
+import type { Port, RemoteEndpoint, SubnetContext } from '../../contract/host-document.js';
 import type { Ending, Hop, Packet } from '../model.js';
 import type { Router, World } from '../world.js';
 

@@ -15,14 +15,14 @@
  * host has applied its document yet is the agent's report (hosts table):
  * `pendingHosts`.
  */
-import type { DocumentSource } from '../api/action.js';
-import { compileHost } from '../compile/compile.js';
-import type { HostDocument } from '../compile/host-document.js';
-import { loadSpan } from '../compile/load.js';
-import type { PolicyLists } from '../core/sg-edits.js';
-import { loadPolicyLists } from '../store/sg-policies.js';
-import type { Store } from '../store/store.js';
-import { buildWorld, type World } from '../dataplane/sim/world.js';
+import type { DocumentSource } from '../../contract/document-source.js';
+import { compileHost } from '../../compile/compile.js';
+import type { HostDocument } from '../../contract/host-document.js';
+import { loadSpan } from '../../compile/load.js';
+import type { PolicyLists } from '../../core/sg-edits.js';
+import { loadPolicyLists } from '../../store/sg-policies.js';
+import type { Store } from '../../store/store.js';
+import { buildWorld, type World } from '../../trace/world.js';
 
 export interface RegionView {
   /** Highest revision the documents carry (from the distribution: where each host's content last changed). */

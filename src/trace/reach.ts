@@ -3,7 +3,7 @@
  * what happens to a new packet of one protocol and port from the first to the
  * second — the tracer's verdict code per cell. Pure.
  */
-import type { HostDocument, Port } from '../../compile/host-document.js';
+import type { HostDocument, Port } from '../contract/host-document.js';
 import { TraceError, type EndCode, type L4, type Packet } from './model.js';
 import { evaluateGroups, type GroupVerdict } from './stages/security-group.js';
 import { DEFAULT_SOURCE_PORT, trace } from './trace.js';

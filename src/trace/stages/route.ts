@@ -9,7 +9,7 @@
  *   within the instance's own subnet proxy ARP does not answer for it).
  * Forwarding decrements the TTL; a packet that arrives with TTL 1 is dropped.
  */
-import { containsIp, parseCidr, parseIp } from '../../../core/cidr.js';
+import { containsIp, parseCidr, parseIp } from '../../core/cidr.js';
 import type { Router } from '../world.js';
 import { hop, next, type Stage, type Transit } from './stage.js';
 

@@ -12,8 +12,8 @@
  * with conntrack: on every router the request was forwarded by, the reply is
  * `ct state established` and passes before any security group.
  */
-import type { HostDocument, Port } from '../../compile/host-document.js';
-import { parseIp } from '../../core/cidr.js';
+import type { HostDocument, Port } from '../contract/host-document.js';
+import { parseIp } from '../core/cidr.js';
 import { L4_PROTOCOLS, TraceError, type Ending, type Endpoint, type Hop, type Packet, type TraceQuery, type TraceResult } from './model.js';
 import { antiSpoofing, delivery } from './stages/port.js';
 import { routing } from './stages/route.js';

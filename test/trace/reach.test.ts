@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TraceError } from '../../../src/dataplane/sim/model.js';
-import { reachability } from '../../../src/dataplane/sim/reach.js';
-import { renderMatrix } from '../../../src/dataplane/sim/render.js';
-import { trace } from '../../../src/dataplane/sim/trace.js';
-import { buildWorld } from '../../../src/dataplane/sim/world.js';
+import { TraceError } from '../../src/trace/model.js';
+import { reachability } from '../../src/trace/reach.js';
+import { renderMatrix } from '../../src/trace/render.js';
+import { trace } from '../../src/trace/trace.js';
+import { buildWorld } from '../../src/trace/world.js';
 import { baseScenario, documents } from './scenario.js';
 
 const docs = documents(baseScenario());

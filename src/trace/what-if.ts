@@ -13,10 +13,10 @@
  * group is bound to, against every instance of their VPC, in the changed
  * direction(s), for each port the old and new rules mention and the probe.
  */
-import { referencedGroups, toRule } from '../../compile/compile.js';
-import type { HostDocument, Rule, SecurityGroupRules, VpcContext } from '../../compile/host-document.js';
-import { editPolicyLists, type PolicyActionName, type PolicyLists, type PolicyRequest } from '../../core/sg-edits.js';
-import type { Direction, Policy, PolicyAction, Protocol } from '../../core/sg-policy.js';
+import { referencedGroups, toRule } from '../compile/compile.js';
+import type { HostDocument, Rule, SecurityGroupRules, VpcContext } from '../contract/host-document.js';
+import { editPolicyLists, type PolicyActionName, type PolicyLists, type PolicyRequest } from '../core/sg-edits.js';
+import type { Direction, Policy, PolicyAction, Protocol } from '../core/sg-policy.js';
 import { reaches, type EndCode, type L4, type TraceResult, type Verdict } from './model.js';
 import type { SecurityGroupDetail } from './stages/security-group.js';
 import { trace } from './trace.js';

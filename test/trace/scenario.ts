@@ -4,8 +4,8 @@
  * compiler, so the tests hold the tracer to the documents the Linux driver
  * gets.
  */
-import { compileHost, type HostSpan } from '../../../src/compile/compile.js';
-import type { HostDocument } from '../../../src/compile/host-document.js';
+import { compileHost, type HostSpan } from '../../src/compile/compile.js';
+import type { HostDocument } from '../../src/contract/host-document.js';
 
 export interface PolicySpec {
   protocol: 'TCP' | 'UDP' | 'ICMP' | 'ICMPV6' | 'ALL';

@@ -4,7 +4,7 @@
  * host's VXLAN devices by VNI, hosts by underlay address). Built once, then
  * read by any number of traces. Pure: documents in, maps out.
  */
-import type { HostDocument, Port, RemoteEndpoint, SubnetContext, VpcContext } from '../../compile/host-document.js';
+import type { HostDocument, Port, RemoteEndpoint, SubnetContext, VpcContext } from '../contract/host-document.js';
 
 /** One VPC's router context on one host (a router namespace on Linux). */
 export interface Router {

@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { L4 } from '../../../src/dataplane/sim/model.js';
-import { reachability, reachabilityByTraces } from '../../../src/dataplane/sim/reach.js';
-import { buildWorld } from '../../../src/dataplane/sim/world.js';
+import type { L4 } from '../../src/trace/model.js';
+import { reachability, reachabilityByTraces } from '../../src/trace/reach.js';
+import { buildWorld } from '../../src/trace/world.js';
 import { documents, type PolicySpec, type ScenarioSpec } from './scenario.js';
 
 const GROUPS = ['sg-g0000000', 'sg-g0000001', 'sg-g0000002', 'sg-g0000003'];

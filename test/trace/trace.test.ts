@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { HostDocument } from '../../../src/compile/host-document.js';
-import { reaches, TraceError, type TraceQuery, type TraceResult } from '../../../src/dataplane/sim/model.js';
-import { renderTrace } from '../../../src/dataplane/sim/render.js';
-import type { PortDetail } from '../../../src/dataplane/sim/stages/port.js';
-import type { RouteDetail } from '../../../src/dataplane/sim/stages/route.js';
-import type { SecurityGroupDetail } from '../../../src/dataplane/sim/stages/security-group.js';
-import type { TunnelDetail } from '../../../src/dataplane/sim/stages/tunnel.js';
-import { trace } from '../../../src/dataplane/sim/trace.js';
-import { buildWorld } from '../../../src/dataplane/sim/world.js';
+import type { HostDocument } from '../../src/contract/host-document.js';
+import { reaches, TraceError, type TraceQuery, type TraceResult } from '../../src/trace/model.js';
+import { renderTrace } from '../../src/trace/render.js';
+import type { PortDetail } from '../../src/trace/stages/port.js';
+import type { RouteDetail } from '../../src/trace/stages/route.js';
+import type { SecurityGroupDetail } from '../../src/trace/stages/security-group.js';
+import type { TunnelDetail } from '../../src/trace/stages/tunnel.js';
+import { trace } from '../../src/trace/trace.js';
+import { buildWorld } from '../../src/trace/world.js';
 import { baseScenario, documents } from './scenario.js';
 
 const docs = documents(baseScenario());
