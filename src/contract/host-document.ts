@@ -37,12 +37,104 @@ export interface VpcContext {
   securityGroups: Record<string, SecurityGroupRules>;
   /** Private addresses of the members (in this VPC) of every group referenced by a policy here. */
   groupMembers: Record<string, string[]>;
+  /** The VPC's CIDR block: the implicit LOCAL route of every route table. */
+  cidr?: string;
+  /**
+   * Every route table of the VPC that a subnet is associated with, sorted by
+   * ID. Routing is distributed: the host the packet enters on decides, by the
+   * table of the subnet it comes from (a port's subnet; over the tunnel, the
+   * subnet whose CIDR holds the source address). Instance /32 routes (ports,
+   * remotes) always win: user routes never overlap the VPC's CIDR.
+   */
+  routeTables?: RouteTable[];
+  /** Network ACLs associated with the subnets in `subnets`, by ID. */
+  networkAcls?: Record<string, NetworkAcl>;
+  /**
+   * Active peering connections of this VPC. Each is a link between this
+   * VPC's router and the peer VPC's router on this host: a host that has
+   * either VPC holds both routers (the peer's with no local ports), so peered
+   * traffic crosses to the peer's router on the source host and reaches the
+   * destination through the peer VPC's own tunnel — host to host, no gateway.
+   * A packet arriving from a peering link is routed by instance routes only
+   * (never by route tables): peering is not transitive.
+   */
+  peerings?: PeeringLink[];
+}
+
+/** A route table as the data plane uses it: enabled routes only, next hops resolved. */
+export interface RouteTable {
+  routeTableId: string;
+  main: boolean;
+  /** Subnets associated with it (CIDR is what a tunnel-side lookup matches the source against), sorted by ID. */
+  subnets: { subnetId: string; cidr: string }[];
+  /** Enabled routes, one per destination (several NORMAL_CVM routes to one destination are one ECMP route), sorted by destination. */
+  routes: TableRoute[];
+}
+
+export type TableRoute =
+  | {
+      /** Normalised IPv4 CIDR (network address / prefix), never overlapping the VPC's CIDR. */
+      destination: string;
+      kind: 'instance';
+      /**
+       * Next hops that are up (the instance exists, is running and is placed),
+       * sorted by address; several form an ECMP group (flows spread by 5-tuple
+       * hash, pinned to their member while it stays). Empty: every next hop is
+       * down, and the destination is a blackhole (no fallback to a shorter route).
+       */
+      nextHops: NextHop[];
+      /** Route IDs (Tencent RouteItemId) that make up this entry, for explanations. */
+      routeIds: string[];
+    }
+  | {
+      destination: string;
+      kind: 'peering';
+      peeringId: string;
+      peerVpcId: string;
+      routeIds: string[];
+    };
+
+export interface NextHop {
+  /** The instance's private address (Tencent's GatewayId for NORMAL_CVM). */
+  ip: string;
+  instanceId: string;
+}
+
+/** A stateless network ACL: entries in order, the first that matches decides; none matching drops. */
+export interface NetworkAcl {
+  /** Traffic entering the subnet (the peer is the source). */
+  ingress: AclRule[];
+  /** Traffic leaving the subnet (the peer is the destination). */
+  egress: AclRule[];
+}
+
+export interface AclRule {
+  protocol: 'tcp' | 'udp' | 'icmp' | 'all';
+  /** Destination port ranges (tcp/udp), inclusive; empty means every port. */
+  ports: [number, number][];
+  /** Normalised IPv4 CIDR of the peer. (IPv6 entries never match an IPv4 packet and are left out.) */
+  cidr: string;
+  action: 'accept' | 'drop';
+}
+
+export interface PeeringLink {
+  peeringId: string;
+  peerVpcId: string;
+  /** Interface name of the link's end in this VPC's router (the peer's end has the same name in its router). */
+  ifname: string;
+  /** MAC of this end; the peer's end is `peerMac` (neighbours are static: no ARP on the link). */
+  mac: string;
+  peerMac: string;
 }
 
 export interface SubnetContext {
   subnetId: string;
   cidr: string; // 10.0.1.0/24
   gateway: string; // 10.0.1.1
+  /** Route table the subnet is associated with (in `routeTables`). */
+  routeTableId?: string;
+  /** Network ACL bound to the subnet (in `networkAcls`); none: no ACL, everything passes the boundary. */
+  networkAclId?: string;
 }
 
 export interface Port {
@@ -57,6 +149,12 @@ export interface Port {
   gateway: string;
   /** Bound security groups in evaluation order. */
   securityGroups: string[];
+  /**
+   * Destinations routed to this instance (it is a NORMAL_CVM next hop for
+   * them, in any table of the VPC): it may also send from these, so it can
+   * forward. Normalised, sorted, none contained in another.
+   */
+  routedCidrs?: string[];
 }
 
 export interface RemoteEndpoint {
@@ -80,7 +178,7 @@ export interface Rule {
   protocol: 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'all';
   /** Port ranges for tcp/udp; empty means all ports. */
   ports: [number, number][];
-  /** Peer as a CIDR, or a security group whose members' addresses match. Exactly one. */
+  /** Peer as a normalised CIDR (a bare address becomes /32), or a security group whose members' addresses match. Exactly one. */
   cidr?: string;
   ipv6Cidr?: string;
   group?: string;

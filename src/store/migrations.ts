@@ -3,6 +3,7 @@
  * same definitions create the SQLite and the PostgreSQL schema. Append new
  * migrations; never edit one that has shipped.
  */
+import { newId } from '../core/ids.js';
 import { Kysely, Migrator, PostgresAdapter, sql, type Migration, type MigrationProvider } from 'kysely';
 
 const initial: Migration = {
@@ -247,11 +248,118 @@ const nameSearch: Migration = {
   },
 };
 
+/**
+ * Route tables (every VPC has a main one with its LOCAL route; every subnet
+ * is associated with one), network ACLs with their entries, and peering
+ * connections. Existing VPCs get their main table here.
+ */
+const routing: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('route_tables')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('vpc_id', 'text', (c) => c.notNull().references('vpcs.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('is_main', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('route_tables_by_account').on('route_tables').columns(['account', 'created_at', 'id']).execute();
+    await db.schema.createIndex('route_tables_by_vpc').on('route_tables').column('vpc_id').execute();
+    await db.schema
+      .createTable('routes')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('route_id', 'bigint', (c) => c.notNull().unique())
+      .addColumn('route_table_id', 'text', (c) => c.notNull().references('route_tables.id'))
+      .addColumn('destination', 'text', (c) => c.notNull())
+      .addColumn('gateway_type', 'text', (c) => c.notNull())
+      .addColumn('gateway_id', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('enabled', 'integer', (c) => c.notNull())
+      .addColumn('route_type', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('routes_by_table').on('routes').columns(['route_table_id', 'route_id']).execute();
+    await db.schema.createIndex('routes_by_gateway').on('routes').column('gateway_id').execute();
+    await db.schema.alterTable('meta').addColumn('next_route_id', 'bigint', (c) => c.notNull().defaultTo(1)).execute();
+    await db.schema.alterTable('subnets').addColumn('route_table_id', 'text', (c) => c.notNull().defaultTo('')).execute();
+    await db.schema.alterTable('subnets').addColumn('network_acl_id', 'text', (c) => c.notNull().defaultTo('')).execute();
+    await db.schema.createIndex('subnets_by_route_table').on('subnets').column('route_table_id').execute();
+    await db.schema.createIndex('subnets_by_network_acl').on('subnets').column('network_acl_id').execute();
+    await db.schema
+      .createTable('network_acls')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('vpc_id', 'text', (c) => c.notNull().references('vpcs.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('network_acls_by_account').on('network_acls').columns(['account', 'created_at', 'id']).execute();
+    await db.schema.createIndex('network_acls_by_vpc').on('network_acls').column('vpc_id').execute();
+    await db.schema
+      .createTable('acl_entries')
+      .addColumn('acl_id', 'text', (c) => c.notNull().references('network_acls.id'))
+      .addColumn('direction', 'text', (c) => c.notNull())
+      .addColumn('position', 'integer', (c) => c.notNull())
+      .addColumn('protocol', 'text', (c) => c.notNull())
+      .addColumn('port', 'text', (c) => c.notNull())
+      .addColumn('cidr', 'text', (c) => c.notNull())
+      .addColumn('ipv6_cidr', 'text', (c) => c.notNull())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('modified_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('acl_entries_pk', ['acl_id', 'direction', 'position'])
+      .execute();
+    await db.schema
+      .createTable('peerings')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('vpc_id', 'text', (c) => c.notNull())
+      .addColumn('peer_account', 'text', (c) => c.notNull())
+      .addColumn('peer_vpc_id', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('bandwidth', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('peerings_by_account').on('peerings').columns(['account', 'created_at', 'id']).execute();
+    await db.schema.createIndex('peerings_by_peer_account').on('peerings').columns(['peer_account', 'created_at', 'id']).execute();
+    await db.schema.createIndex('peerings_by_vpc').on('peerings').column('vpc_id').execute();
+    await db.schema.createIndex('peerings_by_peer_vpc').on('peerings').column('peer_vpc_id').execute();
+
+    // Existing VPCs: a main table with the LOCAL route, associated with every subnet.
+    const vpcs = await db.selectFrom('vpcs').select(['id', 'account', 'cidr', 'created_at']).orderBy('created_at').orderBy('id').execute();
+    let routeId = 1;
+    for (const v of vpcs) {
+      const rtb = newId('rtb');
+      await db.insertInto('route_tables').values({ id: rtb, account: v.account, vpc_id: v.id, name: 'default', is_main: 1, created_at: v.created_at }).execute();
+      await db
+        .insertInto('routes')
+        .values({
+          id: newId('rti'),
+          route_id: routeId++,
+          route_table_id: rtb,
+          destination: v.cidr,
+          gateway_type: 'LOCAL',
+          gateway_id: 'Local',
+          description: '',
+          enabled: 1,
+          route_type: 'NETD',
+          created_at: v.created_at,
+        })
+        .execute();
+      await db.updateTable('subnets').set({ route_table_id: rtb }).where('vpc_id', '=', v.id).execute();
+    }
+    await db.updateTable('meta').set({ next_route_id: routeId }).execute();
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
   '0003-instance-details': instanceDetails,
   '0004-name-search': nameSearch,
+  '0005-routing': routing,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

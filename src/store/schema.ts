@@ -23,6 +23,8 @@ export interface MetaTable {
   id: number;
   revision: number;
   next_vni: number;
+  /** Next Tencent RouteId (an integer, unique in the region). */
+  next_route_id: Generated<number>;
 }
 export interface ChangesTable {
   revision: number;
@@ -83,6 +85,10 @@ export interface SubnetsTable {
   is_default: number;
   enable_broadcast: number;
   created_at: string;
+  /** The route table the subnet is associated with (its VPC's main table unless replaced). */
+  route_table_id: string;
+  /** The network ACL bound to the subnet; '' for none. */
+  network_acl_id: string;
 }
 export interface SecurityGroupsTable {
   id: string;
@@ -153,6 +159,71 @@ export interface PrivateIpsTable {
   created_at: string;
 }
 
+export interface RouteTablesTable {
+  id: string; // rtb-xxxxxxxx
+  account: string;
+  vpc_id: string;
+  name: string;
+  /** 1 for the VPC's main (default) table: created with the VPC, never deleted alone. */
+  is_main: number;
+  created_at: string;
+}
+export interface RoutesTable {
+  /** RouteItemId: rti-xxxxxxxx. */
+  id: string;
+  /** RouteId: an integer unique in the region (meta.next_route_id). */
+  route_id: number;
+  route_table_id: string;
+  /** Normalised IPv4 CIDR. */
+  destination: string;
+  /** LOCAL (the VPC's CIDR, one per table, RouteType NETD), NORMAL_CVM, PEERCONNECTION … */
+  gateway_type: string;
+  /** NORMAL_CVM: the instance's private IP; PEERCONNECTION: pcx-…; LOCAL: 'Local'. */
+  gateway_id: string;
+  description: string;
+  enabled: number;
+  /** USER (made by a user) or NETD (the local route). */
+  route_type: string;
+  created_at: string;
+}
+export interface NetworkAclsTable {
+  id: string; // acl-xxxxxxxx
+  account: string;
+  vpc_id: string;
+  name: string;
+  created_at: string;
+}
+export interface AclEntriesTable {
+  acl_id: string;
+  direction: 'ingress' | 'egress';
+  /** Order of evaluation within the direction, from 0. */
+  position: number;
+  /** TCP, UDP, ICMP or ALL, as given (upper case). */
+  protocol: string;
+  /** ALL, 80, 80-90 or 80,443 … */
+  port: string;
+  cidr: string;
+  ipv6_cidr: string;
+  /** ACCEPT or DROP. */
+  action: string;
+  description: string;
+  modified_at: string;
+}
+export interface PeeringsTable {
+  id: string; // pcx-xxxxxxxx
+  /** The account that asked for it (owner of vpc_id). */
+  account: string;
+  name: string;
+  vpc_id: string;
+  /** Owner of peer_vpc_id: the same account, or another one that must accept. */
+  peer_account: string;
+  peer_vpc_id: string;
+  /** PENDING, ACTIVE, REJECTED, EXPIRED … (Tencent's State). */
+  state: string;
+  bandwidth: number;
+  created_at: string;
+}
+
 export interface HostsTable {
   id: string; // h1, h2 …
   zone: string;
@@ -181,4 +252,9 @@ export interface DB {
   instances: InstancesTable;
   instance_sgs: InstanceSgsTable;
   private_ips: PrivateIpsTable;
+  route_tables: RouteTablesTable;
+  routes: RoutesTable;
+  network_acls: NetworkAclsTable;
+  acl_entries: AclEntriesTable;
+  peerings: PeeringsTable;
 }

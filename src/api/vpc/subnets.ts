@@ -111,6 +111,8 @@ async function insertSubnets(
     is_default: 0,
     enable_broadcast: 0,
     created_at: w.now,
+    route_table_id: '', // TODO(route tables): the VPC's main table
+    network_acl_id: '',
   }));
   await w.tx.insertInto('subnets').values(rows).execute();
   for (const r of rows) {
