@@ -182,7 +182,7 @@ async function seedSyntheticRegion(dbFile: string, uin: string, n: number, hosts
       await tx.updateTable('meta').set({ next_vni: meta.next_vni + 1 }).where('id', '=', 1).execute();
       await tx
         .insertInto('subnets')
-        .values(region.subnets.map((sn) => ({ id: sn.id, account: uin, vpc_id: region.vpc.id, name: sn.id, cidr: sn.cidr, zone: 'local-1', is_default: 0, enable_broadcast: 0, created_at: now })))
+        .values(region.subnets.map((sn) => ({ id: sn.id, account: uin, vpc_id: region.vpc.id, name: sn.id, cidr: sn.cidr, zone: 'local-1', is_default: 0, enable_broadcast: 0, created_at: now, route_table_id: '', network_acl_id: '' })))
         .execute();
       await tx
         .insertInto('security_groups')
@@ -302,7 +302,7 @@ async function seedRegion(dbFile: string, uin: string, hosts: number) {
       }));
       await chunk(vpcs, 500, (p) => tx.insertInto('vpcs').values(p).execute());
       await tx.updateTable('meta').set({ next_vni: meta.next_vni + nVpc }).where('id', '=', 1).execute();
-      await chunk(vpcs.map((v, i) => ({ id: id8('subnet', i), account: uin, vpc_id: v.id, name: v.name, cidr: '10.0.0.0/24', zone: 'local-1', is_default: 0, enable_broadcast: 0, created_at: now })), 500, (p) =>
+      await chunk(vpcs.map((v, i) => ({ id: id8('subnet', i), account: uin, vpc_id: v.id, name: v.name, cidr: '10.0.0.0/24', zone: 'local-1', is_default: 0, enable_broadcast: 0, created_at: now, route_table_id: '', network_acl_id: '' })), 500, (p) =>
         tx.insertInto('subnets').values(p).execute(),
       );
       const groups = [...vpcs.map((_, i) => id8('sg', i)), 'sg-shared00'];

@@ -40,7 +40,7 @@ const rows = {
     w.changed(ACCOUNT, 'vpc', id, 'create');
   },
   async subnet(w: Write, id: string, vpc: string, cidr: string) {
-    await w.tx.insertInto('subnets').values({ id, account: ACCOUNT, vpc_id: vpc, name: id, cidr, zone: 'local-1', is_default: 0, enable_broadcast: 0, created_at: w.now }).execute();
+    await w.tx.insertInto('subnets').values({ id, account: ACCOUNT, vpc_id: vpc, name: id, cidr, zone: 'local-1', is_default: 0, enable_broadcast: 0, created_at: w.now, route_table_id: '', network_acl_id: '' }).execute();
     w.changed(ACCOUNT, 'subnet', id, 'create');
   },
   async group(w: Write, id: string) {

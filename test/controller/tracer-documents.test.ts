@@ -43,7 +43,7 @@ const rows = {
       .execute();
     await w.tx
       .insertInto('subnets')
-      .values({ id: id.replace('vpc-', 'subnet-'), account, vpc_id: id, name: id, cidr: '10.0.1.0/24', zone: 'local-1', is_default: 0, enable_broadcast: 0, created_at: w.now })
+      .values({ id: id.replace('vpc-', 'subnet-'), account, vpc_id: id, name: id, cidr: '10.0.1.0/24', zone: 'local-1', is_default: 0, enable_broadcast: 0, created_at: w.now, route_table_id: '', network_acl_id: '' })
       .execute();
     w.changed(account, 'vpc', id, 'create');
   },
