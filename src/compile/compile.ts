@@ -4,10 +4,22 @@
  * documents and a changed document means a changed host.
  */
 import { createHash } from 'node:crypto';
-import { formatIp, parseCidr } from '../core/cidr.js';
+import { collapseCidrs, formatCidr, formatIp, normaliseCidr, parseCidr, parseIp, type Cidr } from '../core/cidr.js';
 import { gatewayOf } from '../core/ipam.js';
 import { portSpec } from '../core/sg-policy.js';
-import type { HostDocument, Port, RemoteEndpoint, Rule, SecurityGroupRules, VpcContext } from '../contract/host-document.js';
+import type {
+  AclRule,
+  HostDocument,
+  NetworkAcl,
+  PeeringLink,
+  Port,
+  RemoteEndpoint,
+  RouteTable,
+  Rule,
+  SecurityGroupRules,
+  TableRoute,
+  VpcContext,
+} from '../contract/host-document.js';
 
 /** What the compiler reads for one host (loaded by load.ts). */
 export interface HostSpan {
@@ -15,14 +27,24 @@ export interface HostSpan {
   revision: number;
   /** Underlay address of every host that has an instance in a spanned VPC. */
   underlays: Record<string, string>;
-  vpcs: { id: string; vni: number }[];
-  /** Every instance of the spanned VPCs. */
-  instances: { id: string; vpc_id: string; subnet_id: string; private_ip: string; mac: string; host_id: string | null }[];
-  subnets: { id: string; cidr: string }[];
+  /** The VPCs of the host's instances, and the VPCs actively peered with them. */
+  vpcs: { id: string; vni: number; cidr?: string }[];
+  /** Every instance of the spanned VPCs. A STOPPED one has no port anywhere (and is no next hop). */
+  instances: { id: string; vpc_id: string; subnet_id: string; private_ip: string; mac: string; host_id: string | null; state?: string }[];
+  /** Subnets of the spanned VPCs (at least those of the host's instances), with their route table and ACL. */
+  subnets: { id: string; cidr: string; vpc_id?: string; route_table_id?: string; network_acl_id?: string }[];
   /** Group bindings of every instance in `instances`. */
   bindings: { instance_id: string; sg_id: string; position: number }[];
   /** Policies of the groups bound to this host's instances. */
   policies: { sg_id: string; direction: 'ingress' | 'egress'; position: number; protocol: string; port: string; cidr: string; ipv6_cidr: string; ref_sg_id: string; action: string }[];
+  /** Route tables of the spanned VPCs. */
+  routeTables?: { id: string; vpc_id: string; is_main: number }[];
+  /** Their enabled user routes (not the LOCAL ones). */
+  routes?: { id: string; route_table_id: string; destination: string; gateway_type: string; gateway_id: string }[];
+  /** Entries of the network ACLs of the host's subnets. */
+  aclEntries?: { acl_id: string; direction: 'ingress' | 'egress'; position: number; protocol: string; port: string; cidr: string; ipv6_cidr: string; action: string }[];
+  /** ACTIVE peering connections between spanned VPCs. */
+  peerings?: { id: string; vpc_id: string; peer_vpc_id: string }[];
 }
 
 /** MAC of a host's tunnel end for one VPC: locally administered, the same wherever it is computed. */
@@ -50,10 +72,31 @@ export function toRule(p: HostSpan['policies'][number]): Rule {
     action: p.action.toUpperCase() === 'ACCEPT' ? 'accept' : 'drop',
   };
   if (p.ref_sg_id) rule.group = p.ref_sg_id;
-  else if (p.ipv6_cidr) rule.ipv6Cidr = p.ipv6_cidr;
-  else rule.cidr = p.cidr || '0.0.0.0/0';
+  else if (p.ipv6_cidr) rule.ipv6Cidr = p.ipv6_cidr.includes('/') ? p.ipv6_cidr : `${p.ipv6_cidr}/128`;
+  // Normalised here, once: a bare address (Tencent accepts one) is a /32 for every driver.
+  else rule.cidr = normaliseCidr(p.cidr || '0.0.0.0/0') ?? p.cidr;
   return rule;
 }
+
+/** An ACL entry as the data plane evaluates it; undefined for one that can match no IPv4 packet (IPv6 only). */
+export function toAclRule(e: NonNullable<HostSpan['aclEntries']>[number]): AclRule | undefined {
+  if (!e.cidr && e.ipv6_cidr) return undefined;
+  const protocol = e.protocol.toLowerCase() as AclRule['protocol'];
+  return {
+    protocol,
+    ports: protocol === 'tcp' || protocol === 'udp' ? portRanges(e.port) : [],
+    cidr: normaliseCidr(e.cidr || '0.0.0.0/0') ?? e.cidr,
+    action: e.action.toUpperCase() === 'ACCEPT' ? 'accept' : 'drop',
+  };
+}
+
+/** MAC of a peering link's end in one VPC's router: locally administered, the same wherever computed. */
+export function linkMac(peeringId: string, vpcId: string): string {
+  return routerMac(`${peeringId}/${vpcId}`, 0);
+}
+
+/** A running instance has a port on its host; a stopped or unplaced one has none. */
+const live = (i: HostSpan['instances'][number]) => !!i.host_id && i.state !== 'STOPPED';
 
 export function compileHost(span: HostSpan): HostDocument {
   const hostId = span.host.id;
@@ -68,15 +111,25 @@ export function compileHost(span: HostSpan): HostDocument {
     g[p.direction].push(toRule(p));
     rulesOf.set(p.sg_id, g);
   }
+  const membersOf = new Map<string, HostSpan['instances']>();
+  for (const i of [...span.instances].sort(byKey((i) => i.id))) membersOf.set(i.vpc_id, [...(membersOf.get(i.vpc_id) ?? []), i]);
+
+  // Routers on this host: VPCs with a running instance here, and the VPCs actively peered with those.
+  const home = new Set(span.vpcs.filter((v) => (membersOf.get(v.id) ?? []).some((i) => i.host_id === hostId && live(i))).map((v) => v.id));
+  const peerings = (span.peerings ?? []).filter((p) => home.has(p.vpc_id) || home.has(p.peer_vpc_id));
+  const present = new Set([...home, ...peerings.flatMap((p) => [p.vpc_id, p.peer_vpc_id])]);
 
   const vpcs: VpcContext[] = [];
   for (const vpc of [...span.vpcs].sort(byKey((v) => v.id))) {
-    const members = span.instances.filter((i) => i.vpc_id === vpc.id).sort(byKey((i) => i.id));
-    const local = members.filter((i) => i.host_id === hostId);
-    if (!local.length) continue;
+    if (!present.has(vpc.id)) continue;
+    const members = membersOf.get(vpc.id) ?? [];
+    const running = members.filter(live);
+    const local = running.filter((i) => i.host_id === hostId);
+    const tables = routeTablesOf(span, vpc.id, running, peerings, present);
+    const routedTo = routedCidrs(span, vpc.id);
     const ports: Port[] = local.map((i) => {
       const cidr = parseCidr(subnetCidr.get(i.subnet_id)!)!;
-      return {
+      const port: Port = {
         instanceId: i.id,
         ifname: portName(i.id),
         ip: i.private_ip,
@@ -86,9 +139,12 @@ export function compileHost(span: HostSpan): HostDocument {
         gateway: formatIp(gatewayOf(cidr)),
         securityGroups: bound.get(i.id) ?? [],
       };
+      const routed = routedTo.get(i.private_ip);
+      if (routed?.length) port.routedCidrs = routed;
+      return port;
     });
-    const remotes: RemoteEndpoint[] = members
-      .filter((i) => i.host_id && i.host_id !== hostId && span.underlays[i.host_id])
+    const remotes: RemoteEndpoint[] = running
+      .filter((i) => i.host_id !== hostId && span.underlays[i.host_id!])
       .map((i) => ({
         ip: i.private_ip,
         instanceId: i.id,
@@ -107,22 +163,120 @@ export function compileHost(span: HostSpan): HostDocument {
         .map((i) => i.private_ip)
         .sort();
     const subnetIds = [...new Set(ports.map((p) => p.subnetId))].sort();
-    vpcs.push({
+    const subnetRow = new Map(span.subnets.map((s) => [s.id, s]));
+    const mainTable = (span.routeTables ?? []).find((t) => t.vpc_id === vpc.id && t.is_main === 1)?.id;
+    const acls: Record<string, NetworkAcl> = {};
+    const context: VpcContext = {
       vpcId: vpc.id,
       vni: vpc.vni,
       routerMac: routerMac(hostId, vpc.vni),
       subnets: subnetIds.map((id) => {
         const c = parseCidr(subnetCidr.get(id)!)!;
-        return { subnetId: id, cidr: subnetCidr.get(id)!, gateway: formatIp(gatewayOf(c)) };
+        const row = subnetRow.get(id);
+        const subnet: VpcContext['subnets'][number] = { subnetId: id, cidr: subnetCidr.get(id)!, gateway: formatIp(gatewayOf(c)) };
+        const table = row?.route_table_id || mainTable;
+        if (table && tables.some((t) => t.routeTableId === table)) subnet.routeTableId = table;
+        if (row?.network_acl_id) {
+          subnet.networkAclId = row.network_acl_id;
+          acls[row.network_acl_id] ??= networkAcl(span, row.network_acl_id);
+        }
+        return subnet;
       }),
       ports,
       remotes,
       securityGroups,
       groupMembers,
-    });
+    };
+    if (vpc.cidr) context.cidr = vpc.cidr;
+    if (tables.length) context.routeTables = tables;
+    if (Object.keys(acls).length) context.networkAcls = acls;
+    const links = peeringLinks(vpc.id, peerings);
+    if (links.length) context.peerings = links;
+    vpcs.push(context);
   }
   return { hostId, revision: span.revision, underlay: span.host.underlay, vpcs };
 }
+
+/**
+ * The route tables of a VPC that subnets use, as the data plane needs them:
+ * enabled routes grouped by destination (NORMAL_CVM routes to one
+ * destination are one ECMP route over the next hops that are running),
+ * peering routes only over a link present on this host.
+ */
+function routeTablesOf(
+  span: HostSpan,
+  vpcId: string,
+  running: HostSpan['instances'],
+  peerings: NonNullable<HostSpan['peerings']>,
+  present: ReadonlySet<string>,
+): RouteTable[] {
+  const tables = (span.routeTables ?? []).filter((t) => t.vpc_id === vpcId).sort(byKey((t) => t.id));
+  const mainId = tables.find((t) => t.is_main === 1)?.id;
+  const subnets = span.subnets.filter((s) => s.vpc_id === vpcId).sort(byKey((s) => s.id));
+  const byIp = new Map(running.map((i) => [i.private_ip, i]));
+  const out: RouteTable[] = [];
+  for (const t of tables) {
+    const associated = subnets.filter((s) => (s.route_table_id || mainId) === t.id).map((s) => ({ subnetId: s.id, cidr: s.cidr }));
+    if (!associated.length) continue;
+    const byDestination = new Map<string, NonNullable<HostSpan['routes']>>();
+    for (const r of (span.routes ?? []).filter((r) => r.route_table_id === t.id)) {
+      const d = normaliseCidr(r.destination);
+      if (d) byDestination.set(d, [...(byDestination.get(d) ?? []), r]);
+    }
+    const routes: TableRoute[] = [];
+    for (const [destination, rs] of [...byDestination].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const sorted = [...rs].sort(byKey((r) => r.id));
+      const peering = sorted.find((r) => r.gateway_type === 'PEERCONNECTION');
+      if (peering) {
+        const p = peerings.find((x) => x.id === peering.gateway_id && (x.vpc_id === vpcId || x.peer_vpc_id === vpcId));
+        const peerVpcId = p && (p.vpc_id === vpcId ? p.peer_vpc_id : p.vpc_id);
+        if (p && peerVpcId && present.has(peerVpcId)) routes.push({ destination, kind: 'peering', peeringId: p.id, peerVpcId, routeIds: [peering.id] });
+        continue;
+      }
+      const cvm = sorted.filter((r) => r.gateway_type === 'NORMAL_CVM');
+      if (!cvm.length) continue; // a next-hop type the data plane does not know yet
+      const nextHops = [...new Set(cvm.map((r) => r.gateway_id))]
+        .flatMap((ip) => (byIp.has(ip) ? [{ ip, instanceId: byIp.get(ip)!.id }] : []))
+        .sort((a, b) => ipNumber(a.ip) - ipNumber(b.ip));
+      routes.push({ destination, kind: 'instance', nextHops, routeIds: cvm.map((r) => r.id) });
+    }
+    out.push({ routeTableId: t.id, main: t.is_main === 1, subnets: associated, routes });
+  }
+  return out;
+}
+
+/** Per next-hop address, the destinations routed to it in any table of the VPC (it may send from them). */
+function routedCidrs(span: HostSpan, vpcId: string): Map<string, string[]> {
+  const tables = new Set((span.routeTables ?? []).filter((t) => t.vpc_id === vpcId).map((t) => t.id));
+  const byIp = new Map<string, Cidr[]>();
+  for (const r of span.routes ?? []) {
+    if (r.gateway_type !== 'NORMAL_CVM' || !tables.has(r.route_table_id)) continue;
+    const c = parseCidr(r.destination, false);
+    if (c) byIp.set(r.gateway_id, [...(byIp.get(r.gateway_id) ?? []), c]);
+  }
+  return new Map([...byIp].map(([ip, cs]) => [ip, collapseCidrs(cs).map(formatCidr)]));
+}
+
+function networkAcl(span: HostSpan, aclId: string): NetworkAcl {
+  const acl: NetworkAcl = { ingress: [], egress: [] };
+  for (const e of (span.aclEntries ?? []).filter((e) => e.acl_id === aclId).sort((a, b) => a.position - b.position)) {
+    const rule = toAclRule(e);
+    if (rule) acl[e.direction].push(rule);
+  }
+  return acl;
+}
+
+function peeringLinks(vpcId: string, peerings: NonNullable<HostSpan['peerings']>): PeeringLink[] {
+  return peerings
+    .filter((p) => p.vpc_id === vpcId || p.peer_vpc_id === vpcId)
+    .map((p) => {
+      const peerVpcId = p.vpc_id === vpcId ? p.peer_vpc_id : p.vpc_id;
+      return { peeringId: p.id, peerVpcId, ifname: p.id, mac: linkMac(p.id, vpcId), peerMac: linkMac(p.id, peerVpcId) };
+    })
+    .sort(byKey((l) => l.peeringId));
+}
+
+const ipNumber = (ip: string) => parseIp(ip) ?? 0;
 
 /** Groups that the policies of `securityGroups` reference, sorted: their members must be known. */
 export function referencedGroups(securityGroups: Record<string, SecurityGroupRules>): string[] {

@@ -1,126 +1,154 @@
 /**
- * Reads one host's span from the store, in one consistent snapshot (the
- * revision and the rows agree). The effectful half of the compiler.
+ * Reads hosts' spans from the store, in one consistent snapshot (the revision
+ * and the rows agree). The effectful half of the compiler.
+ *
+ * A host's span: the VPCs of the instances placed on it, plus the VPCs
+ * actively peered with those (their routers sit on the host too, without
+ * ports: peered traffic enters the peer's router on the source host);
+ * every instance, subnet and route table of those VPCs; the groups bound on
+ * the host and their policies; the network ACLs of the host's subnets.
  */
-import type { Store } from '../store/store.js';
+import type { Store, Tx } from '../store/store.js';
 import type { HostSpan } from './compile.js';
 
+/** One host's span (what loadSpans reads, for a single host). */
 export async function loadSpan(store: Store, hostId: string): Promise<HostSpan | undefined> {
-  const run = store.db.transaction();
-  return (store.engine === 'postgres' ? run.setIsolationLevel('repeatable read') : run).execute(async (tx) => {
-    const host = await tx.selectFrom('hosts').select(['id', 'underlay']).where('id', '=', hostId).executeTakeFirst();
-    if (!host) return undefined;
-    const { revision } = await tx.selectFrom('meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
-    const vpcIds = (await tx.selectFrom('instances').select('vpc_id').distinct().where('host_id', '=', hostId).execute()).map((r) => r.vpc_id);
-    if (!vpcIds.length)
-      return { host, revision, underlays: {}, vpcs: [], instances: [], subnets: [], bindings: [], policies: [] };
-    const [vpcs, instances] = await Promise.all([
-      tx.selectFrom('vpcs').select(['id', 'vni']).where('id', 'in', vpcIds).execute(),
-      tx.selectFrom('instances').select(['id', 'vpc_id', 'subnet_id', 'private_ip', 'mac', 'host_id']).where('vpc_id', 'in', vpcIds).execute(),
-    ]);
-    const localSubnets = [...new Set(instances.filter((i) => i.host_id === hostId).map((i) => i.subnet_id))];
-    const hostIds = [...new Set(instances.flatMap((i) => (i.host_id ? [i.host_id] : [])))];
-    const [subnets, hosts, bindings] = await Promise.all([
-      tx.selectFrom('subnets').select(['id', 'cidr']).where('id', 'in', localSubnets).execute(),
-      tx.selectFrom('hosts').select(['id', 'underlay']).where('id', 'in', hostIds).execute(),
-      tx
-        .selectFrom('instance_sgs')
-        .innerJoin('instances', 'instances.id', 'instance_sgs.instance_id')
-        .select(['instance_sgs.instance_id', 'instance_sgs.sg_id', 'instance_sgs.position'])
-        .where('instances.vpc_id', 'in', vpcIds)
-        .execute(),
-    ]);
-    const localIds = new Set(instances.filter((i) => i.host_id === hostId).map((i) => i.id));
-    const localGroups = [...new Set(bindings.filter((b) => localIds.has(b.instance_id)).map((b) => b.sg_id))];
-    const policies = localGroups.length
-      ? await tx
-          .selectFrom('sg_policies')
-          .select(['sg_id', 'direction', 'position', 'protocol', 'port', 'cidr', 'ipv6_cidr', 'ref_sg_id', 'action'])
-          .where('sg_id', 'in', localGroups)
-          .execute()
-      : [];
-    return {
-      host,
-      revision,
-      underlays: Object.fromEntries(hosts.map((h) => [h.id, h.underlay])),
-      vpcs,
-      instances,
-      subnets,
-      bindings,
-      policies,
-    };
-  });
+  return (await loadSpans(store, [hostId])).get(hostId);
 }
 
 /**
  * The spans of many hosts in one snapshot and a handful of queries: what a
- * change that spans thousands of hosts needs (one loadSpan per host is ~8
- * queries each). Each span equals what loadSpan reads for that host; hosts
- * that do not exist are left out of the map.
+ * change that spans thousands of hosts needs. Hosts that do not exist are
+ * left out of the map.
  */
 export async function loadSpans(store: Store, hostIds: readonly string[]): Promise<Map<string, HostSpan>> {
   const run = store.db.transaction();
-  return (store.engine === 'postgres' ? run.setIsolationLevel('repeatable read') : run).execute(async (tx) => {
-    const spans = new Map<string, HostSpan>();
-    if (!hostIds.length) return spans;
-    const hosts = await tx.selectFrom('hosts').select(['id', 'underlay']).where('id', 'in', [...hostIds]).execute();
-    const { revision } = await tx.selectFrom('meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
-    const placed = await tx.selectFrom('instances').select(['host_id', 'vpc_id']).distinct().where('host_id', 'in', [...hostIds]).execute();
-    const vpcsOf = groupBy(placed, (p) => p.host_id!, (p) => p.vpc_id);
-    const vpcIds = [...new Set(placed.map((p) => p.vpc_id))];
-    const [vpcs, instances] = vpcIds.length
-      ? await Promise.all([
-          tx.selectFrom('vpcs').select(['id', 'vni']).where('id', 'in', vpcIds).execute(),
-          tx.selectFrom('instances').select(['id', 'vpc_id', 'subnet_id', 'private_ip', 'mac', 'host_id']).where('vpc_id', 'in', vpcIds).execute(),
-        ])
-      : [[], []];
-    const subnetIds = [...new Set(instances.filter((i) => i.host_id && vpcsOf.has(i.host_id)).map((i) => i.subnet_id))];
-    const underlayIds = [...new Set(instances.flatMap((i) => (i.host_id ? [i.host_id] : [])))];
-    const [subnets, underlayRows, bindings] = vpcIds.length
-      ? await Promise.all([
-          subnetIds.length ? tx.selectFrom('subnets').select(['id', 'cidr']).where('id', 'in', subnetIds).execute() : [],
-          underlayIds.length ? tx.selectFrom('hosts').select(['id', 'underlay']).where('id', 'in', underlayIds).execute() : [],
-          tx
-            .selectFrom('instance_sgs')
-            .innerJoin('instances', 'instances.id', 'instance_sgs.instance_id')
-            .select(['instance_sgs.instance_id', 'instance_sgs.sg_id', 'instance_sgs.position', 'instances.vpc_id'])
-            .where('instances.vpc_id', 'in', vpcIds)
-            .execute(),
-        ])
-      : [[], [], []];
-    const groupsOfInstance = groupBy(bindings, (b) => b.instance_id, (b) => b.sg_id);
-    const localGroups = [...new Set(instances.filter((i) => i.host_id && vpcsOf.has(i.host_id)).flatMap((i) => groupsOfInstance.get(i.id) ?? []))];
-    const policies = localGroups.length
-      ? await tx
+  return (store.engine === 'postgres' ? run.setIsolationLevel('repeatable read') : run).execute((tx) => readSpans(tx, hostIds));
+}
+
+const empty = (host: HostSpan['host'], revision: number): HostSpan => ({
+  host,
+  revision,
+  underlays: {},
+  vpcs: [],
+  instances: [],
+  subnets: [],
+  bindings: [],
+  policies: [],
+  routeTables: [],
+  routes: [],
+  aclEntries: [],
+  peerings: [],
+});
+
+async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string, HostSpan>> {
+  const spans = new Map<string, HostSpan>();
+  if (!hostIds.length) return spans;
+  const hosts = await tx.selectFrom('hosts').select(['id', 'underlay']).where('id', 'in', [...hostIds]).execute();
+  const { revision } = await tx.selectFrom('meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
+  const placed = await tx.selectFrom('instances').select(['host_id', 'vpc_id']).distinct().where('host_id', 'in', [...hostIds]).execute();
+  const homeVpcs = groupBy(placed, (p) => p.host_id!, (p) => p.vpc_id);
+  const homeIds = [...new Set(placed.map((p) => p.vpc_id))];
+  const peerings = homeIds.length
+    ? await tx
+        .selectFrom('peerings')
+        .select(['id', 'vpc_id', 'peer_vpc_id'])
+        .where('state', '=', 'ACTIVE')
+        .where((eb) => eb.or([eb('vpc_id', 'in', homeIds), eb('peer_vpc_id', 'in', homeIds)]))
+        .execute()
+    : [];
+  const vpcIds = [...new Set([...homeIds, ...peerings.flatMap((p) => [p.vpc_id, p.peer_vpc_id])])];
+  if (!vpcIds.length) {
+    for (const h of hosts) spans.set(h.id, empty(h, revision));
+    return spans;
+  }
+  const [vpcs, instances, subnets, routeTables, bindings] = await Promise.all([
+    tx.selectFrom('vpcs').select(['id', 'vni', 'cidr']).where('id', 'in', vpcIds).execute(),
+    tx.selectFrom('instances').select(['id', 'vpc_id', 'subnet_id', 'private_ip', 'mac', 'host_id', 'state']).where('vpc_id', 'in', vpcIds).execute(),
+    tx.selectFrom('subnets').select(['id', 'vpc_id', 'cidr', 'route_table_id', 'network_acl_id']).where('vpc_id', 'in', vpcIds).execute(),
+    tx.selectFrom('route_tables').select(['id', 'vpc_id', 'is_main']).where('vpc_id', 'in', vpcIds).execute(),
+    tx
+      .selectFrom('instance_sgs')
+      .innerJoin('instances', 'instances.id', 'instance_sgs.instance_id')
+      .select(['instance_sgs.instance_id', 'instance_sgs.sg_id', 'instance_sgs.position', 'instances.vpc_id'])
+      .where('instances.vpc_id', 'in', vpcIds)
+      .execute(),
+  ]);
+  const underlayIds = [...new Set(instances.flatMap((i) => (i.host_id ? [i.host_id] : [])))];
+  const groupsOfInstance = groupBy(bindings, (b) => b.instance_id, (b) => b.sg_id);
+  const wanted = new Set(hostIds);
+  const local = instances.filter((i) => i.host_id && wanted.has(i.host_id));
+  const localGroups = [...new Set(local.flatMap((i) => groupsOfInstance.get(i.id) ?? []))];
+  const subnetById = new Map(subnets.map((s) => [s.id, s]));
+  const localAcls = [...new Set(local.flatMap((i) => subnetById.get(i.subnet_id)?.network_acl_id || []))];
+  const tableIds = routeTables.map((t) => t.id);
+  const [underlayRows, policies, routes, aclEntries] = await Promise.all([
+    underlayIds.length ? tx.selectFrom('hosts').select(['id', 'underlay']).where('id', 'in', underlayIds).execute() : [],
+    localGroups.length
+      ? tx
           .selectFrom('sg_policies')
           .select(['sg_id', 'direction', 'position', 'protocol', 'port', 'cidr', 'ipv6_cidr', 'ref_sg_id', 'action'])
           .where('sg_id', 'in', localGroups)
           .execute()
-      : [];
+      : [],
+    tableIds.length
+      ? tx
+          .selectFrom('routes')
+          .select(['id', 'route_table_id', 'destination', 'gateway_type', 'gateway_id'])
+          .where('route_table_id', 'in', tableIds)
+          .where('enabled', '=', 1)
+          .where('gateway_type', '!=', 'LOCAL')
+          .execute()
+      : [],
+    localAcls.length
+      ? tx
+          .selectFrom('acl_entries')
+          .select(['acl_id', 'direction', 'position', 'protocol', 'port', 'cidr', 'ipv6_cidr', 'action'])
+          .where('acl_id', 'in', localAcls)
+          .execute()
+      : [],
+  ]);
 
-    const instancesByVpc = groupBy(instances, (i) => i.vpc_id, (i) => i);
-    const bindingsByVpc = groupBy(bindings, (b) => b.vpc_id, ({ instance_id, sg_id, position }) => ({ instance_id, sg_id, position }));
-    const vpcById = new Map(vpcs.map((v) => [v.id, v]));
-    const cidrOf = new Map(subnets.map((s) => [s.id, s.cidr]));
-    const underlayOf = new Map(underlayRows.map((h) => [h.id, h.underlay]));
-    const policiesOf = groupBy(policies, (p) => p.sg_id, (p) => p);
+  const vpcById = new Map(vpcs.map((v) => [v.id, v]));
+  const underlayOf = new Map(underlayRows.map((h) => [h.id, h.underlay]));
+  const peersOf = new Map<string, string[]>();
+  for (const p of peerings)
+    for (const [a, b] of [
+      [p.vpc_id, p.peer_vpc_id],
+      [p.peer_vpc_id, p.vpc_id],
+    ] as const)
+      peersOf.set(a, [...(peersOf.get(a) ?? []), b]);
+  const byVpc = <T extends { vpc_id: string }>(rows: readonly T[]) => groupBy(rows, (r) => r.vpc_id, (r) => r);
+  const instancesByVpc = byVpc(instances);
+  const subnetsByVpc = byVpc(subnets);
+  const tablesByVpc = byVpc(routeTables);
+  const bindingsByVpc = byVpc(bindings);
+  const routesByTable = groupBy(routes, (r) => r.route_table_id, (r) => r);
+  const policiesOf = groupBy(policies, (p) => p.sg_id, (p) => p);
+  const entriesOf = groupBy(aclEntries, (e) => e.acl_id, (e) => e);
 
-    for (const host of hosts) {
-      const mine = vpcsOf.get(host.id) ?? [];
-      const span: HostSpan = { host, revision, underlays: {}, vpcs: [], instances: [], subnets: [], bindings: [], policies: [] };
-      spans.set(host.id, span);
-      if (!mine.length) continue;
-      span.vpcs = mine.flatMap((v) => (vpcById.has(v) ? [vpcById.get(v)!] : []));
-      span.instances = mine.flatMap((v) => instancesByVpc.get(v) ?? []);
-      span.bindings = mine.flatMap((v) => bindingsByVpc.get(v) ?? []);
-      const local = span.instances.filter((i) => i.host_id === host.id);
-      span.subnets = [...new Set(local.map((i) => i.subnet_id))].flatMap((id) => (cidrOf.has(id) ? [{ id, cidr: cidrOf.get(id)! }] : []));
-      for (const i of span.instances) if (i.host_id && underlayOf.has(i.host_id)) span.underlays[i.host_id] = underlayOf.get(i.host_id)!;
-      const groups = [...new Set(local.flatMap((i) => groupsOfInstance.get(i.id) ?? []))];
-      span.policies = groups.flatMap((g) => policiesOf.get(g) ?? []);
-    }
-    return spans;
-  });
+  for (const host of hosts) {
+    const span = empty(host, revision);
+    spans.set(host.id, span);
+    const home = homeVpcs.get(host.id) ?? [];
+    if (!home.length) continue;
+    const present = [...new Set([...home, ...home.flatMap((v) => peersOf.get(v) ?? [])])].filter((v) => vpcById.has(v));
+    const presentSet = new Set(present);
+    span.vpcs = present.map((v) => vpcById.get(v)!);
+    span.instances = present.flatMap((v) => instancesByVpc.get(v) ?? []);
+    span.subnets = present.flatMap((v) => subnetsByVpc.get(v) ?? []);
+    span.routeTables = present.flatMap((v) => tablesByVpc.get(v) ?? []);
+    span.routes = span.routeTables.flatMap((t) => routesByTable.get(t.id) ?? []);
+    span.bindings = present.flatMap((v) => (bindingsByVpc.get(v) ?? []).map(({ instance_id, sg_id, position }) => ({ instance_id, sg_id, position })));
+    span.peerings = peerings.filter((p) => presentSet.has(p.vpc_id) && presentSet.has(p.peer_vpc_id));
+    for (const i of span.instances) if (i.host_id && underlayOf.has(i.host_id)) span.underlays[i.host_id] = underlayOf.get(i.host_id)!;
+    const mine = span.instances.filter((i) => i.host_id === host.id);
+    const groups = [...new Set(mine.flatMap((i) => groupsOfInstance.get(i.id) ?? []))];
+    span.policies = groups.flatMap((g) => policiesOf.get(g) ?? []);
+    const acls = [...new Set(mine.flatMap((i) => subnetById.get(i.subnet_id)?.network_acl_id || []))];
+    span.aclEntries = acls.flatMap((a) => entriesOf.get(a) ?? []);
+  }
+  return spans;
 }
 
 function groupBy<T, V>(rows: readonly T[], key: (r: T) => string, value: (r: T) => V): Map<string, V[]> {

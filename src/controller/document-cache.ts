@@ -16,6 +16,8 @@
  *   so a deleted instance still finds the hosts that held it.
  * - A compile in flight when any commit arrives is not cached (it may have
  *   read the state before that commit), and its waiters are woken to try again.
+ * - Route tables, network ACLs and peerings reach documents through their
+ *   VPCs: their actions record a 'vpc' change for each VPC they affect.
  * - A change of a kind this module does not know drops every document.
  * - Commits on other controller replicas are read from the change log every
  *   `pollMs` and go through the same path.
@@ -135,6 +137,11 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
           break;
         case 'account':
           break; // accounts appear in no document
+        case 'route_table':
+        case 'network_acl':
+        case 'peering':
+          // Their actions also record a change of every VPC whose hosts they affect (both VPCs of a peering).
+          break;
         default:
           // A kind added later and not taught here: correct before fast.
           invalidateAll(new Set([...cache.keys(), ...waiters.keys()]));

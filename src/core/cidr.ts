@@ -37,6 +37,23 @@ export function parseCidr(s: string, strict = true): Cidr | undefined {
 
 export const formatCidr = (c: Cidr) => `${formatIp(c.base)}/${c.prefix}`;
 
+/**
+ * The one normal form of an IPv4 peer or destination: `a.b.c.d/n` with the
+ * host bits cleared; a bare address is a /32. Undefined when it is neither.
+ */
+export function normaliseCidr(s: string): string | undefined {
+  const c = parseCidr(s.includes('/') ? s : `${s}/32`, false);
+  return c && formatCidr(c);
+}
+
+/** CIDRs without those contained in another of them, sorted by address then prefix. */
+export function collapseCidrs(cidrs: readonly Cidr[]): Cidr[] {
+  const sorted = [...cidrs].sort((a, b) => a.base - b.base || a.prefix - b.prefix);
+  const out: Cidr[] = [];
+  for (const c of sorted) if (!out.some((o) => containsCidr(o, c))) out.push(c);
+  return out;
+}
+
 export const containsIp = (c: Cidr, ip: number) => ip >= c.base && ip <= lastOf(c);
 export const containsCidr = (outer: Cidr, inner: Cidr) => inner.prefix >= outer.prefix && containsIp(outer, inner.base);
 export const overlaps = (a: Cidr, b: Cidr) => a.base <= lastOf(b) && b.base <= lastOf(a);

@@ -131,9 +131,11 @@ export function parsePort(text: string, path: string): string {
 /** The ranges a canonical Port text admits (for the data plane and overlap reasoning). */
 export function portSpec(port: string): PortSpec {
   if (port === 'ALL') return 'ALL';
-  if (port.includes(',')) return port.split(',').map((p) => [Number(p), Number(p)] as const);
-  const [lo, hi] = port.split('-');
-  return [[Number(lo), Number(hi ?? lo)] as const];
+  // `80`, `80-90`, `22,80`, and (network ACLs) lists of ranges `22,80-90`.
+  return port.split(',').map((part) => {
+    const [lo, hi] = part.split('-');
+    return [Number(lo), Number(hi ?? lo)] as const;
+  });
 }
 
 /** IPv4 address or CIDR. `0.0.0.0/n` means everything and is stored as 0.0.0.0/0, as Tencent does. */

@@ -8,7 +8,8 @@
  * Inside a controller the documents come from its distribution cache (a
  * `DocumentSource`): the very documents the agents are sent, whole hosts with
  * every account's VPCs, which is why the reduction here is what keeps tenants
- * apart. Without one (an API used alone) every host is compiled from the
+ * apart. The one exception is a VPC actively peered with one of the account's:
+ * traffic crosses into it, so the tracer must see its routers to follow it. Without one (an API used alone) every host is compiled from the
  * store.
  *
  * These are the desired documents: what every agent converges to. Whether a
@@ -39,18 +40,27 @@ export async function compileDocument(store: Store, hostId: string): Promise<Hos
 }
 
 export async function accountView(store: Store, account: string, o: { vpcIds?: readonly string[]; documents?: DocumentSource } = {}): Promise<RegionView> {
-  let hostsQ = store.db.selectFrom('instances').select('host_id').distinct().where('account', '=', account).where('host_id', 'is not', null);
-  if (o.vpcIds) hostsQ = o.vpcIds.length ? hostsQ.where('vpc_id', 'in', [...o.vpcIds]) : hostsQ.where('id', '=', '');
-  const [hosts, vpcs] = await Promise.all([
-    hostsQ.execute(),
-    store.db.selectFrom('vpcs').select('id').where('account', '=', account).execute(),
-  ]);
-  const own = new Set(vpcs.map((v) => v.id));
+  const owned = (await store.db.selectFrom('vpcs').select('id').where('account', '=', account).execute()).map((v) => v.id);
+  const scope = o.vpcIds ? o.vpcIds.filter((v) => owned.includes(v)) : owned;
+  // A trace may cross into an actively peered VPC (another account's too): its routers and hosts are part of the view.
+  const peers = scope.length
+    ? await store.db
+        .selectFrom('peerings')
+        .select(['vpc_id', 'peer_vpc_id'])
+        .where('state', '=', 'ACTIVE')
+        .where((eb) => eb.or([eb('vpc_id', 'in', scope), eb('peer_vpc_id', 'in', scope)]))
+        .execute()
+    : [];
+  const visible = new Set([...owned, ...peers.flatMap((p) => [p.vpc_id, p.peer_vpc_id])]);
+  const spanned = [...new Set([...scope, ...peers.flatMap((p) => [p.vpc_id, p.peer_vpc_id])])];
+  const hosts = spanned.length
+    ? await store.db.selectFrom('instances').select('host_id').distinct().where('vpc_id', 'in', spanned).where('host_id', 'is not', null).execute()
+    : [];
   const hostIds = hosts.map((h) => h.host_id!);
   const docs = o.documents ? await o.documents(hostIds) : await Promise.all(hostIds.map((h) => compileDocument(store, h)));
   const documents = docs
     .filter((d): d is HostDocument => !!d)
-    .map((d) => ({ ...d, vpcs: d.vpcs.filter((v) => own.has(v.vpcId)) }))
+    .map((d) => ({ ...d, vpcs: d.vpcs.filter((v) => visible.has(v.vpcId)) }))
     .sort((a, b) => (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0));
   const key = [storeId(store), account, o.vpcIds ? [...o.vpcIds].sort().join(',') : '*', ...documents.map((d) => `${d.hostId}@${d.revision}`)].join('|');
   return { revision: Math.max(0, ...documents.map((d) => d.revision)), documents, key };
