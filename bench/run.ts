@@ -26,12 +26,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { apiBench } from './api.js';
 import { dataplaneBench } from './dataplane.js';
+import { routingBench } from './routing.js';
 import { simBench } from './sim.js';
 import type { BenchModule, BenchOptions, Engine } from './lib/module.js';
 import { topProcesses } from './lib/proc.js';
 import { cleanupAll, postgresReachable, ROOT, useWeft, WEFT } from './lib/server.js';
 
-const MODULES: BenchModule[] = [apiBench, dataplaneBench, simBench];
+const MODULES: BenchModule[] = [apiBench, dataplaneBench, routingBench, simBench];
 
 const { values: a } = parseArgs({
   options: {
