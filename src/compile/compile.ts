@@ -125,7 +125,7 @@ export function compileHost(span: HostSpan): HostDocument {
     const members = membersOf.get(vpc.id) ?? [];
     const running = members.filter(live);
     const local = running.filter((i) => i.host_id === hostId);
-    const tables = routeTablesOf(span, vpc.id, running, peerings, present);
+    const tables = routeTablesOf(span, vpc.id, running, local, peerings, present);
     const routedTo = routedCidrs(span, vpc.id);
     const ports: Port[] = local.map((i) => {
       const cidr = parseCidr(subnetCidr.get(i.subnet_id)!)!;
@@ -198,15 +198,19 @@ export function compileHost(span: HostSpan): HostDocument {
 }
 
 /**
- * The route tables of a VPC that subnets use, as the data plane needs them:
- * enabled routes grouped by destination (NORMAL_CVM routes to one
+ * The route tables of a VPC that this host routes by, as the data plane
+ * needs them: enabled routes grouped by destination (NORMAL_CVM routes to one
  * destination are one ECMP route over the next hops that are running),
- * peering routes only over a link present on this host.
+ * peering routes only over a link present on this host. A host routes by the
+ * tables of its ports' subnets, and (for packets arriving over the tunnel) by
+ * the routes whose next hops it holds: other tables stay out of its document,
+ * which keeps documents small in a VPC of thousands of routes.
  */
 function routeTablesOf(
   span: HostSpan,
   vpcId: string,
   running: HostSpan['instances'],
+  local: HostSpan['instances'],
   peerings: NonNullable<HostSpan['peerings']>,
   present: ReadonlySet<string>,
 ): RouteTable[] {
@@ -214,10 +218,14 @@ function routeTablesOf(
   const mainId = tables.find((t) => t.is_main === 1)?.id;
   const subnets = span.subnets.filter((s) => s.vpc_id === vpcId).sort(byKey((s) => s.id));
   const byIp = new Map(running.map((i) => [i.private_ip, i]));
+  const localSubnets = new Set(local.map((i) => i.subnet_id));
+  const localIps = new Set(local.map((i) => i.private_ip));
   const out: RouteTable[] = [];
   for (const t of tables) {
     const associated = subnets.filter((s) => (s.route_table_id || mainId) === t.id).map((s) => ({ subnetId: s.id, cidr: s.cidr }));
     if (!associated.length) continue;
+    const ported = associated.some((s) => localSubnets.has(s.subnetId));
+    if (!ported && !(span.routes ?? []).some((r) => r.route_table_id === t.id && r.gateway_type === 'NORMAL_CVM' && localIps.has(r.gateway_id))) continue;
     const byDestination = new Map<string, NonNullable<HostSpan['routes']>>();
     for (const r of (span.routes ?? []).filter((r) => r.route_table_id === t.id)) {
       const d = normaliseCidr(r.destination);

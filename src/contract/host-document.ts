@@ -40,8 +40,9 @@ export interface VpcContext {
   /** The VPC's CIDR block: the implicit LOCAL route of every route table. */
   cidr?: string;
   /**
-   * Every route table of the VPC that a subnet is associated with, sorted by
-   * ID. Routing is distributed: the host the packet enters on decides, by the
+   * The route tables this host routes by, sorted by ID: those of its ports'
+   * subnets, and those with a route whose next hop is one of its ports (a
+   * table no subnet is associated with is never here). Routing is distributed: the host the packet enters on decides, by the
    * table of the subnet it comes from (a port's subnet; over the tunnel, the
    * subnet whose CIDR holds the source address). Instance /32 routes (ports,
    * remotes) always win: user routes never overlap the VPC's CIDR.

@@ -109,6 +109,14 @@ describe('compiler: route tables, ACLs, peering', () => {
     assert.deepEqual(main.routes, []);
   });
 
+  it('a host holds the tables of its ports' subnets and those routing to its ports, no others', () => {
+    const h2 = compileHost(span({ host: { id: 'h2', underlay: '100.64.0.12' } })).vpcs.find((v) => v.vpcId === A)!;
+    // f2 (subnet-a2, main table) is a next hop of rtb-a2; nothing on h2 uses or is routed to by another table.
+    assert.deepEqual(h2.routeTables!.map((t) => t.routeTableId), ['rtb-a1', 'rtb-a2']);
+    const h3 = compileHost(span({ host: { id: 'h3', underlay: '100.64.0.13' }, instances: [...span().instances, ins('ins-a9', A, 'subnet-a2', '10.0.2.99', 'h3')] })).vpcs.find((v) => v.vpcId === A)!;
+    assert.deepEqual(h3.routeTables!.map((t) => t.routeTableId), ['rtb-a1']);
+  });
+
   it('widens anti-spoofing of next hops by the destinations routed to them in any table', () => {
     const f1 = a.ports.find((p) => p.instanceId === 'ins-f1')!;
     assert.deepEqual(f1.routedCidrs, ['192.168.0.0/16'], '192.168.7.0/24 lies inside 192.168.0.0/16');
