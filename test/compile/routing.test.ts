@@ -109,7 +109,7 @@ describe('compiler: route tables, ACLs, peering', () => {
     assert.deepEqual(main.routes, []);
   });
 
-  it('a host holds the tables of its ports' subnets and those routing to its ports, no others', () => {
+  it("a host holds the tables of its ports' subnets and those routing to its ports, no others", () => {
     const h2 = compileHost(span({ host: { id: 'h2', underlay: '100.64.0.12' } })).vpcs.find((v) => v.vpcId === A)!;
     // f2 (subnet-a2, main table) is a next hop of rtb-a2; nothing on h2 uses or is routed to by another table.
     assert.deepEqual(h2.routeTables!.map((t) => t.routeTableId), ['rtb-a1', 'rtb-a2']);
