@@ -38,6 +38,7 @@ const span = (over: Partial<HostSpan> = {}): HostSpan => ({
     { id: 'subnet-a1', vpc_id: A, cidr: '10.0.1.0/24', route_table_id: 'rtb-a2', network_acl_id: 'acl-a1' },
     { id: 'subnet-a2', vpc_id: A, cidr: '10.0.2.0/24', route_table_id: '', network_acl_id: '' },
     { id: 'subnet-b1', vpc_id: B, cidr: '10.1.1.0/24', route_table_id: 'rtb-b1', network_acl_id: '' },
+    { id: 'subnet-c1', vpc_id: C, cidr: '10.2.1.0/24', route_table_id: '', network_acl_id: '' },
   ],
   bindings: [],
   policies: [],
