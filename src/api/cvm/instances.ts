@@ -1,6 +1,7 @@
 /**
  * Instances (cvm 2017-03-12): RunInstances, DescribeInstances,
- * TerminateInstances, AssociateSecurityGroups, DisassociateSecurityGroups.
+ * TerminateInstances, AssociateSecurityGroups, DisassociateSecurityGroups
+ * (Stop/Start/RebootInstances: power.ts).
  *
  * An instance is a network port as much as a machine: one primary private IP
  * in a subnet (a row of private_ips), a MAC, an ENI ID and an ordered list of
@@ -32,13 +33,13 @@ import { ID } from '../vpc/lookup.js';
 /** Stands for every image: Weft instances share their host's kernel, so an image is only a label. */
 export const DEFAULT_IMAGE_ID = 'img-00000000';
 const IMAGE_ID = /^img-[0-9a-z]{8}$/;
-const MAX_BATCH = 100;
+export const MAX_BATCH = 100;
 
 // ---------------------------------------------------------------------------
 // Parameter schemas
 
 /** A list of resource IDs of at most `max` entries (CVM answers InvalidParameterValue.LimitExceeded past it). */
-function idList(max: number, min = 0): Schema<string[]> {
+export function idList(max: number, min = 0): Schema<string[]> {
   const list = arr(str());
   return {
     describe: 'Array of String',
@@ -167,7 +168,7 @@ const CHARGE_TYPES = ['PREPAID', 'POSTPAID_BY_HOUR', 'CDHPAID', 'SPOTPAID', 'CDC
 // ---------------------------------------------------------------------------
 // Shared checks
 
-function checkInstanceIds(ids: readonly string[], param: string) {
+export function checkInstanceIds(ids: readonly string[], param: string) {
   ids.forEach((id, i) => {
     if (!ID.instance.test(id))
       fail('InvalidInstanceId.Malformed', `\`${id}\` at \`${param}.${i}\` is not a valid instance ID; expected the form ins-xxxxxxxx.`);
@@ -181,9 +182,19 @@ function checkSgIds(ids: readonly string[], param: string) {
   });
 }
 
-/** The account's instances among `ids`, or InvalidInstanceId.NotFound naming the others (foreign ones included). */
-async function ownInstances(w: Write, account: string, ids: readonly string[]) {
-  const rows = await w.tx.selectFrom('instances').selectAll().where('account', '=', account).where('id', 'in', [...ids]).execute();
+/**
+ * The account's instances among `ids` with the state DescribeInstances reports
+ * for them, or InvalidInstanceId.NotFound naming the others (foreign ones included).
+ */
+export async function ownInstances(w: Write, account: string, ids: readonly string[]): Promise<InstanceRow[]> {
+  const rows = await w.tx
+    .selectFrom('instances')
+    .leftJoin('hosts', 'hosts.id', 'instances.host_id')
+    .selectAll('instances')
+    .select(effectiveState.as('effective_state'))
+    .where('instances.account', '=', account)
+    .where('instances.id', 'in', [...ids])
+    .execute();
   const found = new Set(rows.map((r) => r.id));
   const missing = ids.filter((id) => !found.has(id));
   if (missing.length) fail('InvalidInstanceId.NotFound', `The instance(s) ${missing.map((m) => `\`${m}\``).join(', ')} do(es) not exist.`);
@@ -292,9 +303,11 @@ export async function newIdentities(w: Write, n: number, draw: Draw = randomDraw
 // ---------------------------------------------------------------------------
 // The Instance model
 
-interface Spec {
+export interface Spec {
   SystemDisk?: { DiskType?: string; DiskSize?: number };
   KeyIds?: string[];
+  /** StopInstances' StoppedMode while the instance is STOPPED; reported as StopChargingMode. */
+  StoppedMode?: string;
 }
 
 /**
@@ -302,14 +315,14 @@ interface Spec {
  * applied the revision its placement was written at, RUNNING from then on
  * (the stored state wins once it is anything but PENDING).
  */
-const effectiveState = sql<string>`case when ${sql.ref('instances.state')} = 'PENDING' and ${sql.ref('instances.placed_revision')} > 0 and ${sql.ref(
+export const effectiveState = sql<string>`case when ${sql.ref('instances.state')} = 'PENDING' and ${sql.ref('instances.placed_revision')} > 0 and ${sql.ref(
   'hosts.applied_revision',
 )} >= ${sql.ref('instances.placed_revision')} then 'RUNNING' else ${sql.ref('instances.state')} end`;
 
 /** ISO-8601 UTC without fractions, as CVM writes instance times: 2020-09-22T00:00:00Z. */
 const isoSeconds = (iso: string) => `${iso.slice(0, 19)}Z`;
 
-type InstanceRow = Selectable<InstancesTable> & { effective_state: string };
+export type InstanceRow = Selectable<InstancesTable> & { effective_state: string };
 
 async function toInstances(ctx: Ctx, rows: InstanceRow[]): Promise<Instance[]> {
   const ids = rows.map((r) => r.id);
@@ -339,11 +352,12 @@ async function toInstances(ctx: Ctx, rows: InstanceRow[]): Promise<Instance[]> {
       LoginSettings: { KeyIds: spec.KeyIds ?? [] },
       InstanceState: r.effective_state,
       Tags: tags.get(r.id) ?? [],
-      StopChargingMode: 'NOT_APPLICABLE',
+      // Weft bills nothing: the mode is only echoed from StopInstances while the instance is stopped.
+      StopChargingMode: r.effective_state === 'STOPPED' ? (spec.StoppedMode ?? 'KEEP_CHARGING') : 'NOT_APPLICABLE',
       Uuid: r.uuid,
       LatestOperation: r.latest_operation,
-      // A launch is done when the instance runs; other operations are done when committed.
-      LatestOperationState: r.latest_operation === 'RunInstances' && pending ? 'OPERATING' : r.latest_operation_state,
+      // A launch or a start is done when the instance runs; other operations are done when committed.
+      LatestOperationState: (r.latest_operation === 'RunInstances' || r.latest_operation === 'StartInstances') && pending ? 'OPERATING' : r.latest_operation_state,
       LatestOperationRequestId: r.latest_operation_request_id,
       IPv6Addresses: [],
       IsolatedSource: 'NOTISOLATED',
@@ -691,7 +705,7 @@ export const terminateInstances = defineAction({
 
 const sgBindingParams = obj({ SecurityGroupIds: idList(MAX_BATCH, 1), InstanceIds: idList(MAX_BATCH, 1) });
 
-function markOperation(w: Write, ids: readonly string[], operation: string, requestId: string) {
+export function markOperation(w: Write, ids: readonly string[], operation: string, requestId: string) {
   return w.tx
     .updateTable('instances')
     .set({ latest_operation: operation, latest_operation_state: 'SUCCESS', latest_operation_request_id: requestId })
