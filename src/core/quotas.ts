@@ -15,6 +15,12 @@ export const DEFAULT_QUOTAS = {
   sgPerInstance: 5,
   /** Instances per region. */
   instance: 1000,
+  /** Network ACLs per VPC (Tencent's VPC limits page: 50). */
+  networkAclPerVpc: 50,
+  /** Entries per network ACL, per direction (Tencent: 20 inbound, 20 outbound). */
+  aclEntryPerDirection: 20,
+  /** Peering connections per VPC, pending or active (Tencent: 10). */
+  peeringPerVpc: 10,
 };
 export type Quotas = typeof DEFAULT_QUOTAS;
 export type QuotaName = keyof Quotas;

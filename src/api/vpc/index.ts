@@ -1,5 +1,7 @@
 /** The vpc service (2017-03-12). */
 import type { ActionDef } from '../action.js';
+import { networkAclActions } from './network-acls.js';
+import { peeringActions } from './peering.js';
 import { privateIpActions } from './private-ips.js';
 import { securityGroupActions } from './security-groups.js';
 import { subnetActions } from './subnets.js';
@@ -14,4 +16,6 @@ export const vpcActions: readonly ActionDef[] = [
   ...privateIpActions,
   ...taskActions,
   ...traceActions,
+  ...networkAclActions,
+  ...peeringActions,
 ];
