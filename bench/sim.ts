@@ -19,6 +19,9 @@
  *           how many hosts received a document, and the controller's RSS and
  *           CPU. Hosts and instances are written into the store while the
  *           server is stopped (a RunInstances per host would measure the API).
+ *   routes  the same controller and agents with one VPC of 1,000 subnets and
+ *           10,000 routes (10 tables) on 100 hosts: time from a CreateRoutes
+ *           call until every host routing by that table reports it applied.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -26,6 +29,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
+import { fetchDocument } from '../src/agent/controller-link.js';
 import { compileHost, type HostSpan } from '../src/compile/compile.js';
 import type { HostDocument } from '../src/contract/host-document.js';
 import { tokenHash } from '../src/controller/distribution.js';
@@ -39,7 +43,7 @@ import { cpuSeconds, memory } from './lib/proc.js';
 import { onCleanup, ROOT, startServer, tempDataDir } from './lib/server.js';
 import { fmt, percentile, round, table } from './lib/stats.js';
 
-export const GOALS = { traceP99Us: 1000 };
+export const GOALS = { traceP99Us: 1000, routeChangeSeconds: 1 };
 
 /** A small deterministic PRNG (mulberry32): the same synthetic region on every run. */
 function rng(seed: number) {
@@ -341,16 +345,14 @@ async function seedRegion(dbFile: string, uin: string, hosts: number) {
   return { tokens, instances: nInst, vpc0Hosts: new Set(Array.from({ length: PER_VPC }, (_, i) => `h${(i % hosts) + 1}`)) };
 }
 
-export async function scaleRun(hosts: number, o: BenchOptions): Promise<ScaleFigures> {
-  const dataDir = tempDataDir(`sim-${hosts}`);
+/**
+ * A `weft server` (SQLite) on a data dir seeded while it was stopped, and one
+ * process of synthetic agents (lib/sim-agents.ts) long-polling every host's
+ * document into SimDrivers. `applied` holds the revision each host last
+ * reported; `until` waits on it.
+ */
+async function simRegion(dataDir: string, tokens: { id: string; token: string }[], limitS: number) {
   const dbFile = join(dataDir, 'weft.db');
-  // First start creates the store and the admin account; then seed with the server stopped.
-  const first = await startServer({ dataDir });
-  const uin = first.credentials.Uin;
-  await first.stop();
-  const ts = performance.now();
-  const seeded = await seedRegion(dbFile, uin, hosts);
-  const seedSeconds = (performance.now() - ts) / 1000;
   const server = await startServer({ dataDir });
   const api = new ApiClient({ endpoint: server.endpoint, secretId: server.credentials.SecretId, secretKey: server.credentials.SecretKey, region: server.credentials.Region }, 4);
   const revisionNow = () => {
@@ -361,10 +363,8 @@ export async function scaleRun(hosts: number, o: BenchOptions): Promise<ScaleFig
       d.close();
     }
   };
-
   const config = join(dataDir, 'agents.json');
-  const limitS = o.quick ? 300 : 600;
-  writeFileSync(config, JSON.stringify({ socket: join(dataDir, 'agents.sock'), seconds: limitS, startPerSecond: 2000, hosts: seeded.tokens }));
+  writeFileSync(config, JSON.stringify({ socket: join(dataDir, 'agents.sock'), seconds: limitS, startPerSecond: 2000, hosts: tokens }));
   const agents = spawn(process.execPath, [join(ROOT, 'dist/bench/lib/sim-agents.js'), config], { stdio: ['pipe', 'pipe', 'inherit'] });
   const agentsExited = new Promise<void>((ok) => agents.once('exit', () => ok()));
   const stopAgents = async () => {
@@ -379,18 +379,16 @@ export async function scaleRun(hosts: number, o: BenchOptions): Promise<ScaleFig
   };
   const unregister = onCleanup(stopAgents);
 
-  // The revision each host last reported, and a hook for whoever waits.
   const applied = new Map<string, number>();
-  let received = 0;
-  let errors = 0;
+  const counts = { received: 0, errors: 0 };
   let onEvent = () => {};
   createInterface({ input: agents.stdout! }).on('line', (line) => {
     const ev = JSON.parse(line) as { e: string; h: string; r: number; m?: string };
     if (ev.e === 'applied') {
       applied.set(ev.h, ev.r);
-      received++;
+      counts.received++;
     } else if (ev.e === 'error') {
-      if (errors++ < 2) console.error(`bench sim: agent ${ev.h}: ${ev.m} (agents retry with backoff; counted)`);
+      if (counts.errors++ < 2) console.error(`bench sim: agent ${ev.h}: ${ev.m} (agents retry with backoff; counted)`);
     }
     onEvent();
   });
@@ -406,13 +404,65 @@ export async function scaleRun(hosts: number, o: BenchOptions): Promise<ScaleFig
         }
       };
     });
+  /** Runs `change` and waits until every host of `affected` reports the revision it committed. */
+  async function timeChange(what: string, affected: ReadonlySet<string>, change: () => Promise<unknown>) {
+    const before = counts.received;
+    const cpu0 = cpuSeconds(server.pid);
+    const s = performance.now();
+    await change();
+    const revision = revisionNow();
+    const converged = () => [...affected].every((h) => (applied.get(h) ?? 0) >= revision);
+    const ok = await until(converged, limitS * 500);
+    const seconds = (performance.now() - s) / 1000;
+    await new Promise((r) => setTimeout(r, 2500)); // anything else that would arrive (it should not)
+    if (!ok) console.error(`bench sim: ${what}: not every affected host converged within the limit`);
+    return {
+      what,
+      affected: affected.size,
+      seconds: round(seconds),
+      documentsSent: counts.received - before,
+      converged: [...affected].filter((h) => (applied.get(h) ?? 0) >= revision).length,
+      controllerCpuSeconds: round(cpuSeconds(server.pid) - cpu0),
+    };
+  }
+  return {
+    server,
+    api,
+    agents,
+    applied,
+    counts,
+    until,
+    timeChange,
+    async stop() {
+      api.close();
+      await stopAgents();
+      await server.stop();
+    },
+  };
+}
 
+/** Creates the store and the admin account (first start), stopped again for seeding; the admin's UIN. */
+async function freshDataDir(label: string) {
+  const dataDir = tempDataDir(label);
+  const first = await startServer({ dataDir });
+  const uin = first.credentials.Uin;
+  await first.stop();
+  return { dataDir, dbFile: join(dataDir, 'weft.db'), uin };
+}
+
+export async function scaleRun(hosts: number, o: BenchOptions): Promise<ScaleFigures> {
+  const { dataDir, dbFile, uin } = await freshDataDir(`sim-${hosts}`);
+  const ts = performance.now();
+  const seeded = await seedRegion(dbFile, uin, hosts);
+  const seedSeconds = (performance.now() - ts) / 1000;
+  const limitS = o.quick ? 300 : 600;
+  const r = await simRegion(dataDir, seeded.tokens, limitS);
   try {
     const t0 = performance.now();
-    const synced = await until(() => applied.size === hosts, limitS * 500);
+    const synced = await r.until(() => r.applied.size === hosts, limitS * 500);
     const syncSeconds = (performance.now() - t0) / 1000;
-    const syncErrors = errors;
-    if (!synced) console.error(`bench sim: only ${applied.size} of ${hosts} hosts synced`);
+    const syncErrors = r.counts.errors;
+    if (!synced) console.error(`bench sim: only ${r.applied.size} of ${hosts} hosts synced`);
     await new Promise((ok) => setTimeout(ok, 1000)); // let the last reports land
 
     const changes: ScaleFigures['changes'] = [];
@@ -421,30 +471,17 @@ export async function scaleRun(hosts: number, o: BenchOptions): Promise<ScaleFig
       [`policy added to one VPC's group (${PER_VPC} instances)`, id8('sg', 0), seeded.vpc0Hosts],
       ['policy added to a group bound to every instance', 'sg-shared00', all],
     ] as const) {
-      const before = received;
-      const cpu0 = cpuSeconds(server.pid);
-      const s = performance.now();
-      await api.must('vpc', 'CreateSecurityGroupPolicies', {
-        SecurityGroupId: sg,
-        SecurityGroupPolicySet: { Ingress: [{ Protocol: 'TCP', Port: String(8000 + changes.length), CidrBlock: '10.0.0.0/16', Action: 'ACCEPT' }] },
-      });
-      const revision = revisionNow();
-      const converged = () => [...affected].every((h) => (applied.get(h) ?? 0) >= revision);
-      const ok = await until(converged, limitS * 500);
-      const seconds = (performance.now() - s) / 1000;
-      await new Promise((r) => setTimeout(r, 2500)); // anything else that would arrive (it should not)
-      changes.push({
-        what,
-        affected: affected.size,
-        seconds: round(seconds),
-        documentsSent: received - before,
-        converged: [...affected].filter((h) => (applied.get(h) ?? 0) >= revision).length,
-        controllerCpuSeconds: round(cpuSeconds(server.pid) - cpu0),
-      });
-      if (!ok) console.error(`bench sim: ${what}: not every affected host converged within the limit`);
+      changes.push(
+        await r.timeChange(what, affected, () =>
+          r.api.must('vpc', 'CreateSecurityGroupPolicies', {
+            SecurityGroupId: sg,
+            SecurityGroupPolicySet: { Ingress: [{ Protocol: 'TCP', Port: String(8000 + changes.length), CidrBlock: '10.0.0.0/16', Action: 'ACCEPT' }] },
+          }),
+        ),
+      );
     }
-    const mem = memory(server.pid);
-    const agentsMem = memory(agents.pid!);
+    const mem = memory(r.server.pid);
+    const agentsMem = memory(r.agents.pid!);
     return {
       hosts,
       instances: seeded.instances,
@@ -457,10 +494,145 @@ export async function scaleRun(hosts: number, o: BenchOptions): Promise<ScaleFig
       agentsRssMB: round(agentsMem?.rssMB ?? NaN),
     };
   } finally {
-    api.close();
-    await stopAgents();
-    await server.stop();
+    await r.stop();
   }
+}
+
+// ---- (c) routes: a VPC of 1,000 subnets and 10,000 routes on sim hosts -------
+
+const ROUTE_HOSTS = 100;
+const ROUTE_SUBNETS = 1000;
+const ROUTE_TABLES = 10;
+const ROUTES_PER_TABLE = 1000;
+/** Instances that are the next hops of every route (on h1…h4), as a VPC's few router instances are. */
+const ROUTERS = 4;
+
+export interface RouteFigures {
+  hosts: number;
+  subnets: number;
+  routes: number;
+  instances: number;
+  syncSeconds: number;
+  /** Largest document a host received, bytes of JSON. */
+  largestDocumentKB: number;
+  change: ScaleFigures['changes'][number];
+}
+
+/**
+ * One VPC: 1,000 /26 subnets, 10 custom route tables of 1,000 NORMAL_CVM
+ * routes each (next hops: the four router instances), subnet k associated
+ * with table k mod 10, two instances per host in 200 of the subnets. Written
+ * into the store while the server is stopped, as the API would leave it.
+ */
+async function seedRoutes(dbFile: string, uin: string) {
+  const store = await openStore(dbFile);
+  const now = new Date().toISOString();
+  const tokens: { id: string; token: string }[] = [];
+  const vpcId = id8('vpc', 0);
+  const subnetCidr = (k: number) => `10.0.${k >> 2}.${(k & 3) * 64}/26`;
+  const instanceIp = (k: number) => `10.0.${k >> 2}.${(k & 3) * 64 + 10}`;
+  const table = (t: number) => id8('rtb', t + 1);
+  const nInst = ROUTE_HOSTS * 2;
+  // Instance i sits in subnet 5i on host i mod hosts: each host has two subnets, of two tables.
+  const instances = Array.from({ length: nInst }, (_, i) => ({ i, subnet: 5 * i, host: `h${(i % ROUTE_HOSTS) + 1}` }));
+  try {
+    await store.db.transaction().execute(async (tx) => {
+      const chunk = async <T>(rows: T[], size: number, fn: (part: T[]) => Promise<unknown>) => {
+        for (let i = 0; i < rows.length; i += size) await fn(rows.slice(i, i + size));
+      };
+      const hostRows = Array.from({ length: ROUTE_HOSTS }, (_, h) => {
+        const id = `h${h + 1}`;
+        const token = `bench-token-${h + 1}-${Math.random().toString(36).slice(2)}`;
+        tokens.push({ id, token });
+        return { id, zone: 'local-1', underlay: `100.64.0.${h + 1}`, token_hash: tokenHash(token), applied_revision: 0, reported_at: null, report: null, created_at: now };
+      });
+      await chunk(hostRows, 500, (p) => tx.insertInto('hosts').values(p).execute());
+      const meta = await tx.selectFrom('meta').select(['next_vni', 'next_route_id']).where('id', '=', 1).executeTakeFirstOrThrow();
+      await tx
+        .insertInto('vpcs')
+        .values({ id: vpcId, account: uin, name: 'routes', cidr: '10.0.0.0/16', is_default: 0, enable_multicast: 0, dns_servers: '[]', domain_name: '', created_at: now, vni: meta.next_vni })
+        .execute();
+      const tables = [
+        { id: id8('rtb', 0), account: uin, vpc_id: vpcId, name: 'default', is_main: 1, created_at: now },
+        ...Array.from({ length: ROUTE_TABLES }, (_, t) => ({ id: table(t), account: uin, vpc_id: vpcId, name: `t${t}`, is_main: 0, created_at: now })),
+      ];
+      await tx.insertInto('route_tables').values(tables).execute();
+      let routeId = Number(meta.next_route_id);
+      const rows = tables.map((t) => ({
+        id: `rti-l${t.id.slice(4)}`, route_id: routeId++, route_table_id: t.id, destination: '10.0.0.0/16', gateway_type: 'LOCAL', gateway_id: 'Local', description: '', enabled: 1, route_type: 'NETD', created_at: now,
+      }));
+      for (let t = 0; t < ROUTE_TABLES; t++)
+        for (let j = 0; j < ROUTES_PER_TABLE; j++)
+          rows.push({
+            id: id8('rti', t * ROUTES_PER_TABLE + j),
+            route_id: routeId++,
+            route_table_id: table(t),
+            destination: `172.${16 + t}.${j >> 2}.${(j & 3) * 64}/26`,
+            gateway_type: 'NORMAL_CVM',
+            gateway_id: instanceIp(5 * (j % ROUTERS)),
+            description: '',
+            enabled: 1,
+            route_type: 'USER',
+            created_at: now,
+          });
+      await chunk(rows, 500, (p) => tx.insertInto('routes').values(p).execute());
+      await tx.updateTable('meta').set({ next_vni: meta.next_vni + 1, next_route_id: routeId }).where('id', '=', 1).execute();
+      await chunk(
+        Array.from({ length: ROUTE_SUBNETS }, (_, k) => ({
+          id: id8('subnet', k), account: uin, vpc_id: vpcId, name: `s${k}`, cidr: subnetCidr(k), zone: 'local-1', is_default: 0, enable_broadcast: 0, created_at: now, route_table_id: table(k % ROUTE_TABLES), network_acl_id: '',
+        })),
+        500,
+        (p) => tx.insertInto('subnets').values(p).execute(),
+      );
+      await tx.insertInto('security_groups').values({ id: 'sg-routes00', account: uin, name: 'routes', description: '', project_id: '0', is_default: 0, version: 0, created_at: now, updated_at: now }).execute();
+      const rowsOf = instances.map(({ i, subnet, host }) => ({
+        id: id8('ins', i), account: uin, name: `r-${i}`, zone: 'local-1', vpc_id: vpcId, subnet_id: id8('subnet', subnet), private_ip: instanceIp(subnet), mac: macOf(i),
+        eni_id: id8('eni', i), state: 'RUNNING', image_id: 'img-bench', instance_type: 'S5.SMALL1', cpu: 1, memory: 1, host_id: host, created_at: now,
+      }));
+      await chunk(rowsOf, 200, (p) => tx.insertInto('instances').values(p).execute());
+      await chunk(rowsOf.map((r) => ({ instance_id: r.id, sg_id: 'sg-routes00', position: 0 })), 500, (p) => tx.insertInto('instance_sgs').values(p).execute());
+    });
+  } finally {
+    await store.close();
+  }
+  // Hosts that route by table 0: those with an instance in a subnet of it, and the hosts of the next hops.
+  const affected = new Set([...instances.filter((x) => x.subnet % ROUTE_TABLES === 0).map((x) => x.host), ...instances.slice(0, ROUTERS).map((x) => x.host)]);
+  return { tokens, instances: nInst, table0: table(0), routerIp: instanceIp(0), affected };
+}
+
+export async function routesRun(o: BenchOptions): Promise<RouteFigures> {
+  const { dataDir, dbFile, uin } = await freshDataDir('sim-routes');
+  const seeded = await seedRoutes(dbFile, uin);
+  const limitS = o.quick ? 120 : 300;
+  const r = await simRegion(dataDir, seeded.tokens, limitS);
+  try {
+    const t0 = performance.now();
+    const synced = await r.until(() => r.applied.size === ROUTE_HOSTS, limitS * 500);
+    const syncSeconds = (performance.now() - t0) / 1000;
+    if (!synced) console.error(`bench sim: routes: only ${r.applied.size} of ${ROUTE_HOSTS} hosts synced`);
+    await new Promise((ok) => setTimeout(ok, 1000));
+    const change = await r.timeChange(`CreateRoutes into a table of ${ROUTES_PER_TABLE} routes (every host routing by it)`, seeded.affected, () =>
+      r.api.must('vpc', 'CreateRoutes', { RouteTableId: seeded.table0, Routes: [{ DestinationCidrBlock: '192.168.0.0/24', GatewayType: 'NORMAL_CVM', GatewayId: seeded.routerIp }] }),
+    );
+    const sizes = await Promise.all(seeded.tokens.slice(0, 10).map((t) => documentBytes(dataDir, t)));
+    return {
+      hosts: ROUTE_HOSTS,
+      subnets: ROUTE_SUBNETS,
+      routes: ROUTE_TABLES * ROUTES_PER_TABLE,
+      instances: seeded.instances,
+      syncSeconds: round(syncSeconds),
+      largestDocumentKB: round(Math.max(...sizes) / 1024),
+      change,
+    };
+  } finally {
+    await r.stop();
+  }
+}
+
+/** Size of a host's current document as the agents endpoint serves it. */
+async function documentBytes(dataDir: string, host: { id: string; token: string }): Promise<number> {
+  const d = await fetchDocument({ controller: `unix:${join(dataDir, 'agents.sock')}`, hostId: host.id, token: host.token }, '', 1);
+  return d ? JSON.stringify(d.document).length : 0;
 }
 
 export const simBench: BenchModule = {
@@ -517,5 +689,24 @@ export const simBench: BenchModule = {
       ),
     ].join('\n\n');
     return { report, json: { goals: GOALS, traces, apiTraces, matrices, scale } };
+  },
+};
+
+export const simRoutesBench: BenchModule = {
+  name: 'sim-routes',
+  description: `sim data plane: CreateRoutes → applied on every host routing by the table, in a VPC of ${ROUTE_SUBNETS} subnets and ${ROUTE_TABLES * ROUTES_PER_TABLE} routes`,
+  async run(o) {
+    console.error(`bench sim-routes: ${ROUTE_SUBNETS} subnets and ${ROUTE_TABLES * ROUTES_PER_TABLE} routes on ${ROUTE_HOSTS} hosts`);
+    const routes = await routesRun(o);
+    const report = table(
+      ['hosts', 'subnets', 'routes', 'instances', 'initial sync', 'largest doc', 'change', 'affected', 'converged', 'time', 'goal'],
+      [
+        [
+          String(routes.hosts), fmt(routes.subnets), fmt(routes.routes), String(routes.instances), fmt(routes.syncSeconds, ' s'), fmt(routes.largestDocumentKB, ' KB'), routes.change.what,
+          String(routes.change.affected), String(routes.change.converged), fmt(routes.change.seconds, ' s'), `< ${GOALS.routeChangeSeconds} s → ${routes.change.seconds < GOALS.routeChangeSeconds ? 'met' : 'missed'}`,
+        ],
+      ],
+    );
+    return { report, json: { goals: GOALS, routes } };
   },
 };
