@@ -151,7 +151,7 @@ function traceWith(world: World, q: TraceQuery, choose: Chooser): TraceResult {
     if (!dst) throw new TraceError('unknown-instance', `${q.to} has no port on any host: unknown, or not placed yet`);
     destination = { ip: dst.port.ip, instanceId: q.to };
     if (dst.router.vpc.vpcId !== source.vpcId)
-      destination.note = `${q.to} is in ${dst.router.vpc.vpcId}, not in ${source.vpcId}: VPCs are isolated, so its address ${dst.port.ip} is looked up in ${source.vpcId}`;
+      destination.note = `${q.to} is in ${dst.router.vpc.vpcId}, not in ${source.vpcId}: VPCs are isolated, so its address ${dst.port.ip} is looked up in ${source.vpcId} (only a peering route of ${source.vpcId} leads into another VPC)`;
   } else {
     if (parseIp(q.to) === undefined) throw new TraceError('bad-address', `\`${q.to}\` is neither an instance ID (ins-…) nor an IPv4 address`);
     destination = { ip: q.to };
