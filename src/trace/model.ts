@@ -64,7 +64,10 @@ export type EndCode =
   | 'router-address'
   | 'anti-spoofing'
   | 'no-route'
+  | 'blackhole'
   | 'ttl-exceeded'
+  | 'acl-egress'
+  | 'acl-ingress'
   | 'egress-policy'
   | 'egress-default'
   | 'ingress-policy'
@@ -72,6 +75,7 @@ export type EndCode =
   | 'tunnel-no-host'
   | 'tunnel-no-vpc'
   | 'tunnel-mac-mismatch'
+  | 'peering-no-link'
   | 'no-request';
 
 export interface Ending {
@@ -119,6 +123,19 @@ export class TraceError extends Error {
   ) {
     super(message);
     this.name = 'TraceError';
+  }
+}
+
+/**
+ * A host document the data plane cannot apply as it stands (a CIDR that is not
+ * normalised, a subnet naming an ACL the document does not carry …): the
+ * Linux driver fails its plan for it, so the tracer refuses it too rather
+ * than letting a rule silently never match.
+ */
+export class DocumentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DocumentError';
   }
 }
 

@@ -15,15 +15,33 @@
 import type { HostDocument, Port } from '../contract/host-document.js';
 import { parseIp } from '../core/cidr.js';
 import { L4_PROTOCOLS, TraceError, type Ending, type Endpoint, type Hop, type Packet, type TraceQuery, type TraceResult } from './model.js';
+import { aclEgress, aclIngress } from './stages/network-acl.js';
+import { peeringLink } from './stages/peering.js';
 import { antiSpoofing, delivery } from './stages/port.js';
 import { routing } from './stages/route.js';
 import { egressSecurityGroups, ingressSecurityGroups } from './stages/security-group.js';
-import { describePacket, type Ingress, type Stage, type Transit } from './stages/stage.js';
+import { describePacket, type Chooser, type Ingress, type Stage, type Transit } from './stages/stage.js';
 import { tunnel } from './stages/tunnel.js';
 import { buildWorld, routerKey, type Router, type World } from './world.js';
 
 /** The stages a packet meets in each router, in the kernel's order. */
-export const ROUTER_STAGES: readonly Stage[] = [antiSpoofing, routing, egressSecurityGroups, ingressSecurityGroups, tunnel, delivery];
+export const ROUTER_STAGES: readonly Stage[] = [
+  antiSpoofing,
+  routing,
+  aclEgress,
+  aclIngress,
+  egressSecurityGroups,
+  ingressSecurityGroups,
+  tunnel,
+  peeringLink,
+  delivery,
+];
+
+/** A trace takes the ECMP member the tracer's hash picks. */
+const byHash: Chooser = (_members, hashed) => hashed;
+
+/** At most this many ECMP paths are walked for one flow (each decision point multiplies them). */
+export const MAX_PATHS = 64;
 
 export const DEFAULT_SOURCE_PORT = 49152;
 const INITIAL_TTL = 64;
@@ -33,25 +51,27 @@ const INSTANCE_ID = /^ins-[0-9a-z]+$/;
 interface Walk {
   hops: Hop[];
   end: Ending;
+  /** The router where it ended. */
+  endedAt: Router;
   /** Routers that forwarded the packet: they hold its conntrack entry. */
   forwardedBy: Set<string>;
 }
 
 /** Runs the packet through routers until a stage ends it. */
-function walk(world: World, packet: Packet, start: Router, ingress: Ingress, established: ReadonlySet<string>, stages: readonly Stage[]): Walk {
+function walk(world: World, packet: Packet, start: Router, ingress: Ingress, established: ReadonlySet<string>, stages: readonly Stage[], choose: Chooser): Walk {
   const hops: Hop[] = [];
   const forwardedBy = new Set<string>();
   let at = { router: start, ingress, packet };
   // Each router that forwards decrements the TTL, which ends any loop; the bound is a safety net.
   for (let visits = 0; visits <= INITIAL_TTL; visits++) {
-    const t: Transit = { world, packet: at.packet, router: at.router, ingress: at.ingress, established: established.has(routerKey(at.router)) };
+    const t: Transit = { world, packet: at.packet, router: at.router, ingress: at.ingress, established: established.has(routerKey(at.router)), choose };
     let moved = false;
     for (const stage of stages) {
       const out = stage.run(t);
       if (out.hop) hops.push(out.hop);
       if ('end' in out) {
         if (out.end.verdict === 'delivered') forwardedBy.add(routerKey(at.router));
-        return { hops, end: out.end, forwardedBy };
+        return { hops, end: out.end, endedAt: at.router, forwardedBy };
       }
       if ('to' in out) {
         forwardedBy.add(routerKey(at.router));
@@ -84,9 +104,42 @@ const endpointOf = (router: Router, port: { instanceId: string; ip: string; subn
   subnetId: port.subnetId,
 });
 
+const worldOf = (region: World | readonly HostDocument[]): World => (Array.isArray(region) ? buildWorld(region as readonly HostDocument[]) : (region as World));
+
 /** Traces one packet (and, with `reply`, its reply). Accepts the documents or a world built from them. */
 export function trace(region: World | readonly HostDocument[], q: TraceQuery): TraceResult {
-  const world = Array.isArray(region) ? buildWorld(region as readonly HostDocument[]) : (region as World);
+  return traceWith(worldOf(region), q, byHash);
+}
+
+/**
+ * The request traced once per ECMP path: every combination of members at the
+ * ECMP routes it meets (in member order, at most MAX_PATHS), the reply left
+ * out. A flow without ECMP has one path, equal to `trace` without reply.
+ */
+export function traceEveryPath(region: World | readonly HostDocument[], q: TraceQuery): TraceResult[] {
+  const world = worldOf(region);
+  const query = { ...q, reply: false };
+  const out: TraceResult[] = [];
+  let forced: number[] = [];
+  for (;;) {
+    const counts: number[] = [];
+    const taken: number[] = [];
+    const choose: Chooser = (members) => {
+      const i = counts.length;
+      counts.push(members);
+      taken.push(Math.min(forced[i] ?? 0, members - 1));
+      return taken[i]!;
+    };
+    out.push(traceWith(world, query, choose));
+    // The next combination: advance the last decision point that has a member left, forget those after it.
+    let i = counts.length - 1;
+    while (i >= 0 && taken[i]! + 1 >= counts[i]!) i--;
+    if (i < 0 || out.length >= MAX_PATHS) return out;
+    forced = [...taken.slice(0, i), taken[i]! + 1];
+  }
+}
+
+function traceWith(world: World, q: TraceQuery, choose: Chooser): TraceResult {
   checkQuery(q);
   const src = world.instances.get(q.from);
   if (!src) throw new TraceError('not-placed', `${q.from} has no port on any host: unknown, or not placed yet`);
@@ -98,7 +151,7 @@ export function trace(region: World | readonly HostDocument[], q: TraceQuery): T
     if (!dst) throw new TraceError('unknown-instance', `${q.to} has no port on any host: unknown, or not placed yet`);
     destination = { ip: dst.port.ip, instanceId: q.to };
     if (dst.router.vpc.vpcId !== source.vpcId)
-      destination.note = `${q.to} is in ${dst.router.vpc.vpcId}, not in ${source.vpcId}: VPCs are isolated, so its address ${dst.port.ip} is looked up in ${source.vpcId}`;
+      destination.note = `${q.to} is in ${dst.router.vpc.vpcId}, not in ${source.vpcId}: VPCs are isolated, so its address ${dst.port.ip} is looked up in ${source.vpcId} (only a peering route of ${source.vpcId} leads into another VPC)`;
   } else {
     if (parseIp(q.to) === undefined) throw new TraceError('bad-address', `\`${q.to}\` is neither an instance ID (ins-…) nor an IPv4 address`);
     destination = { ip: q.to };
@@ -119,14 +172,14 @@ export function trace(region: World | readonly HostDocument[], q: TraceQuery): T
     return { ...base, hops: [hop], verdict: 'delivered', code: 'loopback', reason, deliveredTo: { instanceId: q.from, hostId: source.hostId } };
   }
 
-  const request = walk(world, packet, src.router, { kind: 'port', port: src.port }, new Set(), ROUTER_STAGES);
+  const request = walk(world, packet, src.router, { kind: 'port', port: src.port }, new Set(), ROUTER_STAGES, choose);
   const result: TraceResult = { ...base, hops: request.hops, verdict: request.end.verdict, code: request.end.code, reason: request.end.reason };
   if (request.end.instanceId) result.deliveredTo = { instanceId: request.end.instanceId, hostId: request.end.hostId! };
-  if (q.reply) traceReply(world, result, request, src);
+  if (q.reply) traceReply(world, result, request, src, choose);
   return result;
 }
 
-function traceReply(world: World, result: TraceResult, request: Walk, src: { router: Router; port: Port }) {
+function traceReply(world: World, result: TraceResult, request: Walk, src: { router: Router; port: Port }, choose: Chooser) {
   const p = result.packet;
   const packet: Packet = {
     protocol: p.protocol,
@@ -136,6 +189,11 @@ function traceReply(world: World, result: TraceResult, request: Walk, src: { rou
     ...(p.protocol === 'icmp' ? {} : { srcPort: p.dstPort, dstPort: p.srcPort }),
   };
   const q = { ...result.query, reply: false };
+  if (result.verdict === 'answered' && request.endedAt !== src.router) {
+    const r = request.endedAt;
+    result.replySkipped = `${r.vpc.vpcId}'s router on ${r.hostId} answered (reached over a peering link): how its locally generated answer is routed back is not modelled`;
+    return;
+  }
   if (result.verdict === 'answered') {
     // The router itself replies: locally generated, it takes the output path, which has no security-group chain.
     const kind = p.protocol === 'icmp' ? 'echo reply' : p.protocol === 'tcp' ? 'TCP reset' : 'ICMP port unreachable';
@@ -170,7 +228,12 @@ function traceReply(world: World, result: TraceResult, request: Walk, src: { rou
       result.code === 'loopback' ? 'the reply stays on the loopback too' : `no reply: the request does not arrive (${result.code})`;
     return;
   }
-  const reply = walk(world, packet, to.router, { kind: 'port', port: to.port }, request.forwardedBy, ROUTER_STAGES);
+  if (to.port.ip !== p.dst) {
+    // Delivered to a next hop: the packet was for another address. What the instance does with it is inside it.
+    result.replySkipped = `the request was delivered to ${to.port.instanceId} (${to.port.ip}) as the next hop for ${p.dst}: a reply would come from ${p.dst}, an address ${to.port.instanceId} does not own, and what an instance does with a packet it receives (forward it, answer it) is not modelled`;
+    return;
+  }
+  const reply = walk(world, packet, to.router, { kind: 'port', port: to.port }, request.forwardedBy, ROUTER_STAGES, choose);
   result.reply = {
     query: q,
     direction: 'reply',

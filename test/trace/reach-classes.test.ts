@@ -5,10 +5,16 @@
  * (each host's document from one of two states: instances moved, a host
  * drained, groups rebound, policies changed, a host's underlay changed), which exercise the
  * tunnel endings, stale routes and member sets that differ between routers.
+ * Subnets get random network ACLs (some only on some hosts' documents) and
+ * route tables whose routes cover instance addresses with next hops, ECMP
+ * groups and blackholes — never compiled (user routes stay out of the VPC's
+ * CIDR), but a router that has lost an instance's /32 in a stale document
+ * then routes by them, which the matrix must follow cell by cell.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import type { AclRule, HostDocument, NetworkAcl, RouteTable } from '../../src/contract/host-document.js';
 import type { L4 } from '../../src/trace/model.js';
 import { reachability, reachabilityByTraces } from '../../src/trace/reach.js';
 import { buildWorld } from '../../src/trace/world.js';
@@ -47,8 +53,58 @@ function region(r: { instances: { subnet: string; host: number; groups: string[]
   return { hosts, vpcs, subnets, instances, groups: Object.fromEntries(GROUPS.map((g, i) => [g, r.groups[i]!])) };
 }
 
+const aclRule: fc.Arbitrary<AclRule> = fc.record({
+  protocol: fc.constantFrom('tcp', 'udp', 'icmp', 'all') as fc.Arbitrary<AclRule['protocol']>,
+  ports: fc.constantFrom<[number, number][]>([], [[22, 22]], [[80, 90]], [[1, 100]]),
+  cidr: fc.constantFrom('0.0.0.0/0', '10.0.0.0/16', '10.0.1.0/24', '10.0.2.0/24', '10.0.1.4/32', '10.0.2.0/25', '192.168.0.0/16'),
+  action: fc.constantFrom('accept', 'drop') as fc.Arbitrary<AclRule['action']>,
+});
+const aclArb: fc.Arbitrary<NetworkAcl> = fc.record({ ingress: fc.array(aclRule, { maxLength: 3 }), egress: fc.array(aclRule, { maxLength: 3 }) });
+/** Per subnet (1, 2): an ACL or none, and table routes over instance addresses: next hops by instance index (none: a blackhole). */
+const routingArb = fc.record({
+  acls: fc.tuple(fc.option(aclArb), fc.option(aclArb)),
+  aclOnHost: fc.array(fc.boolean(), { minLength: HOSTS, maxLength: HOSTS }),
+  routes: fc.tuple(
+    ...[0, 1].map(() =>
+      fc.array(fc.record({ destination: fc.constantFrom('10.0.1.0/24', '10.0.2.0/24', '10.0.2.0/28', '10.0.1.8/29', '10.0.0.0/16'), hops: fc.array(fc.nat(23), { maxLength: 3 }) }), { maxLength: 3 }),
+    ),
+  ),
+});
+
+/** Adds the ACLs and tables to every VPC context of the documents (as the compiler would lay them out, but with routes it never makes). */
+function withRouting(docs: HostDocument[], r: typeof routingArb extends fc.Arbitrary<infer T> ? T : never): HostDocument[] {
+  const ips = docs.flatMap((d) => d.vpcs.flatMap((v) => [...v.ports.map((p) => [v.vpcId, p.ip, p.instanceId] as const), ...v.remotes.map((p) => [v.vpcId, p.ip, p.instanceId] as const)]));
+  return docs.map((d, h) => ({
+    ...d,
+    vpcs: d.vpcs.map((v) => {
+      const mine = [...new Map(ips.filter(([vpc]) => vpc === v.vpcId).map(([, ip, id]) => [ip, { ip, instanceId: id }])).values()];
+      const subnetOf = (cidr: string) => (cidr.startsWith('10.0.1.') ? 0 : 1);
+      const tables: RouteTable[] = [0, 1].map((k) => ({
+        routeTableId: `rtb-t${k}`,
+        main: k === 1,
+        subnets: [{ subnetId: `subnet-${v.vpcId.slice(-1)}${k + 1}`, cidr: `10.0.${k + 1}.0/24` }],
+        routes: [...new Map(r.routes[k]!.map((x) => [x.destination, x])).values()].map((x) => ({
+          destination: x.destination,
+          kind: 'instance' as const,
+          nextHops: mine.length ? [...new Map(x.hops.map((n) => [mine[n % mine.length]!.ip, mine[n % mine.length]!])).values()].sort((a, b) => (a.ip < b.ip ? -1 : 1)) : [],
+          routeIds: [`rt-${k}`],
+        })),
+      }));
+      const networkAcls: Record<string, NetworkAcl> = {};
+      const subnets = v.subnets.map((s) => {
+        const k = subnetOf(s.cidr);
+        const acl = r.aclOnHost[h] ? r.acls[k] : null;
+        if (acl) networkAcls[`acl-${k}`] = acl;
+        return { ...s, routeTableId: `rtb-t${k}`, ...(acl ? { networkAclId: `acl-${k}` } : {}) };
+      });
+      return { ...v, subnets, routeTables: tables, ...(Object.keys(networkAcls).length ? { networkAcls } : {}) };
+    }),
+  }));
+}
+
 const world = fc
   .record({
+    routing: routingArb,
     instances: fc.array(instanceArb, { minLength: 2, maxLength: 24 }),
     groups: groupsArb,
     // The second state: some instances moved or rebound, other policies, h1 on another underlay address.
@@ -61,14 +117,14 @@ const world = fc
   })
   .map((r) => {
     const first = region({ instances: r.instances, groups: r.groups, underlayShift: 0 });
-    if (r.inStep) return documents(first);
+    if (r.inStep) return withRouting(documents(first), r.routing);
     const moved = r.instances.map((x) => ({ ...x }));
     for (const m of r.moves) moved[m.n % moved.length] = { ...moved[m.n % moved.length]!, host: m.host, groups: m.groups };
     for (const x of moved) if (x.host === r.drain) x.host = (r.drain + 1) % HOSTS; // a host left with no instance
     const second = region({ instances: moved, groups: r.groups2, underlayShift: r.underlayShift });
     const a = documents(first);
     const b = documents(second, 2);
-    return a.map((d, i) => (r.stale[i] ? d : b[i]!));
+    return withRouting(a.map((d, i) => (r.stale[i] ? d : b[i]!)), r.routing);
   });
 
 describe('reachability matrix by equivalence classes', () => {
@@ -97,7 +153,7 @@ describe('reachability matrix by equivalence classes', () => {
     );
     assert.ok(cells > 20_000, `compared ${cells} cells`);
     console.log(`compared ${cells} cells; codes: ${[...seen].sort().join(', ')}`);
-    for (const code of ['delivered', 'loopback', 'no-route', 'egress-policy', 'egress-default', 'ingress-policy', 'ingress-default', 'tunnel-no-host', 'tunnel-no-vpc'])
+    for (const code of ['delivered', 'loopback', 'no-route', 'egress-policy', 'egress-default', 'ingress-policy', 'ingress-default', 'tunnel-no-host', 'tunnel-no-vpc', 'acl-egress', 'acl-ingress', 'blackhole'])
       assert.ok(seen.has(code), `the random regions reach ${code}`);
   });
 });

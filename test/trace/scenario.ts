@@ -27,6 +27,13 @@ export interface ScenarioSpec {
 const hex = (n: number) => (n & 255).toString(16).padStart(2, '0');
 const macOf = (ip: string, vni: number) => `52:54:${hex(vni)}:${ip.split('.').slice(1).map((o) => hex(Number(o))).join(':')}`;
 
+/**
+ * A bare address as the compiler hands it to the data plane (`a.b.c.d/32`).
+ * The compiler normalises policy peers (contract: Rule.cidr); this keeps the
+ * scenarios' documents in that form whichever compiler they are built with.
+ */
+const normalised = (cidr: string) => (cidr && !cidr.includes('/') ? `${cidr}/32` : cidr);
+
 export function policyRows(groups: ScenarioSpec['groups']): HostSpan['policies'] {
   return Object.entries(groups).flatMap(([sg, g]) =>
     (['ingress', 'egress'] as const).flatMap((direction) =>
@@ -36,7 +43,7 @@ export function policyRows(groups: ScenarioSpec['groups']): HostSpan['policies']
         position,
         protocol: p.protocol,
         port: p.port ?? 'ALL',
-        cidr: p.cidr ?? '',
+        cidr: normalised(p.cidr ?? ''),
         ipv6_cidr: p.ipv6 ?? '',
         ref_sg_id: p.sg ?? '',
         action: p.action,

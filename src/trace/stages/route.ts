@@ -1,37 +1,84 @@
 /**
- * The routing decision of a VPC's router (distributed routing: the source
- * host routes, whatever the subnets). Linux, in the router namespace:
+ * The routing decision of a VPC's router (distributed routing: the host the
+ * packet enters on routes it). Linux, in the router namespace:
  *   local table  each local subnet's gateway on `lo` → the router answers itself
- *                (input path: no forward hook, so no security group is consulted);
+ *                (input path: no forward hook, so no security group or ACL is consulted);
  *   main table   `ip/32 dev <port>` per local instance,
- *                `ip/32 via ip dev vx<vni> onlink` per instance on another host;
+ *                `ip/32 via ip dev vx<vni> onlink` per instance on another host —
+ *                these always win (user routes never overlap the VPC's CIDR);
+ *   route table  otherwise, the table chosen by where the packet entered
+ *                (tables.ts: a port's subnet's table; from the tunnel, the in
+ *                view of the source's subnet's table; from a peering link, none),
+ *                longest prefix first:
+ *                  instance route, one next hop → that instance: a local port
+ *                    (delivered to it as the next hop) or a remote (the tunnel);
+ *                  several next hops (ECMP) → one member by 5-tuple hash;
+ *                  no next hop up → blackhole (no fallback to a shorter route);
+ *                  peering route → the peer VPC's router on this host, over the link;
  *   nothing else: no default route, so any other address is unreachable (and
  *   within the instance's own subnet proxy ARP does not answer for it).
  * Forwarding decrements the TTL; a packet that arrives with TTL 1 is dropped.
  */
-import { containsIp, parseCidr, parseIp } from '../../core/cidr.js';
+import type { NextHop, TableRoute } from '../../contract/host-document.js';
+import { containsIp, parseIp } from '../../core/cidr.js';
+import { ecmpHash, longestMatch, tableFor, type TableChoice } from '../tables.js';
 import type { Router } from '../world.js';
-import { hop, next, type Stage, type Transit } from './stage.js';
+import { hop, next, type Outcome, type Route, type Stage, type Transit } from './stage.js';
 
 export interface RouteDetail {
   destination: string;
-  /** local: an address of the router itself; port: a local instance; tunnel: an instance on another host; none: no route. */
-  kind: 'local' | 'port' | 'tunnel' | 'none';
+  /**
+   * local: an address of the router itself; port: a local instance (the
+   * destination, or a next hop); tunnel: an instance on another host; peering:
+   * the peer VPC's router; blackhole: a route whose next hops are all down;
+   * none: no route.
+   */
+  kind: 'local' | 'port' | 'tunnel' | 'peering' | 'blackhole' | 'none';
   /** The route as `ip route` would show it. */
   route?: string;
+  /** The instance the packet goes to (the destination, or the next hop). */
   instanceId?: string;
   /** For a tunnel route: the host the instance is on. */
   hostId?: string;
+  /** Set when the main table had no /32 for the destination and a route table was (or could not be) consulted. */
+  table?: TableDetail;
+}
+
+export interface TableDetail {
+  /** subnet: the table of the source port's subnet; tunnel: the tunnel-side view of the source's subnet's table; none: no table applies. */
+  view: TableChoice['view'];
+  routeTableId?: string;
+  /** The subnet whose table it is. */
+  subnetId?: string;
+  /** The route that matched (longest prefix). */
+  matched?: { destination: string; kind: TableRoute['kind']; routeIds: string[] };
+  /** Instance route: every next hop of the route in this view (sorted by address). */
+  nextHops?: NextHop[];
+  /** The next hop taken. */
+  nextHop?: NextHop;
+  /** ECMP (two next hops or more): the tracer's hash, the member index taken, and what that means on the kernel. */
+  ecmp?: { hash: number; index: number; note: string };
+  /** Peering route. */
+  peeringId?: string;
+  peerVpcId?: string;
 }
 
 const vxName = (r: Router) => `vx${r.vpc.vni}`;
 
 function sameSubnet(t: Transit): boolean {
   if (t.ingress.kind !== 'port') return false;
-  const c = parseCidr(`${t.ingress.port.ip}/${t.ingress.port.prefix}`, false);
+  const c = t.router.subnets.get(t.ingress.port.subnetId)?.cidr;
   const d = parseIp(t.packet.dst);
   return !!c && d !== undefined && containsIp(c, d);
 }
+
+const drop = (t: Transit, code: 'no-route' | 'blackhole' | 'ttl-exceeded' | 'peering-no-link', reason: string, detail: RouteDetail): Outcome => ({
+  hop: hop(t, 'route', 'drop', reason, detail),
+  end: { verdict: 'dropped', code, reason },
+});
+
+const ECMP_NOTE =
+  'the tracer picks by its own 5-tuple hash (FNV-1a); the kernel hashes with its own function, so on Linux this flow may take another member — reachability counts a flow only when every member delivers it';
 
 export const routing: Stage = {
   name: 'route',
@@ -47,22 +94,13 @@ export const routing: Stage = {
         t.packet.protocol === 'icmp'
           ? 'answers the echo itself'
           : `has no ${t.packet.protocol} service there (${t.packet.protocol === 'tcp' ? 'TCP reset' : 'ICMP port unreachable'})`;
-      const reason = `${dst} is the gateway of ${gw.subnetId} (${gw.cidr}), an address of the router on ${at}: the router ${what}; local traffic takes the input path, where no security group applies`;
+      const reason = `${dst} is the gateway of ${gw.subnetId} (${gw.cidr}), an address of the router on ${at}: the router ${what}; local traffic takes the input path, where no security group or network ACL applies`;
       return { hop: hop(t, 'route', 'answer', reason, detail), end: { verdict: 'answered', code: 'router-address', reason, hostId: r.hostId } };
     }
     const port = r.ports.get(dst);
     const remote = port ? undefined : r.remotes.get(dst);
-    if (!port && !remote) {
-      const detail: RouteDetail = { destination: dst, kind: 'none' };
-      const arp = sameSubnet(t) ? ` (in ${t.ingress.kind === 'port' ? t.ingress.port.subnetId : 'the subnet'}: proxy ARP does not answer for it)` : '';
-      const reason = `no route to ${dst} on ${at}${arp}: no instance of ${r.vpc.vpcId} has this address here or on another host, and the router has no default route — host unreachable`;
-      return { hop: hop(t, 'route', 'drop', reason, detail), end: { verdict: 'dropped', code: 'no-route', reason } };
-    }
-    if (t.packet.ttl <= 1) {
-      const detail: RouteDetail = { destination: dst, kind: port ? 'port' : 'tunnel' };
-      const reason = `TTL exceeded on ${at}: the packet arrived with TTL ${t.packet.ttl} and cannot be forwarded`;
-      return { hop: hop(t, 'route', 'drop', reason, detail), end: { verdict: 'dropped', code: 'ttl-exceeded', reason } };
-    }
+    if (!port && !remote) return byTable(t);
+    if (t.packet.ttl <= 1) return ttlExceeded(t, { destination: dst, kind: port ? 'port' : 'tunnel' });
     if (port) {
       t.route = { kind: 'port', port };
       const detail: RouteDetail = { destination: dst, kind: 'port', route: `${dst}/32 dev ${port.ifname}`, instanceId: port.instanceId };
@@ -79,3 +117,88 @@ export const routing: Stage = {
     return next(hop(t, 'route', 'forward', `route ${dst}/32 via ${vxName(r)}: ${remote!.instanceId} is on host ${remote!.hostId}`, detail));
   },
 };
+
+function ttlExceeded(t: Transit, detail: RouteDetail): Outcome {
+  const reason = `TTL exceeded on ${t.router.hostId} (${t.router.vpc.vpcId}): the packet arrived with TTL ${t.packet.ttl} and cannot be forwarded`;
+  return drop(t, 'ttl-exceeded', reason, detail);
+}
+
+/** No /32 in the main table: the route table chosen by where the packet entered decides. */
+function byTable(t: Transit): Outcome {
+  const r = t.router;
+  const dst = t.packet.dst;
+  const at = `${r.hostId} (${r.vpc.vpcId})`;
+  const choice = tableFor(r, t.ingress, parseIp(t.packet.src) ?? 0);
+  const table: TableDetail = { view: choice.view, ...(choice.routeTableId ? { routeTableId: choice.routeTableId } : {}), ...(choice.subnetId ? { subnetId: choice.subnetId } : {}) };
+  const hit = choice.routes && longestMatch(choice.routes, parseIp(dst)!);
+  if (!hit) {
+    const arp = sameSubnet(t) ? ` (in ${t.ingress.kind === 'port' ? t.ingress.port.subnetId : 'the subnet'}: proxy ARP does not answer for it)` : '';
+    const consulted = choice.routes ? `nor does ${choice.text} have a route for it` : `and ${choice.text}`;
+    const reason = `no route to ${dst} on ${at}${arp}: no instance of ${r.vpc.vpcId} has this address here or on another host, ${consulted}; the router has no default route — host unreachable`;
+    return drop(t, 'no-route', reason, { destination: dst, kind: 'none', table });
+  }
+  const route = hit.route;
+  table.matched = { destination: route.destination, kind: route.kind, routeIds: [...route.routeIds] };
+  const which = `route ${route.destination} (${route.routeIds.join(', ') || 'no ID'}) of ${choice.text}`;
+
+  if (route.kind === 'peering') {
+    table.peeringId = route.peeringId;
+    table.peerVpcId = route.peerVpcId;
+    const link = r.peerings.get(route.peeringId);
+    const peer = t.world.routers.get(r.hostId)?.get(route.peerVpcId);
+    const peerLink = peer?.peerings.get(route.peeringId);
+    const detail: RouteDetail = { destination: dst, kind: 'peering', table };
+    if (!link || !peer || !peerLink) {
+      const missing = !link
+        ? `${r.vpc.vpcId}'s router has no link for ${route.peeringId}`
+        : !peer
+          ? `${r.hostId} has no router for ${route.peerVpcId}`
+          : `${route.peerVpcId}'s router on ${r.hostId} has no end of ${route.peeringId}`;
+      return drop(t, 'peering-no-link', `${which} sends ${dst} to peer ${route.peerVpcId} over ${route.peeringId}, but ${missing} (documents out of step); dropped`, detail);
+    }
+    if (t.packet.ttl <= 1) return ttlExceeded(t, detail);
+    detail.route = `${route.destination} dev ${link.ifname}`;
+    t.route = { kind: 'peering', link, peer, peerLink };
+    return next(hop(t, 'route', 'forward', `${which}: to ${route.peerVpcId}'s router on ${r.hostId} over peering ${route.peeringId} (link ${link.ifname})`, detail));
+  }
+
+  const hops = route.nextHops;
+  table.nextHops = hops.map((h) => ({ ...h }));
+  if (!hops.length) {
+    const reason = `${which} is a blackhole on ${at}: none of its next hops is up (stopped, deleted or not placed), and a route whose next hops are down does not fall back to a shorter one; dropped`;
+    return drop(t, 'blackhole', reason, { destination: dst, kind: 'blackhole', table });
+  }
+  let index = 0;
+  let ecmp = '';
+  if (hops.length > 1) {
+    const hash = ecmpHash(t.packet);
+    index = t.choose(hops.length, hash % hops.length);
+    table.ecmp = { hash, index, note: ECMP_NOTE };
+    const members = hops.map((h) => `${h.ip} (${h.instanceId})`).join(', ');
+    ecmp = ` — ECMP over ${members}: takes member ${index + 1} of ${hops.length} by the tracer's hash (the kernel's own hash may take another)`;
+  }
+  const nh = hops[index]!;
+  table.nextHop = { ...nh };
+  const nhPort = r.ports.get(nh.ip);
+  const nhRemote = nhPort ? undefined : r.remotes.get(nh.ip);
+  const gateways = hops.map((h) => `via ${h.ip}`).join(' ');
+  if (!nhPort && !nhRemote) {
+    const reason = `${which} has next hop ${nh.ip} (${nh.instanceId}), which is neither a local port nor a known instance on another host here (documents out of step); no route`;
+    return drop(t, 'no-route', reason, { destination: dst, kind: 'none', table });
+  }
+  if (t.packet.ttl <= 1) return ttlExceeded(t, { destination: dst, kind: nhPort ? 'port' : 'tunnel', table });
+  let chosen: Route;
+  let detail: RouteDetail;
+  let where: string;
+  if (nhPort) {
+    chosen = { kind: 'port', port: nhPort, nextHopFor: route.destination };
+    detail = { destination: dst, kind: 'port', route: `${route.destination} ${gateways} dev ${nhPort.ifname}`, instanceId: nhPort.instanceId, table };
+    where = `next hop ${nh.ip} (${nh.instanceId}), a local instance on ${r.hostId}`;
+  } else {
+    chosen = { kind: 'tunnel', remote: nhRemote! };
+    detail = { destination: dst, kind: 'tunnel', route: `${route.destination} ${gateways} dev ${vxName(r)} onlink`, instanceId: nhRemote!.instanceId, hostId: nhRemote!.hostId, table };
+    where = `next hop ${nh.ip} (${nh.instanceId}) is on host ${nhRemote!.hostId}, through ${vxName(r)}`;
+  }
+  t.route = chosen;
+  return next(hop(t, 'route', 'forward', `${which}: ${where}${ecmp}`, detail));
+}

@@ -13,15 +13,15 @@
  *     drops, and a port with no group drops everything.
  *   - a group chain is its policies in PolicyIndex order; the peer is the
  *     destination on egress, the source on ingress; a group peer matches the
- *     addresses of the group's members (`@m_<sg>`), 0.0.0.0/0 any IPv4
- *     address, a bare address one address, an IPv6 peer no IPv4 packet;
+ *     addresses of the group's members (`@m_<sg>`), a CIDR (normalised by
+ *     the compiler: an address is a /32) its addresses, an IPv6 peer no IPv4 packet;
  *     tcp/udp with ports match the destination port, without ports any;
  *     icmp matches ICMP, icmpv6 no IPv4 packet, all anything.
  */
 import type { Port, Rule } from '../../contract/host-document.js';
-import { containsIp, parseCidr, parseIp } from '../../core/cidr.js';
+import { containsIp, parseIp } from '../../core/cidr.js';
 import type { Packet } from '../model.js';
-import type { Router } from '../world.js';
+import { documentCidr, type Router } from '../world.js';
 import { hop, next, type Outcome, type Stage, type Transit } from './stage.js';
 
 export type SgDirection = 'egress' | 'ingress';
@@ -56,8 +56,9 @@ function compileRule(rule: Rule): Matcher {
     const sg = rule.group;
     address = (_peer, text, members) => members(sg)?.has(text) ?? false;
   } else if (rule.cidr !== undefined) {
-    const c = parseCidr(rule.cidr.includes('/') ? rule.cidr : `${rule.cidr}/32`, false);
-    address = c ? (peer) => containsIp(c, peer) : () => false;
+    // Normalised by the compiler (a bare address is already /32); anything else is refused, never silently unmatched.
+    const c = documentCidr(rule.cidr, 'security group policy');
+    address = (peer) => containsIp(c, peer);
   } else {
     address = () => false; // an IPv6 peer never matches an IPv4 packet
   }

@@ -9,18 +9,31 @@
  * Adding a feature (network ACLs, route tables, NAT, load balancing) is one
  * module exporting a Stage, and one line in ROUTER_STAGES.
  */
-import type { Port, RemoteEndpoint, SubnetContext } from '../../contract/host-document.js';
+import type { PeeringLink, Port, RemoteEndpoint, SubnetContext } from '../../contract/host-document.js';
 import type { Ending, Hop, Packet } from '../model.js';
 import type { Router, World } from '../world.js';
 
 /** Where the packet entered this router. */
-export type Ingress = { kind: 'port'; port: Port } | { kind: 'tunnel'; fromHostId: string; vni: number };
+export type Ingress =
+  | { kind: 'port'; port: Port }
+  | { kind: 'tunnel'; fromHostId: string; vni: number }
+  /** From a peering link: `link` is this router's end of it. */
+  | { kind: 'peering'; link: PeeringLink; fromVpcId: string };
 
 /** Where the routing decision sends it. */
 export type Route =
-  | { kind: 'port'; port: Port }
+  /** `nextHopFor`: a table route's destination, when the port is its next hop rather than the packet's destination. */
+  | { kind: 'port'; port: Port; nextHopFor?: string }
   | { kind: 'tunnel'; remote: RemoteEndpoint }
+  /** `link` is this router's end, `peer` the router at the other end, `peerLink` its end. */
+  | { kind: 'peering'; link: PeeringLink; peer: Router; peerLink: PeeringLink }
   | { kind: 'local'; subnet: SubnetContext };
+
+/**
+ * Picks the ECMP member a packet takes: `hashed` is the tracer's 5-tuple hash
+ * modulo `members`. A trace takes it; the reachability matrix walks every member.
+ */
+export type Chooser = (members: number, hashed: number) => number;
 
 export interface Transit {
   readonly world: World;
@@ -33,13 +46,15 @@ export interface Transit {
   readonly established: boolean;
   /** Set by the first stage that reported the conntrack verdict on this router, so it is said once. */
   conntrackSaid?: boolean;
+  /** ECMP member choice. */
+  readonly choose: Chooser;
 }
 
 export type Outcome =
   /** Goes on to the next stage (a stage that does not apply returns this with no hop). */
   | { hop?: Hop; next: true }
   | { hop: Hop; end: Ending }
-  /** Leaves this router for another one. */
+  /** Leaves this router for another one (the tunnel, a peering link). */
   | { hop: Hop; to: { router: Router; ingress: Ingress } };
 
 export interface Stage {
