@@ -1,6 +1,8 @@
 /** The vpc service (2017-03-12). */
 import type { ActionDef } from '../action.js';
 import { privateIpActions } from './private-ips.js';
+import { routeTableActions } from './route-tables.js';
+import { routeActions } from './routes.js';
 import { securityGroupActions } from './security-groups.js';
 import { subnetActions } from './subnets.js';
 import { taskActions } from './tasks.js';
@@ -12,6 +14,8 @@ export const vpcActions: readonly ActionDef[] = [
   ...subnetActions,
   ...securityGroupActions,
   ...privateIpActions,
+  ...routeTableActions,
+  ...routeActions,
   ...taskActions,
   ...traceActions,
 ];
