@@ -20,8 +20,8 @@ export interface NextHopEnv {
 }
 
 export interface NextHopKind {
-  /** Several enabled routes of this kind to one destination form an ECMP group. */
-  ecmp: boolean;
+  /** How many enabled routes of this kind one destination may have: more than 1 form an ECMP group. */
+  maxPerDestination: number;
   /** Checks GatewayId (and the destination, where the kind constrains it); returns GatewayId as stored. */
   check(gatewayId: string, destination: Cidr, env: NextHopEnv, param: string): Promise<string>;
 }
@@ -31,7 +31,8 @@ const PCX = /^pcx-[0-9a-z]{8}$/;
 export const NEXT_HOPS: Readonly<Record<string, NextHopKind>> = {
   /** An instance of the VPC, by its private address: it forwards what the route sends it (ECMP when several). */
   NORMAL_CVM: {
-    ecmp: true,
+    maxPerDestination: 8, // Tencent's ECMP limit for instance next hops
+
     async check(gatewayId, _destination, env, param) {
       const ip = parseIp(gatewayId);
       if (ip === undefined)
@@ -50,7 +51,8 @@ export const NEXT_HOPS: Readonly<Record<string, NextHopKind>> = {
   },
   /** An ACTIVE peering connection of the VPC; the destination lies in the VPC on its other side. */
   PEERCONNECTION: {
-    ecmp: false,
+    maxPerDestination: 1, // Tencent has no ECMP over intra-region peerings
+
     async check(gatewayId, destination, env, param) {
       if (!PCX.test(gatewayId))
         routeFail(
@@ -107,5 +109,5 @@ export function nextHopKind(gatewayType: string, param: string): { type: string;
   return routeFail('InvalidParameterValue', `The value of parameter \`${param}.GatewayType\` is invalid: \`${gatewayType}\` is not a next hop type; use ${SUPPORTED}.`);
 }
 
-/** Whether a GatewayType's routes may share a destination. */
-export const isEcmpType = (gatewayType: string) => NEXT_HOPS[gatewayType]?.ecmp ?? false;
+/** How many enabled routes of a GatewayType may share a destination. */
+export const maxPerDestination = (gatewayType: string) => NEXT_HOPS[gatewayType]?.maxPerDestination ?? 1;

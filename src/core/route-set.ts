@@ -73,7 +73,7 @@ export function routeName(r: PlannedRoute): string {
  * the VPC's addresses are routed by the LOCAL route alone (the host document
  * relies on it, src/contract/host-document.ts).
  */
-export function checkRouteSet(vpcCidr: Cidr, routes: readonly PlannedRoute[], ecmp: (gatewayType: string) => boolean): void {
+export function checkRouteSet(vpcCidr: Cidr, routes: readonly PlannedRoute[], maxPerDestination: (gatewayType: string) => number): void {
   const parsed = routes.map((r) => parseCidr(r.destination)!);
   routes.forEach((r, i) => {
     if (!r.param) return;
@@ -82,6 +82,9 @@ export function checkRouteSet(vpcCidr: Cidr, routes: readonly PlannedRoute[], ec
         'InvalidParameterValue.VpcCidrConflict',
         `${routeName(r)}: the destination overlaps the VPC's CIDR block ${formatCidr(vpcCidr)}, which the LOCAL route serves; route only destinations outside it.`,
       );
+    // Enabled routes to r's destination so far, r included: counted over the stored routes and the request's
+    // earlier items, so the item that overflows a group is the one named.
+    let group = 1;
     routes.forEach((o, j) => {
       if (j === i || (o.param && j > i) || o.destination !== r.destination) return;
       if (o.gatewayType === r.gatewayType && o.gatewayId === r.gatewayId)
@@ -92,10 +95,16 @@ export function checkRouteSet(vpcCidr: Cidr, routes: readonly PlannedRoute[], ec
           'UnsupportedOperation.EcmpWithUserRoute',
           `${routeName(r)} and ${routeName(o)} send ${r.destination} to next hops of different types; one destination has one type of next hop (disable or delete the other route first).`,
         );
-      if (!ecmp(r.gatewayType))
+      const max = maxPerDestination(r.gatewayType);
+      if (max === 1)
         routeFail(
           'UnsupportedOperation.Ecmp',
-          `${routeName(r)} and ${routeName(o)} send ${r.destination} to different ${r.gatewayType} next hops; only NORMAL_CVM routes share a destination (ECMP).`,
+          `${routeName(r)} and ${routeName(o)} send ${r.destination} to different ${r.gatewayType} next hops; ${r.gatewayType} routes do not share a destination (only NORMAL_CVM routes form ECMP groups).`,
+        );
+      if (++group > max)
+        routeFail(
+          'UnsupportedOperation.Ecmp',
+          `${routeName(r)} would be next hop ${group} of ${r.destination}; an ECMP group of ${r.gatewayType} routes has at most ${max}.`,
         );
     });
   });

@@ -55,7 +55,7 @@ export async function insertRouteTable(
 export async function insertRoutes(
   w: Write,
   tableId: string,
-  routes: readonly { destination: string; gatewayType: string; gatewayId: string; description: string }[],
+  routes: readonly { destination: string; gatewayType: string; gatewayId: string; description: string; enabled: boolean }[],
 ): Promise<RouteRow[]> {
   const ids = await takeRouteIds(w, routes.length);
   const rows: RouteRow[] = routes.map((r, i) => ({
@@ -66,7 +66,7 @@ export async function insertRoutes(
     gateway_type: r.gatewayType,
     gateway_id: r.gatewayId,
     description: r.description,
-    enabled: 1,
+    enabled: r.enabled ? 1 : 0,
     route_type: 'USER',
     created_at: w.now,
   }));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { formatCidr, overlaps, parseCidr } from '../../src/core/cidr.js';
-import { isEcmpType, NEXT_HOPS, nextHopKind, type NextHopEnv } from '../../src/core/next-hops.js';
+import { maxPerDestination, NEXT_HOPS, nextHopKind, type NextHopEnv } from '../../src/core/next-hops.js';
 import { checkRouteSet, parseDestination, RouteError, type PlannedRoute } from '../../src/core/route-set.js';
 
 const codeOf = async (f: () => unknown): Promise<string> => {
@@ -30,7 +30,7 @@ const given = (param: string, destination: string, gatewayType: string, gatewayI
   enabled,
   param,
 });
-const check = (routes: PlannedRoute[]) => codeOf(() => checkRouteSet(VPC, routes, isEcmpType));
+const check = (routes: PlannedRoute[]) => codeOf(() => checkRouteSet(VPC, routes, maxPerDestination));
 
 describe('route set rules', () => {
   it('parses destinations, naming the network address of a block with host bits', async () => {
@@ -58,12 +58,28 @@ describe('route set rules', () => {
     assert.equal(await check([cvm1, given('Routes.0', '192.168.0.0/25', 'PEERCONNECTION', 'pcx-00000001')]), 'ok', 'a longer prefix is another destination');
   });
 
+  it('lets an ECMP group of NORMAL_CVM routes grow to 8 next hops, counting enabled ones only', async () => {
+    const hops = (n: number, enabled = true) => Array.from({ length: n }, (_, i) => stored('1.0.0.0/8', 'NORMAL_CVM', `10.0.1.${i + 1}`, enabled, i + 1));
+    assert.equal(await check([...hops(7), given('Routes.0', '1.0.0.0/8', 'NORMAL_CVM', '10.0.2.1')]), 'ok');
+    assert.equal(await check([...hops(8), given('Routes.0', '1.0.0.0/8', 'NORMAL_CVM', '10.0.2.1')]), 'UnsupportedOperation.Ecmp');
+    assert.equal(await check([...hops(8, false), given('Routes.0', '1.0.0.0/8', 'NORMAL_CVM', '10.0.2.1')]), 'ok');
+    assert.throws(
+      () =>
+        checkRouteSet(
+          VPC,
+          Array.from({ length: 9 }, (_, i) => given(`Routes.${i}`, '1.0.0.0/8', 'NORMAL_CVM', `10.0.1.${i + 1}`)),
+          maxPerDestination,
+        ),
+      /`Routes\.8`.*at most 8/,
+    );
+  });
+
   it('reports the later of two request items, and leaves stored routes unchecked among themselves', () => {
     assert.throws(
-      () => checkRouteSet(VPC, [given('Routes.0', '1.0.0.0/8', 'NORMAL_CVM', '10.0.1.5'), given('Routes.1', '1.0.0.0/8', 'NORMAL_CVM', '10.0.1.5')], isEcmpType),
+      () => checkRouteSet(VPC, [given('Routes.0', '1.0.0.0/8', 'NORMAL_CVM', '10.0.1.5'), given('Routes.1', '1.0.0.0/8', 'NORMAL_CVM', '10.0.1.5')], maxPerDestination),
       /^RouteError: `Routes\.1`.*`Routes\.0`/,
     );
-    assert.doesNotThrow(() => checkRouteSet(VPC, [stored('1.0.0.0/8', 'NORMAL_CVM', '10.0.1.5', true, 1), stored('1.0.0.0/8', 'PEERCONNECTION', 'pcx-00000001', true, 2)], isEcmpType));
+    assert.doesNotThrow(() => checkRouteSet(VPC, [stored('1.0.0.0/8', 'NORMAL_CVM', '10.0.1.5', true, 1), stored('1.0.0.0/8', 'PEERCONNECTION', 'pcx-00000001', true, 2)], maxPerDestination));
   });
 
   it('refuses exactly the destinations that overlap the VPC block (property)', () => {
@@ -73,7 +89,7 @@ describe('route set rules', () => {
         const dest = formatCidr(c);
         const refused = (() => {
           try {
-            checkRouteSet(VPC, [given('Routes.0', dest, 'NORMAL_CVM', '10.0.1.5')], isEcmpType);
+            checkRouteSet(VPC, [given('Routes.0', dest, 'NORMAL_CVM', '10.0.1.5')], maxPerDestination);
             return false;
           } catch (e) {
             assert.equal((e as RouteError).code, 'InvalidParameterValue.VpcCidrConflict');
@@ -101,8 +117,8 @@ describe('next hop kinds', () => {
     for (const t of ['NAT', 'VPN', 'EIP', 'HAVIP', 'DIRECTCONNECT', 'CVM', 'GWLB_ENDPOINT'])
       assert.equal(await codeOf(() => nextHopKind(t, 'Routes.0')), 'UnsupportedOperation', t);
     assert.equal(await codeOf(() => nextHopKind('WORMHOLE', 'Routes.0')), 'InvalidParameterValue');
-    assert.equal(isEcmpType('NORMAL_CVM'), true);
-    assert.equal(isEcmpType('PEERCONNECTION'), false);
+    assert.equal(maxPerDestination('NORMAL_CVM'), 8);
+    assert.equal(maxPerDestination('PEERCONNECTION'), 1);
   });
 
   it('checks an instance next hop is an address of an instance of the VPC', async () => {

@@ -11,14 +11,14 @@
  */
 import type { RouteConflict } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.js';
 import { formatCidr, overlaps, parseCidr } from '../../core/cidr.js';
-import { isEcmpType, nextHopKind, type NextHopEnv, type NextHopKind } from '../../core/next-hops.js';
+import { maxPerDestination, nextHopKind, type NextHopEnv, type NextHopKind } from '../../core/next-hops.js';
 import { checkRouteSet, parseDestination, RouteError, type PlannedRoute } from '../../core/route-set.js';
 import { activePeering, insertRoutes, instanceAt, routesOf, type RouteRow, type RouteTableRow } from '../../store/route-tables.js';
 import type { Kysely } from 'kysely';
 import type { DB, RoutesTable } from '../../store/schema.js';
 import { defineAction, type Ctx } from '../action.js';
 import { ApiError, invalidValue, missingParameter } from '../errors.js';
-import { any, arr, int, obj, opt, str, type Infer } from '../params.js';
+import { any, arr, bool, int, obj, opt, str, type Infer } from '../params.js';
 import { findRouteTable, findVpc, ID } from './lookup.js';
 import { routeTableName, tableChanged, toRoute, toRouteTables } from './route-tables.js';
 
@@ -48,7 +48,7 @@ const routeFields = {
   RouteDescription: opt(str({ max: 100 })),
   DestinationIpv6CidrBlock: opt(str()),
   CdcId: opt(str()),
-  Enabled: opt(any()),
+  Enabled: opt(bool()),
   RouteType: opt(any()),
   RouteTableId: opt(any()),
   PublishedToVbc: opt(any()),
@@ -96,7 +96,9 @@ interface RouteContent {
   destination: string;
   gatewayType: string;
   gatewayId: string;
+  /** As given: absent means "as it was" (ReplaceRoutes) or the default (new routes: '' and enabled). */
   description: string | undefined;
+  enabled: boolean | undefined;
 }
 
 /** Checks that need no state; the next hop's own check comes later, with the table's VPC. */
@@ -119,9 +121,13 @@ async function resolveNewRoutes(items: readonly NewRouteInput[], env: NextHopEnv
       gatewayType: x.type,
       gatewayId: await x.kind.check(x.r.GatewayId.trim(), x.destination, env, params[i]!),
       description: x.r.RouteDescription,
+      enabled: x.r.Enabled,
     });
   return out;
 }
+
+/** A new route's content with the defaults of what the request left out. */
+const asNew = (c: RouteContent) => ({ ...c, description: c.description ?? '', enabled: c.enabled ?? true });
 
 function checkQuota(ctx: Ctx, table: RouteTableRow, userRoutes: number) {
   const limit = ctx.account.quotas.routePerTable;
@@ -174,10 +180,10 @@ export const createRoutes = defineAction({
         const params = p.Routes.map((_, i) => `Routes.${i}`);
         const fresh = await resolveNewRoutes(p.Routes, envOf(w.tx, l.vpc.id), params);
         const kept = l.routes.filter((r) => !isSystem(r)).map((r) => planned(r));
-        const added = fresh.map((c, i): PlannedRoute => ({ ...c, enabled: true, param: params[i] }));
-        checkRouteSet(parseCidr(l.vpc.cidr)!, [...kept, ...added], isEcmpType);
+        const added = fresh.map(asNew);
+        checkRouteSet(parseCidr(l.vpc.cidr)!, [...kept, ...added.map((c, i): PlannedRoute => ({ ...c, param: params[i] }))], maxPerDestination);
         checkQuota(ctx, l.table, kept.length + added.length);
-        await insertRoutes(w, l.table.id, fresh.map((c) => ({ ...c, description: c.description ?? '' })));
+        await insertRoutes(w, l.table.id, added);
         tableChanged(ctx, w, l.table, 'update');
         return l.table;
       }),
@@ -219,17 +225,24 @@ export const replaceRoutes = defineAction({
         const content = await resolveNewRoutes(p.Routes, envOf(w.tx, l.vpc.id), params);
         const replaced = new Set(targets.map((t) => t.id));
         const kept = l.routes.filter((r) => !isSystem(r) && !replaced.has(r.id)).map((r) => planned(r));
-        // A replaced route keeps its IDs, creation time and Enabled; an absent RouteDescription keeps the old one.
+        // A replaced route keeps its IDs and creation time; an absent RouteDescription or Enabled keeps the old value.
         const after: RouteRow[] = targets.map((t, i) => ({
           ...t,
           destination: content[i]!.destination,
           gateway_type: content[i]!.gatewayType,
           gateway_id: content[i]!.gatewayId,
           description: content[i]!.description ?? t.description,
+          enabled: content[i]!.enabled === undefined ? t.enabled : content[i]!.enabled ? 1 : 0,
         }));
-        checkRouteSet(parseCidr(l.vpc.cidr)!, [...kept, ...after.map((r, i) => planned(r, params[i]))], isEcmpType);
+        checkRouteSet(parseCidr(l.vpc.cidr)!, [...kept, ...after.map((r, i) => planned(r, params[i]))], maxPerDestination);
         for (const r of after) {
-          const set: Partial<RoutesTable> = { destination: r.destination, gateway_type: r.gateway_type, gateway_id: r.gateway_id, description: r.description };
+          const set: Partial<RoutesTable> = {
+            destination: r.destination,
+            gateway_type: r.gateway_type,
+            gateway_id: r.gateway_id,
+            description: r.description,
+            enabled: r.enabled,
+          };
           await w.tx.updateTable('routes').set(set).where('id', '=', r.id).execute();
         }
         tableChanged(ctx, w, l.table, 'update');
@@ -250,14 +263,11 @@ export const resetRoutes = defineAction({
         const l = await loadTable(ctx, w.tx, p.RouteTableId);
         const params = p.Routes.map((_, i) => `Routes.${i}`);
         const fresh = await resolveNewRoutes(p.Routes, envOf(w.tx, l.vpc.id), params);
-        checkRouteSet(
-          parseCidr(l.vpc.cidr)!,
-          fresh.map((c, i): PlannedRoute => ({ ...c, enabled: true, param: params[i] })),
-          isEcmpType,
-        );
-        checkQuota(ctx, l.table, fresh.length);
+        const added = fresh.map(asNew);
+        checkRouteSet(parseCidr(l.vpc.cidr)!, added.map((c, i): PlannedRoute => ({ ...c, param: params[i] })), maxPerDestination);
+        checkQuota(ctx, l.table, added.length);
         await w.tx.deleteFrom('routes').where('route_table_id', '=', l.table.id).where('route_type', '=', 'USER').execute();
-        await insertRoutes(w, l.table.id, fresh.map((c) => ({ ...c, description: c.description ?? '' })));
+        await insertRoutes(w, l.table.id, added);
         await w.tx.updateTable('route_tables').set({ name: p.RouteTableName }).where('id', '=', l.table.id).execute();
         tableChanged(ctx, w, l.table, 'update');
         return {};
@@ -294,7 +304,7 @@ function toggleRoutes(name: 'EnableRoutes' | 'DisableRoutes', enable: boolean) {
               const param = targets.get(r.id);
               return param ? { ...planned(r, param), enabled: true } : planned(r);
             });
-            checkRouteSet(parseCidr(l.vpc.cidr)!, all, isEcmpType);
+            checkRouteSet(parseCidr(l.vpc.cidr)!, all, maxPerDestination);
           }
           if (!changing.length) return {};
           await w.tx
@@ -316,8 +326,9 @@ export const disableRoutes = toggleRoutes('DisableRoutes', false);
 /**
  * For each destination, the routes of the table a route to it would meet:
  * those to the same destination and, when it overlaps the VPC's CIDR, the
- * LOCAL route. (Tencent checks against Cloud Connect routes; Weft has none,
- * so the table's own routes are what can conflict.)
+ * LOCAL route. Destinations that meet none are left out, as in Tencent's
+ * example. (Tencent checks against Cloud Connect routes; Weft has none, so
+ * the table's own routes are what can conflict.)
  */
 export const describeRouteConflicts = defineAction({
   service: 'vpc',
@@ -327,10 +338,10 @@ export const describeRouteConflicts = defineAction({
     const blocks = await core(async () => p.DestinationCidrBlocks.map((d, i) => parseDestination(d, `DestinationCidrBlocks.${i}`)));
     const l = await loadTable(ctx, ctx.db, p.RouteTableId);
     const vpcCidr = parseCidr(l.vpc.cidr)!;
-    const set: RouteConflict[] = blocks.map((b) => {
+    const set: RouteConflict[] = blocks.flatMap((b) => {
       const dest = formatCidr(b);
       const conflicts = l.routes.filter((r) => (isSystem(r) ? overlaps(b, vpcCidr) : r.destination === dest));
-      return { RouteTableId: l.table.id, DestinationCidrBlock: dest, ConflictSet: conflicts.map(toRoute) };
+      return conflicts.length ? [{ RouteTableId: l.table.id, DestinationCidrBlock: dest, ConflictSet: conflicts.map(toRoute) }] : [];
     });
     return { RouteConflictSet: set };
   },
