@@ -191,7 +191,7 @@ export const modifyRouteTableAttribute = defineAction({
     await ctx.write(async (w) => {
       const table = await findRouteTable(w.tx, ctx.account.uin, p.RouteTableId);
       await w.tx.updateTable('route_tables').set({ name: p.RouteTableName }).where('id', '=', table.id).execute();
-      w.changed(ctx.account.uin, 'route_table', table.id, 'update'); // a name does not route: the VPC's hosts need not recompile
+      tableChanged(ctx, w, table, 'update'); // a name does not route, but every table change is recorded alike (recompiling an unchanged document is a no-op)
       return {};
     });
     return {};
