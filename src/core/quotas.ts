@@ -15,6 +15,10 @@ export const DEFAULT_QUOTAS = {
   sgPerInstance: 5,
   /** Instances per region. */
   instance: 1000,
+  /** Route tables per VPC, its main table included. */
+  routeTablePerVpc: 10,
+  /** User routes per route table (the LOCAL route does not count). */
+  routePerTable: 50,
   /** Network ACLs per VPC (Tencent's VPC limits page: 50). */
   networkAclPerVpc: 50,
   /** Entries per network ACL, per direction (Tencent: 20 inbound, 20 outbound). */

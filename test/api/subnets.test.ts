@@ -38,6 +38,8 @@ describe(`subnets through the official SDK (${engineName()})`, () => {
     assert.match(s.CreatedTime!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     assert.deepEqual(Object.keys(s).sort(), modelFields('Subnet'));
     const { SubnetId: _id, CreatedTime: _t, ...rest } = s;
+    const mainTables = await vpc.DescribeRouteTables({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'association.main', Values: ['true'] }] });
+    assert.equal(mainTables.TotalCount, 1);
     assert.deepEqual(rest, {
       VpcId: vpcId,
       SubnetName: 'web',
@@ -45,7 +47,7 @@ describe(`subnets through the official SDK (${engineName()})`, () => {
       IsDefault: false,
       EnableBroadcast: false,
       Zone: 'local-1',
-      RouteTableId: '',
+      RouteTableId: mainTables.RouteTableSet![0]!.RouteTableId!, // a new subnet is associated with its VPC's main table
       AvailableIpAddressCount: 253,
       Ipv6CidrBlock: '',
       NetworkAclId: '',

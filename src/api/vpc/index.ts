@@ -3,6 +3,8 @@ import type { ActionDef } from '../action.js';
 import { networkAclActions } from './network-acls.js';
 import { peeringActions } from './peering.js';
 import { privateIpActions } from './private-ips.js';
+import { routeTableActions } from './route-tables.js';
+import { routeActions } from './routes.js';
 import { securityGroupActions } from './security-groups.js';
 import { subnetActions } from './subnets.js';
 import { taskActions } from './tasks.js';
@@ -14,6 +16,8 @@ export const vpcActions: readonly ActionDef[] = [
   ...subnetActions,
   ...securityGroupActions,
   ...privateIpActions,
+  ...routeTableActions,
+  ...routeActions,
   ...taskActions,
   ...traceActions,
   ...networkAclActions,

@@ -14,6 +14,8 @@ export const ID = {
   subnet: idOf('subnet'),
   sg: idOf('sg'),
   instance: idOf('ins'),
+  routeTable: idOf('rtb'),
+  routeItem: idOf('rti'),
 };
 
 function malformed(param: string, id: string, example: string): never {
@@ -38,6 +40,13 @@ export async function findSecurityGroup(db: Reader, account: string, id: string,
   if (!ID.sg.test(id)) malformed(param, id, 'sg-xxxxxxxx');
   const row = await db.selectFrom('security_groups').selectAll().where('id', '=', id).where('account', '=', account).executeTakeFirst();
   if (!row) throw new ApiError('ResourceNotFound', `The security group \`${id}\` (\`${param}\`) does not exist.`);
+  return row;
+}
+
+export async function findRouteTable(db: Reader, account: string, id: string, param = 'RouteTableId') {
+  if (!ID.routeTable.test(id)) malformed(param, id, 'rtb-xxxxxxxx');
+  const row = await db.selectFrom('route_tables').selectAll().where('id', '=', id).where('account', '=', account).executeTakeFirst();
+  if (!row) throw new ApiError('ResourceNotFound', `The route table \`${id}\` (\`${param}\`) does not exist.`);
   return row;
 }
 

@@ -4,13 +4,14 @@ import { sql, type Kysely } from 'kysely';
 import { containsCidr, formatCidr, overlaps, parseCidr, size, type Cidr } from '../../core/cidr.js';
 import { newId } from '../../core/ids.js';
 import { usableCount } from '../../core/ipam.js';
+import { mainTableOf } from '../../store/route-tables.js';
 import type { DB, SubnetsTable } from '../../store/schema.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
 import { checkIds, deleteTags, loadTags, nameContains, page, release, reserve, saveTags, tagsParam, tencentTime, usage } from '../common.js';
 import { ApiError, invalidValue } from '../errors.js';
 import { arr, boolString, filters, int, obj, opt, paging, str, type Filter } from '../params.js';
-import { findSubnet, findVpc, ID } from './lookup.js';
+import { findRouteTable, findSubnet, findVpc, ID } from './lookup.js';
 
 /** Tencent's subnet sizes: /16 (65,536 addresses) down to /28 (16). */
 const MIN_SUBNET_PREFIX = 16;
@@ -24,6 +25,8 @@ interface NewSubnet {
   zone: string;
   /** Where it came from in the request, for messages: `CidrBlock` or `Subnets.2.CidrBlock`. */
   param: string;
+  /** The route table to associate it with (CreateSubnets' `Subnets.N.RouteTableId`); absent: the VPC's main table. */
+  routeTable?: { id: string; param: string };
 }
 
 /** Checks that need no state: CIDR syntax and size, zone. */
@@ -98,10 +101,11 @@ async function insertSubnets(
     if (clash) throw new ApiError('InvalidParameterValue.SubnetConflict', `\`${text}\` (\`${s.param}\`) overlaps ${clash.what} in VPC ${vpc.id}.`);
     taken.push({ cidr: s.cidr, what: `\`${text}\` (\`${s.param}\`) of this request` });
   }
+  const tables = await routeTablesFor(w, account, vpc.id, subnets);
   // The account-wide row is the O(1) TotalCount of unfiltered DescribeSubnets;
   // the quota itself is per VPC (checked above), so this row has no limit.
   await reserve(w, account, 'subnet', subnets.length, Number.POSITIVE_INFINITY, 'subnet');
-  const rows: SubnetsTable[] = subnets.map((s) => ({
+  const rows: SubnetsTable[] = subnets.map((s, i) => ({
     id: newId('subnet'),
     account,
     vpc_id: vpc.id,
@@ -111,7 +115,7 @@ async function insertSubnets(
     is_default: 0,
     enable_broadcast: 0,
     created_at: w.now,
-    route_table_id: '', // TODO(route tables): the VPC's main table
+    route_table_id: tables[i]!,
     network_acl_id: '',
   }));
   await w.tx.insertInto('subnets').values(rows).execute();
@@ -120,6 +124,26 @@ async function insertSubnets(
     w.changed(account, 'subnet', r.id, 'create');
   }
   return rows;
+}
+
+/** The route table each new subnet is associated with: the one it names (a table of the same VPC) or the VPC's main table. */
+async function routeTablesFor(w: Write, account: string, vpcId: string, subnets: readonly NewSubnet[]): Promise<string[]> {
+  const main = await mainTableOf(w.tx, vpcId);
+  const out: string[] = [];
+  for (const s of subnets) {
+    if (!s.routeTable) {
+      out.push(main.id);
+      continue;
+    }
+    const t = await findRouteTable(w.tx, account, s.routeTable.id, s.routeTable.param);
+    if (t.vpc_id !== vpcId)
+      throw new ApiError(
+        'UnsupportedOperation.VpcMismatch',
+        `The route table \`${t.id}\` (\`${s.routeTable.param}\`) is in VPC ${t.vpc_id}, not in ${vpcId}; a subnet uses a table of its own VPC.`,
+      );
+    out.push(t.id);
+  }
+  return out;
 }
 
 /** Subnet objects as the SDK's `Subnet` model spells them. */
@@ -142,11 +166,11 @@ async function toSubnets(db: Kysely<DB>, rows: readonly SubnetsTable[]): Promise
       IsDefault: r.is_default === 1,
       EnableBroadcast: r.enable_broadcast === 1,
       Zone: r.zone,
-      RouteTableId: '', // route tables do not exist yet
+      RouteTableId: r.route_table_id,
       CreatedTime: tencentTime(r.created_at),
       AvailableIpAddressCount: Math.max(0, usableCount(cidr) - (inUse.get(r.id) ?? 0)),
       Ipv6CidrBlock: '',
-      NetworkAclId: '', // network ACLs do not exist yet
+      NetworkAclId: r.network_acl_id,
       IsRemoteVpcSnat: false,
       TotalIpAddressCount: size(cidr),
       TagSet: tags.get(r.id) ?? [],
@@ -185,15 +209,10 @@ export const createSubnets = defineAction({
     CdcId: opt(str()),
   }),
   async run(ctx, p) {
-    const subnets = p.Subnets.map((s, i) => {
-      // Weft has no route tables yet, so no RouteTableId can name one.
-      if (s.RouteTableId)
-        throw new ApiError(
-          'ResourceNotFound',
-          `The route table \`${s.RouteTableId}\` (\`Subnets.${i}.RouteTableId\`) does not exist; Weft has no route tables yet, omit RouteTableId.`,
-        );
-      return checkNewSubnet(ctx, s, `Subnets.${i}.`);
-    });
+    const subnets = p.Subnets.map((s, i): NewSubnet => ({
+      ...checkNewSubnet(ctx, s, `Subnets.${i}.`),
+      ...(s.RouteTableId ? { routeTable: { id: s.RouteTableId, param: `Subnets.${i}.RouteTableId` } } : {}),
+    }));
     refuseCdc(p.CdcId);
     const rows = await ctx.write((w) => insertSubnets(ctx, w, p.VpcId, subnets, p.Tags));
     return { SubnetSet: await toSubnets(ctx.db, rows) };

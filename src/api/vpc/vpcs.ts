@@ -3,6 +3,7 @@ import type { Vpc } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v201
 import { sql } from 'kysely';
 import { containsCidr, formatCidr, parseCidr, parseIp, PRIVATE_BLOCKS } from '../../core/cidr.js';
 import { newId } from '../../core/ids.js';
+import { deleteRouteTable, insertRouteTable, mainTableOf } from '../../store/route-tables.js';
 import type { VpcsTable } from '../../store/schema.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
@@ -89,8 +90,11 @@ export const createVpc = defineAction({
         created_at: w.now,
       };
       await w.tx.insertInto('vpcs').values(row).execute();
+      // Every VPC has its main route table, with the LOCAL route, from the start.
+      const main = await insertRouteTable(w, { account: ctx.account.uin, vpcId: id, vpcCidr: row.cidr, name: 'default', main: true });
       await saveTags(w, ctx.account.uin, id, p.Tags);
       w.changed(ctx.account.uin, 'vpc', id, 'create');
+      w.changed(ctx.account.uin, 'route_table', main.id, 'create');
       return row;
     });
     return { Vpc: (await toVpc(ctx, [row]))[0] };
@@ -186,6 +190,11 @@ export const deleteVpc = defineAction({
           'ResourceInUse',
           `The VPC \`${p.VpcId}\` still has subnets (${subnets.slice(0, 5).map((s) => s.id).join(', ')}${subnets.length > 5 ? ', …' : ''}); delete them first.`,
         );
+      await refuseWhileInUse(w, p.VpcId);
+      const main = await mainTableOf(w.tx, p.VpcId);
+      await deleteRouteTable(w, main.id);
+      await deleteTags(w, main.id);
+      w.changed(ctx.account.uin, 'route_table', main.id, 'delete');
       await w.tx.deleteFrom('vpcs').where('id', '=', p.VpcId).execute();
       await deleteTags(w, p.VpcId);
       await release(w, ctx.account.uin, 'vpc');
@@ -195,6 +204,33 @@ export const deleteVpc = defineAction({
     return {};
   },
 });
+
+/**
+ * What keeps a VPC that has no subnets: route tables other than its main one,
+ * network ACLs, and peering connections that are pending or active (either
+ * side). ResourceInUse names them.
+ */
+async function refuseWhileInUse(w: Write, vpcId: string): Promise<void> {
+  const [tables, acls, peerings] = await Promise.all([
+    w.tx.selectFrom('route_tables').select('id').where('vpc_id', '=', vpcId).where('is_main', '=', 0).orderBy('id').limit(6).execute(),
+    w.tx.selectFrom('network_acls').select('id').where('vpc_id', '=', vpcId).orderBy('id').limit(6).execute(),
+    w.tx
+      .selectFrom('peerings')
+      .select('id')
+      .where((eb) => eb.or([eb('vpc_id', '=', vpcId), eb('peer_vpc_id', '=', vpcId)]))
+      .where('state', 'in', ['PENDING', 'ACTIVE'])
+      .orderBy('id')
+      .limit(6)
+      .execute(),
+  ]);
+  const list = (rows: { id: string }[]) => `${rows.slice(0, 5).map((r) => r.id).join(', ')}${rows.length > 5 ? ', …' : ''}`;
+  const held = [
+    tables.length && `route tables (${list(tables)}): delete them`,
+    acls.length && `network ACLs (${list(acls)}): delete them`,
+    peerings.length && `pending or active peering connections (${list(peerings)}): delete or reject them`,
+  ].filter((x): x is string => !!x);
+  if (held.length) throw new ApiError('ResourceInUse', `The VPC \`${vpcId}\` still has ${held.join('; ')}; then delete the VPC.`);
+}
 
 /** VXLAN IDs are 24 bits; Weft hands them out in order, starting at 100. */
 const MAX_VNI = 2 ** 24 - 1;
