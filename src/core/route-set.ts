@@ -10,7 +10,7 @@
  * Errors are `RouteError` values carrying the Tencent error code; the API
  * turns them into API errors.
  */
-import { formatCidr, overlaps, parseCidr, type Cidr } from './cidr.js';
+import { containsCidr, formatCidr, parseCidr, type Cidr } from './cidr.js';
 
 export class RouteError extends Error {
   constructor(
@@ -69,18 +69,19 @@ export function routeName(r: PlannedRoute): string {
  * at the later one. Stored routes the request leaves alone are not checked
  * against each other: every earlier request kept them consistent.
  *
- * Destinations must be disjoint from the VPC's CIDR, in either direction:
- * the VPC's addresses are routed by the LOCAL route alone (the host document
- * relies on it, src/contract/host-document.ts).
+ * A destination may not lie inside the VPC's CIDR (nor equal it): the VPC's
+ * addresses are the LOCAL route's. One that contains it (0.0.0.0/0 through
+ * an instance) is fine: the LOCAL route is longer and wins for the VPC's own
+ * addresses (src/contract/host-document.ts).
  */
 export function checkRouteSet(vpcCidr: Cidr, routes: readonly PlannedRoute[], maxPerDestination: (gatewayType: string) => number): void {
   const parsed = routes.map((r) => parseCidr(r.destination)!);
   routes.forEach((r, i) => {
     if (!r.param) return;
-    if (overlaps(parsed[i]!, vpcCidr))
+    if (containsCidr(vpcCidr, parsed[i]!))
       routeFail(
         'InvalidParameterValue.VpcCidrConflict',
-        `${routeName(r)}: the destination overlaps the VPC's CIDR block ${formatCidr(vpcCidr)}, which the LOCAL route serves; route only destinations outside it.`,
+        `${routeName(r)}: the destination lies within the VPC's CIDR block ${formatCidr(vpcCidr)}, which the LOCAL route serves; route only destinations outside it (one that contains it, such as 0.0.0.0/0, is fine).`,
       );
     // Enabled routes to r's destination so far, r included: counted over the stored routes and the request's
     // earlier items, so the item that overflows a group is the one named.

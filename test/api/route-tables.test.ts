@@ -339,7 +339,7 @@ describe(`route tables through the official SDK (${engineName()})`, () => {
       ['host bits set', () => create(good, { ...good, DestinationCidrBlock: '192.168.2.7/24' }), 'InvalidParameterValue.Malformed', /Routes\.1\.DestinationCidrBlock.*192\.168\.2\.0\/24/],
       ['not a CIDR', () => create({ ...good, DestinationCidrBlock: 'somewhere' }), 'InvalidParameterValue.Malformed', /Routes\.0\.DestinationCidrBlock/],
       ['inside the VPC', () => create(good, { ...good, DestinationCidrBlock: '10.0.5.0/24' }), 'InvalidParameterValue.VpcCidrConflict', /Routes\.1/],
-      ['containing the VPC', () => create({ ...good, DestinationCidrBlock: '0.0.0.0/0' }), 'InvalidParameterValue.VpcCidrConflict', /Routes\.0/],
+      ['equal to the VPC', () => create({ ...good, DestinationCidrBlock: '10.0.0.0/16' }), 'InvalidParameterValue.VpcCidrConflict', /Routes\.0/],
       ['the same route as a stored one', () => create(good, { ...good, DestinationCidrBlock: '192.168.1.0/24' }), 'InvalidParameterValue.Duplicate', /Routes\.1.*RouteId/],
       ['the same route twice in the request', () => create(good, good), 'InvalidParameterValue.Duplicate', /`Routes\.1`.*`Routes\.0`/],
       [
@@ -453,7 +453,7 @@ describe(`route tables through the official SDK (${engineName()})`, () => {
       ['enable by both kinds of ID', () => t.vpc.EnableRoutes({ RouteTableId: rtb, RouteIds: [a!.RouteId!], RouteItemIds: [a!.RouteItemId!] }), 'InvalidParameter.Coexist'],
       ['enable nothing', () => t.vpc.EnableRoutes({ RouteTableId: rtb }), 'MissingParameter'],
       ['enable a malformed item id', () => t.vpc.EnableRoutes({ RouteTableId: rtb, RouteItemIds: ['rti-!'] }), 'InvalidParameterValue.Malformed'],
-      ['reset with a bad second route', () => t.vpc.ResetRoutes({ RouteTableId: rtb, RouteTableName: 'n', Routes: [{ DestinationCidrBlock: '192.168.7.0/24', GatewayType: 'NORMAL_CVM', GatewayId: ip1! }, { DestinationCidrBlock: '10.0.0.0/8', GatewayType: 'NORMAL_CVM', GatewayId: ip1! }] }), 'InvalidParameterValue.VpcCidrConflict', /Routes\.1/],
+      ['reset with a bad second route', () => t.vpc.ResetRoutes({ RouteTableId: rtb, RouteTableName: 'n', Routes: [{ DestinationCidrBlock: '192.168.7.0/24', GatewayType: 'NORMAL_CVM', GatewayId: ip1! }, { DestinationCidrBlock: '10.0.3.0/24', GatewayType: 'NORMAL_CVM', GatewayId: ip1! }] }), 'InvalidParameterValue.VpcCidrConflict', /Routes\.1/],
     ]);
     // Enable works once the conflicting route is disabled.
     const peered = (await userRoutes(t, rtb)).find((x) => x.GatewayType === 'PEERCONNECTION')!;

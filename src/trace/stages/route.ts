@@ -20,7 +20,7 @@
  * Forwarding decrements the TTL; a packet that arrives with TTL 1 is dropped.
  */
 import type { NextHop, TableRoute } from '../../contract/host-document.js';
-import { containsIp, parseIp } from '../../core/cidr.js';
+import { containsIp, parseCidr, parseIp } from '../../core/cidr.js';
 import { ecmpHash, longestMatch, tableFor, type TableChoice } from '../tables.js';
 import type { Router } from '../world.js';
 import { hop, next, type Outcome, type Route, type Stage, type Transit } from './stage.js';
@@ -130,7 +130,15 @@ function byTable(t: Transit): Outcome {
   const at = `${r.hostId} (${r.vpc.vpcId})`;
   const choice = tableFor(r, t.ingress, parseIp(t.packet.src) ?? 0);
   const table: TableDetail = { view: choice.view, ...(choice.routeTableId ? { routeTableId: choice.routeTableId } : {}), ...(choice.subnetId ? { subnetId: choice.subnetId } : {}) };
-  const hit = choice.routes && longestMatch(choice.routes, parseIp(dst)!);
+  const vpcCidr = r.vpc.cidr === undefined ? undefined : parseCidr(r.vpc.cidr);
+  // Every table's LOCAL route (the VPC's CIDR) is longer than any user route that contains it (0.0.0.0/0):
+  // an address of the VPC that no instance has goes nowhere, whatever else the table says.
+  const local = !!vpcCidr && containsIp(vpcCidr, parseIp(dst)!);
+  const hit = !local && choice.routes && longestMatch(choice.routes, parseIp(dst)!);
+  if (local && choice.routes) {
+    const reason = `no route to ${dst} on ${at}: it is in ${r.vpc.vpcId}'s CIDR ${r.vpc.cidr}, which the LOCAL route of ${choice.text} keeps inside the VPC, and no instance has it — host unreachable`;
+    return drop(t, 'no-route', reason, { destination: dst, kind: 'none', table });
+  }
   if (!hit) {
     const arp = sameSubnet(t) ? ` (in ${t.ingress.kind === 'port' ? t.ingress.port.subnetId : 'the subnet'}: proxy ARP does not answer for it)` : '';
     const consulted = choice.routes ? `nor does ${choice.text} have a route for it` : `and ${choice.text}`;
