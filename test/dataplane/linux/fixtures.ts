@@ -7,12 +7,13 @@ export function richVpc(): VpcContext {
     vpcId: 'vpc-rich0001',
     vni: 4242,
     routerMac: '02:01:00:10:92:fe',
+    cidr: '10.0.0.0/16',
     subnets: [
-      { subnetId: 'subnet-a', cidr: '10.0.1.0/24', gateway: '10.0.1.1' },
+      { subnetId: 'subnet-a', cidr: '10.0.1.0/24', gateway: '10.0.1.1', networkAclId: 'acl-web' },
       { subnetId: 'subnet-b', cidr: '10.0.2.0/24', gateway: '10.0.2.1' },
     ],
     ports: [
-      { instanceId: 'ins-00000001', ifname: 'p00000001', ip: '10.0.1.5', mac: '0a:92:0a:00:01:05', subnetId: 'subnet-a', prefix: 24, gateway: '10.0.1.1', securityGroups: ['sg-a', 'sg-b'] },
+      { instanceId: 'ins-00000001', ifname: 'p00000001', ip: '10.0.1.5', mac: '0a:92:0a:00:01:05', subnetId: 'subnet-a', prefix: 24, gateway: '10.0.1.1', securityGroups: ['sg-a', 'sg-b'], routedCidrs: ['172.16.5.0/24', '192.168.0.0/16'] },
       { instanceId: 'ins-00000002', ifname: 'p00000002', ip: '10.0.2.6', mac: '0A:92:0A:00:02:06', subnetId: 'subnet-b', prefix: 24, gateway: '10.0.2.1', securityGroups: ['sg-b'] },
       { instanceId: 'ins-00000003', ifname: 'p00000003', ip: '10.0.1.7', mac: '0a:92:0a:00:01:07', subnetId: 'subnet-a', prefix: 24, gateway: '10.0.1.1', securityGroups: [] },
     ],
@@ -42,6 +43,20 @@ export function richVpc(): VpcContext {
       'sg-empty': { ingress: [], egress: [] },
     },
     groupMembers: { 'sg-a': ['10.0.1.5', '10.0.1.30'], 'sg-b': ['10.0.2.21', '10.0.1.5', '10.0.2.6'] },
+    networkAcls: {
+      'acl-web': {
+        ingress: [
+          { protocol: 'tcp', ports: [[22, 22]], cidr: '10.0.9.0/24', action: 'drop' },
+          { protocol: 'tcp', ports: [[22, 22], [80, 80], [8000, 8080]], cidr: '10.0.0.0/8', action: 'accept' },
+          { protocol: 'icmp', ports: [], cidr: '0.0.0.0/0', action: 'accept' },
+          { protocol: 'all', ports: [], cidr: '10.0.2.0/24', action: 'accept' },
+        ],
+        egress: [
+          { protocol: 'udp', ports: [[53, 53]], cidr: '10.0.0.5/32', action: 'drop' },
+          { protocol: 'all', ports: [], cidr: '0.0.0.0/0', action: 'accept' },
+        ],
+      },
+    },
   };
 }
 
