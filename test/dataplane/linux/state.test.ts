@@ -12,12 +12,21 @@ const LINKS = JSON.parse(
     '{"ifindex":4,"ifname":"h1","flags":["BROADCAST","UP"],"mtu":9000,"master":"br0","address":"aa:00:00:00:00:01","linkinfo":{"info_kind":"veth","info_slave_kind":"bridge"}}]',
 );
 
-test('links: name, kind, MAC (lowercase), MTU, admin state, alias, master, VXLAN parameters', () => {
+test('links: name, kind, MAC (lowercase), MTU, admin state, carrier, alias, master, index and peer index, VXLAN parameters', () => {
   assert.deepEqual(parseLinks(LINKS), [
-    { name: 'lo', kind: undefined, mac: '00:00:00:00:00:00', mtu: 65536, up: true },
-    { name: 'p00000001', kind: 'veth', mac: '4a:a7:4d:4a:2a:ea', mtu: 1500, up: true, alias: 'weft:ins-00000001,10.0.1.11/24,02:00:00:00:01:01,10.0.1.1,eth0' },
-    { name: 'vx100', kind: 'vxlan', mac: '02:aa:00:00:00:01', mtu: 1500, up: false, vxlan: { id: 100, local: '100.64.0.11', port: 4789, learning: false } },
-    { name: 'h1', kind: 'veth', mac: 'aa:00:00:00:00:01', mtu: 9000, up: true, master: 'br0' },
+    { name: 'lo', kind: undefined, mac: '00:00:00:00:00:00', mtu: 65536, up: true, ifindex: 1 },
+    {
+      name: 'p00000001',
+      kind: 'veth',
+      mac: '4a:a7:4d:4a:2a:ea',
+      mtu: 1500,
+      up: true,
+      alias: 'weft:ins-00000001,10.0.1.11/24,02:00:00:00:01:01,10.0.1.1,eth0',
+      ifindex: 2,
+      peerIndex: 2,
+    },
+    { name: 'vx100', kind: 'vxlan', mac: '02:aa:00:00:00:01', mtu: 1500, up: false, ifindex: 3, noCarrier: true, vxlan: { id: 100, local: '100.64.0.11', port: 4789, learning: false } },
+    { name: 'h1', kind: 'veth', mac: 'aa:00:00:00:00:01', mtu: 9000, up: true, master: 'br0', ifindex: 4, noCarrier: true },
   ]);
 });
 
