@@ -117,22 +117,20 @@ export function routingWant(vpc: VpcContext, ctx: RoutingContext): RoutingWant {
   const remote = new Set(vpc.remotes.map((r) => r.ip));
   const linkOf = new Map((vpc.peerings ?? []).map((l) => [l.peeringId, l.ifname]));
 
-  // Members: one object per next-hop address, on its port or in the tunnel.
+  // Members: one object per next-hop address in some group, on its port or in the tunnel.
   const members = new Map<number, NexthopWant>();
-  const member = (ip: string): { id: number; local: boolean } | undefined => {
-    const id = parseIp(ip)!;
+  type Hop = { id: number; local: boolean; via: { gateway: string; dev: string } };
+  const hop = (ip: string): Hop | undefined => {
     const port = portOf.get(ip);
     if (port !== undefined && !ctx.portUsable(port)) return undefined;
     const dev = port ?? (remote.has(ip) ? vx : undefined);
     if (dev === undefined) return undefined; // not placed anywhere we know: as good as down
-    members.set(id, { id, via: { gateway: ip, dev } });
-    return { id, local: port !== undefined };
+    return { id: parseIp(ip)!, local: port !== undefined, via: { gateway: ip, dev } };
   };
 
   const groupKeys: string[] = [];
   const pending: { table: number; dst: string; members: number[] }[] = [];
   const routes = new Map<string, RouteWant>();
-  const single = new Map<string, { gateway: string; dev: string }>();
   for (const t of tables) {
     const { out, in: tin } = ids.get(t.routeTableId)!;
     for (const r of t.routes) {
@@ -141,22 +139,19 @@ export function routingWant(vpc: VpcContext, ctx: RoutingContext): RoutingWant {
         if (!ctx.deferredLinks.has(link)) routes.set(`${out} ${r.destination}`, { gateway: PEERING_GATEWAY, dev: link });
         continue;
       }
-      const hops = r.nextHops.map((h) => member(h.ip)).filter((m): m is { id: number; local: boolean } => !!m);
-      const ids1 = [...new Set(hops.map((h) => h.id))].sort((a, b) => a - b);
-      const locals = [...new Set(hops.filter((h) => h.local).map((h) => h.id))].sort((a, b) => a - b);
+      const byId = new Map(r.nextHops.map((h) => hop(h.ip)).filter((h): h is Hop => !!h).map((h) => [h.id, h]));
+      const all = [...byId.values()].sort((a, b) => a.id - b.id);
       for (const [table, set] of [
-        [out, ids1],
-        [tin, locals],
+        [out, all],
+        [tin, all.filter((h) => h.local)],
       ] as const) {
         const key = `${table} ${r.destination}`;
         if (set.length >= 2) {
+          for (const h of set) members.set(h.id, { id: h.id, via: h.via });
           groupKeys.push(key);
-          pending.push({ table, dst: r.destination, members: set });
-        } else if (set.length === 1) {
-          const via = members.get(set[0]!)!.via!;
-          routes.set(key, via);
-          single.set(key, via);
-        } else if (table === out) routes.set(key, { blackhole: true });
+          pending.push({ table, dst: r.destination, members: set.map((h) => h.id) });
+        } else if (set.length === 1) routes.set(key, set[0]!.via);
+        else if (table === out) routes.set(key, { blackhole: true });
       }
     }
   }

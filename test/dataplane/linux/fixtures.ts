@@ -61,3 +61,60 @@ export function richVpc(): VpcContext {
 }
 
 export const richDocument = (): HostDocument => ({ hostId: 'h1', revision: 7, underlay: '100.64.0.11', vpcs: [richVpc()] });
+
+/**
+ * richVpc with route tables (ECMP over local and remote next hops, one next
+ * hop, a blackhole, a remote next hop, a peering route) and a peering link to
+ * a VPC with no ports on this host. Document order: the peer sorts first.
+ */
+export function routingDocument(): HostDocument {
+  const rich = richVpc();
+  rich.subnets[0]!.routeTableId = 'rtb-main0001';
+  rich.subnets[1]!.routeTableId = 'rtb-second01';
+  const hop = (ip: string) => ({ ip, instanceId: `ins-000000${ip.split('.')[3]!.padStart(2, '0')}` });
+  rich.routeTables = [
+    {
+      routeTableId: 'rtb-main0001',
+      main: true,
+      subnets: [{ subnetId: 'subnet-a', cidr: '10.0.1.0/24' }],
+      routes: [
+        { destination: '10.1.0.0/16', kind: 'peering', peeringId: 'pcx-00000001', peerVpcId: 'vpc-peer0001', routeIds: ['rtbi-1'] },
+        { destination: '172.16.5.0/24', kind: 'instance', nextHops: [hop('10.0.1.5')], routeIds: ['rtbi-2'] },
+        { destination: '172.17.0.0/16', kind: 'instance', nextHops: [], routeIds: ['rtbi-3'] },
+        { destination: '172.18.0.0/16', kind: 'instance', nextHops: [hop('10.0.1.30')], routeIds: ['rtbi-4'] },
+        { destination: '192.168.0.0/16', kind: 'instance', nextHops: [hop('10.0.1.5'), hop('10.0.1.7'), hop('10.0.1.20')], routeIds: ['rtbi-5', 'rtbi-6', 'rtbi-7'] },
+      ],
+    },
+    {
+      routeTableId: 'rtb-second01',
+      main: false,
+      subnets: [
+        { subnetId: 'subnet-b', cidr: '10.0.2.0/24' },
+        { subnetId: 'subnet-z', cidr: '10.0.9.0/24' },
+      ],
+      routes: [{ destination: '0.0.0.0/0', kind: 'instance', nextHops: [hop('10.0.2.6'), hop('10.0.2.21')], routeIds: ['rtbi-8', 'rtbi-9'] }],
+    },
+  ];
+  rich.peerings = [{ peeringId: 'pcx-00000001', peerVpcId: 'vpc-peer0001', ifname: 'pcx-00000001', mac: '02:70:00:00:01:01', peerMac: '02:70:00:00:01:02' }];
+  const peer: VpcContext = {
+    vpcId: 'vpc-peer0001',
+    vni: 4343,
+    routerMac: '02:01:00:10:f7:fe',
+    cidr: '10.1.0.0/16',
+    subnets: [],
+    ports: [],
+    remotes: [{ ip: '10.1.0.5', instanceId: 'ins-00000105', hostId: 'h2', underlay: '100.64.0.12', routerMac: '02:02:00:10:f7:fe' }],
+    securityGroups: {},
+    groupMembers: {},
+    routeTables: [
+      {
+        routeTableId: 'rtb-peer0001',
+        main: true,
+        subnets: [{ subnetId: 'subnet-p', cidr: '10.1.0.0/24' }],
+        routes: [{ destination: '10.0.0.0/16', kind: 'peering', peeringId: 'pcx-00000001', peerVpcId: 'vpc-rich0001', routeIds: ['rtbi-20'] }],
+      },
+    ],
+    peerings: [{ peeringId: 'pcx-00000001', peerVpcId: 'vpc-rich0001', ifname: 'pcx-00000001', mac: '02:70:00:00:01:02', peerMac: '02:70:00:00:01:01' }],
+  };
+  return { hostId: 'h1', revision: 9, underlay: '100.64.0.11', vpcs: [peer, rich] };
+}
