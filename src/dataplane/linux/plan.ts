@@ -9,7 +9,9 @@
  *     vx<vni> (created in the host ns, moved in), one veth per port whose
  *     peer is eth0 of the instance ns <prefix>-<instanceId>; /32 routes and
  *     permanent neighbours for local and remote instances, FDB entries for
- *     remote hosts, sysctls, the nftables tables of nft-ruleset.ts.
+ *     remote hosts, sysctls, the nftables tables of nft-ruleset.ts; the route
+ *     tables, next-hop groups and rules of route-tables.ts; peering links to
+ *     other VPCs' routers on this host (peering.ts).
  * Router namespaces of VPCs no longer in the document are removed with their
  * instance namespaces.
  *
