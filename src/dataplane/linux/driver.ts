@@ -13,6 +13,7 @@ import type { HostDocument } from '../../contract/host-document.js';
 import {
   CommandError,
   bridgeBatch,
+  ip,
   bridgeJson,
   ipBatch,
   ipBatchNetlink,
@@ -30,7 +31,18 @@ import {
 import { checkName, checkPrefix, hostNs, instanceNs, routerVpcOf } from './names.js';
 import { TABLE, tablesFromListing } from './nft-ruleset.js';
 import { planHost, sysctlKeys, type DriverContext, type Step, type StepKind } from './plan.js';
-import { parseAddrs, parseFdb, parseLinks, parseNeighbours, parseRoutes, type HostState, type RouterState } from './state.js';
+import {
+  parseAddrs,
+  parseFdb,
+  parseLinks,
+  parseNeighbours,
+  parseNexthops,
+  parseRoutes,
+  parseRules,
+  splitTables,
+  type HostState,
+  type RouterState,
+} from './state.js';
 
 export interface LinuxDriverOptions {
   /** The region's namespace prefix. */
@@ -165,17 +177,21 @@ export class LinuxDriver {
 }
 
 export async function readRouter(ns: string): Promise<RouterState> {
-  const [[addrs, links, routes, neigh], fdb, nft] = await Promise.all([
+  const [[addrs, links, routes, neigh, rules, nexthops], fdb, nft] = await Promise.all([
     // `addr show` first: in one batch, a `link show` before it makes it print links without addresses.
-    ipJsonBatch(ns, ['addr show dev lo', 'link show', 'route show table main', 'neigh show']),
+    ipJsonBatch(ns, ['addr show dev lo', 'link show', 'route show table all', 'neigh show', 'rule show', 'nexthop show']),
     bridgeJson(ns, ['fdb', 'show']),
     nftJson(ns, ['list', 'ruleset']),
   ]);
   const linkStates = parseLinks(links!);
+  const tables = splitTables(parseRoutes(routes!));
   return {
     links: linkStates,
     loAddrs: parseAddrs(addrs!, 'lo'),
-    routes: parseRoutes(routes!),
+    routes: tables.main,
+    tableRoutes: tables.numbered,
+    rules: parseRules(rules!),
+    nexthops: parseNexthops(nexthops!),
     neighbours: parseNeighbours(neigh!),
     fdb: parseFdb(fdb),
     sysctl: await sysctlRead(ns, sysctlKeys(linkStates)),
@@ -208,6 +224,17 @@ async function runStep(step: Step, inInstance = false): Promise<Omit<AppliedChan
     case 'nft':
       await nftApply(ns, lines.join('\n') + '\n');
       return done();
+    case 'link-del': {
+      const removed: string[] = [];
+      for (const ifname of lines) {
+        const gone = await ip(ns, ['link', 'del', ifname]).then(
+          () => true,
+          ignore(/Cannot find device/),
+        );
+        if (gone) removed.push(ifname);
+      }
+      return done(removed);
+    }
     case 'instance-reset': {
       const removed: string[] = [];
       for (const line of lines) {

@@ -10,10 +10,16 @@
  *   table inet weft
  *     set port_ifs      ifname                          interfaces of local ports
  *     set port_addrs    ifname . ether_addr . ipv4_addr what each port may send as
+ *     set port_routed   ifname . ether_addr . ipv4_addr (interval) what a forwarding port may also send from
+ *     set <acl>_ingress / <acl>_egress  ipv4_addr . inet_proto . inet_service (interval)
+ *                                                     what a network ACL accepts (acl-set.ts)
  *     set m_<sg>        ipv4_addr                       members of a referenced group
  *     map egress_ports  ifname : verdict                port → jump egress-<ifname>
  *     map ingress_ports ifname : verdict                port → jump ingress-<ifname>
+ *     map acl_out_ports / acl_in_ports ifname : verdict port → jump acl-out-/acl-in-<subnetId>
  *     chain prerouting  hook prerouting priority -150   anti-spoofing
+ *     chain acl         hook forward priority -10       stateless ACLs at the subnet boundary
+ *     chain acl-out-<subnet> / acl-in-<subnet>          within the subnet, or in the ACL's set, or drop
  *     chain egress      hook forward priority 0         ct state, then iifname vmap
  *     chain ingress     hook forward priority 10        ct state, then oifname vmap
  *     chain egress-<if> / ingress-<if>                  jump each bound group, then drop
@@ -22,9 +28,10 @@
  *     set port_ifs, set port_arp  ifname . ether_addr . ether_addr . ipv4_addr
  *     chain input       hook input priority 0           ARP anti-spoofing
  */
-import type { Port, Rule, VpcContext } from '../../contract/host-document.js';
-import { formatIp, maskOf, parseCidr, parseIp } from '../../core/cidr.js';
+import type { NetworkAcl, Port, Rule, VpcContext } from '../../contract/host-document.js';
+import { formatIp, lastOf, maskOf, parseCidr, parseIp } from '../../core/cidr.js';
 import { stableJson } from '../../core/stable-json.js';
+import { aclBoxes, exactPrefix, type AclBox, type Interval } from './acl-set.js';
 
 /** One nft statement as `nft -j` lists it, e.g. `{ accept: null }`. */
 export type Stmt = Record<string, unknown>;
@@ -68,12 +75,17 @@ const ct = (key: string) => ({ ct: { key } });
 const match = (left: unknown, right: unknown, op = '=='): Stmt => ({ match: { op, left, right } });
 const ACCEPT: Stmt = { accept: null };
 const DROP: Stmt = { drop: null };
+const RETURN: Stmt = { return: null };
 const jump = (target: string): Stmt => ({ jump: { target } });
 
 export const memberSet = (sg: string) => `m_${sg}`;
 export const portChain = (dir: Direction, ifname: string) => `${dir}-${ifname}`;
 export const groupChain = (sg: string, dir: Direction) => `${sg}-${dir}`;
+export const aclChain = (dir: AclDirection, subnetId: string) => `acl-${dir}-${subnetId}`;
+export const aclSet = (aclId: string, dir: Direction) => `${aclId}_${dir}`;
 type Direction = 'ingress' | 'egress';
+/** Out of the subnet (the ACL's egress entries) or into it (ingress). */
+type AclDirection = 'out' | 'in';
 
 /** The two tables a VPC's router namespace should hold. Throws on a policy it cannot express. */
 export function desiredTables(vpc: VpcContext): NftTable[] {
@@ -89,9 +101,35 @@ function inetTable(vpc: VpcContext): NftTable {
     for (const r of [...(rules?.ingress ?? []), ...(rules?.egress ?? [])]) if (r.group) referenced.add(r.group);
   }
 
+  // Network ACLs of the subnets with local ports (every subnet here has one).
+  const aclOf = new Map<string, string>();
+  for (const sub of vpc.subnets) {
+    if (!sub.networkAclId) continue;
+    if (!vpc.networkAcls?.[sub.networkAclId]) throw new Error(`${sub.subnetId}: network ACL ${sub.networkAclId} is not in the document`);
+    aclOf.set(sub.subnetId, sub.networkAclId);
+  }
+  const aclSubnets = [...vpc.subnets].filter((s) => aclOf.has(s.subnetId)).sort((a, b) => cmp(a.subnetId, b.subnetId));
+  const acls = [...new Set(aclOf.values())].sort(cmp).map((id) => [id, vpc.networkAcls![id]!] as const);
+
   const sets: NftSet[] = [
     { name: 'port_ifs', type: 'ifname', elem: ports.map((p) => p.ifname) },
     { name: 'port_addrs', type: ['ifname', 'ether_addr', 'ipv4_addr'], elem: ports.map((p) => ({ concat: [p.ifname, mac(p.mac), p.ip] })) },
+    {
+      name: 'port_routed',
+      type: ['ifname', 'ether_addr', 'ipv4_addr'],
+      flags: ['interval'],
+      elem: ports.flatMap((p) => (p.routedCidrs ?? []).map((c) => ({ concat: [p.ifname, mac(p.mac), cidrValue(c, `${p.instanceId} routed CIDR`)] }))),
+    },
+    ...acls.flatMap(([aclId, acl]) =>
+      (['egress', 'ingress'] as const).map(
+        (dir): NftSet => ({
+          name: aclSet(aclId, dir),
+          type: ['ipv4_addr', 'inet_proto', 'inet_service'],
+          flags: ['interval'],
+          elem: aclElems(acl, dir, aclId),
+        }),
+      ),
+    ),
     ...[...referenced].sort(cmp).map((sg) => ({
       name: memberSet(sg),
       type: 'ipv4_addr',
@@ -103,6 +141,12 @@ function inetTable(vpc: VpcContext): NftTable {
       map: 'verdict',
       elem: ports.map((p) => [p.ifname, jump(portChain(dir, p.ifname))]),
     })),
+    ...(['out', 'in'] as const).map((dir) => ({
+      name: `acl_${dir}_ports`,
+      type: 'ifname',
+      map: 'verdict',
+      elem: ports.filter((p) => aclOf.has(p.subnetId)).map((p) => [p.ifname, jump(aclChain(dir, p.subnetId))]),
+    })),
   ];
 
   const chains: NftChain[] = [
@@ -113,18 +157,42 @@ function inetTable(vpc: VpcContext): NftTable {
         // Only ports are checked; the tunnel and the router's own traffic pass.
         [match(meta('iifname'), '@port_ifs', '!='), ACCEPT],
         [match({ concat: [meta('iifname'), payload('ether', 'saddr'), payload('ip', 'saddr')] }, '@port_addrs'), ACCEPT],
+        // A NORMAL_CVM next hop forwards: it may also send from what is routed to it.
+        [match({ concat: [meta('iifname'), payload('ether', 'saddr'), payload('ip', 'saddr')] }, '@port_routed'), ACCEPT],
         [DROP],
       ],
+    },
+    {
+      // Stateless, before conntrack decides anything: a reply needs its own entry.
+      name: 'acl',
+      base: { type: 'filter', hook: 'forward', prio: -10, policy: 'accept' },
+      rules: [[{ vmap: { key: meta('iifname'), data: '@acl_out_ports' } }], [{ vmap: { key: meta('oifname'), data: '@acl_in_ports' } }]],
     },
     ...(['egress', 'ingress'] as const).map((dir) => ({
       name: dir,
       base: { type: 'filter', hook: 'forward', prio: dir === 'egress' ? 0 : 10, policy: 'accept' },
       rules: [
         [match(ct('state'), ['established', 'related'], 'in'), ACCEPT],
-        [match(ct('state'), 'invalid', 'in'), DROP],
+        // Only at a port: a router that sees one half of a flow (peered traffic
+        // takes another router back) finds its reply's SYN-ACK "invalid".
+        [match(meta(dir === 'egress' ? 'iifname' : 'oifname'), '@port_ifs'), match(ct('state'), 'invalid', 'in'), DROP],
         [{ vmap: { key: meta(dir === 'egress' ? 'iifname' : 'oifname'), data: `@${dir}_ports` } }],
       ],
     })),
+    ...aclSubnets.flatMap((s) =>
+      (['out', 'in'] as const).map((dir) => {
+        const field = dir === 'out' ? 'daddr' : 'saddr';
+        return {
+          name: aclChain(dir, s.subnetId),
+          rules: [
+            // Within the subnet the ACL does not apply.
+            [match(payload('ip', field), cidrValue(s.cidr, `${s.subnetId} CIDR`)), RETURN],
+            [match({ concat: [payload('ip', field), meta('l4proto'), payload('th', 'dport')] }, `@${aclSet(aclOf.get(s.subnetId)!, dir === 'out' ? 'egress' : 'ingress')}`), RETURN],
+            [DROP],
+          ],
+        };
+      }),
+    ),
     ...ports.flatMap((p) =>
       (['egress', 'ingress'] as const).map((dir) => ({
         name: portChain(dir, p.ifname),
@@ -139,6 +207,33 @@ function inetTable(vpc: VpcContext): NftTable {
     ),
   ];
   return { family: 'inet', name: TABLE, sets, chains };
+}
+
+/** A CIDR as nft lists it: a plain address for a /32, otherwise a prefix (masked). */
+function cidrValue(cidr: string, where: string): unknown {
+  const c = parseCidr(cidr, false);
+  if (!c) throw new Error(`${where}: invalid CIDR ${JSON.stringify(cidr)}`);
+  return addrValue([c.base, lastOf(c)]);
+}
+
+/** An address range as nft lists it: an address, a prefix where it is exactly one, otherwise a range. */
+function addrValue(r: Interval): unknown {
+  if (r[0] === r[1]) return formatIp(r[0]);
+  const p = exactPrefix(r);
+  return p ? { prefix: { addr: formatIp(p.base), len: p.len } } : { range: [formatIp(r[0]), formatIp(r[1])] };
+}
+
+const numValue = ([lo, hi]: Interval): unknown => (lo === hi ? lo : { range: [lo, hi] });
+
+/** The elements of one direction of an ACL: exactly the packets its ordered entries accept, none overlapping. */
+function aclElems(acl: NetworkAcl, dir: Direction, aclId: string): unknown[] {
+  let boxes: AclBox[];
+  try {
+    boxes = aclBoxes(acl[dir]);
+  } catch (e) {
+    throw new Error(`${aclId} ${dir}: ${(e as Error).message}`);
+  }
+  return boxes.map((b) => ({ concat: [addrValue(b.addr), numValue(b.proto), numValue(b.port)] }));
 }
 
 function arpTable(ports: Port[]): NftTable {
@@ -339,7 +434,44 @@ export function tablesFromListing(list: unknown[]): NftTable[] {
 
 // ---- comparison ----
 
-const sortedElems = (s: NftSet) => s.elem.map(stableJson).sort();
+const sortedElems = (s: NftSet) => s.elem.map((e) => elemKey(e, s)).sort();
+
+/**
+ * An element in one canonical form, so the desired and the listed compare
+ * equal: nft lists a one-value range as the value, a range that is a prefix as
+ * the prefix, and a lone protocol number by its name in /etc/protocols.
+ */
+function elemKey(e: unknown, s: NftSet): string {
+  if (s.map) return stableJson(e);
+  const types = Array.isArray(s.type) ? s.type : [s.type];
+  const parts = e && typeof e === 'object' && 'concat' in e ? (e.concat as unknown[]) : [e];
+  return stableJson(parts.map((v, i) => canonical(v, types[i])));
+}
+
+function canonical(v: unknown, type: string | undefined): unknown {
+  const num = (x: unknown): number | undefined => {
+    if (typeof x === 'number') return x;
+    if (typeof x !== 'string') return undefined;
+    if (type === 'ipv4_addr') return parseIp(x);
+    if (type === 'inet_proto') return PROTOCOL_NAMES[x] ?? (/^\d+$/.test(x) ? Number(x) : undefined);
+    return /^\d+$/.test(x) ? Number(x) : undefined;
+  };
+  if (type !== 'ipv4_addr' && type !== 'inet_proto' && type !== 'inet_service') return v;
+  const o = v as { prefix?: { addr: string; len: number }; range?: [unknown, unknown] } | null;
+  if (o && typeof o === 'object' && o.prefix) {
+    const c = parseCidr(`${o.prefix.addr}/${o.prefix.len}`, false);
+    return c ? [c.base, lastOf(c)] : v;
+  }
+  if (o && typeof o === 'object' && o.range) {
+    const [a, b] = [num(o.range[0]), num(o.range[1])];
+    return a !== undefined && b !== undefined ? [a, b] : v;
+  }
+  const n = num(v);
+  return n === undefined ? v : [n, n];
+}
+
+/** Names nft prints for the protocol numbers an ACL set can hold alone (netbase's /etc/protocols). */
+const PROTOCOL_NAMES: Record<string, number> = { ip: 0, hopopt: 0, icmp: 1, igmp: 2, ggp: 3, ipencap: 4, st: 5, tcp: 6, egp: 8, igp: 9, pup: 12, udp: 17, gre: 47 };
 
 /** The table without set contents: what must match for a set-only update to be enough. */
 function shapeOf(t: NftTable): string {
@@ -415,7 +547,7 @@ export function renderTable(t: NftTable): string {
 
 function elemText(e: unknown, s: NftSet): string {
   const types = Array.isArray(s.type) ? s.type : [s.type];
-  const value = (v: unknown, type: string | undefined) => (type === 'ifname' ? JSON.stringify(v) : String(v));
+  const value = (v: unknown, type: string | undefined) => (type === 'ifname' ? JSON.stringify(v) : v && typeof v === 'object' ? rhsText(v, false) : String(v));
   if (s.map) {
     const [k, d] = e as [unknown, Stmt];
     return `${value(k, types[0])} : ${stmtText(d)}`;

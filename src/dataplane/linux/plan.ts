@@ -9,7 +9,9 @@
  *     vx<vni> (created in the host ns, moved in), one veth per port whose
  *     peer is eth0 of the instance ns <prefix>-<instanceId>; /32 routes and
  *     permanent neighbours for local and remote instances, FDB entries for
- *     remote hosts, sysctls, the nftables tables of nft-ruleset.ts.
+ *     remote hosts, sysctls, the nftables tables of nft-ruleset.ts; the route
+ *     tables, next-hop groups and rules of route-tables.ts; peering links to
+ *     other VPCs' routers on this host (peering.ts).
  * Router namespaces of VPCs no longer in the document are removed with their
  * instance namespaces.
  *
@@ -19,7 +21,7 @@
  * to remove, and a port whose configuration changed is re-plugged.
  */
 import type { HostDocument, Port, VpcContext } from '../../contract/host-document.js';
-import { parseIp } from '../../core/cidr.js';
+import { parseCidr, parseIp } from '../../core/cidr.js';
 import {
   INSTANCE_MTU,
   VXLAN_PORT,
@@ -31,6 +33,8 @@ import {
   vxlanName,
 } from './names.js';
 import { desiredTables, mac as macText, planNft } from './nft-ruleset.js';
+import { isPeeringAlias, linkPlan, makeLinkLines, type LinkPlan } from './peering.js';
+import { PEERING_GATEWAY, checkRouteTable, planRouting, routingWant } from './route-tables.js';
 import { emptyRouter, type HostState, type LinkState, type RouterState } from './state.js';
 
 export interface DriverContext {
@@ -49,6 +53,7 @@ export type StepKind =
   | 'bridge' // lines: `bridge -batch` input, run in ns
   | 'sysctl' // lines: key=value, written in ns
   | 'nft' // lines: `nft -f` input, run in ns, one transaction
+  | 'link-del' // lines: interface names deleted in ns, those already gone forgiven (a peering link's other end takes it along)
   | 'instance-reset' // lines: "<ns> <ifname>": a stale interface removed from an instance namespace before re-plugging
   | 'instance-gc'; // lines: instance namespaces removed if nothing but lo is left in them
 
@@ -82,6 +87,8 @@ export const ROUTER_SYSCTLS: [string, string][] = [
   ['net.ipv4.conf.default.rp_filter', '0'],
   ['net.ipv4.conf.all.arp_ignore', '0'],
   ['net.ipv4.conf.default.arp_ignore', '0'],
+  // ECMP spreads flows by their 5-tuple (the default hashes addresses only).
+  ['net.ipv4.fib_multipath_hash_policy', '1'],
   // Instances are IPv4; the router takes no part in IPv6 (ports drop it anyway).
   ['net.ipv6.conf.all.disable_ipv6', '1'],
   ['net.ipv6.conf.default.disable_ipv6', '1'],
@@ -139,7 +146,9 @@ function planRemoval(vpcId: string, ns: string, state: RouterState, actual: Host
     vpcId,
     removal: true,
     steps: nonEmpty([
-      { kind: 'ip', ns, lines: links.map((l) => `link del ${l.name}`) },
+      { kind: 'ip', ns, lines: links.filter((l) => !isPeeringAlias(l.alias)).map((l) => `link del ${l.name}`) },
+      // Two routers removed together share their link: the first takes both ends.
+      { kind: 'link-del', ns, lines: links.filter((l) => isPeeringAlias(l.alias)).map((l) => l.name) },
       { kind: 'netns-del', ns: null, lines: [ns] },
       { kind: 'instance-gc', ns: null, lines: instances.filter((i) => actual.namespaces.includes(i)) },
     ]),
@@ -170,9 +179,12 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
     return { port, ns: instanceNs(ctx.prefix, port.instanceId), peer, alias: portAlias(port, peer) };
   });
   const portByIf = new Map(ports.map((p) => [p.port.ifname, p]));
+  const peerLinks: LinkPlan[] = (vpc.peerings ?? []).map((l) => linkPlan(doc, actual, vpc, R, routerNs(ctx.prefix, ctx.hostName, l.peerVpcId), l));
+  const linkByIf = new Map(peerLinks.map((lp) => [lp.link.ifname, lp]));
 
   // ---- links ----
   const linkDel: string[] = [];
+  const peerDel: string[] = [];
   const gone = new Set<string>(); // links deleted or (re)created: whatever hung on them is gone too
   const gcInstances = new Set<string>();
   const create: PortPlan[] = [];
@@ -189,6 +201,13 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
       }
       continue;
     }
+    const lp = linkByIf.get(l.name);
+    if (lp || isPeeringAlias(l.alias)) {
+      if (lp?.ok) continue;
+      peerDel.push(l.name);
+      gone.add(l.name);
+      continue;
+    }
     const want = portByIf.get(l.name);
     // A port whose instance namespace lost its name (deleted while a process kept it alive) is re-plugged too.
     if (want && l.kind === 'veth' && l.alias === want.alias && actual.namespaces.includes(want.ns)) continue;
@@ -201,6 +220,8 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
   for (const p of ports) if (!links.has(p.port.ifname) || gone.has(p.port.ifname)) create.push(p);
   for (const p of create) gone.add(p.port.ifname);
   if (vxNew) gone.add(vx);
+  // A link that is not right is made again (by the later VPC's plan): nothing on it survives.
+  for (const lp of peerLinks) if (!lp.ok) gone.add(lp.link.ifname);
 
   const nsAdd = unique([...(have ? [] : [R]), ...create.map((p) => p.ns).filter((n) => !actual.namespaces.includes(n))]);
   // An instance namespace that already exists may still hold an interface of that name
@@ -226,6 +247,11 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
     if (l && l.mtu !== INSTANCE_MTU) main.push(`link set ${l.name} mtu ${INSTANCE_MTU}`);
     if (!l?.up) main.push(`link set ${p.port.ifname} up`);
   }
+  const okLinks = peerLinks.filter((lp) => lp.ok).map((lp) => ({ lp, l: links.get(lp.link.ifname)! }));
+  for (const { l } of okLinks) {
+    if (l.mtu !== INSTANCE_MTU) main.push(`link set ${l.name} mtu ${INSTANCE_MTU}`);
+    if (!l.up) main.push(`link set ${l.name} up`);
+  }
 
   // Gateways on lo: the kernel answers ARP for a local address on any interface.
   const gateways = unique(vpc.subnets.map((s) => `${s.gateway}/32`));
@@ -243,6 +269,8 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
     routes.set(`${p.ip}/32`, { dev: p.ifname });
     neigh.set(`${p.ifname} ${p.ip}`, { dev: p.ifname, dst: p.ip, lladdr: macText(p.mac) });
   }
+  // The static next hop of each peering link: the peer end's MAC.
+  for (const { lp } of okLinks) neigh.set(`${lp.link.ifname} ${PEERING_GATEWAY}`, { dev: lp.link.ifname, dst: PEERING_GATEWAY, lladdr: macText(lp.link.peerMac) });
   const fdb = new Map<string, string>();
   for (const r of vpc.remotes) {
     if (routes.has(`${r.ip}/32`)) continue; // a local port wins over a stale remote entry
@@ -287,7 +315,20 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
   const post = [
     ...sysctlDiff(tunnelSysctls(vx), gone.has(vx)),
     ...ports.flatMap((p) => sysctlDiff(portSysctls(p.port.ifname), gone.has(p.port.ifname))),
+    ...okLinks.flatMap(({ lp }) => sysctlDiff(tunnelSysctls(lp.link.ifname), false)),
   ];
+
+  // ---- peering links this plan makes (both ends), and the route tables ----
+  const made = peerLinks.filter((lp) => !lp.ok && lp.maker);
+  const making = made.map((lp) => ({ lp, ...makeLinkLines(vpc, lp) }));
+  const theirEnd = (lp: LinkPlan) => actual.routers[lp.peerNs]?.links.some((l) => l.name === lp.link.ifname) ?? false;
+  const usable = (ifname: string) => {
+    if (create.some((p) => p.port.ifname === ifname)) return true; // plugged by this plan, its carrier is up before the routes go in
+    const l = links.get(ifname);
+    return !!l && !gone.has(ifname) && l.up && !l.noCarrier;
+  };
+  const deferred = new Set(peerLinks.filter((lp) => !lp.ok && !lp.maker).map((lp) => lp.link.ifname));
+  const routing = planRouting(routingWant(vpc, { portUsable: usable, deferredLinks: deferred }), a, gone);
 
   // ---- nftables ----
   const nft = planNft(desiredTables(vpc), a.nft);
@@ -312,6 +353,7 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
     // Rules before ports: a new port is never up without its chains.
     { kind: 'nft', ns: R, lines: nft ? nft.text.trimEnd().split('\n') : [], note: nft ? nftNote(nft) : undefined },
     { kind: 'ip', ns: R, lines: linkDel },
+    { kind: 'link-del', ns: R, lines: peerDel },
     { kind: 'ip', ns: ctx.hostNs, lines: hostLines },
     { kind: 'instance-reset', ns: null, lines: nsReset },
     { kind: 'ip', ns: R, lines: main },
@@ -329,6 +371,15 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
         ],
       }),
     ),
+    ...making.flatMap(({ lp, here, there }): Step[] => [
+      { kind: 'link-del', ns: lp.peerNs, lines: theirEnd(lp) ? [lp.link.ifname] : [], note: `${lp.link.peeringId}: the peer's end` },
+      { kind: 'ip', ns: R, lines: here, note: `${lp.link.peeringId}: link to ${lp.link.peerVpcId}` },
+      { kind: 'ip', ns: lp.peerNs, lines: there, note: `${lp.link.peeringId}: ${lp.link.peerVpcId}'s end and routes` },
+      { kind: 'sysctl', ns: R, lines: tunnelSysctls(lp.link.ifname).map(([k, v]) => `${k}=${v}`) },
+      { kind: 'sysctl', ns: lp.peerNs, lines: tunnelSysctls(lp.link.ifname).map(([k, v]) => `${k}=${v}`) },
+    ]),
+    // Routes last: a next-hop object needs its port's carrier, which the instance side brings up.
+    { kind: 'ip', ns: R, lines: routing },
     { kind: 'instance-gc', ns: null, lines: gc },
   ]);
 }
@@ -361,6 +412,34 @@ function validate(vpc: VpcContext, doc: HostDocument): void {
   for (const r of vpc.remotes) {
     if (parseIp(r.ip) === undefined || parseIp(r.underlay) === undefined) throw new Error(`${r.instanceId}: invalid remote address`);
     if (!MAC.test(r.routerMac)) throw new Error(`${r.instanceId}: invalid routerMac ${JSON.stringify(r.routerMac)}`);
+  }
+  const cidr = (what: string, c: string) => {
+    if (!parseCidr(c)) throw new Error(`${what}: invalid CIDR ${JSON.stringify(c)}`);
+  };
+  if (vpc.cidr !== undefined) cidr(`${vpc.vpcId} CIDR`, vpc.cidr);
+  for (const s of vpc.subnets) {
+    checkName('subnet ID', s.subnetId);
+    cidr(s.subnetId, s.cidr);
+    if (s.routeTableId !== undefined && !(vpc.routeTables ?? []).some((t) => t.routeTableId === s.routeTableId))
+      throw new Error(`${s.subnetId}: route table ${s.routeTableId} is not in the document`);
+    if (s.networkAclId !== undefined) checkName('network ACL ID', s.networkAclId);
+  }
+  for (const p of vpc.ports) for (const c of p.routedCidrs ?? []) cidr(`${p.instanceId} routed`, c);
+  for (const t of vpc.routeTables ?? []) {
+    checkName('route table ID', t.routeTableId);
+    checkRouteTable(t, t.routeTableId);
+    for (const r of t.routes)
+      if (r.kind === 'peering' && !(vpc.peerings ?? []).some((l) => l.peeringId === r.peeringId))
+        throw new Error(`${t.routeTableId} ${r.destination}: peering ${r.peeringId} has no link here`);
+  }
+  for (const id of Object.keys(vpc.networkAcls ?? {})) checkName('network ACL ID', id);
+  for (const l of vpc.peerings ?? []) {
+    checkName('peering ID', l.peeringId);
+    if (!/^vpc-[a-z0-9]+$/.test(l.peerVpcId) || l.peerVpcId === vpc.vpcId) throw new Error(`${l.peeringId}: invalid peer VPC ${JSON.stringify(l.peerVpcId)}`);
+    checkIfname(l.ifname);
+    if (l.ifname === 'lo' || l.ifname === vxlanName(vpc.vni) || ifnames.has(l.ifname)) throw new Error(`${l.peeringId}: interface name ${l.ifname} is taken`);
+    ifnames.add(l.ifname);
+    if (!MAC.test(l.mac) || !MAC.test(l.peerMac)) throw new Error(`${l.peeringId}: invalid MAC`);
   }
   for (const [sg, rules] of Object.entries(vpc.securityGroups)) {
     checkName('security group ID', sg);

@@ -15,6 +15,11 @@ export interface LinkState {
   up: boolean;
   alias?: string;
   master?: string;
+  /** Interface index, and for a veth the index of its peer (in the peer's namespace). */
+  ifindex?: number;
+  peerIndex?: number;
+  /** Set when the link has no carrier (a veth whose peer is down): the kernel refuses next-hop objects on it. */
+  noCarrier?: true;
   vxlan?: { id?: number; local?: string; port?: number; learning?: boolean };
 }
 
@@ -26,6 +31,34 @@ export interface RouteState {
   gateway?: string;
   onlink: boolean;
   protocol?: string;
+  /** Routing table, when not main (`ip` prints a number for tables without a name). */
+  table?: string;
+  /** Next-hop object the route uses. */
+  nhid?: number;
+}
+
+/** A policy routing rule (`ip -j rule show`). */
+export interface RuleState {
+  priority: number;
+  /** `all` or `a.b.c.d/n`. */
+  src: string;
+  iif?: string;
+  table: string;
+  protocol?: string;
+}
+
+/** A next-hop object (`ip -j nexthop show`): a single next hop or a group. */
+export interface NexthopState {
+  id: number;
+  gateway?: string;
+  dev?: string;
+  onlink: boolean;
+  /** Member IDs of a group, in the kernel's order. */
+  group?: number[];
+  /** Group type ('resilient', 'mpath'). */
+  type?: string;
+  buckets?: number;
+  idleTimer?: number;
 }
 
 export interface NeighState {
@@ -47,7 +80,12 @@ export interface RouterState {
   links: LinkState[];
   /** IPv4 addresses on lo other than 127.0.0.1, as `a.b.c.d/n`. */
   loAddrs: string[];
+  /** Routes of the main table. */
   routes: RouteState[];
+  /** Routes of the numbered tables (route tables' "out" and "in" tables). */
+  tableRoutes: RouteState[];
+  rules: RuleState[];
+  nexthops: NexthopState[];
   neighbours: NeighState[];
   fdb: FdbState[];
   sysctl: Record<string, string>;
@@ -81,6 +119,9 @@ export function parseLinks(json: unknown[]): LinkState[] {
     };
     if (str(l.ifalias)) link.alias = str(l.ifalias);
     if (str(l.master)) link.master = str(l.master);
+    if (typeof l.ifindex === 'number') link.ifindex = l.ifindex;
+    if (kind === 'veth' && typeof l.link_index === 'number') link.peerIndex = l.link_index;
+    if (Array.isArray(l.flags) && !(l.flags as string[]).includes('LOWER_UP')) link.noCarrier = true;
     if (kind === 'vxlan') {
       link.vxlan = {
         id: typeof data.id === 'number' ? data.id : undefined,
@@ -115,14 +156,60 @@ export function normaliseDst(dst: string): string {
 export function parseRoutes(json: unknown[]): RouteState[] {
   return (json as J[])
     .filter((r) => !String(r.dst ?? '').includes(':'))
-    .map((r) => ({
-      dst: normaliseDst(String(r.dst)),
-      type: str(r.type) ?? 'unicast',
-      dev: str(r.dev),
-      gateway: str(r.gateway),
-      onlink: Array.isArray(r.flags) && (r.flags as string[]).includes('onlink'),
-      protocol: str(r.protocol),
-    }));
+    .map((r) => {
+      const route: RouteState = {
+        dst: normaliseDst(String(r.dst)),
+        type: str(r.type) ?? 'unicast',
+        dev: str(r.dev),
+        gateway: str(r.gateway),
+        onlink: Array.isArray(r.flags) && (r.flags as string[]).includes('onlink'),
+        protocol: str(r.protocol),
+      };
+      const table = r.table === undefined ? undefined : String(r.table);
+      if (table !== undefined && table !== 'main') route.table = table;
+      if (typeof r.nhid === 'number') route.nhid = r.nhid;
+      return route;
+    });
+}
+
+/** `ip -j route show table all`, split: the main table, and the numbered tables (local and default left out). */
+export function splitTables(routes: RouteState[]): { main: RouteState[]; numbered: RouteState[] } {
+  return {
+    main: routes.filter((r) => r.table === undefined),
+    numbered: routes.filter((r) => r.table !== undefined && /^\d+$/.test(r.table)),
+  };
+}
+
+export function parseRules(json: unknown[]): RuleState[] {
+  return (json as J[])
+    .filter((r) => r.family === undefined || r.family === 'inet')
+    .map((r) => {
+      const src = str(r.src) ?? 'all';
+      const rule: RuleState = {
+        priority: Number(r.priority),
+        src: src === 'all' ? 'all' : `${src}/${typeof r.srclen === 'number' ? r.srclen : 32}`,
+        table: String(r.table ?? ''),
+      };
+      if (str(r.iif)) rule.iif = str(r.iif);
+      if (str(r.protocol)) rule.protocol = str(r.protocol);
+      return rule;
+    });
+}
+
+export function parseNexthops(json: unknown[]): NexthopState[] {
+  return (json as J[]).map((n) => {
+    const nh: NexthopState = { id: Number(n.id), onlink: Array.isArray(n.flags) && (n.flags as string[]).includes('onlink') };
+    if (str(n.gateway)) nh.gateway = str(n.gateway);
+    if (str(n.dev)) nh.dev = str(n.dev);
+    if (Array.isArray(n.group)) {
+      nh.group = (n.group as J[]).map((m) => Number(m.id));
+      nh.type = str(n.type) ?? 'mpath';
+      const res = (n.resilient_args ?? {}) as J;
+      if (typeof res.buckets === 'number') nh.buckets = res.buckets;
+      if (typeof res.idle_timer === 'number') nh.idleTimer = res.idle_timer;
+    }
+    return nh;
+  });
 }
 
 export function parseNeighbours(json: unknown[]): NeighState[] {
@@ -145,4 +232,4 @@ export function parseFdb(json: unknown[]): FdbState[] {
   }));
 }
 
-export const emptyRouter = (): RouterState => ({ links: [], loAddrs: [], routes: [], neighbours: [], fdb: [], sysctl: {}, nft: [] });
+export const emptyRouter = (): RouterState => ({ links: [], loAddrs: [], routes: [], tableRoutes: [], rules: [], nexthops: [], neighbours: [], fdb: [], sysctl: {}, nft: [] });

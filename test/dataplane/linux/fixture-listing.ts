@@ -14,7 +14,7 @@ export const RICH_LISTING: unknown[] = [
   "table": {
    "family": "inet",
    "name": "weft",
-   "handle": 1
+   "handle": 5
   }
  },
  {
@@ -23,7 +23,7 @@ export const RICH_LISTING: unknown[] = [
    "name": "port_ifs",
    "table": "weft",
    "type": "ifname",
-   "handle": 14,
+   "handle": 17,
    "elem": [
     "p00000001",
     "p00000002",
@@ -41,7 +41,7 @@ export const RICH_LISTING: unknown[] = [
     "ether_addr",
     "ipv4_addr"
    ],
-   "handle": 15,
+   "handle": 18,
    "elem": [
     {
      "concat": [
@@ -70,10 +70,466 @@ export const RICH_LISTING: unknown[] = [
  {
   "set": {
    "family": "inet",
+   "name": "port_routed",
+   "table": "weft",
+   "type": [
+    "ifname",
+    "ether_addr",
+    "ipv4_addr"
+   ],
+   "handle": 19,
+   "flags": [
+    "interval"
+   ],
+   "elem": [
+    {
+     "concat": [
+      "p00000001",
+      "0a:92:0a:00:01:05",
+      {
+       "prefix": {
+        "addr": "172.16.5.0",
+        "len": 24
+       }
+      }
+     ]
+    },
+    {
+     "concat": [
+      "p00000001",
+      "0a:92:0a:00:01:05",
+      {
+       "prefix": {
+        "addr": "192.168.0.0",
+        "len": 16
+       }
+      }
+     ]
+    }
+   ]
+  }
+ },
+ {
+  "set": {
+   "family": "inet",
+   "name": "acl-web_egress",
+   "table": "weft",
+   "type": [
+    "ipv4_addr",
+    "inet_proto",
+    "inet_service"
+   ],
+   "handle": 20,
+   "flags": [
+    "interval"
+   ],
+   "elem": [
+    {
+     "concat": [
+      {
+       "range": [
+        "0.0.0.0",
+        "10.0.0.4"
+       ]
+      },
+      {
+       "range": [
+        0,
+        255
+       ]
+      },
+      {
+       "range": [
+        0,
+        65535
+       ]
+      }
+     ]
+    },
+    {
+     "concat": [
+      "10.0.0.5",
+      {
+       "range": [
+        0,
+        16
+       ]
+      },
+      {
+       "range": [
+        0,
+        65535
+       ]
+      }
+     ]
+    },
+    {
+     "concat": [
+      "10.0.0.5",
+      "udp",
+      {
+       "range": [
+        0,
+        52
+       ]
+      }
+     ]
+    },
+    {
+     "concat": [
+      "10.0.0.5",
+      "udp",
+      {
+       "range": [
+        54,
+        65535
+       ]
+      }
+     ]
+    },
+    {
+     "concat": [
+      "10.0.0.5",
+      {
+       "range": [
+        18,
+        255
+       ]
+      },
+      {
+       "range": [
+        0,
+        65535
+       ]
+      }
+     ]
+    },
+    {
+     "concat": [
+      {
+       "range": [
+        "10.0.0.6",
+        "255.255.255.255"
+       ]
+      },
+      {
+       "range": [
+        0,
+        255
+       ]
+      },
+      {
+       "range": [
+        0,
+        65535
+       ]
+      }
+     ]
+    }
+   ]
+  }
+ },
+ {
+  "set": {
+   "family": "inet",
+   "name": "acl-web_ingress",
+   "table": "weft",
+   "type": [
+    "ipv4_addr",
+    "inet_proto",
+    "inet_service"
+   ],
+   "handle": 21,
+   "flags": [
+    "interval"
+   ],
+   "elem": [
+    {
+     "concat": [
+      {
+       "range": [
+        "0.0.0.0",
+        "9.255.255.255"
+       ]
+      },
+      "icmp",
+      {
+       "range": [
+        0,
+        65535
+       ]
+      }
+     ]
+    },
+    {
+     "concat": [
+      {
+       "prefix": {
+        "addr": "10.0.0.0",
+        "len": 23
+       }
+      },
+      "icmp",
+      {
+       "range": [
+        0,
+        65535
+       ]
+      }
+     ]
+    },
+    {
+     "concat": [
+      {
+       "prefix": {
+        "addr": "10.0.0.0",
+        "len": 23
+       }
+      },
+      "tcp",
+      22
+     ]
+    },
+    {
+     "concat": [
+      {
+       "prefix": {
+        "addr": "10.0.0.0",
+        "len": 23
+       }
+      },
+      "tcp",
+      80
+     ]
+    },
+    {
+     "concat": [
+      {
+       "prefix": {
+        "addr": "10.0.0.0",
+        "len": 23
+       }
+      },
+      "tcp",
+      {
+       "range": [
+        8000,
+        8080
+       ]
+      }
+     ]
+    },
+    {
+     "concat": [
+      {
+       "prefix": {
+        "addr": "10.0.2.0",
+        "len": 24
+       }
+      },
+      {
+       "range": [
+        0,
+        255
+       ]
+      },
+      {
+       "range": [
+        0,
+        65535
+       ]
+      }
+     ]
+    },
+    {
+     "concat": [
+      {
+       "range": [
+        "10.0.3.0",
+        "10.0.8.255"
+       ]
+      },
+      "icmp",
+      {
+       "range": [
+        0,
+        65535
+       ]
+      }
+     ]
+    },
+    {
+     "concat": [
+      {
+       "range": [
+        "10.0.3.0",
+        "10.0.8.255"
+       ]
+      },
+      "tcp",
+      22
+     ]
+    },
+    {
+     "concat": [
+      {
+       "range": [
+        "10.0.3.0",
+        "10.0.8.255"
+       ]
+      },
+      "tcp",
+      80
+     ]
+    },
+    {
+     "concat": [
+      {
+       "range": [
+        "10.0.3.0",
+        "10.0.8.255"
+       ]
+      },
+      "tcp",
+      {
+       "range": [
+        8000,
+        8080
+       ]
+      }
+     ]
+    },
+    {
+     "concat": [
+      {
+       "prefix": {
+        "addr": "10.0.9.0",
+        "len": 24
+       }
+      },
+      "icmp",
+      {
+       "range": [
+        0,
+        65535
+       ]
+      }
+     ]
+    },
+    {
+     "concat": [
+      {
+       "prefix": {
+        "addr": "10.0.9.0",
+        "len": 24
+       }
+      },
+      "tcp",
+      80
+     ]
+    },
+    {
+     "concat": [
+      {
+       "prefix": {
+        "addr": "10.0.9.0",
+        "len": 24
+       }
+      },
+      "tcp",
+      {
+       "range": [
+        8000,
+        8080
+       ]
+      }
+     ]
+    },
+    {
+     "concat": [
+      {
+       "range": [
+        "10.0.10.0",
+        "10.255.255.255"
+       ]
+      },
+      "icmp",
+      {
+       "range": [
+        0,
+        65535
+       ]
+      }
+     ]
+    },
+    {
+     "concat": [
+      {
+       "range": [
+        "10.0.10.0",
+        "10.255.255.255"
+       ]
+      },
+      "tcp",
+      22
+     ]
+    },
+    {
+     "concat": [
+      {
+       "range": [
+        "10.0.10.0",
+        "10.255.255.255"
+       ]
+      },
+      "tcp",
+      80
+     ]
+    },
+    {
+     "concat": [
+      {
+       "range": [
+        "10.0.10.0",
+        "10.255.255.255"
+       ]
+      },
+      "tcp",
+      {
+       "range": [
+        8000,
+        8080
+       ]
+      }
+     ]
+    },
+    {
+     "concat": [
+      {
+       "range": [
+        "11.0.0.0",
+        "255.255.255.255"
+       ]
+      },
+      "icmp",
+      {
+       "range": [
+        0,
+        65535
+       ]
+      }
+     ]
+    }
+   ]
+  }
+ },
+ {
+  "set": {
+   "family": "inet",
    "name": "m_sg-a",
    "table": "weft",
    "type": "ipv4_addr",
-   "handle": 16,
+   "handle": 22,
    "elem": [
     "10.0.1.5",
     "10.0.1.30"
@@ -86,7 +542,7 @@ export const RICH_LISTING: unknown[] = [
    "name": "m_sg-b",
    "table": "weft",
    "type": "ipv4_addr",
-   "handle": 17,
+   "handle": 23,
    "elem": [
     "10.0.1.5",
     "10.0.2.6",
@@ -100,7 +556,7 @@ export const RICH_LISTING: unknown[] = [
    "name": "egress_ports",
    "table": "weft",
    "type": "ifname",
-   "handle": 18,
+   "handle": 24,
    "map": "verdict",
    "elem": [
     [
@@ -136,7 +592,7 @@ export const RICH_LISTING: unknown[] = [
    "name": "ingress_ports",
    "table": "weft",
    "type": "ifname",
-   "handle": 19,
+   "handle": 25,
    "map": "verdict",
    "elem": [
     [
@@ -167,6 +623,62 @@ export const RICH_LISTING: unknown[] = [
   }
  },
  {
+  "map": {
+   "family": "inet",
+   "name": "acl_out_ports",
+   "table": "weft",
+   "type": "ifname",
+   "handle": 26,
+   "map": "verdict",
+   "elem": [
+    [
+     "p00000001",
+     {
+      "jump": {
+       "target": "acl-out-subnet-a"
+      }
+     }
+    ],
+    [
+     "p00000003",
+     {
+      "jump": {
+       "target": "acl-out-subnet-a"
+      }
+     }
+    ]
+   ]
+  }
+ },
+ {
+  "map": {
+   "family": "inet",
+   "name": "acl_in_ports",
+   "table": "weft",
+   "type": "ifname",
+   "handle": 27,
+   "map": "verdict",
+   "elem": [
+    [
+     "p00000001",
+     {
+      "jump": {
+       "target": "acl-in-subnet-a"
+      }
+     }
+    ],
+    [
+     "p00000003",
+     {
+      "jump": {
+       "target": "acl-in-subnet-a"
+      }
+     }
+    ]
+   ]
+  }
+ },
+ {
   "chain": {
    "family": "inet",
    "table": "weft",
@@ -182,8 +694,20 @@ export const RICH_LISTING: unknown[] = [
   "chain": {
    "family": "inet",
    "table": "weft",
-   "name": "egress",
+   "name": "acl",
    "handle": 2,
+   "type": "filter",
+   "hook": "forward",
+   "prio": -10,
+   "policy": "accept"
+  }
+ },
+ {
+  "chain": {
+   "family": "inet",
+   "table": "weft",
+   "name": "egress",
+   "handle": 3,
    "type": "filter",
    "hook": "forward",
    "prio": 0,
@@ -195,7 +719,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "name": "ingress",
-   "handle": 3,
+   "handle": 4,
    "type": "filter",
    "hook": "forward",
    "prio": 10,
@@ -206,15 +730,7 @@ export const RICH_LISTING: unknown[] = [
   "chain": {
    "family": "inet",
    "table": "weft",
-   "name": "egress-p00000001",
-   "handle": 4
-  }
- },
- {
-  "chain": {
-   "family": "inet",
-   "table": "weft",
-   "name": "ingress-p00000001",
+   "name": "acl-out-subnet-a",
    "handle": 5
   }
  },
@@ -222,7 +738,7 @@ export const RICH_LISTING: unknown[] = [
   "chain": {
    "family": "inet",
    "table": "weft",
-   "name": "egress-p00000002",
+   "name": "acl-in-subnet-a",
    "handle": 6
   }
  },
@@ -230,7 +746,7 @@ export const RICH_LISTING: unknown[] = [
   "chain": {
    "family": "inet",
    "table": "weft",
-   "name": "ingress-p00000002",
+   "name": "egress-p00000001",
    "handle": 7
   }
  },
@@ -238,7 +754,7 @@ export const RICH_LISTING: unknown[] = [
   "chain": {
    "family": "inet",
    "table": "weft",
-   "name": "egress-p00000003",
+   "name": "ingress-p00000001",
    "handle": 8
   }
  },
@@ -246,7 +762,7 @@ export const RICH_LISTING: unknown[] = [
   "chain": {
    "family": "inet",
    "table": "weft",
-   "name": "ingress-p00000003",
+   "name": "egress-p00000002",
    "handle": 9
   }
  },
@@ -254,7 +770,7 @@ export const RICH_LISTING: unknown[] = [
   "chain": {
    "family": "inet",
    "table": "weft",
-   "name": "sg-a-egress",
+   "name": "ingress-p00000002",
    "handle": 10
   }
  },
@@ -262,7 +778,7 @@ export const RICH_LISTING: unknown[] = [
   "chain": {
    "family": "inet",
    "table": "weft",
-   "name": "sg-a-ingress",
+   "name": "egress-p00000003",
    "handle": 11
   }
  },
@@ -270,7 +786,7 @@ export const RICH_LISTING: unknown[] = [
   "chain": {
    "family": "inet",
    "table": "weft",
-   "name": "sg-b-egress",
+   "name": "ingress-p00000003",
    "handle": 12
   }
  },
@@ -278,8 +794,32 @@ export const RICH_LISTING: unknown[] = [
   "chain": {
    "family": "inet",
    "table": "weft",
-   "name": "sg-b-ingress",
+   "name": "sg-a-egress",
    "handle": 13
+  }
+ },
+ {
+  "chain": {
+   "family": "inet",
+   "table": "weft",
+   "name": "sg-a-ingress",
+   "handle": 14
+  }
+ },
+ {
+  "chain": {
+   "family": "inet",
+   "table": "weft",
+   "name": "sg-b-egress",
+   "handle": 15
+  }
+ },
+ {
+  "chain": {
+   "family": "inet",
+   "table": "weft",
+   "name": "sg-b-ingress",
+   "handle": 16
   }
  },
  {
@@ -287,7 +827,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "prerouting",
-   "handle": 20,
+   "handle": 28,
    "expr": [
     {
      "match": {
@@ -311,7 +851,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "prerouting",
-   "handle": 21,
+   "handle": 29,
    "expr": [
     {
      "match": {
@@ -351,7 +891,47 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "prerouting",
-   "handle": 22,
+   "handle": 30,
+   "expr": [
+    {
+     "match": {
+      "op": "==",
+      "left": {
+       "concat": [
+        {
+         "meta": {
+          "key": "iifname"
+         }
+        },
+        {
+         "payload": {
+          "protocol": "ether",
+          "field": "saddr"
+         }
+        },
+        {
+         "payload": {
+          "protocol": "ip",
+          "field": "saddr"
+         }
+        }
+       ]
+      },
+      "right": "@port_routed"
+     }
+    },
+    {
+     "accept": null
+    }
+   ]
+  }
+ },
+ {
+  "rule": {
+   "family": "inet",
+   "table": "weft",
+   "chain": "prerouting",
+   "handle": 31,
    "expr": [
     {
      "drop": null
@@ -363,8 +943,48 @@ export const RICH_LISTING: unknown[] = [
   "rule": {
    "family": "inet",
    "table": "weft",
+   "chain": "acl",
+   "handle": 32,
+   "expr": [
+    {
+     "vmap": {
+      "key": {
+       "meta": {
+        "key": "iifname"
+       }
+      },
+      "data": "@acl_out_ports"
+     }
+    }
+   ]
+  }
+ },
+ {
+  "rule": {
+   "family": "inet",
+   "table": "weft",
+   "chain": "acl",
+   "handle": 33,
+   "expr": [
+    {
+     "vmap": {
+      "key": {
+       "meta": {
+        "key": "oifname"
+       }
+      },
+      "data": "@acl_in_ports"
+     }
+    }
+   ]
+  }
+ },
+ {
+  "rule": {
+   "family": "inet",
+   "table": "weft",
    "chain": "egress",
-   "handle": 23,
+   "handle": 34,
    "expr": [
     {
      "match": {
@@ -391,8 +1011,19 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "egress",
-   "handle": 24,
+   "handle": 35,
    "expr": [
+    {
+     "match": {
+      "op": "==",
+      "left": {
+       "meta": {
+        "key": "iifname"
+       }
+      },
+      "right": "@port_ifs"
+     }
+    },
     {
      "match": {
       "op": "in",
@@ -415,7 +1046,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "egress",
-   "handle": 25,
+   "handle": 36,
    "expr": [
     {
      "vmap": {
@@ -435,7 +1066,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "ingress",
-   "handle": 26,
+   "handle": 37,
    "expr": [
     {
      "match": {
@@ -462,8 +1093,19 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "ingress",
-   "handle": 27,
+   "handle": 38,
    "expr": [
+    {
+     "match": {
+      "op": "==",
+      "left": {
+       "meta": {
+        "key": "oifname"
+       }
+      },
+      "right": "@port_ifs"
+     }
+    },
     {
      "match": {
       "op": "in",
@@ -486,7 +1128,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "ingress",
-   "handle": 28,
+   "handle": 39,
    "expr": [
     {
      "vmap": {
@@ -505,8 +1147,174 @@ export const RICH_LISTING: unknown[] = [
   "rule": {
    "family": "inet",
    "table": "weft",
+   "chain": "acl-out-subnet-a",
+   "handle": 40,
+   "expr": [
+    {
+     "match": {
+      "op": "==",
+      "left": {
+       "payload": {
+        "protocol": "ip",
+        "field": "daddr"
+       }
+      },
+      "right": {
+       "prefix": {
+        "addr": "10.0.1.0",
+        "len": 24
+       }
+      }
+     }
+    },
+    {
+     "return": null
+    }
+   ]
+  }
+ },
+ {
+  "rule": {
+   "family": "inet",
+   "table": "weft",
+   "chain": "acl-out-subnet-a",
+   "handle": 41,
+   "expr": [
+    {
+     "match": {
+      "op": "==",
+      "left": {
+       "concat": [
+        {
+         "payload": {
+          "protocol": "ip",
+          "field": "daddr"
+         }
+        },
+        {
+         "meta": {
+          "key": "l4proto"
+         }
+        },
+        {
+         "payload": {
+          "protocol": "th",
+          "field": "dport"
+         }
+        }
+       ]
+      },
+      "right": "@acl-web_egress"
+     }
+    },
+    {
+     "return": null
+    }
+   ]
+  }
+ },
+ {
+  "rule": {
+   "family": "inet",
+   "table": "weft",
+   "chain": "acl-out-subnet-a",
+   "handle": 42,
+   "expr": [
+    {
+     "drop": null
+    }
+   ]
+  }
+ },
+ {
+  "rule": {
+   "family": "inet",
+   "table": "weft",
+   "chain": "acl-in-subnet-a",
+   "handle": 43,
+   "expr": [
+    {
+     "match": {
+      "op": "==",
+      "left": {
+       "payload": {
+        "protocol": "ip",
+        "field": "saddr"
+       }
+      },
+      "right": {
+       "prefix": {
+        "addr": "10.0.1.0",
+        "len": 24
+       }
+      }
+     }
+    },
+    {
+     "return": null
+    }
+   ]
+  }
+ },
+ {
+  "rule": {
+   "family": "inet",
+   "table": "weft",
+   "chain": "acl-in-subnet-a",
+   "handle": 44,
+   "expr": [
+    {
+     "match": {
+      "op": "==",
+      "left": {
+       "concat": [
+        {
+         "payload": {
+          "protocol": "ip",
+          "field": "saddr"
+         }
+        },
+        {
+         "meta": {
+          "key": "l4proto"
+         }
+        },
+        {
+         "payload": {
+          "protocol": "th",
+          "field": "dport"
+         }
+        }
+       ]
+      },
+      "right": "@acl-web_ingress"
+     }
+    },
+    {
+     "return": null
+    }
+   ]
+  }
+ },
+ {
+  "rule": {
+   "family": "inet",
+   "table": "weft",
+   "chain": "acl-in-subnet-a",
+   "handle": 45,
+   "expr": [
+    {
+     "drop": null
+    }
+   ]
+  }
+ },
+ {
+  "rule": {
+   "family": "inet",
+   "table": "weft",
    "chain": "egress-p00000001",
-   "handle": 29,
+   "handle": 46,
    "expr": [
     {
      "jump": {
@@ -521,7 +1329,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "egress-p00000001",
-   "handle": 30,
+   "handle": 47,
    "expr": [
     {
      "jump": {
@@ -536,7 +1344,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "egress-p00000001",
-   "handle": 31,
+   "handle": 48,
    "expr": [
     {
      "drop": null
@@ -549,7 +1357,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "ingress-p00000001",
-   "handle": 32,
+   "handle": 49,
    "expr": [
     {
      "jump": {
@@ -564,7 +1372,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "ingress-p00000001",
-   "handle": 33,
+   "handle": 50,
    "expr": [
     {
      "jump": {
@@ -579,7 +1387,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "ingress-p00000001",
-   "handle": 34,
+   "handle": 51,
    "expr": [
     {
      "drop": null
@@ -592,7 +1400,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "egress-p00000002",
-   "handle": 35,
+   "handle": 52,
    "expr": [
     {
      "jump": {
@@ -607,7 +1415,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "egress-p00000002",
-   "handle": 36,
+   "handle": 53,
    "expr": [
     {
      "drop": null
@@ -620,7 +1428,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "ingress-p00000002",
-   "handle": 37,
+   "handle": 54,
    "expr": [
     {
      "jump": {
@@ -635,7 +1443,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "ingress-p00000002",
-   "handle": 38,
+   "handle": 55,
    "expr": [
     {
      "drop": null
@@ -648,7 +1456,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "egress-p00000003",
-   "handle": 39,
+   "handle": 56,
    "expr": [
     {
      "drop": null
@@ -661,7 +1469,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "ingress-p00000003",
-   "handle": 40,
+   "handle": 57,
    "expr": [
     {
      "drop": null
@@ -674,7 +1482,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "sg-a-egress",
-   "handle": 42,
+   "handle": 59,
    "expr": [
     {
      "match": {
@@ -726,7 +1534,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "sg-a-egress",
-   "handle": 43,
+   "handle": 60,
    "expr": [
     {
      "match": {
@@ -750,7 +1558,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "sg-a-ingress",
-   "handle": 44,
+   "handle": 61,
    "expr": [
     {
      "match": {
@@ -792,7 +1600,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "sg-a-ingress",
-   "handle": 46,
+   "handle": 63,
    "expr": [
     {
      "match": {
@@ -839,7 +1647,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "sg-a-ingress",
-   "handle": 47,
+   "handle": 64,
    "expr": [
     {
      "match": {
@@ -876,7 +1684,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "sg-a-ingress",
-   "handle": 48,
+   "handle": 65,
    "expr": [
     {
      "match": {
@@ -912,7 +1720,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "sg-a-ingress",
-   "handle": 49,
+   "handle": 66,
    "expr": [
     {
      "match": {
@@ -936,7 +1744,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "sg-a-ingress",
-   "handle": 50,
+   "handle": 67,
    "expr": [
     {
      "match": {
@@ -966,7 +1774,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "sg-a-ingress",
-   "handle": 51,
+   "handle": 68,
    "expr": [
     {
      "match": {
@@ -1007,7 +1815,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "sg-a-ingress",
-   "handle": 52,
+   "handle": 69,
    "expr": [
     {
      "match": {
@@ -1031,7 +1839,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "sg-b-egress",
-   "handle": 53,
+   "handle": 70,
    "expr": [
     {
      "match": {
@@ -1055,7 +1863,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "sg-b-egress",
-   "handle": 54,
+   "handle": 71,
    "expr": [
     {
      "match": {
@@ -1091,7 +1899,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "sg-b-egress",
-   "handle": 55,
+   "handle": 72,
    "expr": [
     {
      "match": {
@@ -1128,7 +1936,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "sg-b-egress",
-   "handle": 56,
+   "handle": 73,
    "expr": [
     {
      "match": {
@@ -1169,7 +1977,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "inet",
    "table": "weft",
    "chain": "sg-b-ingress",
-   "handle": 57,
+   "handle": 74,
    "expr": [
     {
      "match": {
@@ -1193,7 +2001,7 @@ export const RICH_LISTING: unknown[] = [
   "table": {
    "family": "arp",
    "name": "weft",
-   "handle": 2
+   "handle": 6
   }
  },
  {

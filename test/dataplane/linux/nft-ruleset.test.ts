@@ -92,7 +92,7 @@ test('port chains jump to the bound groups in bound order and drop what none mat
   ]);
   assert.equal(chain(t, 'sg-empty-ingress'), undefined, 'groups bound to no local port get no chain');
   const maps = t.sets.filter((s) => s.map);
-  assert.deepEqual(maps.map((m) => m.name), ['egress_ports', 'ingress_ports']);
+  assert.deepEqual(maps.map((m) => m.name), ['egress_ports', 'ingress_ports', 'acl_out_ports', 'acl_in_ports']);
   assert.deepEqual(maps[0]!.elem[0], ['p00000001', { jump: { target: 'egress-p00000001' } }]);
 });
 
@@ -111,9 +111,12 @@ test('the ruleset text: base chains, hooks and priorities as docs/dataplane.md d
   for (const line of [
     'table inet weft {',
     '\tmap egress_ports {\n\t\ttype ifname : verdict\n\t\telements = { "p00000001" : jump egress-p00000001, "p00000002" : jump egress-p00000002, "p00000003" : jump egress-p00000003 }',
-    '\tchain prerouting {\n\t\ttype filter hook prerouting priority -150; policy accept;\n\t\tiifname != @port_ifs accept\n\t\tiifname . ether saddr . ip saddr @port_addrs accept\n\t\tdrop\n\t}',
-    '\tchain egress {\n\t\ttype filter hook forward priority 0; policy accept;\n\t\tct state established,related accept\n\t\tct state invalid drop\n\t\tiifname vmap @egress_ports\n\t}',
-    '\tchain ingress {\n\t\ttype filter hook forward priority 10; policy accept;\n\t\tct state established,related accept\n\t\tct state invalid drop\n\t\toifname vmap @ingress_ports\n\t}',
+    '\tchain prerouting {\n\t\ttype filter hook prerouting priority -150; policy accept;\n\t\tiifname != @port_ifs accept\n\t\tiifname . ether saddr . ip saddr @port_addrs accept\n\t\tiifname . ether saddr . ip saddr @port_routed accept\n\t\tdrop\n\t}',
+    '\tchain acl {\n\t\ttype filter hook forward priority -10; policy accept;\n\t\tiifname vmap @acl_out_ports\n\t\toifname vmap @acl_in_ports\n\t}',
+    '\tchain acl-out-subnet-a {\n\t\tip daddr 10.0.1.0/24 return\n\t\tip daddr . meta l4proto . th dport @acl-web_egress return\n\t\tdrop\n\t}',
+    '\tchain acl-in-subnet-a {\n\t\tip saddr 10.0.1.0/24 return\n\t\tip saddr . meta l4proto . th dport @acl-web_ingress return\n\t\tdrop\n\t}',
+    '\tchain egress {\n\t\ttype filter hook forward priority 0; policy accept;\n\t\tct state established,related accept\n\t\tiifname @port_ifs ct state invalid drop\n\t\tiifname vmap @egress_ports\n\t}',
+    '\tchain ingress {\n\t\ttype filter hook forward priority 10; policy accept;\n\t\tct state established,related accept\n\t\toifname @port_ifs ct state invalid drop\n\t\toifname vmap @ingress_ports\n\t}',
     '\tset port_addrs {\n\t\ttype ifname . ether_addr . ipv4_addr\n\t\telements = { "p00000001" . 0a:92:0a:00:01:05 . 10.0.1.5,',
   ])
     assert.ok(text.includes(line), `missing:\n${line}\nin:\n${text}`);

@@ -1,47 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HostDocument } from '../../../src/contract/host-document.js';
-import { desiredTables } from '../../../src/dataplane/linux/nft-ruleset.js';
-import { ROUTER_SYSCTLS, planHost, portAlias, portSysctls, tunnelSysctls, type DriverContext, type Step, type StepGroup } from '../../../src/dataplane/linux/plan.js';
+import { planHost, portSysctls, type DriverContext, type Step, type StepGroup } from '../../../src/dataplane/linux/plan.js';
 import type { HostState, RouterState } from '../../../src/dataplane/linux/state.js';
+import { converged } from './converged.js';
 import { richDocument } from './fixtures.js';
 import { OPEN, allow, hostDocument, type HostSpec, type VpcSpec } from './world.js';
 
 const ctx: DriverContext = { prefix: 'wtab', hostName: 'h1', hostNs: 'wtab-h1' };
 const R = 'wtab-h1-vpc-rich0001';
-
-/** What the kernel holds once `doc` has been applied on h1 (as the driver reads it back). */
-function converged(doc: HostDocument): HostState {
-  const routers: Record<string, RouterState> = {};
-  const namespaces = ['wtab-fab', 'wtab-h1'];
-  for (const v of doc.vpcs) {
-    const ns = `wtab-h1-${v.vpcId}`;
-    namespaces.push(ns, ...v.ports.map((p) => `wtab-${p.instanceId}`));
-    const vx = `vx${v.vni}`;
-    const remoteHosts = new Map(v.remotes.map((r) => [r.routerMac, r.underlay]));
-    routers[ns] = {
-      links: [
-        { name: 'lo', mac: '00:00:00:00:00:00', mtu: 65536, up: true },
-        { name: vx, kind: 'vxlan', mac: v.routerMac, mtu: 1500, up: true, vxlan: { id: v.vni, local: doc.underlay, port: 4789, learning: false } },
-        ...v.ports.map((p) => ({ name: p.ifname, kind: 'veth', mac: 'aa:aa:aa:aa:aa:aa', mtu: 1500, up: true, alias: portAlias(p, 'eth0') })),
-      ],
-      loAddrs: v.subnets.map((s) => `${s.gateway}/32`),
-      routes: [
-        ...v.ports.map((p) => ({ dst: `${p.ip}/32`, type: 'unicast', dev: p.ifname, onlink: false, protocol: 'boot' })),
-        ...v.remotes.map((r) => ({ dst: `${r.ip}/32`, type: 'unicast', dev: vx, gateway: r.ip, onlink: true, protocol: 'boot' })),
-      ],
-      neighbours: [
-        ...v.ports.map((p) => ({ dst: p.ip, dev: p.ifname, lladdr: p.mac.toLowerCase(), permanent: true })),
-        ...v.remotes.map((r) => ({ dst: r.ip, dev: vx, lladdr: r.routerMac, permanent: true })),
-        { dst: '10.0.1.99', dev: 'p00000001', lladdr: 'aa:bb:cc:dd:ee:ff', permanent: false },
-      ],
-      fdb: [...remoteHosts].map(([mac, dst]) => ({ mac, dev: vx, dst, permanent: true })),
-      sysctl: Object.fromEntries([...ROUTER_SYSCTLS, ...tunnelSysctls(vx), ...v.ports.flatMap((p) => portSysctls(p.ifname))]),
-      nft: desiredTables(v),
-    };
-  }
-  return { namespaces, hostLinks: [{ name: 'u0', kind: 'veth', mac: 'aa:aa:aa:aa:aa:ab', mtu: 9000, up: true }], routers };
-}
 
 const stepsOf = (groups: StepGroup[]) => groups.flatMap((g) => g.steps);
 const linesOf = (groups: StepGroup[], kind: Step['kind'], ns?: string | null) =>

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandError, batchFailures, parseJsonLines, parseSysctl, run } from '../../../src/dataplane/linux/exec.js';
 import { checkPrefix, fabricPortName, routerVpcOf } from '../../../src/dataplane/linux/names.js';
-import { parseAddrs, parseFdb, parseLinks, parseNeighbours, parseRoutes } from '../../../src/dataplane/linux/state.js';
+import { parseAddrs, parseFdb, parseLinks, parseNeighbours, parseNexthops, parseRoutes, parseRules, splitTables } from '../../../src/dataplane/linux/state.js';
 
 const LINKS = JSON.parse(
   '[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP","LOWER_UP"],"mtu":65536,"qdisc":"noqueue","operstate":"UNKNOWN","linkmode":"DEFAULT","group":"default","txqlen":1000,"link_type":"loopback","address":"00:00:00:00:00:00","broadcast":"00:00:00:00:00:00"},' +
@@ -12,12 +12,21 @@ const LINKS = JSON.parse(
     '{"ifindex":4,"ifname":"h1","flags":["BROADCAST","UP"],"mtu":9000,"master":"br0","address":"aa:00:00:00:00:01","linkinfo":{"info_kind":"veth","info_slave_kind":"bridge"}}]',
 );
 
-test('links: name, kind, MAC (lowercase), MTU, admin state, alias, master, VXLAN parameters', () => {
+test('links: name, kind, MAC (lowercase), MTU, admin state, carrier, alias, master, index and peer index, VXLAN parameters', () => {
   assert.deepEqual(parseLinks(LINKS), [
-    { name: 'lo', kind: undefined, mac: '00:00:00:00:00:00', mtu: 65536, up: true },
-    { name: 'p00000001', kind: 'veth', mac: '4a:a7:4d:4a:2a:ea', mtu: 1500, up: true, alias: 'weft:ins-00000001,10.0.1.11/24,02:00:00:00:01:01,10.0.1.1,eth0' },
-    { name: 'vx100', kind: 'vxlan', mac: '02:aa:00:00:00:01', mtu: 1500, up: false, vxlan: { id: 100, local: '100.64.0.11', port: 4789, learning: false } },
-    { name: 'h1', kind: 'veth', mac: 'aa:00:00:00:00:01', mtu: 9000, up: true, master: 'br0' },
+    { name: 'lo', kind: undefined, mac: '00:00:00:00:00:00', mtu: 65536, up: true, ifindex: 1 },
+    {
+      name: 'p00000001',
+      kind: 'veth',
+      mac: '4a:a7:4d:4a:2a:ea',
+      mtu: 1500,
+      up: true,
+      alias: 'weft:ins-00000001,10.0.1.11/24,02:00:00:00:01:01,10.0.1.1,eth0',
+      ifindex: 2,
+      peerIndex: 2,
+    },
+    { name: 'vx100', kind: 'vxlan', mac: '02:aa:00:00:00:01', mtu: 1500, up: false, ifindex: 3, noCarrier: true, vxlan: { id: 100, local: '100.64.0.11', port: 4789, learning: false } },
+    { name: 'h1', kind: 'veth', mac: 'aa:00:00:00:00:01', mtu: 9000, up: true, master: 'br0', ifindex: 4, noCarrier: true },
   ]);
 });
 
@@ -101,4 +110,42 @@ test('names: region prefixes are short and plain; router namespaces are recognis
   assert.equal(fabricPortName('h1'), 'h1');
   assert.match(fabricPortName('host-with-a-long-name'), /^h[0-9a-f]{8}$/);
   assert.equal(fabricPortName('host-with-a-long-name'), fabricPortName('host-with-a-long-name'));
+});
+
+// Captured from iproute2 6.1 on kernel 6.18 (`ip -j -d -batch -` in a router namespace).
+const RULES = JSON.parse(
+  '[{"priority":0,"src":"all","table":"local","protocol":"kernel"},{"priority":32766,"src":"all","table":"main","protocol":"kernel"},{"priority":32767,"src":"all","table":"default","protocol":"kernel"},{"priority":40000,"src":"all","iif":"pa","table":"100000","protocol":"unspec"},{"priority":40001,"src":"10.0.1.0","srclen":24,"iif":"vx5","table":"100001","protocol":"unspec"}]',
+);
+const NEXTHOPS = JSON.parse(
+  '[{"id":1000,"group":[{"id":167772165},{"id":167772166}],"type":"resilient","resilient_args":{"buckets":128,"idle_timer":10,"unbalanced_timer":0,"unbalanced_time":0},"scope":"global","protocol":"unspec","flags":[]},{"id":167772165,"gateway":"10.0.1.5","dev":"pa","scope":"link","protocol":"unspec","flags":["onlink"]},{"id":167772166,"gateway":"10.0.1.6","dev":"vx5","scope":"link","protocol":"unspec","flags":["onlink"]}]',
+);
+const ALL_TABLES = JSON.parse(
+  '[{"type":"unicast","dst":"10.8.0.0/16","gateway":"169.254.0.1","dev":"pa","table":"100000","protocol":"boot","scope":"global","flags":["onlink"]},{"type":"blackhole","dst":"172.16.0.0/12","table":"100000","protocol":"boot","scope":"global","flags":[]},{"type":"unicast","dst":"192.168.0.0/16","nhid":1000,"table":"100000","protocol":"boot","scope":"global","flags":[],"nh_info":{"id":1000,"group":[{"id":167772165},{"id":167772166}],"type":"resilient"},"nexthops":[{"gateway":"10.0.1.5","dev":"pa","weight":1,"flags":["onlink"]},{"gateway":"10.0.1.6","dev":"vx5","weight":1,"flags":["onlink"]}]},' +
+    '{"type":"unicast","dst":"10.0.1.5","dev":"pa","protocol":"boot","scope":"link","flags":[]},{"type":"local","dst":"127.0.0.0/8","dev":"lo","table":"local","protocol":"kernel","scope":"host","prefsrc":"127.0.0.1","flags":[]},{"type":"unicast","dst":"fe80::/64","dev":"vx5","table":"main","protocol":"kernel","scope":"global","metric":256,"flags":[],"pref":"medium"}]',
+);
+
+test('rules: source as a CIDR or all, iif, table, protocol', () => {
+  assert.deepEqual(parseRules(RULES).slice(2), [
+    { priority: 32767, src: 'all', table: 'default', protocol: 'kernel' },
+    { priority: 40000, src: 'all', iif: 'pa', table: '100000', protocol: 'unspec' },
+    { priority: 40001, src: '10.0.1.0/24', iif: 'vx5', table: '100001', protocol: 'unspec' },
+  ]);
+});
+
+test('next-hop objects: single next hops and resilient groups with their arguments', () => {
+  assert.deepEqual(parseNexthops(NEXTHOPS), [
+    { id: 1000, onlink: false, group: [167772165, 167772166], type: 'resilient', buckets: 128, idleTimer: 10 },
+    { id: 167772165, onlink: true, gateway: '10.0.1.5', dev: 'pa' },
+    { id: 167772166, onlink: true, gateway: '10.0.1.6', dev: 'vx5' },
+  ]);
+});
+
+test('routes of every table: main apart, numbered tables with their table and next-hop object; local and IPv6 left out', () => {
+  const { main, numbered } = splitTables(parseRoutes(ALL_TABLES));
+  assert.deepEqual(main, [{ dst: '10.0.1.5/32', type: 'unicast', dev: 'pa', gateway: undefined, onlink: false, protocol: 'boot' }]);
+  assert.deepEqual(numbered, [
+    { dst: '10.8.0.0/16', type: 'unicast', dev: 'pa', gateway: '169.254.0.1', onlink: true, protocol: 'boot', table: '100000' },
+    { dst: '172.16.0.0/12', type: 'blackhole', dev: undefined, gateway: undefined, onlink: false, protocol: 'boot', table: '100000' },
+    { dst: '192.168.0.0/16', type: 'unicast', dev: undefined, gateway: undefined, onlink: false, protocol: 'boot', table: '100000', nhid: 1000 },
+  ]);
 });
