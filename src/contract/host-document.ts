@@ -45,7 +45,10 @@ export interface VpcContext {
    * table no subnet is associated with is never here). Routing is distributed: the host the packet enters on decides, by the
    * table of the subnet it comes from (a port's subnet; over the tunnel, the
    * subnet whose CIDR holds the source address). Instance /32 routes (ports,
-   * remotes) always win: user routes never overlap the VPC's CIDR.
+   * remotes) always win; then every table's LOCAL route (`cidr`): a user
+   * route never lies inside the VPC's CIDR, and one that contains it
+   * (0.0.0.0/0) does not reach the VPC's own addresses, which without an
+   * instance are unreachable.
    */
   routeTables?: RouteTable[];
   /** Network ACLs associated with the subnets in `subnets`, by ID. */
@@ -74,7 +77,7 @@ export interface RouteTable {
 
 export type TableRoute =
   | {
-      /** Normalised IPv4 CIDR (network address / prefix), never overlapping the VPC's CIDR. */
+      /** Normalised IPv4 CIDR (network address / prefix), never inside the VPC's CIDR (it may contain it: 0.0.0.0/0). */
       destination: string;
       kind: 'instance';
       /**

@@ -80,7 +80,8 @@ export interface NexthopWant {
   group?: number[];
 }
 
-export type RouteWant = { nhid: number } | { gateway: string; dev: string } | { blackhole: true };
+/** `unreachable`: the LOCAL route (the VPC's CIDR), which keeps a user route such as 0.0.0.0/0 off the VPC's own addresses. */
+export type RouteWant = { nhid: number } | { gateway: string; dev: string } | { blackhole: true } | { unreachable: true };
 
 export interface RoutingWant {
   nexthops: NexthopWant[];
@@ -133,6 +134,7 @@ export function routingWant(vpc: VpcContext, ctx: RoutingContext): RoutingWant {
   const routes = new Map<string, RouteWant>();
   for (const t of tables) {
     const { out, in: tin } = ids.get(t.routeTableId)!;
+    if (vpc.cidr) for (const table of [out, tin]) routes.set(`${table} ${vpc.cidr}`, { unreachable: true });
     for (const r of t.routes) {
       if (r.kind === 'peering') {
         const link = linkOf.get(r.peeringId)!;
@@ -238,6 +240,7 @@ export function planRouting(want: RoutingWant, actual: RoutingActual, gone: Set<
 
   const routeOk = (r: RouteState, w: RouteWant) => {
     if ('blackhole' in w) return r.type === 'blackhole';
+    if ('unreachable' in w) return r.type === 'unreachable';
     if (r.type !== 'unicast') return false;
     if ('nhid' in w) return r.nhid === w.nhid && !dropped.has(w.nhid);
     return r.nhid === undefined && r.gateway === w.gateway && r.dev === w.dev && r.onlink;
@@ -255,6 +258,7 @@ export function planRouting(want: RoutingWant, actual: RoutingActual, gone: Set<
     if (routes.some((r) => `${r.table} ${r.dst}` === key && routeOk(r, w))) continue;
     const [table, dst] = key.split(' ') as [string, string];
     if ('blackhole' in w) routeSet.push(`route replace blackhole ${dst} table ${table}`);
+    else if ('unreachable' in w) routeSet.push(`route replace unreachable ${dst} table ${table}`);
     else if ('nhid' in w) routeSet.push(`route replace ${dst} nhid ${w.nhid} table ${table}`);
     else routeSet.push(`route replace ${dst} via ${w.gateway} dev ${w.dev} onlink table ${table}`);
   }

@@ -23,6 +23,7 @@ function convergedRouting(v: HostDocument['vpcs'][number]): Pick<RouterState, 't
   const tableRoutes: RouteState[] = [...want.routes].map(([key, w]) => {
     const [table, dst] = key.split(' ') as [string, string];
     if ('blackhole' in w) return { dst, type: 'blackhole', onlink: false, protocol: 'boot', table };
+    if ('unreachable' in w) return { dst, type: 'unreachable', onlink: false, protocol: 'boot', table };
     if ('nhid' in w) return { dst, type: 'unicast', onlink: false, protocol: 'boot', table, nhid: w.nhid };
     return { dst, type: 'unicast', dev: w.dev, gateway: w.gateway, onlink: true, protocol: 'boot', table };
   });

@@ -46,7 +46,16 @@ test('an empty host: the later VPC makes the peering link, configures both ends,
   const peerSteps = groups[0]!.steps;
   const routing = (ss: Step[], ns: string) => ss.filter((s) => s.kind === 'ip' && s.ns === ns).at(-1)!.lines;
   const pm = tableIds(['rtb-peer0001']).get('rtb-peer0001')!;
-  assert.deepEqual(routing(peerSteps, P), [`rule add priority 40001 iif vx4343 from 10.1.0.0/24 lookup ${pm.in}`], 'the peer defers its peering route to the link’s maker');
+  assert.deepEqual(
+    routing(peerSteps, P),
+    [
+      // The LOCAL route of both views: the VPC's own addresses never follow a user route.
+      `route replace unreachable 10.1.0.0/16 table ${pm.out}`,
+      `route replace unreachable 10.1.0.0/16 table ${pm.in}`,
+      `rule add priority 40001 iif vx4343 from 10.1.0.0/24 lookup ${pm.in}`,
+    ],
+    'the peer defers its peering route to the link’s maker',
+  );
   const rich = groups[1]!.steps;
   const kinds = rich.map((s) => `${s.kind} ${s.ns}`);
   const at = (k: string) => kinds.indexOf(k);
@@ -74,11 +83,15 @@ test('an empty host: the later VPC makes the peering link, configures both ends,
     `nexthop replace id ${g192.get(`${main.out} 192.168.0.0/16`)} group ${id('10.0.1.5')}/${id('10.0.1.7')}/${id('10.0.1.20')} type resilient buckets 128 idle_timer 10`,
     `nexthop replace id ${g192.get(`${main.in} 192.168.0.0/16`)} group ${id('10.0.1.5')}/${id('10.0.1.7')} type resilient buckets 128 idle_timer 10`,
     `nexthop replace id ${g192.get(`${second.out} 0.0.0.0/0`)} group ${id('10.0.2.6')}/${id('10.0.2.21')} type resilient buckets 128 idle_timer 10`,
+    `route replace unreachable 10.0.0.0/16 table ${main.out}`,
+    `route replace unreachable 10.0.0.0/16 table ${main.in}`,
     `route replace 10.1.0.0/16 via 169.254.0.1 dev pcx-00000001 onlink table ${main.out}`,
     `route replace 172.16.5.0/24 via 10.0.1.5 dev p00000001 onlink table ${main.out}`,
     `route replace 172.16.5.0/24 via 10.0.1.5 dev p00000001 onlink table ${main.in}`,
     `route replace blackhole 172.17.0.0/16 table ${main.out}`,
     `route replace 172.18.0.0/16 via 10.0.1.30 dev vx4242 onlink table ${main.out}`,
+    `route replace unreachable 10.0.0.0/16 table ${second.out}`,
+    `route replace unreachable 10.0.0.0/16 table ${second.in}`,
     `route replace 0.0.0.0/0 via 10.0.2.6 dev p00000002 onlink table ${second.in}`,
     `route replace 192.168.0.0/16 nhid ${g192.get(`${main.out} 192.168.0.0/16`)} table ${main.out}`,
     `route replace 192.168.0.0/16 nhid ${g192.get(`${main.in} 192.168.0.0/16`)} table ${main.in}`,
