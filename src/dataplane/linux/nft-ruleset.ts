@@ -26,6 +26,7 @@
  *     chain <sg>-egress / <sg>-ingress                  one rule per policy, in order
  *   table arp weft
  *     set port_ifs, set port_arp  ifname . ether_addr . ether_addr . ipv4_addr
+ *     set port_arp_routed         the same, interval: port_routed's ranges
  *     chain input       hook input priority 0           ARP anti-spoofing
  */
 import type { NetworkAcl, Port, Rule, VpcContext } from '../../contract/host-document.js';
@@ -248,6 +249,14 @@ function arpTable(ports: Port[]): NftTable {
         type: ['ifname', 'ether_addr', 'ether_addr', 'ipv4_addr'],
         elem: sorted.map((p) => ({ concat: [p.ifname, mac(p.mac), mac(p.mac), p.ip] })),
       },
+      {
+        // A forwarding instance answering from a routed address asks for its gateway's MAC from that address
+        // (the kernel's default arp_announce): the same ranges as port_routed.
+        name: 'port_arp_routed',
+        type: ['ifname', 'ether_addr', 'ether_addr', 'ipv4_addr'],
+        flags: ['interval'],
+        elem: sorted.flatMap((p) => (p.routedCidrs ?? []).map((c) => ({ concat: [p.ifname, mac(p.mac), mac(p.mac), cidrValue(c, `${p.instanceId} routed CIDR`)] }))),
+      },
     ],
     chains: [
       {
@@ -259,6 +268,13 @@ function arpTable(ports: Port[]): NftTable {
             match(
               { concat: [meta('iifname'), payload('ether', 'saddr'), payload('arp', 'saddr ether'), payload('arp', 'saddr ip')] },
               '@port_arp',
+            ),
+            ACCEPT,
+          ],
+          [
+            match(
+              { concat: [meta('iifname'), payload('ether', 'saddr'), payload('arp', 'saddr ether'), payload('arp', 'saddr ip')] },
+              '@port_arp_routed',
             ),
             ACCEPT,
           ],

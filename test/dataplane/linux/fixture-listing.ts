@@ -14,7 +14,7 @@ export const RICH_LISTING: unknown[] = [
   "table": {
    "family": "inet",
    "name": "weft",
-   "handle": 5
+   "handle": 1
   }
  },
  {
@@ -2001,7 +2001,7 @@ export const RICH_LISTING: unknown[] = [
   "table": {
    "family": "arp",
    "name": "weft",
-   "handle": 6
+   "handle": 2
   }
  },
  {
@@ -2059,6 +2059,51 @@ export const RICH_LISTING: unknown[] = [
   }
  },
  {
+  "set": {
+   "family": "arp",
+   "name": "port_arp_routed",
+   "table": "weft",
+   "type": [
+    "ifname",
+    "ether_addr",
+    "ether_addr",
+    "ipv4_addr"
+   ],
+   "handle": 4,
+   "flags": [
+    "interval"
+   ],
+   "elem": [
+    {
+     "concat": [
+      "p00000001",
+      "0a:92:0a:00:01:05",
+      "0a:92:0a:00:01:05",
+      {
+       "prefix": {
+        "addr": "172.16.5.0",
+        "len": 24
+       }
+      }
+     ]
+    },
+    {
+     "concat": [
+      "p00000001",
+      "0a:92:0a:00:01:05",
+      "0a:92:0a:00:01:05",
+      {
+       "prefix": {
+        "addr": "192.168.0.0",
+        "len": 16
+       }
+      }
+     ]
+    }
+   ]
+  }
+ },
+ {
   "chain": {
    "family": "arp",
    "table": "weft",
@@ -2075,7 +2120,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "arp",
    "table": "weft",
    "chain": "input",
-   "handle": 4,
+   "handle": 5,
    "expr": [
     {
      "match": {
@@ -2099,7 +2144,7 @@ export const RICH_LISTING: unknown[] = [
    "family": "arp",
    "table": "weft",
    "chain": "input",
-   "handle": 5,
+   "handle": 6,
    "expr": [
     {
      "match": {
@@ -2145,7 +2190,53 @@ export const RICH_LISTING: unknown[] = [
    "family": "arp",
    "table": "weft",
    "chain": "input",
-   "handle": 6,
+   "handle": 7,
+   "expr": [
+    {
+     "match": {
+      "op": "==",
+      "left": {
+       "concat": [
+        {
+         "meta": {
+          "key": "iifname"
+         }
+        },
+        {
+         "payload": {
+          "protocol": "ether",
+          "field": "saddr"
+         }
+        },
+        {
+         "payload": {
+          "protocol": "arp",
+          "field": "saddr ether"
+         }
+        },
+        {
+         "payload": {
+          "protocol": "arp",
+          "field": "saddr ip"
+         }
+        }
+       ]
+      },
+      "right": "@port_arp_routed"
+     }
+    },
+    {
+     "accept": null
+    }
+   ]
+  }
+ },
+ {
+  "rule": {
+   "family": "arp",
+   "table": "weft",
+   "chain": "input",
+   "handle": 8,
    "expr": [
     {
      "drop": null

@@ -103,7 +103,8 @@ test('member sets hold the referenced groups’ addresses, sorted; anti-spoofing
   assert.deepEqual(set(t, 'm_sg-a').elem, ['10.0.1.5', '10.0.1.30']);
   assert.deepEqual(set(t, 'port_addrs').elem[1], { concat: ['p00000002', '0a:92:0a:00:02:06', '10.0.2.6'] }, 'MAC lowercased');
   assert.deepEqual(set(arp, 'port_arp').elem[0], { concat: ['p00000001', '0a:92:0a:00:01:05', '0a:92:0a:00:01:05', '10.0.1.5'] });
-  assert.deepEqual(rulesText(arp, 'input'), ['iifname != @port_ifs accept', 'iifname . ether saddr . arp saddr ether . arp saddr ip @port_arp accept', 'drop']);
+  assert.deepEqual(rulesText(arp, 'input'), ['iifname != @port_ifs accept', 'iifname . ether saddr . arp saddr ether . arp saddr ip @port_arp accept',
+    'iifname . ether saddr . arp saddr ether . arp saddr ip @port_arp_routed accept', 'drop']);
 });
 
 test('the ruleset text: base chains, hooks and priorities as docs/dataplane.md describes', () => {
