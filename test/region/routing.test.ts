@@ -142,11 +142,12 @@ describe(`routing in a box (${engineName()})`, { skip: isRoot ? false : 'needs r
         Routes: ['f1', 'f2', 'f3'].map((f) => ({ DestinationCidrBlock: '192.168.60.0/24', GatewayType: 'NORMAL_CVM', GatewayId: ip[f]! })),
       });
       const counts = async () => JSON.parse((await box.exec(id.c!, [process.execPath, '-e', tally(60, anycast)], 60_000)).out.trim().split('\n').pop()!) as Record<string, number>;
-      const first = await until('every member answers', async () => {
+      // Until the servers listen (a node process each), some flows find nobody: wait for a round where every flow is answered.
+      const first = await until('every flow answered, by every member', async () => {
         const c = await counts();
-        return ['f1', 'f2', 'f3'].every((f) => (c[f] ?? 0) > 0) && c;
+        return !('none' in c) && ['f1', 'f2', 'f3'].every((f) => (c[f] ?? 0) > 0) && c;
       }, 30_000);
-      assert.equal(first.none, undefined, `every flow was answered: ${JSON.stringify(first)}`);
+      assert.ok(['f1', 'f2', 'f3'].every((f) => first[f]! >= 5), `each member gets a share of 60 flows: ${JSON.stringify(first)}`);
 
       // A long flow, read for its member; then a member it is not on is terminated.
       const reader = spawn('ip', ['netns', 'exec', `${box.prefix}-${id.c}`, 'nc', anycast, '8081'], { stdio: ['ignore', 'pipe', 'ignore'] });
