@@ -228,22 +228,23 @@ function traceReply(world: World, result: TraceResult, request: Walk, src: { rou
       result.code === 'loopback' ? 'the reply stays on the loopback too' : `no reply: the request does not arrive (${result.code})`;
     return;
   }
-  if (to.port.ip !== p.dst) {
-    // Delivered to a next hop: the packet was for another address. What the instance does with it is inside it.
-    result.replySkipped = `the request was delivered to ${to.port.instanceId} (${to.port.ip}) as the next hop for ${p.dst}: a reply would come from ${p.dst}, an address ${to.port.instanceId} does not own, and what an instance does with a packet it receives (forward it, answer it) is not modelled`;
-    return;
-  }
+  // Delivered to a next hop, the packet was for another address, which the instance may send from (its port's
+  // routed CIDRs): the reply is traced as the instance answering for it itself. Whether it forwards the packet
+  // instead happens inside the instance, which the tracer does not see.
+  const asNextHop = to.port.ip !== p.dst;
   const reply = walk(world, packet, to.router, { kind: 'port', port: to.port }, request.forwardedBy, ROUTER_STAGES, choose);
   result.reply = {
     query: q,
     direction: 'reply',
-    source: endpointOf(to.router, to.port),
+    source: { ...endpointOf(to.router, to.port), ip: p.dst },
     destination: { ip: packet.dst, instanceId: src.port.instanceId },
     packet,
     hops: reply.hops,
     verdict: reply.end.verdict,
     code: reply.end.code,
-    reason: reply.end.reason,
+    reason: asNextHop
+      ? `${reply.end.reason} (traced as ${to.port.instanceId} answering from ${p.dst} itself, as the next hop routed that address to it; if it forwards the request instead, the reply comes from beyond it)`
+      : reply.end.reason,
   };
   if (reply.end.instanceId) result.reply.deliveredTo = { instanceId: reply.end.instanceId, hostId: reply.end.hostId! };
 }

@@ -13,6 +13,17 @@ import { freshDatabase, run, type Creds } from './region.js';
 
 export const isRoot = process.getuid?.() === 0;
 
+/** Polls `f` until it answers something truthy (returned), or fails after `ms`. */
+export async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+}
+
 export interface Box {
   dataDir: string;
   prefix: string;
@@ -22,6 +33,8 @@ export interface Box {
   exec(instanceId: string, cmd: string[], timeoutMs?: number): Promise<{ code: number; out: string }>;
   /** Starts a long-running command inside an instance; returns a stopper. */
   spawnIn(instanceId: string, cmd: string[]): () => void;
+  /** A new tenant account (`weft account create`), on the box's store whichever engine it is. */
+  newAccount(name: string): Promise<Creds>;
   down(): Promise<void>;
 }
 
@@ -52,6 +65,11 @@ export async function startBox(hosts = 3, env: Record<string, string> = {}): Pro
         p.stderr.on('data', (d) => (out += d));
         p.on('close', (code) => ok({ code: code ?? -1, out }));
       }),
+    async newAccount(name) {
+      const r = await run(['account', 'create', '--data-dir', dataDir, '--name', name, ...(db ? ['--database', db.url] : [])]);
+      if (r.code !== 0) throw new Error(`weft account create failed (${r.code}): ${r.stderr}`);
+      return JSON.parse(r.stdout) as Creds;
+    },
     spawnIn(id, cmd) {
       const p = spawn('ip', ['netns', 'exec', `${prefix}-${id}`, ...cmd], { stdio: 'ignore' });
       const stop = () => p.kill('SIGKILL');

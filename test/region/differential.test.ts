@@ -4,8 +4,13 @@
  * zones, instances over three hosts, security groups with random policies —
  * references, port lists and ranges, ICMP, ALL, DROP — bound in random order,
  * some instances with none) is built through the API in a Linux region in a
- * box. Then, for every source instance and every destination address (every
- * instance address of both VPCs, the subnet gateway, an unused address), the
+ * box; VPC a also has a route table on one subnet sending 192.168.10.0/24 to
+ * one or two of its instances (ECMP; they hold 192.168.10.1 on lo), maybe a
+ * stateless network ACL with random entries on its other subnet, and a
+ * peering with a third VPC c (10.1.0.0/16) with random routes on either side.
+ * Then, for every source instance and every destination address (every
+ * instance address of the VPCs, the subnet gateway, an unused address, the
+ * routed 192.168.10.1), the
  * tracer's verdict (TraceVpcFlow with Reply, through the API) is compared
  * with real probes: ping, a TCP connect (nc -z) and a UDP request/echo.
  *
@@ -44,10 +49,19 @@ function rng(seed: number) {
 interface Scenario {
   seed: number;
   groups: { name: string; ingress: Any[]; egress: Any[] }[];
-  instances: { name: string; vpc: 'a' | 'b'; zone: 'local-1' | 'local-2'; ip: string; groups: string[] }[];
+  instances: { name: string; vpc: 'a' | 'b' | 'c'; zone: 'local-1' | 'local-2'; ip: string; groups: string[] }[];
+  /** Instances of VPC a that are the next hops of 192.168.10.0/24 in the table of a's local-1 subnet. */
+  nextHops: string[];
+  /** Entries of a network ACL on a's local-2 subnet, if any. */
+  acl?: { ingress: Any[]; egress: Any[] };
+  /** Which PEERCONNECTION routes exist: a's main table, a's routed table, c's main table. */
+  peerRoutes: { aMain: boolean; aTable: boolean; c: boolean };
   tcpPort: number;
   udpPort: number;
 }
+
+/** The address the next hops answer for (on their lo), inside the routed 192.168.10.0/24. */
+const ROUTED = '192.168.10.1';
 
 function generate(seed: number): Scenario {
   const r = rng(seed);
@@ -83,12 +97,24 @@ function generate(seed: number): Scenario {
     });
   };
   const groups = names.map((name) => ({ name, ingress: list(1 + r.int(4)), egress: list(1 + r.int(3)) }));
+  instances.push({ name: 'c0', vpc: 'c', zone: r.pick(['local-1', 'local-2'] as const), ip: '10.1.2.10', groups: [] });
   for (const i of instances) {
     const k = r.chance(0.15) ? 0 : 1 + r.int(2);
     const pool = [...names];
     for (let j = 0; j < k; j++) i.groups.push(pool.splice(r.int(pool.length), 1)[0]!);
   }
-  return { seed, groups, instances, tcpPort: r.pick(TCP_PORTS), udpPort: r.pick(UDP_PORTS) };
+  // One or two next hops; two share their groups, so every ECMP member answers alike (the kernel's pick is its own).
+  const inA = instances.filter((i) => i.vpc === 'a');
+  const nextHops = inA.slice(0, Math.min(inA.length, 1 + r.int(2))).map((i) => i.name);
+  for (const n of nextHops.slice(1)) instances.find((i) => i.name === n)!.groups = [...instances.find((i) => i.name === nextHops[0])!.groups];
+  const aclEntry = (): Any => {
+    const protocol = r.pick(['TCP', 'UDP', 'ICMP', 'ALL']);
+    const port = protocol === 'TCP' || protocol === 'UDP' ? { Port: r.pick(['ALL', '22', '80', '53', '1024-65535', '8000-8100', '1-1024']) } : {};
+    return { Protocol: protocol, ...port, CidrBlock: r.pick(['0.0.0.0/0', '10.0.0.0/16', '10.0.1.0/24', '10.1.0.0/16', r.pick(instances).ip, '192.168.10.0/24']), Action: r.chance(0.7) ? 'ACCEPT' : 'DROP' };
+  };
+  const acl = r.chance(0.6) ? { ingress: Array.from({ length: 1 + r.int(4) }, aclEntry), egress: Array.from({ length: 1 + r.int(4) }, aclEntry) } : undefined;
+  const peerRoutes = { aMain: r.chance(0.8), aTable: r.chance(0.6), c: r.chance(0.8) };
+  return { seed, groups, instances, nextHops, acl, peerRoutes, tcpPort: r.pick(TCP_PORTS), udpPort: r.pick(UDP_PORTS) };
 }
 
 async function pool<T>(items: readonly T[], width: number, f: (x: T) => Promise<void>) {
@@ -115,13 +141,26 @@ describe('differential: tracer vs kernel', { skip }, () => {
 
   const call = (action: string, params: Any) => api.request(action, params) as Promise<Any>;
 
+  interface Built {
+    ids: Record<string, string>;
+    vpcIds: string[];
+    groupIds: string[];
+    table: string;
+    mainA: string;
+    subnetA1: string;
+    subnetA2: string;
+    acl?: string;
+    pcx: string;
+  }
+
   /** Builds a scenario through the API; the instance IDs by name, and what to delete afterwards. */
-  async function build(s: Scenario): Promise<{ ids: Record<string, string>; vpcIds: string[]; groupIds: string[] }> {
+  async function build(s: Scenario): Promise<Built> {
     const vpcs: Record<string, { id: string; subnets: Record<string, string> }> = {};
-    for (const v of ['a', 'b']) {
-      const id = (await box.vpc.CreateVpc({ VpcName: `diff-${s.seed}-${v}`, CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
+    for (const v of ['a', 'b', 'c']) {
+      const net = v === 'c' ? '10.1' : '10.0';
+      const id = (await box.vpc.CreateVpc({ VpcName: `diff-${s.seed}-${v}`, CidrBlock: `${net}.0.0/16` })).Vpc!.VpcId!;
       const subnets: Record<string, string> = {};
-      for (const [zone, cidr] of [['local-1', '10.0.1.0/24'], ['local-2', '10.0.2.0/24']])
+      for (const [zone, cidr] of [['local-1', `${net}.1.0/24`], ['local-2', `${net}.2.0/24`]])
         subnets[zone!] = (await box.vpc.CreateSubnet({ VpcId: id, SubnetName: zone!, CidrBlock: cidr!, Zone: zone! })).Subnet!.SubnetId!;
       vpcs[v] = { id, subnets };
     }
@@ -141,11 +180,38 @@ describe('differential: tracer vs kernel', { skip }, () => {
       });
       ids[i.name] = res.InstanceIdSet![0]!;
     }
-    return { ids, vpcIds: Object.values(vpcs).map((v) => v.id), groupIds: Object.values(sg) };
+    const a = vpcs.a!;
+    const c = vpcs.c!;
+    const mainOf = async (vpc: string) =>
+      (await box.vpc.DescribeRouteTables({ Filters: [{ Name: 'vpc-id', Values: [vpc] }, { Name: 'association.main', Values: ['true'] }] })).RouteTableSet![0]!.RouteTableId!;
+    const table = (await box.vpc.CreateRouteTable({ VpcId: a.id, RouteTableName: `diff-${s.seed}` })).RouteTable!.RouteTableId!;
+    await box.vpc.ReplaceRouteTableAssociation({ RouteTableId: table, SubnetId: a.subnets['local-1']! });
+    const ipOf = (name: string) => s.instances.find((i) => i.name === name)!.ip;
+    await box.vpc.CreateRoutes({ RouteTableId: table, Routes: s.nextHops.map((n) => ({ DestinationCidrBlock: '192.168.10.0/24', GatewayType: 'NORMAL_CVM', GatewayId: ipOf(n) })) });
+    let acl: string | undefined;
+    if (s.acl) {
+      acl = (await box.vpc.CreateNetworkAcl({ VpcId: a.id, NetworkAclName: `diff-${s.seed}` })).NetworkAcl!.NetworkAclId!;
+      await box.vpc.ModifyNetworkAclEntries({ NetworkAclId: acl, NetworkAclEntrySet: { Ingress: s.acl.ingress, Egress: s.acl.egress } });
+      await box.vpc.AssociateNetworkAclSubnets({ NetworkAclId: acl, SubnetIds: [a.subnets['local-2']!] });
+    }
+    const uin = (JSON.parse((await import('node:fs')).readFileSync(join(box.dataDir, 'credentials.json'), 'utf8')) as Creds).Uin;
+    const pcx = (await box.vpc.CreateVpcPeeringConnection({ SourceVpcId: a.id, PeeringConnectionName: `diff-${s.seed}`, DestinationVpcId: c.id, DestinationUin: uin, DestinationRegion: 'local' })).PeeringConnectionId!;
+    const peerRoute = (rtb: string, dst: string) => box.vpc.CreateRoutes({ RouteTableId: rtb, Routes: [{ DestinationCidrBlock: dst, GatewayType: 'PEERCONNECTION', GatewayId: pcx }] });
+    if (s.peerRoutes.aMain) await peerRoute(await mainOf(a.id), '10.1.0.0/16');
+    if (s.peerRoutes.aTable) await peerRoute(table, '10.1.0.0/16');
+    if (s.peerRoutes.c) await peerRoute(await mainOf(c.id), '10.0.0.0/16');
+    return { ids, vpcIds: Object.values(vpcs).map((v) => v.id), groupIds: Object.values(sg), table, mainA: await mainOf(a.id), subnetA1: a.subnets['local-1']!, subnetA2: a.subnets['local-2']!, acl, pcx };
   }
 
   /** Removes a scenario, so any number of them fit the account's quotas and the next one has its addresses. */
-  async function teardown(built: Awaited<ReturnType<typeof build>>) {
+  async function teardown(built: Built) {
+    await box.vpc.DeleteVpcPeeringConnection({ PeeringConnectionId: built.pcx });
+    await box.vpc.ReplaceRouteTableAssociation({ RouteTableId: built.mainA, SubnetId: built.subnetA1 });
+    await box.vpc.DeleteRouteTable({ RouteTableId: built.table });
+    if (built.acl) {
+      await box.vpc.DisassociateNetworkAclSubnets({ NetworkAclId: built.acl, SubnetIds: [built.subnetA2] });
+      await box.vpc.DeleteNetworkAcl({ NetworkAclId: built.acl });
+    }
     const instanceIds = Object.values(built.ids);
     await box.cvm.TerminateInstances({ InstanceIds: instanceIds });
     const end = Date.now() + 60_000;
@@ -199,9 +265,13 @@ describe('differential: tracer vs kernel', { skip }, () => {
       const built = await build(s);
       const ids = built.ids;
       await converged(Object.values(ids));
+      for (const n of s.nextHops) {
+        const r = await box.exec(ids[n]!, ['ip', 'addr', 'add', `${ROUTED}/32`, 'dev', 'lo']);
+        assert.equal(r.code, 0, r.out);
+      }
       const stops = s.instances.map((i) => box.spawnIn(ids[i.name]!, ['node', PROBE, 'serve', TCP_PORTS.join(','), UDP_PORTS.join(',')]));
       await new Promise((ok) => setTimeout(ok, 1500));
-      const destinations = [...new Set([...s.instances.map((i) => i.ip), '10.0.1.1', '10.0.2.1', '10.0.1.99'])];
+      const destinations = [...new Set([...s.instances.map((i) => i.ip), '10.0.1.1', '10.0.2.1', '10.0.1.99', ROUTED])];
       const flows = s.instances.flatMap((src) =>
         destinations.flatMap((dst) => [
           { src, dst, proto: 'ICMP' as const },
@@ -220,13 +290,14 @@ describe('differential: tracer vs kernel', { skip }, () => {
         return (await box.exec(id, cmd, 5000)).code === 0;
       };
       await pool(flows, 12, async (f) => {
-        const traced = await call('TraceVpcFlow', {
-          SourceInstanceId: ids[f.src.name],
-          DestinationIpAddress: f.dst,
-          Protocol: f.proto,
-          ...(f.port ? { Port: f.port } : {}),
-          Reply: true,
-        });
+        const ask = () =>
+          call('TraceVpcFlow', { SourceInstanceId: ids[f.src.name], DestinationIpAddress: f.dst, Protocol: f.proto, ...(f.port ? { Port: f.port } : {}), Reply: true });
+        let traced = await ask();
+        // Routes, ACLs and peering come after the instances: until every host of the trace has applied its document, the kernel lags the tracer.
+        for (let wait = 0; traced.PendingHostSet?.length && wait < 60; wait++) {
+          await new Promise((ok) => setTimeout(ok, 500));
+          traced = await ask();
+        }
         // Reachable: the request arrives and its reply comes back (a loopback trace has no separate reply),
         // or the router answers an echo for its own address.
         const predicted =

@@ -8,18 +8,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isRoot, startBox, type Box } from '../helpers/box.js';
+import { isRoot, startBox, until, type Box } from '../helpers/box.js';
 import { engineName, WEFT } from '../helpers/region.js';
-
-const until = async <T>(what: string, f: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((ok) => setTimeout(ok, 200));
-  }
-};
 
 describe(`region in a box (${engineName()})`, { skip: isRoot ? false : 'needs root (network namespaces)' }, () => {
   let box: Box;

@@ -9,18 +9,8 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_client.js';
 import { Client as CvmClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_client.js';
-import { isRoot, startBox, type Box } from '../helpers/box.js';
-import { engineName, run, type Creds } from '../helpers/region.js';
-
-const until = async <T>(what: string, f: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((ok) => setTimeout(ok, 250));
-  }
-};
+import { isRoot, startBox, until, type Box } from '../helpers/box.js';
+import { engineName, type Creds } from '../helpers/region.js';
 
 /** A TCP server inside an instance that answers every connection with its name, and streams it on :8081 every 100 ms. */
 const nameServer = (name: string, addr: string) => [
@@ -223,9 +213,7 @@ describe(`routing in a box (${engineName()})`, { skip: isRoot ? false : 'needs r
     const other: { creds?: Creds; vpc?: VpcClient; cvm?: CvmClient } = {};
     const peers: Record<string, string> = {};
     before(async () => {
-      const acct = await run(['account', 'create', '--data-dir', box.dataDir, '--name', 'tenant-b']);
-      assert.equal(acct.code, 0, acct.stderr);
-      other.creds = JSON.parse(acct.stdout) as Creds;
+      other.creds = await box.newAccount('tenant-b');
       const opts = {
         credential: { secretId: other.creds.SecretId, secretKey: other.creds.SecretKey },
         region: 'local',
@@ -298,8 +286,7 @@ describe(`routing in a box (${engineName()})`, { skip: isRoot ? false : 'needs r
       assert.ok(await ping('t', 'p'));
       assert.equal(await ping('t', 'q'), false, 'isolation: t reaches nothing else of the other account');
 
-      const third = await run(['account', 'create', '--data-dir', box.dataDir, '--name', 'tenant-c']);
-      const c = JSON.parse(third.stdout) as Creds;
+      const c = await box.newAccount('tenant-c');
       const stranger = new VpcClient({
         credential: { secretId: c.SecretId, secretKey: c.SecretKey },
         region: 'local',

@@ -135,10 +135,14 @@ describe('tracer: route tables', () => {
     assert.equal(routeHops(r)[0]!.table, undefined);
   });
 
-  it('does not trace the reply of a packet delivered to a next hop', () => {
+  it('traces the reply of a packet delivered to a next hop as the next hop answering from the routed address', () => {
     const r = run({ from: 'ins-a1', to: '100.64.100.9', reply: true });
-    assert.equal(r.reply, undefined);
-    assert.match(r.replySkipped!, /delivered to ins-a2 \(10\.0\.1\.6\) as the next hop for 100\.64\.100\.9: a reply would come from 100\.64\.100\.9, an address ins-a2 does not own/);
+    assert.equal(r.reply?.packet.src, '100.64.100.9');
+    assert.equal(r.reply?.source.instanceId, 'ins-a2');
+    assert.equal(r.reply?.verdict, 'delivered', r.reply?.reason);
+    assert.match(r.reply!.reason, /traced as ins-a2 answering from 100\.64\.100\.9 itself/);
+    // Anti-spoofing lets it: the routed CIDR is the port's.
+    assert.equal(r.reply!.hops[0]!.result, 'pass');
   });
 
   it('renders the table, the route and the next hop in the text', () => {

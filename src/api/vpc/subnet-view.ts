@@ -1,7 +1,6 @@
 /**
- * Subnets as the SDK's `Subnet` model spells them, for actions that answer
- * with subnets of another resource (a network ACL's SubnetSet). The same
- * shape DescribeSubnets answers; subnets.ts can share it.
+ * Subnets as the SDK's `Subnet` model spells them: what the subnet actions
+ * answer, and the subnets of another resource (a network ACL's SubnetSet).
  */
 import type { Subnet } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.js';
 import { sql, type Kysely } from 'kysely';

@@ -1,17 +1,16 @@
 /** Subnets: CreateSubnet, CreateSubnets, DescribeSubnets, ModifySubnetAttribute, DeleteSubnet. */
-import type { Subnet } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.js';
-import { sql, type Kysely } from 'kysely';
-import { containsCidr, formatCidr, overlaps, parseCidr, size, type Cidr } from '../../core/cidr.js';
+import { sql } from 'kysely';
+import { containsCidr, formatCidr, overlaps, parseCidr, type Cidr } from '../../core/cidr.js';
 import { newId } from '../../core/ids.js';
-import { usableCount } from '../../core/ipam.js';
 import { mainTableOf } from '../../store/route-tables.js';
-import type { DB, SubnetsTable } from '../../store/schema.js';
+import type { SubnetsTable } from '../../store/schema.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
-import { checkIds, deleteTags, loadTags, nameContains, page, release, reserve, saveTags, tagsParam, tencentTime, usage } from '../common.js';
+import { checkIds, deleteTags, nameContains, page, release, reserve, saveTags, tagsParam, usage } from '../common.js';
 import { ApiError, invalidValue } from '../errors.js';
 import { arr, boolString, filters, int, obj, opt, paging, str, type Filter } from '../params.js';
 import { findRouteTable, findSubnet, findVpc, ID } from './lookup.js';
+import { subnetModels } from './subnet-view.js';
 
 /** Tencent's subnet sizes: /16 (65,536 addresses) down to /28 (16). */
 const MIN_SUBNET_PREFIX = 16;
@@ -146,40 +145,6 @@ async function routeTablesFor(w: Write, account: string, vpcId: string, subnets:
   return out;
 }
 
-/** Subnet objects as the SDK's `Subnet` model spells them. */
-async function toSubnets(db: Kysely<DB>, rows: readonly SubnetsTable[]): Promise<Subnet[]> {
-  const ids = rows.map((r) => r.id);
-  const [tags, used] = await Promise.all([
-    loadTags(db, ids),
-    ids.length
-      ? db.selectFrom('private_ips').select(['subnet_id', sql<number>`count(*)`.as('n')]).where('subnet_id', 'in', ids).groupBy('subnet_id').execute()
-      : Promise.resolve([]),
-  ]);
-  const inUse = new Map(used.map((u) => [u.subnet_id, Number(u.n)]));
-  return rows.map((r) => {
-    const cidr = parseCidr(r.cidr)!;
-    return {
-      VpcId: r.vpc_id,
-      SubnetId: r.id,
-      SubnetName: r.name,
-      CidrBlock: r.cidr,
-      IsDefault: r.is_default === 1,
-      EnableBroadcast: r.enable_broadcast === 1,
-      Zone: r.zone,
-      RouteTableId: r.route_table_id,
-      CreatedTime: tencentTime(r.created_at),
-      AvailableIpAddressCount: Math.max(0, usableCount(cidr) - (inUse.get(r.id) ?? 0)),
-      Ipv6CidrBlock: '',
-      NetworkAclId: r.network_acl_id,
-      IsRemoteVpcSnat: false,
-      TotalIpAddressCount: size(cidr),
-      TagSet: tags.get(r.id) ?? [],
-      CdcId: '',
-      IsCdcSubnet: 0,
-    };
-  });
-}
-
 export const createSubnet = defineAction({
   service: 'vpc',
   name: 'CreateSubnet',
@@ -195,7 +160,7 @@ export const createSubnet = defineAction({
     const s = checkNewSubnet(ctx, p, '');
     refuseCdc(p.CdcId);
     const rows = await ctx.write((w) => insertSubnets(ctx, w, p.VpcId, [s], p.Tags));
-    return { Subnet: (await toSubnets(ctx.db, rows))[0] };
+    return { Subnet: (await subnetModels(ctx.db, rows))[0] };
   },
 });
 
@@ -215,7 +180,7 @@ export const createSubnets = defineAction({
     }));
     refuseCdc(p.CdcId);
     const rows = await ctx.write((w) => insertSubnets(ctx, w, p.VpcId, subnets, p.Tags));
-    return { SubnetSet: await toSubnets(ctx.db, rows) };
+    return { SubnetSet: await subnetModels(ctx.db, rows) };
   },
 });
 
@@ -336,7 +301,7 @@ export const describeSubnets = defineAction({
       q.selectAll().orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute(),
       filtered ? q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n)) : usage(ctx.db, account, 'subnet'),
     ]);
-    const out = { TotalCount: total, SubnetSet: await toSubnets(ctx.db, rows) };
+    const out = { TotalCount: total, SubnetSet: await subnetModels(ctx.db, rows) };
     if (!tokenPaging) return out;
     return { ...out, NextToken: offset + rows.length < total && rows.length > 0 ? encodeToken(offset + rows.length) : '' };
   },

@@ -9,16 +9,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import type { AclRule, HostDocument, NetworkAcl, TableRoute, VpcContext } from '../../../src/contract/host-document.js';
 import { containsCidr, parseCidr } from '../../../src/core/cidr.js';
+import { PROBE, serve as serveIn } from './serve.js';
 import { ApplyError, LinuxDriver, type ApplyReport } from '../../../src/dataplane/linux/driver.js';
 import { ipJson, run } from '../../../src/dataplane/linux/exec.js';
 import { destroyRegion, ensureHost, hostCpu, listNamespaces } from '../../../src/dataplane/linux/fabric.js';
 import { OPEN, hostDocument, routerMacOf, type HostSpec, type InstanceSpec, type VpcSpec } from './world.js';
 
 const root = process.getuid?.() === 0;
-const PROBE = fileURLToPath(new URL('./probe.js', import.meta.url));
 const prefix = `wr${randomBytes(2).toString('hex')}`;
 
 const hosts: HostSpec[] = [
@@ -241,30 +240,8 @@ const tcp = async (from: string, ip: string, port: number) => (await status(insi
 const udp = async (from: string, ip: string, port: number) => (await status(inside(from, [process.execPath, PROBE, 'udp', ip, String(port)]))) === 0;
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
-interface Server {
-  lines: { proto: string; port: number; from: string }[];
-  child: ChildProcess;
-}
 const children: ChildProcess[] = [];
-async function serve(id: string, tcpPorts: number[], udpPorts: number[]): Promise<Server> {
-  const child = spawn('ip', ['netns', 'exec', ns(id), process.execPath, PROBE, 'serve', tcpPorts.join(',') || '-', udpPorts.join(',') || '-'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  const server: Server = { lines: [], child };
-  let buf = '';
-  await new Promise<void>((ready, fail) => {
-    child.on('exit', (code) => fail(new Error(`probe server in ${id} exited with ${code}`)));
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line === 'ready') ready();
-        else server.lines.push(JSON.parse(line) as Server['lines'][number]);
-      }
-    });
-  });
-  return server;
-}
+const serve = (id: string, tcpPorts: number[], udpPorts: number[]) => serveIn(ns(id), tcpPorts, udpPorts, children);
 async function eventually(what: string, check: () => boolean, ms = 3000) {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (check()) return;
   assert.fail(`timed out waiting for ${what}`);

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { PROBE, serve as serveIn, type Server } from './serve.js';
 import { ApplyError, LinuxDriver, type ApplyReport } from '../../../src/dataplane/linux/driver.js';
 import { ipJson, nftApply, nftJson, run } from '../../../src/dataplane/linux/exec.js';
 import { cpuMask, destroyRegion, ensureHost, hostCpu, listNamespaces } from '../../../src/dataplane/linux/fabric.js';
@@ -17,7 +17,6 @@ import { richVpc } from './fixtures.js';
 import { ANY, OPEN, allow, deny, hostDocument, ifnameOf, type HostSpec, type InstanceSpec, type VpcSpec } from './world.js';
 
 const root = process.getuid?.() === 0;
-const PROBE = fileURLToPath(new URL('./probe.js', import.meta.url));
 const prefix = `wt${randomBytes(2).toString('hex')}`;
 
 const hosts: HostSpec[] = [
@@ -93,30 +92,8 @@ const udp = async (from: string, ip: string, port: number, source?: string) =>
 const sendUdp = (from: string, ip: string, port: number, source?: string) => status(inside(from, [process.execPath, PROBE, 'send-udp', ip, String(port), ...(source ? [source] : [])]));
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
-interface Server {
-  lines: { proto: string; port: number; from: string; data?: string }[];
-  child: ChildProcess;
-}
 const servers: ChildProcess[] = [];
-async function serve(id: string, tcpPorts: number[], udpPorts: number[]): Promise<Server> {
-  const child = spawn('ip', ['netns', 'exec', ns(id), process.execPath, PROBE, 'serve', tcpPorts.join(',') || '-', udpPorts.join(',') || '-'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  servers.push(child);
-  const server: Server = { lines: [], child };
-  let buf = '';
-  await new Promise<void>((ready, fail) => {
-    child.on('exit', (code) => fail(new Error(`probe server in ${id} exited with ${code}`)));
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line === 'ready') ready();
-        else server.lines.push(JSON.parse(line) as Server['lines'][number]);
-      }
-    });
-  });
-  return server;
-}
+const serve = (id: string, tcpPorts: number[], udpPorts: number[]) => serveIn(ns(id), tcpPorts, udpPorts, servers);
 const received = (s: Server, port: number, from: string) => s.lines.filter((l) => l.port === port && l.from === from).length;
 async function eventually(what: string, check: () => boolean, ms = 2000) {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (check()) return;
