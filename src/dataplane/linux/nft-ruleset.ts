@@ -291,9 +291,9 @@ export function policyRule(rule: Rule, dir: Direction, where = 'policy'): Stmt[]
   const stmts: Stmt[] = [];
   if (rule.group) stmts.push(match(payload('ip', field), `@${memberSet(rule.group)}`));
   else if (rule.cidr !== undefined) {
-    // A bare address (Tencent accepts one as a policy's CidrBlock) is a /32.
-    const c = parseCidr(rule.cidr.includes('/') ? rule.cidr : `${rule.cidr}/32`, false);
-    if (!c) throw new Error(`${where}: invalid CIDR ${JSON.stringify(rule.cidr)}`);
+    // The compiler hands over normalised CIDRs (a bare address is already a /32): anything else is refused, as the tracer refuses it.
+    const c = parseCidr(rule.cidr);
+    if (!c) throw new Error(`${where}: invalid CIDR ${JSON.stringify(rule.cidr)} (expected a normalised a.b.c.d/n)`);
     if (c.prefix === 0) stmts.push(match(meta('nfproto'), 'ipv4'));
     else if (c.prefix === 32) stmts.push(match(payload('ip', field), formatIp(c.base)));
     else stmts.push(match(payload('ip', field), { prefix: { addr: formatIp((c.base & maskOf(c.prefix)) >>> 0), len: c.prefix } }));
