@@ -26,7 +26,7 @@ test('policies become one rule each, peer as source on ingress and destination o
     [allow('tcp', { cidr: '10.0.0.0/16' }, [[22, 22]]), 'egress', 'ip daddr 10.0.0.0/16 tcp dport 22 accept'],
     [allow('udp', ANY, [[53, 53], [1000, 2000]]), 'ingress', 'meta nfproto ipv4 udp dport { 53, 1000-2000 } accept'],
     [deny('tcp', { cidr: '10.0.0.7/32' }, [[8000, 8080]]), 'ingress', 'ip saddr 10.0.0.7 tcp dport 8000-8080 drop'],
-    [allow('tcp', { cidr: '10.0.0.7/24' }), 'ingress', 'ip saddr 10.0.0.0/24 meta l4proto tcp accept'],
+    [allow('tcp', { cidr: '10.0.0.0/24' }), 'ingress', 'ip saddr 10.0.0.0/24 meta l4proto tcp accept'],
     [allow('udp', { group: 'sg-web' }, [[53, 53]]), 'egress', 'ip daddr @m_sg-web udp dport 53 accept'],
     [allow('icmp', ANY), 'ingress', 'meta l4proto icmp accept'],
     [allow('icmp', { cidr: '10.1.0.0/16' }), 'ingress', 'ip saddr 10.1.0.0/16 meta l4proto icmp accept'],
@@ -34,11 +34,15 @@ test('policies become one rule each, peer as source on ingress and destination o
     [allow('all', { ipv6Cidr: '2001:DB8:0::/32' }), 'egress', 'ip6 daddr 2001:db8::/32 accept'],
     [deny('all', ANY), 'ingress', 'meta nfproto ipv4 drop'],
     [allow('udp', ANY, [[0, 65535]]), 'ingress', 'meta nfproto ipv4 meta l4proto udp accept'],
-    [allow('tcp', { cidr: '10.0.0.9' }, [[22, 22]]), 'ingress', 'ip saddr 10.0.0.9 tcp dport 22 accept'],
+    [allow('tcp', { cidr: '10.0.0.9/32' }, [[22, 22]]), 'ingress', 'ip saddr 10.0.0.9 tcp dport 22 accept'],
     [allow('all', { ipv6Cidr: '2001:db8::9' }), 'ingress', 'ip6 saddr 2001:db8::9 accept'],
     [{ ...deny('all', { cidr: '10.0.0.0/8' }), protocol: 'gre' as 'all' }, 'egress', 'ip daddr 10.0.0.0/8 meta l4proto gre drop'],
   ];
   for (const [rule, dir, text] of cases) assert.equal(ruleText(policyRule(rule, dir)), text, JSON.stringify(rule));
+});
+
+test('a CIDR the compiler did not normalise (bare address, host bits) is refused, not repaired', () => {
+  for (const cidr of ['10.0.0.9', '10.0.0.7/24', '10.0.0.0/33']) assert.throws(() => policyRule(allow('tcp', { cidr }), 'ingress'), /invalid CIDR/, cidr);
 });
 
 test('a policy the kernel could not express fails the plan instead of being skipped', () => {
