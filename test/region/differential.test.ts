@@ -97,7 +97,8 @@ function generate(seed: number): Scenario {
     });
   };
   const groups = names.map((name) => ({ name, ingress: list(1 + r.int(4)), egress: list(1 + r.int(3)) }));
-  instances.push({ name: 'c0', vpc: 'c', zone: r.pick(['local-1', 'local-2'] as const), ip: '10.1.2.10', groups: [] });
+  const cZone = r.pick(['local-1', 'local-2'] as const);
+  instances.push({ name: 'c0', vpc: 'c', zone: cZone, ip: cZone === 'local-1' ? '10.1.1.10' : '10.1.2.10', groups: [] });
   for (const i of instances) {
     const k = r.chance(0.15) ? 0 : 1 + r.int(2);
     const pool = [...names];
@@ -272,8 +273,9 @@ describe('differential: tracer vs kernel', { skip }, () => {
       const stops = s.instances.map((i) => box.spawnIn(ids[i.name]!, ['node', PROBE, 'serve', TCP_PORTS.join(','), UDP_PORTS.join(',')]));
       await new Promise((ok) => setTimeout(ok, 1500));
       const destinations = [...new Set([...s.instances.map((i) => i.ip), '10.0.1.1', '10.0.2.1', '10.0.1.99', ROUTED])];
+      // A next hop holds the routed address on its own lo: traffic it sends there never leaves it (the tracer sees only routers).
       const flows = s.instances.flatMap((src) =>
-        destinations.flatMap((dst) => [
+        destinations.filter((dst) => !(dst === ROUTED && s.nextHops.includes(src.name))).flatMap((dst) => [
           { src, dst, proto: 'ICMP' as const },
           { src, dst, proto: 'TCP' as const, port: s.tcpPort },
           { src, dst, proto: 'UDP' as const, port: s.udpPort },
@@ -316,7 +318,7 @@ describe('differential: tracer vs kernel', { skip }, () => {
             `seed ${seed}: ${f.src.name} (${f.src.ip}, vpc ${f.src.vpc}) → ${f.dst} ${f.proto}${f.port ? `/${f.port}` : ''}: tracer ${predicted ? 'reaches' : 'does not reach'}, kernel ${real ? 'reaches' : 'does not reach'}\n${traced.Text}`,
           );
       });
-      pairs += s.instances.length * destinations.length;
+      pairs += flows.length / 3;
       for (const stop of stops) stop();
       if (disagreements.length) console.log(`scenario of seed ${seed}:\n${JSON.stringify(s, null, 2)}`);
       await teardown(built);
