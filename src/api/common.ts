@@ -10,17 +10,26 @@ import { arr, filterValues, obj, opt, str, type Filter } from './params.js';
  * the TotalCount of unfiltered Describe calls, so that stays O(1)).
  */
 export async function reserve(w: Write, account: string, kind: string, n: number, limit: number, what: string): Promise<void> {
-  const row = await w.tx.selectFrom('usage').select('count').where('account', '=', account).where('kind', '=', kind).executeTakeFirst();
-  const now = row?.count ?? 0;
-  if (now + n > limit)
-    throw new ApiError('LimitExceeded', `The ${what} quota is ${limit}; ${now} in use, ${n} more requested. Delete unused ones or ask the operator to raise the quota.`);
-  if (row) await w.tx.updateTable('usage').set({ count: now + n }).where('account', '=', account).where('kind', '=', kind).execute();
-  else await w.tx.insertInto('usage').values({ account, kind, count: n }).execute();
+  // One atomic upsert: on PostgreSQL two first reservations of an account would otherwise both insert the row
+  // (a key conflict), and two later ones both read the same count (a lost update past the quota). Its row lock
+  // orders concurrent reservers; going over the quota throws, and the transaction undoes the increment.
+  const { count } = await w.tx
+    .insertInto('usage')
+    .values({ account, kind, count: n })
+    .onConflict((oc) => oc.columns(['account', 'kind']).doUpdateSet({ count: sql<number>`usage.count + ${n}` }))
+    .returning('count')
+    .executeTakeFirstOrThrow();
+  if (count > limit)
+    throw new ApiError('LimitExceeded', `The ${what} quota is ${limit}; ${count - n} in use, ${n} more requested. Delete unused ones or ask the operator to raise the quota.`);
 }
 
 export async function release(w: Write, account: string, kind: string, n = 1): Promise<void> {
-  const row = await w.tx.selectFrom('usage').select('count').where('account', '=', account).where('kind', '=', kind).executeTakeFirst();
-  if (row) await w.tx.updateTable('usage').set({ count: Math.max(0, row.count - n) }).where('account', '=', account).where('kind', '=', kind).execute();
+  await w.tx
+    .updateTable('usage')
+    .set({ count: sql<number>`case when count > ${n} then count - ${n} else 0 end` })
+    .where('account', '=', account)
+    .where('kind', '=', kind)
+    .execute();
 }
 
 export async function usage(db: Kysely<DB>, account: string, kind: string): Promise<number> {

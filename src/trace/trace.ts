@@ -190,8 +190,22 @@ function traceReply(world: World, result: TraceResult, request: Walk, src: { rou
   };
   const q = { ...result.query, reply: false };
   if (result.verdict === 'answered' && request.endedAt !== src.router) {
+    // A router answering a packet that came over a peering link: its answer is locally generated, and such
+    // traffic is routed by the main table alone (instance routes of its own VPC; route tables apply to packets
+    // from ports and the tunnel), which has no route to the peer VPC.
     const r = request.endedAt;
-    result.replySkipped = `${r.vpc.vpcId}'s router on ${r.hostId} answered (reached over a peering link): how its locally generated answer is routed back is not modelled`;
+    const reason = `${r.vpc.vpcId}'s router on ${r.hostId} answers from ${p.dst}, but its answer has no route to ${packet.dst}: locally generated traffic is routed by the router's instance routes alone, and route tables (with their peering routes) apply only to packets from ports and the tunnel — dropped`;
+    result.reply = {
+      query: q,
+      direction: 'reply',
+      source: { router: true, hostId: r.hostId, vpcId: r.vpc.vpcId, ip: p.dst, subnetId: r.gateways.get(p.dst)?.subnetId ?? '' },
+      destination: { ip: packet.dst, instanceId: src.port.instanceId },
+      packet,
+      hops: [{ stage: 'route', hostId: r.hostId, vpcId: r.vpc.vpcId, result: 'drop', summary: reason, detail: { destination: packet.dst, kind: 'none' } }],
+      verdict: 'dropped',
+      code: 'no-route',
+      reason,
+    };
     return;
   }
   if (result.verdict === 'answered') {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { engineName, errorCode, startRegion, type TestRegion } from '../helpers/region.js';
+import { engineName, errorCode, run, startRegion, type TestRegion } from '../helpers/region.js';
 
 describe(`VPCs through the official SDK (${engineName()})`, () => {
   let r: TestRegion;
@@ -68,5 +68,25 @@ describe(`VPCs through the official SDK (${engineName()})`, () => {
     ] as const)
       assert.equal(await errorCode(vpc.CreateVpc({ VpcName: 'x', CidrBlock: cidr })), code, cidr);
     assert.equal((await vpc.DescribeVpcs({ Filters: [{ Name: 'vpc-name', Values: ['x'] }] })).TotalCount, 0);
+  });
+
+  it('counts concurrent creations of a fresh account against its quota exactly: no lost update, no conflict', async () => {
+    const creds = await r.newAccount('vpc-race');
+    const q = await run(['account', 'quota', '--data-dir', r.dataDir, '--name', 'vpc-race', ...(r.database ? ['--database', r.database] : []), '--set', 'vpc=5']);
+    assert.equal(q.code, 0, q.stderr);
+    const vpc = r.vpc(creds);
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        vpc.CreateVpc({ VpcName: `race-${i}`, CidrBlock: `10.${i}.0.0/16` }).then(
+          () => 'created',
+          (e: { code?: string }) => e.code ?? 'error',
+        ),
+      ),
+    );
+    assert.deepEqual(
+      outcomes.reduce<Record<string, number>>((n, o) => ({ ...n, [o]: (n[o] ?? 0) + 1 }), {}),
+      { created: 5, LimitExceeded: 7 },
+    );
+    assert.equal((await vpc.DescribeVpcs({})).TotalCount, 5, 'the usage row agrees with the rows');
   });
 });
