@@ -64,6 +64,7 @@ export interface RoutingResult {
 interface Region {
   box: Box;
   acl: string;
+  aclOn: boolean;
   subnetTwo: string;
   a: string;
   b: string;
@@ -133,13 +134,15 @@ async function region(): Promise<Region> {
     },
   });
   await until('a → b and a → behind', async () => (await ping(box, a, '10.0.2.10')) && (await ping(box, a, '192.168.50.2')), 30_000);
-  return { box, acl, subnetTwo: two, a, b };
+  return { box, acl, aclOn: false, subnetTwo: two, a, b };
 }
 
 const ping = async (box: Box, from: string, to: string) => (await box.exec(from, ['ping', '-c', '1', '-W', '1', to])).code === 0;
 
 /** The ACL on subnet two or not; the ACL lets only TCP through, so ICMP is the positive evidence either way. */
 async function setAcl(r: Region, on: boolean) {
+  if (r.aclOn === on) return;
+  r.aclOn = on;
   if (on) await r.box.vpc.AssociateNetworkAclSubnets({ NetworkAclId: r.acl, SubnetIds: [r.subnetTwo] });
   else await r.box.vpc.DisassociateNetworkAclSubnets({ NetworkAclId: r.acl, SubnetIds: [r.subnetTwo] });
   await until(`ACL ${on ? 'on' : 'off'} in the kernel`, async () => (await ping(r.box, r.a, '10.0.2.10')) !== on, 30_000);

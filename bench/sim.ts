@@ -557,6 +557,8 @@ async function seedRoutes(dbFile: string, uin: string) {
         ...Array.from({ length: ROUTE_TABLES }, (_, t) => ({ id: table(t), account: uin, vpc_id: vpcId, name: `t${t}`, is_main: 0, created_at: now })),
       ];
       await tx.insertInto('route_tables').values(tables).execute();
+      // The timed CreateRoutes adds to a table of 1,000: over the default quota of routes per table.
+      await tx.updateTable('accounts').set({ quotas: JSON.stringify({ routePerTable: ROUTES_PER_TABLE + 10 }) }).where('uin', '=', uin).execute();
       let routeId = Number(meta.next_route_id);
       const rows = tables.map((t) => ({
         id: `rti-l${t.id.slice(4)}`, route_id: routeId++, route_table_id: t.id, destination: '10.0.0.0/16', gateway_type: 'LOCAL', gateway_id: 'Local', description: '', enabled: 1, route_type: 'NETD', created_at: now,

@@ -112,7 +112,7 @@ export function compileHost(span: HostSpan): HostDocument {
     rulesOf.set(p.sg_id, g);
   }
   const membersOf = new Map<string, HostSpan['instances']>();
-  for (const i of [...span.instances].sort(byKey((i) => i.id))) membersOf.set(i.vpc_id, [...(membersOf.get(i.vpc_id) ?? []), i]);
+  for (const i of [...span.instances].sort(byKey((i) => i.id))) append(membersOf, i.vpc_id, i);
 
   // Routers on this host: VPCs with a running instance here, and the VPCs actively peered with those.
   const home = new Set(span.vpcs.filter((v) => (membersOf.get(v.id) ?? []).some((i) => i.host_id === hostId && live(i))).map((v) => v.id));
@@ -126,7 +126,7 @@ export function compileHost(span: HostSpan): HostDocument {
     const running = members.filter(live);
     const local = running.filter((i) => i.host_id === hostId);
     const tables = routeTablesOf(span, vpc.id, running, local, peerings, present);
-    const routedTo = routedCidrs(span, vpc.id);
+    const routedTo = routedCidrs(span, vpc.id, new Set(local.map((i) => i.private_ip)));
     const ports: Port[] = local.map((i) => {
       const cidr = parseCidr(subnetCidr.get(i.subnet_id)!)!;
       const port: Port = {
@@ -229,7 +229,7 @@ function routeTablesOf(
     const byDestination = new Map<string, NonNullable<HostSpan['routes']>>();
     for (const r of (span.routes ?? []).filter((r) => r.route_table_id === t.id)) {
       const d = normaliseCidr(r.destination);
-      if (d) byDestination.set(d, [...(byDestination.get(d) ?? []), r]);
+      if (d) append(byDestination, d, r);
     }
     const routes: TableRoute[] = [];
     for (const [destination, rs] of [...byDestination].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
@@ -253,14 +253,14 @@ function routeTablesOf(
   return out;
 }
 
-/** Per next-hop address, the destinations routed to it in any table of the VPC (it may send from them). */
-function routedCidrs(span: HostSpan, vpcId: string): Map<string, string[]> {
+/** Per local next-hop address (of `ips`), the destinations routed to it in any table of the VPC (it may send from them). */
+function routedCidrs(span: HostSpan, vpcId: string, ips: ReadonlySet<string>): Map<string, string[]> {
   const tables = new Set((span.routeTables ?? []).filter((t) => t.vpc_id === vpcId).map((t) => t.id));
   const byIp = new Map<string, Cidr[]>();
   for (const r of span.routes ?? []) {
-    if (r.gateway_type !== 'NORMAL_CVM' || !tables.has(r.route_table_id)) continue;
+    if (r.gateway_type !== 'NORMAL_CVM' || !ips.has(r.gateway_id) || !tables.has(r.route_table_id)) continue;
     const c = parseCidr(r.destination, false);
-    if (c) byIp.set(r.gateway_id, [...(byIp.get(r.gateway_id) ?? []), c]);
+    if (c) append(byIp, r.gateway_id, c);
   }
   return new Map([...byIp].map(([ip, cs]) => [ip, collapseCidrs(cs).map(formatCidr)]));
 }
@@ -285,6 +285,13 @@ function peeringLinks(vpcId: string, peerings: NonNullable<HostSpan['peerings']>
 }
 
 const ipNumber = (ip: string) => parseIp(ip) ?? 0;
+
+/** Adds to a map of lists in place (copying the list on every add is quadratic in a VPC of thousands). */
+function append<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+}
 
 /** Groups that the policies of `securityGroups` reference, sorted: their members must be known. */
 export function referencedGroups(securityGroups: Record<string, SecurityGroupRules>): string[] {

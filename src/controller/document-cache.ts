@@ -15,7 +15,9 @@
  *   is now placed on). Instance → VPC is remembered from every span compiled,
  *   so a deleted instance still finds the hosts that held it.
  * - A compile in flight when any commit arrives is not cached (it may have
- *   read the state before that commit), and its waiters are woken to try again.
+ *   read the state before that commit), and its waiters are woken to try again;
+ *   so are the waiters of any host without a cached document, on every commit
+ *   (nothing in the index would lead a change to them).
  * - Route tables, network ACLs and peerings reach documents through their
  *   VPCs: their actions record a 'vpc' change for each VPC they affect.
  * - A change of a kind this module does not know drops every document.
@@ -113,6 +115,9 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
   function apply(changes: readonly Change[]): string[] {
     // A compile in flight may have read the state before this commit.
     invalidateAll(inFlight.keys());
+    // A host whose last compile raced a commit holds an uncached document, so no index leads to it: its
+    // waiters (long-polls holding that document) are woken by every commit until a compile is cached.
+    invalidateAll([...waiters.keys()].filter((h) => !cache.has(h)));
     const instances: string[] = [];
     for (const c of changes) {
       switch (c.kind) {

@@ -46,11 +46,16 @@ export function normaliseCidr(s: string): string | undefined {
   return c && formatCidr(c);
 }
 
-/** CIDRs without those contained in another of them, sorted by address then prefix. */
+/** CIDRs without those contained in another of them, sorted by address then prefix. O(n log n). */
 export function collapseCidrs(cidrs: readonly Cidr[]): Cidr[] {
+  // Two CIDRs nest or are disjoint; sorted by address then shorter prefix first, one that starts within the
+  // last kept one lies inside it.
   const sorted = [...cidrs].sort((a, b) => a.base - b.base || a.prefix - b.prefix);
   const out: Cidr[] = [];
-  for (const c of sorted) if (!out.some((o) => containsCidr(o, c))) out.push(c);
+  for (const c of sorted) {
+    const last = out[out.length - 1];
+    if (!last || c.base > lastOf(last)) out.push(c);
+  }
   return out;
 }
 

@@ -7,11 +7,13 @@
  * of entries. Pure.
  *
  * nft refuses overlapping elements in such a set ("File exists"), so the
- * ordered entries are decomposed first: every entry is a box, the space is cut
- * into a grid at every box edge (per dimension), each grid cell gets the
- * verdict of the first box holding it (cells never straddle a box edge), and
- * the accepted cells are merged back into as few boxes as the grid allows —
- * ports first, then protocols, then addresses.
+ * ordered entries are decomposed first: every entry is a box; addresses and
+ * protocols are cut into cells at every box edge (cells never straddle one);
+ * in each (address, protocol) cell the port line is painted first-match by
+ * the entries holding the cell, in order; and the accepted parts are merged
+ * back into as few boxes as the cells allow — ports, then protocols, then
+ * addresses. Linear in the cells times the entries that hold them: 1,000
+ * entries take milliseconds.
  *
  * A box per entry: protocol all = 0-255 (every port), icmp = 1, tcp = 6, udp =
  * 17; ports only for tcp/udp (an empty list is every port), otherwise
@@ -62,25 +64,23 @@ export function aclVerdict(rules: AclRule[], peer: number, proto: number, port: 
 
 /** The accepted packets of an ordered entry list, as non-overlapping boxes sorted by address, protocol, port. */
 export function aclBoxes(rules: AclRule[]): AclBox[] {
-  const boxes = rules.map((r, i) => ({ accept: r.action === 'accept', boxes: entryBoxes(r, `ACL entry ${i}`) }));
-  const all = boxes.flatMap((e) => e.boxes);
+  const entries = rules.map((r, i) => ({ accept: r.action === 'accept', boxes: entryBoxes(r, `ACL entry ${i}`) }));
+  const all = entries.flatMap((e) => e.boxes);
   if (!all.length) return [];
-  const cells = (pick: (b: AclBox) => Interval, span: Interval) => gridOf(all.map(pick), span);
-  const addrCells = cells((b) => b.addr, [0, 0xffffffff]);
-  const protoCells = cells((b) => b.proto, [0, 255]);
-  const portCells = cells((b) => b.port, ALL_PORTS);
+  const addrCells = gridOf(all.map((b) => b.addr), [0, 0xffffffff]);
+  const protoCells = gridOf(all.map((b) => b.proto), [0, 255]);
 
-  const verdict = (a: Interval, p: Interval, q: Interval) => {
-    for (const e of boxes) if (e.boxes.some((b) => covers(b.addr, a) && covers(b.proto, p) && covers(b.port, q))) return e.accept;
-    return false;
-  };
-  // Per address cell: per protocol cell, the accepted port ranges (adjacent cells merged).
+  // Per address cell: per protocol cell, the accepted port ranges (adjacent cells merged). Cells never straddle
+  // a box edge, so an entry that meets a cell covers it; the ports are then painted first-match, entry by entry.
   type Row = { proto: Interval; ports: Interval[] }[];
   const rows: { addr: Interval; row: Row }[] = [];
   for (const a of addrCells) {
+    const here = entries
+      .map((e) => ({ accept: e.accept, boxes: e.boxes.filter((b) => covers(b.addr, a)) }))
+      .filter((e) => e.boxes.length);
     const row: Row = [];
     for (const p of protoCells) {
-      const ports = mergeAdjacent(portCells.filter((q) => verdict(a, p, q)));
+      const ports = paintPorts(here.map((e) => ({ accept: e.accept, ports: e.boxes.filter((b) => covers(b.proto, p)).map((b) => b.port) })));
       const last = row[row.length - 1];
       if (last && last.proto[1] + 1 === p[0] && sameIntervals(last.ports, ports)) last.proto = [last.proto[0], p[1]];
       else row.push({ proto: p, ports });
@@ -91,6 +91,29 @@ export function aclBoxes(rules: AclRule[]): AclBox[] {
     else rows.push({ addr: a, row: kept });
   }
   return rows.flatMap(({ addr, row }) => row.flatMap(({ proto, ports }) => ports.map((port) => ({ addr, proto, port }))));
+}
+
+/** First match over one dimension: the ports the first entry holding each port accepts, sorted and merged. */
+function paintPorts(entries: { accept: boolean; ports: Interval[] }[]): Interval[] {
+  let open: Interval[] = [ALL_PORTS];
+  const accepted: Interval[] = [];
+  for (const e of entries) {
+    for (const [lo, hi] of e.ports) {
+      const next: Interval[] = [];
+      for (const u of open) {
+        if (hi < u[0] || lo > u[1]) {
+          next.push(u);
+          continue;
+        }
+        if (e.accept) accepted.push([Math.max(lo, u[0]), Math.min(hi, u[1])]);
+        if (u[0] < lo) next.push([u[0], lo - 1]);
+        if (hi < u[1]) next.push([hi + 1, u[1]]);
+      }
+      open = next;
+    }
+    if (!open.length) break;
+  }
+  return mergeAdjacent(accepted.sort((x, y) => x[0] - y[0]));
 }
 
 /** Cuts `span` at the edges of every interval: the cells, in order, covering it exactly. */
