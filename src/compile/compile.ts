@@ -216,18 +216,30 @@ function routeTablesOf(
 ): RouteTable[] {
   const tables = (span.routeTables ?? []).filter((t) => t.vpc_id === vpcId).sort(byKey((t) => t.id));
   const mainId = tables.find((t) => t.is_main === 1)?.id;
-  const subnets = span.subnets.filter((s) => s.vpc_id === vpcId).sort(byKey((s) => s.id));
   const byIp = new Map(running.map((i) => [i.private_ip, i]));
   const localSubnets = new Set(local.map((i) => i.subnet_id));
   const localIps = new Set(local.map((i) => i.private_ip));
+  // One pass over the VPC's subnets and routes (a VPC may have thousands of each): by table.
+  const subnetsOf = new Map<string, { subnetId: string; cidr: string }[]>();
+  for (const s of span.subnets.filter((s) => s.vpc_id === vpcId).sort(byKey((s) => s.id))) {
+    const table = s.route_table_id || mainId;
+    if (table) append(subnetsOf, table, { subnetId: s.id, cidr: s.cidr });
+  }
+  const ids = new Set(tables.map((t) => t.id));
+  const routesOf = new Map<string, NonNullable<HostSpan['routes']>>();
+  const routingHere = new Set<string>(); // tables with a next hop on this host
+  for (const r of span.routes ?? []) {
+    if (!ids.has(r.route_table_id)) continue;
+    append(routesOf, r.route_table_id, r);
+    if (r.gateway_type === 'NORMAL_CVM' && localIps.has(r.gateway_id)) routingHere.add(r.route_table_id);
+  }
   const out: RouteTable[] = [];
   for (const t of tables) {
-    const associated = subnets.filter((s) => (s.route_table_id || mainId) === t.id).map((s) => ({ subnetId: s.id, cidr: s.cidr }));
+    const associated = subnetsOf.get(t.id) ?? [];
     if (!associated.length) continue;
-    const ported = associated.some((s) => localSubnets.has(s.subnetId));
-    if (!ported && !(span.routes ?? []).some((r) => r.route_table_id === t.id && r.gateway_type === 'NORMAL_CVM' && localIps.has(r.gateway_id))) continue;
+    if (!associated.some((s) => localSubnets.has(s.subnetId)) && !routingHere.has(t.id)) continue;
     const byDestination = new Map<string, NonNullable<HostSpan['routes']>>();
-    for (const r of (span.routes ?? []).filter((r) => r.route_table_id === t.id)) {
+    for (const r of routesOf.get(t.id) ?? []) {
       const d = normaliseCidr(r.destination);
       if (d) append(byDestination, d, r);
     }
