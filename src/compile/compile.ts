@@ -265,9 +265,14 @@ function routeTablesOf(
   return out;
 }
 
-/** Per local next-hop address (of `ips`), the destinations routed to it in any table of the VPC (it may send from them). */
+/**
+ * Per local next-hop address (of `ips`), the destinations routed to it in any table of the VPC that a subnet
+ * uses (it may send from them; a table no subnet uses routes nothing). Exactly the tables this host then
+ * holds for that next hop, so a change of them reaches it (controller/document-cache.ts).
+ */
 function routedCidrs(span: HostSpan, vpcId: string, ips: ReadonlySet<string>): Map<string, string[]> {
-  const tables = new Set((span.routeTables ?? []).filter((t) => t.vpc_id === vpcId).map((t) => t.id));
+  const mainId = (span.routeTables ?? []).find((t) => t.vpc_id === vpcId && t.is_main === 1)?.id;
+  const tables = new Set(span.subnets.filter((s) => s.vpc_id === vpcId).map((s) => s.route_table_id || mainId));
   const byIp = new Map<string, Cidr[]>();
   for (const r of span.routes ?? []) {
     if (r.gateway_type !== 'NORMAL_CVM' || !ips.has(r.gateway_id) || !tables.has(r.route_table_id)) continue;

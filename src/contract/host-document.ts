@@ -155,7 +155,7 @@ export interface Port {
   securityGroups: string[];
   /**
    * Destinations routed to this instance (it is a NORMAL_CVM next hop for
-   * them, in any table of the VPC): it may also send from these, so it can
+   * them, in any table of the VPC a subnet uses): it may also send from these, so it can
    * forward. Normalised, sorted, none contained in another.
    */
   routedCidrs?: string[];

@@ -18,8 +18,11 @@
  *   read the state before that commit), and its waiters are woken to try again;
  *   so are the waiters of any host without a cached document, on every commit
  *   (nothing in the index would lead a change to them).
- * - Route tables, network ACLs and peerings reach documents through their
- *   VPCs: their actions record a 'vpc' change for each VPC they affect.
+ * - A route table's change reaches the hosts holding it (index); a host that
+ *   comes to hold it is named by the change: its subnet ('subnet') or its
+ *   instance being a next hop ('host_document', the host itself). Network
+ *   ACLs and peerings reach documents through their VPCs: their actions
+ *   record a 'vpc' change for each VPC they affect.
  * - A change of a kind this module does not know drops every document.
  * - Commits on other controller replicas are read from the change log every
  *   `pollMs` and go through the same path.
@@ -40,6 +43,8 @@ export interface Dependencies {
   groups: string[];
   /** Hosts whose underlay address it holds. */
   remoteHosts: string[];
+  /** Route tables it holds. */
+  routeTables: string[];
 }
 
 export function dependenciesOf(doc: HostDocument): Dependencies {
@@ -49,6 +54,7 @@ export function dependenciesOf(doc: HostDocument): Dependencies {
     subnets: set((v) => v.subnets.map((s) => s.subnetId)),
     groups: set((v) => [...Object.keys(v.securityGroups), ...Object.keys(v.groupMembers)]),
     remoteHosts: set((v) => v.remotes.map((r) => r.hostId)),
+    routeTables: set((v) => (v.routeTables ?? []).map((t) => t.routeTableId)),
   };
 }
 
@@ -64,7 +70,7 @@ interface Entry extends CachedDocument {
 }
 
 type IndexName = keyof Dependencies;
-const INDEXES: IndexName[] = ['vpcs', 'subnets', 'groups', 'remoteHosts'];
+const INDEXES: IndexName[] = ['vpcs', 'subnets', 'groups', 'remoteHosts', 'routeTables'];
 const INSTANCE_BATCH = 500;
 /** Hosts whose spans are read together (IN-lists stay well under both engines' parameter limits). */
 const SPAN_BATCH = 500;
@@ -72,7 +78,7 @@ const SPAN_BATCH = 500;
 export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (msg: string) => void } = {}) {
   const log = o.log ?? ((m: string) => console.error(`distribution: ${m}`));
   const cache = new Map<string, Entry>();
-  const index: Record<IndexName, Map<string, Set<string>>> = { vpcs: new Map(), subnets: new Map(), groups: new Map(), remoteHosts: new Map() };
+  const index: Record<IndexName, Map<string, Set<string>>> = { vpcs: new Map(), subnets: new Map(), groups: new Map(), remoteHosts: new Map(), routeTables: new Map() };
   const instanceVpc = new Map<string, string>();
   const waiters = new Map<string, Set<() => void>>();
   /** Bumped whenever a host's document may have changed: a compile started before is not cached. */
@@ -143,6 +149,12 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
         case 'account':
           break; // accounts appear in no document
         case 'route_table':
+          // The hosts holding the table; hosts that come to hold it are named by the change (subnet, host_document).
+          invalidateAll(index.routeTables.get(c.id));
+          break;
+        case 'host_document':
+          invalidate(c.id);
+          break;
         case 'network_acl':
         case 'peering':
           // Their actions also record a change of every VPC whose hosts they affect (both VPCs of a peering).

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { compileHost, documentDigest } from '../../src/compile/compile.js';
 import { loadSpan } from '../../src/compile/load.js';
+import { tableChanged } from '../../src/api/vpc/route-tables.js';
 import { registerHost } from '../../src/controller/agents-endpoint.js';
 import { createDocumentCache } from '../../src/controller/document-cache.js';
 import { openStore, type Store, type Write } from '../../src/store/store.js';
@@ -31,6 +32,7 @@ async function freshStoreUrl(): Promise<{ url: string; drop(): Promise<void> }> 
 let macs = 1;
 
 /** Rows as the actions write them, each with its change-log entry. */
+let routeIds = 1000;
 const rows = {
   async vpc(w: Write, id: string, vni: number) {
     await w.tx
@@ -202,6 +204,47 @@ describe(`incremental distribution (${engineName()})`, () => {
     for (const kind of ['route_table', 'network_acl', 'peering']) assert.deepEqual(await woken(touch(kind, `${kind}-x`)), [], kind);
     assert.deepEqual(await woken(touch('load_balancer', 'lb-aaaaaaaa')), HOSTS);
     await assertFresh('touches');
+  });
+
+  it('a route change reaches the hosts holding the table and the host of a new next hop, not the rest of the VPC', async () => {
+    // vpc-cccccccc: a client on h1 in a subnet on table rtb-c; next-hop candidates on h2 and h3 in a subnet of the main table.
+    const route = (id: string, table: string, destination: string, gateway: string) => ({
+      id, route_id: ++routeIds, route_table_id: table, destination, gateway_type: 'NORMAL_CVM', gateway_id: gateway, description: '', enabled: 1, route_type: 'USER', created_at: new Date().toISOString(),
+    });
+    const table = { id: 'rtb-cccccccc', vpc_id: 'vpc-cccccccc' };
+    await store.write(async (w) => {
+      await rows.vpc(w, 'vpc-cccccccc', 300);
+      await w.tx.insertInto('route_tables').values([
+        { id: 'rtb-cmain000', account: ACCOUNT, vpc_id: 'vpc-cccccccc', name: 'default', is_main: 1, created_at: w.now },
+        { ...table, account: ACCOUNT, name: 't', is_main: 0, created_at: w.now },
+      ]).execute();
+      await rows.subnet(w, 'subnet-cclient0', 'vpc-cccccccc', '10.0.1.0/24');
+      await rows.subnet(w, 'subnet-crouter0', 'vpc-cccccccc', '10.0.2.0/24');
+      await w.tx.updateTable('subnets').set({ route_table_id: table.id }).where('id', '=', 'subnet-cclient0').execute();
+      await w.tx.updateTable('subnets').set({ route_table_id: 'rtb-cmain000' }).where('id', '=', 'subnet-crouter0').execute();
+      await rows.instance(w, 'ins-cclient', 'vpc-cccccccc', 'subnet-cclient0', '10.0.1.5', 'h1', []);
+      await rows.instance(w, 'ins-crouter2', 'vpc-cccccccc', 'subnet-crouter0', '10.0.2.5', 'h2', []);
+      await rows.instance(w, 'ins-crouter3', 'vpc-cccccccc', 'subnet-crouter0', '10.0.2.6', 'h3', []);
+    });
+    await docs.settled();
+    const change = (f: (w: Write) => Promise<unknown>) =>
+      woken(
+        write(async (w) => {
+          await f(w);
+          await tableChanged(w, ACCOUNT, table, 'update');
+        }),
+      );
+    // A route to h2's instance: h1 holds the table (its port's subnet), h2 comes to hold it as a next hop; h3 stays asleep.
+    assert.deepEqual(await change((w) => w.tx.insertInto('routes').values(route('rti-c0000001', table.id, '192.168.0.0/24', '10.0.2.5')).execute()), ['h1', 'h2']);
+    await assertFresh('route to h2');
+    // Moved to h3's instance: h2 (holding it) and h3 (the new next hop) and h1.
+    assert.deepEqual(
+      await change((w) => w.tx.updateTable('routes').set({ gateway_id: '10.0.2.6' }).where('id', '=', 'rti-c0000001').execute()),
+      ['h1', 'h2', 'h3'],
+    );
+    await assertFresh('route moved to h3');
+    await change((w) => w.tx.deleteFrom('routes').where('id', '=', 'rti-c0000001').execute());
+    await assertFresh('route deleted');
   });
 
   it('a commit on another replica reaches the hosts through the change log', async () => {

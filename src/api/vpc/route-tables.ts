@@ -19,7 +19,7 @@ import {
   type RouteTableRow,
 } from '../../store/route-tables.js';
 import type { Write } from '../../store/store.js';
-import { defineAction, type Ctx } from '../action.js';
+import { defineAction } from '../action.js';
 import { checkIds, deleteTags, loadTags, nameContains, page, saveTags, taggedBy, tagsParam, tencentTime } from '../common.js';
 import { ApiError, invalidValue, missingParameter } from '../errors.js';
 import { bool, filters, filterValues, obj, opt, paging, str, arr, type Filter } from '../params.js';
@@ -27,10 +27,25 @@ import { findRouteTable, findSubnet, findVpc, ID } from './lookup.js';
 
 export const routeTableName = () => str({ min: 1, max: 60 });
 
-/** Records a change of a table's content: informational for the table, and the VPC's hosts recompile on the 'vpc' change. */
-export function tableChanged(ctx: Ctx, w: Write, table: RouteTableRow, op: 'create' | 'update' | 'delete') {
-  w.changed(ctx.account.uin, 'route_table', table.id, op);
-  w.changed(ctx.account.uin, 'vpc', table.vpc_id, 'update');
+/**
+ * Records a change of a table's content. The hosts that hold the table (their documents name it) recompile
+ * on the 'route_table' change; a host that comes to hold it because one of its instances is now a next hop
+ * of the table is named by a 'host_document' change. Not the whole VPC: in a VPC of thousands of routes and
+ * hosts, a route change recompiles only the hosts it reaches.
+ */
+export async function tableChanged(w: Write, account: string, table: Pick<RouteTableRow, 'id' | 'vpc_id'>, op: 'create' | 'update' | 'delete') {
+  w.changed(account, 'route_table', table.id, op);
+  const hosts = await w.tx
+    .selectFrom('routes')
+    .innerJoin('instances', (j) => j.onRef('instances.private_ip', '=', 'routes.gateway_id'))
+    .select('instances.host_id')
+    .distinct()
+    .where('routes.route_table_id', '=', table.id)
+    .where('routes.gateway_type', '=', 'NORMAL_CVM')
+    .where('instances.vpc_id', '=', table.vpc_id)
+    .where('instances.host_id', 'is not', null)
+    .execute();
+  for (const h of hosts) w.changed(account, 'host_document', h.host_id!, 'update');
 }
 
 /** A route as the SDK's `Route` model spells it. */
@@ -100,7 +115,7 @@ export const createRouteTable = defineAction({
         );
       const row = await insertRouteTable(w, { account, vpcId: vpc.id, vpcCidr: vpc.cidr, name: p.RouteTableName, main: false });
       await saveTags(w, account, row.id, p.Tags);
-      tableChanged(ctx, w, row, 'create');
+      await tableChanged(w, ctx.account.uin, row, 'create');
       return row;
     });
     return { RouteTable: (await toRouteTables(ctx.db, [row]))[0] };
@@ -191,7 +206,7 @@ export const modifyRouteTableAttribute = defineAction({
     await ctx.write(async (w) => {
       const table = await findRouteTable(w.tx, ctx.account.uin, p.RouteTableId);
       await w.tx.updateTable('route_tables').set({ name: p.RouteTableName }).where('id', '=', table.id).execute();
-      tableChanged(ctx, w, table, 'update'); // a name does not route, but every table change is recorded alike (recompiling an unchanged document is a no-op)
+      await tableChanged(w, ctx.account.uin, table, 'update'); // a name does not route, but every table change is recorded alike (recompiling an unchanged document is a no-op)
       return {};
     });
     return {};
@@ -218,7 +233,7 @@ export const deleteRouteTableAction = defineAction({
         );
       await deleteRouteTable(w, table.id);
       await deleteTags(w, table.id);
-      tableChanged(ctx, w, table, 'delete');
+      await tableChanged(w, ctx.account.uin, table, 'delete');
       return {};
     });
     return {};
@@ -246,7 +261,7 @@ export const replaceRouteTableAssociation = defineAction({
       await w.tx.updateTable('subnets').set({ route_table_id: table.id }).where('id', '=', subnet.id).execute();
       w.changed(account, 'subnet', subnet.id, 'update');
       if (subnet.route_table_id) w.changed(account, 'route_table', subnet.route_table_id, 'update');
-      tableChanged(ctx, w, table, 'update');
+      await tableChanged(w, ctx.account.uin, table, 'update');
       return {};
     });
     return {};

@@ -184,7 +184,7 @@ export const createRoutes = defineAction({
         checkRouteSet(parseCidr(l.vpc.cidr)!, [...kept, ...added.map((c, i): PlannedRoute => ({ ...c, param: params[i] }))], maxPerDestination);
         checkQuota(ctx, l.table, kept.length + added.length);
         await insertRoutes(w, l.table.id, added);
-        tableChanged(ctx, w, l.table, 'update');
+        await tableChanged(w, ctx.account.uin, l.table, 'update');
         return l.table;
       }),
     );
@@ -204,7 +204,7 @@ export const deleteRoutes = defineAction({
       const seen = new Map<string, string>();
       const gone = routes.map((ref, i) => pickRoute(l, ref, `Routes.${i}`, seen));
       await w.tx.deleteFrom('routes').where('id', 'in', gone.map((r) => r.id)).execute();
-      tableChanged(ctx, w, l.table, 'update');
+      await tableChanged(w, ctx.account.uin, l.table, 'update');
       return gone;
     });
     return { RouteSet: deleted.map(toRoute) };
@@ -245,7 +245,7 @@ export const replaceRoutes = defineAction({
           };
           await w.tx.updateTable('routes').set(set).where('id', '=', r.id).execute();
         }
-        tableChanged(ctx, w, l.table, 'update');
+        await tableChanged(w, ctx.account.uin, l.table, 'update');
         return { before: targets, after };
       }),
     );
@@ -269,7 +269,7 @@ export const resetRoutes = defineAction({
         await w.tx.deleteFrom('routes').where('route_table_id', '=', l.table.id).where('route_type', '=', 'USER').execute();
         await insertRoutes(w, l.table.id, added);
         await w.tx.updateTable('route_tables').set({ name: p.RouteTableName }).where('id', '=', l.table.id).execute();
-        tableChanged(ctx, w, l.table, 'update');
+        await tableChanged(w, ctx.account.uin, l.table, 'update');
         return {};
       }),
     );
@@ -312,7 +312,7 @@ function toggleRoutes(name: 'EnableRoutes' | 'DisableRoutes', enable: boolean) {
             .set({ enabled: enable ? 1 : 0 })
             .where('id', 'in', changing.map((r) => r.id))
             .execute();
-          tableChanged(ctx, w, l.table, 'update');
+          await tableChanged(w, ctx.account.uin, l.table, 'update');
           return {};
         }),
       );
