@@ -351,9 +351,9 @@ async function seedRegion(dbFile: string, uin: string, hosts: number) {
  * document into SimDrivers. `applied` holds the revision each host last
  * reported; `until` waits on it.
  */
-async function simRegion(dataDir: string, tokens: { id: string; token: string }[], limitS: number) {
+async function simRegion(dataDir: string, tokens: { id: string; token: string }[], limitS: number, cpuProfDir?: string) {
   const dbFile = join(dataDir, 'weft.db');
-  const server = await startServer({ dataDir });
+  const server = await startServer({ dataDir, cpuProfDir });
   const api = new ApiClient({ endpoint: server.endpoint, secretId: server.credentials.SecretId, secretKey: server.credentials.SecretKey, region: server.credentials.Region }, 4);
   const revisionNow = () => {
     const d = new Database(dbFile, { readonly: true, fileMustExist: true });
@@ -365,7 +365,8 @@ async function simRegion(dataDir: string, tokens: { id: string; token: string }[
   };
   const config = join(dataDir, 'agents.json');
   writeFileSync(config, JSON.stringify({ socket: join(dataDir, 'agents.sock'), seconds: limitS, startPerSecond: 2000, hosts: tokens }));
-  const agents = spawn(process.execPath, [join(ROOT, 'dist/bench/lib/sim-agents.js'), config], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const agents = spawn(process.execPath, [...prof, join(ROOT, 'dist/bench/lib/sim-agents.js'), config], { stdio: ['pipe', 'pipe', 'inherit'] });
   const agentsExited = new Promise<void>((ok) => agents.once('exit', () => ok()));
   const stopAgents = async () => {
     unregister();
@@ -456,7 +457,7 @@ export async function scaleRun(hosts: number, o: BenchOptions): Promise<ScaleFig
   const seeded = await seedRegion(dbFile, uin, hosts);
   const seedSeconds = (performance.now() - ts) / 1000;
   const limitS = o.quick ? 300 : 600;
-  const r = await simRegion(dataDir, seeded.tokens, limitS);
+  const r = await simRegion(dataDir, seeded.tokens, limitS, o.profileDir);
   try {
     const t0 = performance.now();
     const synced = await r.until(() => r.applied.size === hosts, limitS * 500);
@@ -606,7 +607,7 @@ export async function routesRun(o: BenchOptions): Promise<RouteFigures> {
   const { dataDir, dbFile, uin } = await freshDataDir('sim-routes');
   const seeded = await seedRoutes(dbFile, uin);
   const limitS = o.quick ? 120 : 300;
-  const r = await simRegion(dataDir, seeded.tokens, limitS);
+  const r = await simRegion(dataDir, seeded.tokens, limitS, o.profileDir);
   try {
     const t0 = performance.now();
     const synced = await r.until(() => r.applied.size === ROUTE_HOSTS, limitS * 500);

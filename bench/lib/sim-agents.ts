@@ -35,6 +35,8 @@ let stopped = false;
 process.stdin.on('end', () => (stopped = true));
 process.stdin.on('close', () => (stopped = true));
 process.stdin.resume();
+// Exit through process.exit, so a --cpu-prof profile (bench --profile) is written.
+process.on('SIGTERM', () => process.exit(0));
 
 const emit = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));

@@ -4,7 +4,7 @@
  * documents and a changed document means a changed host.
  */
 import { createHash } from 'node:crypto';
-import { collapseCidrs, formatCidr, formatIp, normaliseCidr, parseCidr, parseIp, type Cidr } from '../core/cidr.js';
+import { collapseCidrs, formatCidr, formatIp, normaliseCidr, parseCidr, parseIp, parsePeer, type Cidr } from '../core/cidr.js';
 import { gatewayOf } from '../core/ipam.js';
 import { portSpec } from '../core/sg-policy.js';
 import type {
@@ -98,7 +98,7 @@ export function linkMac(peeringId: string, vpcId: string): string {
 /** A running instance has a port on its host; a stopped or unplaced one has none. */
 const live = (i: HostSpan['instances'][number]) => !!i.host_id && i.state !== 'STOPPED';
 
-export function compileHost(span: HostSpan): HostDocument {
+export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): HostDocument {
   const hostId = span.host.id;
   const subnetCidr = new Map(span.subnets.map((s) => [s.id, s.cidr]));
   const bound = new Map<string, string[]>();
@@ -125,8 +125,9 @@ export function compileHost(span: HostSpan): HostDocument {
     const members = membersOf.get(vpc.id) ?? [];
     const running = members.filter(live);
     const local = running.filter((i) => i.host_id === hostId);
-    const tables = routeTablesOf(span, vpc.id, running, local, peerings, present);
-    const routedTo = routedCidrs(span, vpc.id, new Set(local.map((i) => i.private_ip)));
+    const links = peeringLinks(vpc.id, peerings);
+    const common = vpcShared(span, vpc, running, shared);
+    const tables = hostTables(common, local, links);
     const ports: Port[] = local.map((i) => {
       const cidr = parseCidr(subnetCidr.get(i.subnet_id)!)!;
       const port: Port = {
@@ -139,19 +140,11 @@ export function compileHost(span: HostSpan): HostDocument {
         gateway: formatIp(gatewayOf(cidr)),
         securityGroups: bound.get(i.id) ?? [],
       };
-      const routed = routedTo.get(i.private_ip);
+      const routed = common.routedTo.get(i.private_ip);
       if (routed?.length) port.routedCidrs = routed;
       return port;
     });
-    const remotes: RemoteEndpoint[] = running
-      .filter((i) => i.host_id !== hostId && span.underlays[i.host_id!])
-      .map((i) => ({
-        ip: i.private_ip,
-        instanceId: i.id,
-        hostId: i.host_id!,
-        underlay: span.underlays[i.host_id!]!,
-        routerMac: routerMac(i.host_id!, vpc.vni),
-      }));
+    const remotes = common.endpoints.filter((r) => r.hostId !== hostId);
     const groups = [...new Set(ports.flatMap((p) => p.securityGroups))].sort();
     const securityGroups: Record<string, SecurityGroupRules> = {};
     for (const g of groups) securityGroups[g] = rulesOf.get(g) ?? { ingress: [], egress: [] };
@@ -190,7 +183,6 @@ export function compileHost(span: HostSpan): HostDocument {
     if (vpc.cidr) context.cidr = vpc.cidr;
     if (tables.length) context.routeTables = tables;
     if (Object.keys(acls).length) context.networkAcls = acls;
-    const links = peeringLinks(vpc.id, peerings);
     if (links.length) context.peerings = links;
     vpcs.push(context);
   }
@@ -198,59 +190,77 @@ export function compileHost(span: HostSpan): HostDocument {
 }
 
 /**
- * The route tables of a VPC that this host routes by, as the data plane
- * needs them: enabled routes grouped by destination (NORMAL_CVM routes to one
- * destination are one ECMP route over the next hops that are running),
- * peering routes only over a link present on this host. A host routes by the
- * tables of its ports' subnets, and (for packets arriving over the tunnel) by
- * the routes whose next hops it holds: other tables stay out of its document,
- * which keeps documents small in a VPC of thousands of routes.
+ * What compiling a host computes that is the same on every host compiled from
+ * one snapshot: per VPC, its remote endpoints, its route tables as the data
+ * plane needs them and the destinations routed to each next hop. A VPC of
+ * 10,000 routes compiles them once for the fifty hosts a route change wakes,
+ * not fifty times, and its documents share the table objects (which
+ * serialiseDocument then encodes once). Share one only between spans read
+ * together (load.ts loadSpans): a fresh one per snapshot.
  */
-function routeTablesOf(
-  span: HostSpan,
-  vpcId: string,
-  running: HostSpan['instances'],
-  local: HostSpan['instances'],
-  peerings: NonNullable<HostSpan['peerings']>,
-  present: ReadonlySet<string>,
-): RouteTable[] {
-  const tables = (span.routeTables ?? []).filter((t) => t.vpc_id === vpcId).sort(byKey((t) => t.id));
-  const mainId = tables.find((t) => t.is_main === 1)?.id;
+export type SharedCompile = Map<string, VpcShared>;
+
+interface VpcShared {
+  /** Every running instance with a known host, as a remote endpoint (each host leaves out its own). */
+  endpoints: RemoteEndpoint[];
+  /** The VPC's route tables that some subnet uses, by ID, sorted, compiled for every host alike. */
+  tables: RouteTable[];
+  /** Per table: whether it holds a peering route (which hosts filter by the links they have). */
+  peered: Set<string>;
+  /** Per NORMAL_CVM next-hop address: the tables routing through it. */
+  tablesOfHop: Map<string, Set<string>>;
+  /** Per next-hop address: the destinations routed to it in those tables, collapsed. */
+  routedTo: Map<string, string[]>;
+}
+
+/**
+ * What a VPC looks like from every host alike. Its route tables, compiled:
+ * enabled routes grouped by destination (NORMAL_CVM routes to one
+ * destination are one ECMP route over the next hops that are running),
+ * tables no subnet uses left out (they route nothing).
+ */
+function vpcShared(span: HostSpan, vpc: HostSpan['vpcs'][number], running: HostSpan['instances'], shared: SharedCompile): VpcShared {
+  const vpcId = vpc.id;
+  const known = shared.get(vpcId);
+  if (known) return known;
+  const rows = (span.routeTables ?? []).filter((t) => t.vpc_id === vpcId).sort(byKey((t) => t.id));
+  const mainId = rows.find((t) => t.is_main === 1)?.id;
   const byIp = new Map(running.map((i) => [i.private_ip, i]));
-  const localSubnets = new Set(local.map((i) => i.subnet_id));
-  const localIps = new Set(local.map((i) => i.private_ip));
-  // One pass over the VPC's subnets and routes (a VPC may have thousands of each): by table.
   const subnetsOf = new Map<string, { subnetId: string; cidr: string }[]>();
   for (const s of span.subnets.filter((s) => s.vpc_id === vpcId).sort(byKey((s) => s.id))) {
     const table = s.route_table_id || mainId;
     if (table) append(subnetsOf, table, { subnetId: s.id, cidr: s.cidr });
   }
-  const ids = new Set(tables.map((t) => t.id));
   const routesOf = new Map<string, NonNullable<HostSpan['routes']>>();
-  const routingHere = new Set<string>(); // tables with a next hop on this host
-  for (const r of span.routes ?? []) {
-    if (!ids.has(r.route_table_id)) continue;
-    append(routesOf, r.route_table_id, r);
-    if (r.gateway_type === 'NORMAL_CVM' && localIps.has(r.gateway_id)) routingHere.add(r.route_table_id);
-  }
-  const out: RouteTable[] = [];
-  for (const t of tables) {
-    const associated = subnetsOf.get(t.id) ?? [];
-    if (!associated.length) continue;
-    if (!associated.some((s) => localSubnets.has(s.subnetId)) && !routingHere.has(t.id)) continue;
+  for (const r of span.routes ?? []) if (subnetsOf.has(r.route_table_id)) append(routesOf, r.route_table_id, r);
+
+  const endpoints = running
+    .filter((i) => span.underlays[i.host_id!])
+    .map((i) => ({ ip: i.private_ip, instanceId: i.id, hostId: i.host_id!, underlay: span.underlays[i.host_id!]!, routerMac: routerMac(i.host_id!, vpc.vni) }));
+  const out: VpcShared = { endpoints, tables: [], peered: new Set(), tablesOfHop: new Map(), routedTo: new Map() };
+  const hopCidrs = new Map<string, Cidr[]>();
+  for (const t of rows) {
+    const subnets = subnetsOf.get(t.id);
+    if (!subnets) continue;
     const byDestination = new Map<string, NonNullable<HostSpan['routes']>>();
     for (const r of routesOf.get(t.id) ?? []) {
-      const d = normaliseCidr(r.destination);
-      if (d) append(byDestination, d, r);
+      const c = parsePeer(r.destination);
+      if (!c) continue;
+      append(byDestination, formatCidr(c), r);
+      if (r.gateway_type !== 'NORMAL_CVM') continue;
+      append(hopCidrs, r.gateway_id, c);
+      const s = out.tablesOfHop.get(r.gateway_id);
+      if (s) s.add(t.id);
+      else out.tablesOfHop.set(r.gateway_id, new Set([t.id]));
     }
     const routes: TableRoute[] = [];
     for (const [destination, rs] of [...byDestination].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const sorted = [...rs].sort(byKey((r) => r.id));
+      const sorted = rs.length > 1 ? [...rs].sort(byKey((r) => r.id)) : rs;
       const peering = sorted.find((r) => r.gateway_type === 'PEERCONNECTION');
       if (peering) {
-        const p = peerings.find((x) => x.id === peering.gateway_id && (x.vpc_id === vpcId || x.peer_vpc_id === vpcId));
-        const peerVpcId = p && (p.vpc_id === vpcId ? p.peer_vpc_id : p.vpc_id);
-        if (p && peerVpcId && present.has(peerVpcId)) routes.push({ destination, kind: 'peering', peeringId: p.id, peerVpcId, routeIds: [peering.id] });
+        // The peer VPC is filled in per host, from the links it has (hostTables).
+        routes.push({ destination, kind: 'peering', peeringId: peering.gateway_id, peerVpcId: '', routeIds: [peering.id] });
+        out.peered.add(t.id);
         continue;
       }
       const cvm = sorted.filter((r) => r.gateway_type === 'NORMAL_CVM');
@@ -260,26 +270,34 @@ function routeTablesOf(
         .sort((a, b) => ipNumber(a.ip) - ipNumber(b.ip));
       routes.push({ destination, kind: 'instance', nextHops, routeIds: cvm.map((r) => r.id) });
     }
-    out.push({ routeTableId: t.id, main: t.is_main === 1, subnets: associated, routes });
+    out.tables.push({ routeTableId: t.id, main: t.is_main === 1, subnets, routes });
   }
+  for (const [ip, cs] of hopCidrs) out.routedTo.set(ip, collapseCidrs(cs).map(formatCidr));
+  shared.set(vpcId, out);
   return out;
 }
 
 /**
- * Per local next-hop address (of `ips`), the destinations routed to it in any table of the VPC that a subnet
- * uses (it may send from them; a table no subnet uses routes nothing). Exactly the tables this host then
- * holds for that next hop, so a change of them reaches it (controller/document-cache.ts).
+ * The route tables a host routes by: those of its ports' subnets, and (for
+ * packets arriving over the tunnel) those whose next hops it holds. Other
+ * tables stay out of its document, which keeps documents small in a VPC of
+ * thousands of routes. Peering routes stay only over a link present here.
  */
-function routedCidrs(span: HostSpan, vpcId: string, ips: ReadonlySet<string>): Map<string, string[]> {
-  const mainId = (span.routeTables ?? []).find((t) => t.vpc_id === vpcId && t.is_main === 1)?.id;
-  const tables = new Set(span.subnets.filter((s) => s.vpc_id === vpcId).map((s) => s.route_table_id || mainId));
-  const byIp = new Map<string, Cidr[]>();
-  for (const r of span.routes ?? []) {
-    if (r.gateway_type !== 'NORMAL_CVM' || !ips.has(r.gateway_id) || !tables.has(r.route_table_id)) continue;
-    const c = parseCidr(r.destination, false);
-    if (c) append(byIp, r.gateway_id, c);
-  }
-  return new Map([...byIp].map(([ip, cs]) => [ip, collapseCidrs(cs).map(formatCidr)]));
+function hostTables(vpc: VpcShared, local: HostSpan['instances'], links: readonly PeeringLink[]): RouteTable[] {
+  const localSubnets = new Set(local.map((i) => i.subnet_id));
+  const routingHere = new Set(local.flatMap((i) => [...(vpc.tablesOfHop.get(i.private_ip) ?? [])]));
+  const peerOf = new Map(links.map((l) => [l.peeringId, l.peerVpcId]));
+  return vpc.tables
+    .filter((t) => routingHere.has(t.routeTableId) || t.subnets.some((s) => localSubnets.has(s.subnetId)))
+    .map((t) => {
+      if (!vpc.peered.has(t.routeTableId)) return t;
+      const routes = t.routes.flatMap((r): TableRoute[] => {
+        if (r.kind !== 'peering') return [r];
+        const peerVpcId = peerOf.get(r.peeringId);
+        return peerVpcId ? [{ ...r, peerVpcId }] : [];
+      });
+      return { ...t, routes };
+    });
 }
 
 function networkAcl(span: HostSpan, aclId: string): NetworkAcl {
@@ -317,6 +335,47 @@ export function referencedGroups(securityGroups: Record<string, SecurityGroupRul
 }
 
 /** A digest of a document's content, ignoring the revision it was compiled at. */
-export function documentDigest(doc: HostDocument): string {
-  return createHash('sha256').update(JSON.stringify({ ...doc, revision: 0 })).digest('hex').slice(0, 16);
+export const documentDigest = (doc: HostDocument): string => serialiseDocument(doc).digest;
+
+/**
+ * A document as UTF-8 JSON, in parts that joined are the document, and the
+ * digest of its content: documents of a VPC with thousands of routes run to
+ * megabytes, mostly route tables that the documents of a batch share
+ * (SharedCompile), so each table is serialised and encoded once and sent as
+ * the same bytes to every host. The revision goes first; the digest covers
+ * the rest.
+ */
+export function serialiseDocument(doc: HostDocument): { json: Buffer[]; digest: string } {
+  const { revision, vpcs, ...rest } = doc;
+  const head = JSON.stringify(rest).slice(1, -1);
+  const parts = [Buffer.from(`${head ? `,${head}` : ''},"vpcs":[`)];
+  vpcs.forEach((v, i) => {
+    if (i) parts.push(COMMA);
+    vpcParts(v, parts);
+  });
+  parts.push(Buffer.from(']}'));
+  const hash = createHash('sha256');
+  for (const p of parts) hash.update(p);
+  return { json: [Buffer.from(`{"revision":${revision}`), ...parts], digest: hash.digest('hex').slice(0, 16) };
+}
+
+const COMMA = Buffer.from(',');
+
+/** Route tables as JSON bytes, by table. Documents are not changed once compiled. */
+const tableBytes = new WeakMap<RouteTable, Buffer>();
+
+function vpcParts(v: VpcContext, parts: Buffer[]): void {
+  const { routeTables, ...rest } = v;
+  if (!routeTables) {
+    parts.push(Buffer.from(JSON.stringify(v)));
+    return;
+  }
+  parts.push(Buffer.from(`${JSON.stringify(rest).slice(0, -1)},"routeTables":[`));
+  routeTables.forEach((t, i) => {
+    if (i) parts.push(COMMA);
+    let bytes = tableBytes.get(t);
+    if (!bytes) tableBytes.set(t, (bytes = Buffer.from(JSON.stringify(t))));
+    parts.push(bytes);
+  });
+  parts.push(Buffer.from(']}'));
 }

@@ -122,8 +122,11 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
   const instancesByVpc = byVpc(instances);
   const subnetsByVpc = byVpc(subnets);
   const tablesByVpc = byVpc(routeTables);
-  const bindingsByVpc = byVpc(bindings);
-  const routesByTable = groupBy(routes, (r) => r.route_table_id, (r) => r);
+  const bindingsByVpc = groupBy(bindings, (b) => b.vpc_id, ({ instance_id, sg_id, position }) => ({ instance_id, sg_id, position }));
+  const vpcOfTable = new Map(routeTables.map((t) => [t.id, t.vpc_id]));
+  const routesByVpc = groupBy(routes, (r) => vpcOfTable.get(r.route_table_id)!, (r) => r);
+  // Most hosts span one VPC: their spans share its row lists (a VPC may hold thousands of routes and subnets).
+  const across = <T>(vpcs: readonly string[], of: Map<string, T[]>): T[] => (vpcs.length === 1 ? (of.get(vpcs[0]!) ?? []) : vpcs.flatMap((v) => of.get(v) ?? []));
   const policiesOf = groupBy(policies, (p) => p.sg_id, (p) => p);
   const entriesOf = groupBy(aclEntries, (e) => e.acl_id, (e) => e);
 
@@ -135,11 +138,11 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
     const present = [...new Set([...home, ...home.flatMap((v) => peersOf.get(v) ?? [])])].filter((v) => vpcById.has(v));
     const presentSet = new Set(present);
     span.vpcs = present.map((v) => vpcById.get(v)!);
-    span.instances = present.flatMap((v) => instancesByVpc.get(v) ?? []);
-    span.subnets = present.flatMap((v) => subnetsByVpc.get(v) ?? []);
-    span.routeTables = present.flatMap((v) => tablesByVpc.get(v) ?? []);
-    span.routes = span.routeTables.flatMap((t) => routesByTable.get(t.id) ?? []);
-    span.bindings = present.flatMap((v) => (bindingsByVpc.get(v) ?? []).map(({ instance_id, sg_id, position }) => ({ instance_id, sg_id, position })));
+    span.instances = across(present, instancesByVpc);
+    span.subnets = across(present, subnetsByVpc);
+    span.routeTables = across(present, tablesByVpc);
+    span.routes = across(present, routesByVpc);
+    span.bindings = across(present, bindingsByVpc);
     span.peerings = peerings.filter((p) => presentSet.has(p.vpc_id) && presentSet.has(p.peer_vpc_id));
     for (const i of span.instances) if (i.host_id && underlayOf.has(i.host_id)) span.underlays[i.host_id] = underlayOf.get(i.host_id)!;
     const mine = span.instances.filter((i) => i.host_id === host.id);

@@ -163,7 +163,10 @@ function send(res: ServerResponse, status: number, body?: unknown) {
   sendText(res, status, body === undefined ? '' : JSON.stringify(body));
 }
 
-function sendText(res: ServerResponse, status: number, text: string) {
+function sendText(res: ServerResponse, status: number, text: string | Buffer[]) {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+  const parts = typeof text === 'string' ? [Buffer.from(text)] : text;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': parts.reduce((n, p) => n + p.length, 0) });
+  for (const p of parts) res.write(p);
+  res.end();
 }

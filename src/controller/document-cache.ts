@@ -28,9 +28,10 @@
  *   `pollMs` and go through the same path.
  *
  * Hosts asked for in the same turn of the event loop (all the long-polls a
- * wide change wakes) have their spans read together (load.ts loadSpans).
+ * wide change wakes) have their spans read together (load.ts loadSpans) and
+ * compiled sharing what is the same on each (compile.ts SharedCompile).
  */
-import { compileHost, documentDigest, type HostSpan } from '../compile/compile.js';
+import { compileHost, serialiseDocument, type HostSpan, type SharedCompile } from '../compile/compile.js';
 import type { HostDocument } from '../contract/host-document.js';
 import { loadSpans } from '../compile/load.js';
 import type { Change, Store } from '../store/store.js';
@@ -61,8 +62,8 @@ export function dependenciesOf(doc: HostDocument): Dependencies {
 export interface CachedDocument {
   document: HostDocument;
   digest: string;
-  /** The distribution endpoint's answer, serialised once. */
-  body: string;
+  /** The distribution endpoint's answer, serialised once, in parts (sent one after the other). */
+  body: Buffer[];
 }
 
 interface Entry extends CachedDocument {
@@ -232,14 +233,15 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
   timer.unref();
 
   // Spans asked for in the same turn of the event loop (a commit waking many hosts) are read together.
-  const wanted = new Map<string, { promise: Promise<HostSpan | undefined>; ok: (s: HostSpan | undefined) => void; fail: (e: unknown) => void }>();
+  type Loaded = { span: HostSpan; shared: SharedCompile } | undefined;
+  const wanted = new Map<string, { promise: Promise<Loaded>; ok: (s: Loaded) => void; fail: (e: unknown) => void }>();
   let flushing = false;
-  function loadSpan(hostId: string): Promise<HostSpan | undefined> {
+  function loadSpan(hostId: string): Promise<Loaded> {
     let w = wanted.get(hostId);
     if (!w) {
-      let ok!: (s: HostSpan | undefined) => void;
+      let ok!: (s: Loaded) => void;
       let fail!: (e: unknown) => void;
-      const promise = new Promise<HostSpan | undefined>((a, b) => ((ok = a), (fail = b)));
+      const promise = new Promise<Loaded>((a, b) => ((ok = a), (fail = b)));
       wanted.set(hostId, (w = { promise, ok, fail }));
       if (!flushing) {
         flushing = true;
@@ -255,7 +257,13 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
         for (const [h] of batch) wanted.delete(h);
         try {
           const spans = await loadSpans(store, batch.map(([h]) => h));
-          for (const [h, w] of batch) w.ok(spans.get(h));
+          const shared: SharedCompile = new Map(); // one snapshot
+          for (const [h, w] of batch) {
+            const span = spans.get(h);
+            w.ok(span && { span, shared });
+            // One host per turn of the event loop: its document goes out while the next ones compile.
+            await new Promise((next) => setImmediate(next));
+          }
         } catch (e) {
           for (const [, w] of batch) w.fail(e);
         }
@@ -275,20 +283,20 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
     }
     const epoch = epochs.get(hostId) ?? 0;
     inFlight.set(hostId, (inFlight.get(hostId) ?? 0) + 1);
-    let span;
+    let loaded;
     try {
-      span = await loadSpan(hostId);
+      loaded = await loadSpan(hostId);
     } finally {
       const n = inFlight.get(hostId)! - 1;
       if (n) inFlight.set(hostId, n);
       else inFlight.delete(hostId);
     }
-    if (!span) return undefined;
+    if (!loaded) return undefined;
     stats.compiles++;
-    for (const i of span.instances) instanceVpc.set(i.id, i.vpc_id);
-    const document = compileHost(span);
-    const digest = documentDigest(document);
-    const entry: Entry = { document, digest, body: JSON.stringify({ document, digest }), deps: dependenciesOf(document) };
+    for (const i of loaded.span.instances) instanceVpc.set(i.id, i.vpc_id);
+    const document = compileHost(loaded.span, loaded.shared);
+    const { json, digest } = serialiseDocument(document);
+    const entry: Entry = { document, digest, body: [Buffer.from('{"document":'), ...json, Buffer.from(`,"digest":"${digest}"}`)], deps: dependenciesOf(document) };
     if ((epochs.get(hostId) ?? 0) === epoch && !cache.has(hostId)) {
       cache.set(hostId, entry);
       link(hostId, entry.deps);

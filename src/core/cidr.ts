@@ -42,9 +42,12 @@ export const formatCidr = (c: Cidr) => `${formatIp(c.base)}/${c.prefix}`;
  * host bits cleared; a bare address is a /32. Undefined when it is neither.
  */
 export function normaliseCidr(s: string): string | undefined {
-  const c = parseCidr(s.includes('/') ? s : `${s}/32`, false);
+  const c = parsePeer(s);
   return c && formatCidr(c);
 }
+
+/** A peer or destination as normaliseCidr reads it, parsed. */
+export const parsePeer = (s: string): Cidr | undefined => parseCidr(s.includes('/') ? s : `${s}/32`, false);
 
 /** CIDRs without those contained in another of them, sorted by address then prefix. O(n log n). */
 export function collapseCidrs(cidrs: readonly Cidr[]): Cidr[] {

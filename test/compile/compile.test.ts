@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileHost, documentDigest, portName, portRanges, routerMac, type HostSpan } from '../../src/compile/compile.js';
+import { compileHost, documentDigest, serialiseDocument, portName, portRanges, routerMac, type HostSpan } from '../../src/compile/compile.js';
 
 const span = (over: Partial<HostSpan> = {}): HostSpan => ({
   host: { id: 'h1', underlay: '100.64.0.11' },
@@ -68,6 +68,14 @@ describe('compiler', () => {
     const shuffled = span({ instances: [...s.instances].reverse(), bindings: [...s.bindings].reverse(), policies: [...s.policies].reverse(), vpcs: [...s.vpcs].reverse() });
     assert.equal(JSON.stringify(compileHost(s)), JSON.stringify(compileHost(shuffled)));
     assert.equal(documentDigest(compileHost(s)), documentDigest(compileHost({ ...s, revision: 99 })), 'the digest ignores the revision');
+    assert.notEqual(documentDigest(compileHost(s)), documentDigest(compileHost({ ...s, host: { ...s.host, underlay: '100.64.9.9' } })), 'and covers the rest');
+  });
+
+  it('serialises a document once into its JSON (with its revision) and the digest of its content', () => {
+    const doc = compileHost({ ...span(), revision: 1234 });
+    const { json, digest } = serialiseDocument(doc);
+    assert.deepEqual(JSON.parse(Buffer.concat(json).toString()), doc);
+    assert.equal(digest, documentDigest({ ...doc, revision: 0 }));
   });
 
   it('derives stable, distinct tunnel MACs and short port names', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileHost, linkMac, type HostSpan } from '../../src/compile/compile.js';
+import { compileHost, linkMac, type HostSpan, type SharedCompile } from '../../src/compile/compile.js';
 
 const A = 'vpc-aaaaaaaa';
 const B = 'vpc-bbbbbbbb';
@@ -147,6 +147,14 @@ describe('compiler: route tables, ACLs, peering', () => {
     assert.ok(!av.remotes.some((r) => r.instanceId === 'ins-f3'));
     const only = compileHost(span({ host: { id: 'h2', underlay: '100.64.0.12' }, instances: [ins('ins-f3', A, 'subnet-a2', '10.0.2.23', 'h2', 'STOPPED')], peerings: [] }));
     assert.deepEqual(only.vpcs, []);
+  });
+
+  it('a batch of hosts compiled from one snapshot, sharing what is the same on each, gets what each gets alone', () => {
+    const hosts = ['h3', 'h2', 'h1', 'h2'].map((id) => ({ id, underlay: `100.64.0.1${id.slice(1)}` }));
+    const shared: SharedCompile = new Map();
+    const base = span();
+    for (const host of hosts) assert.deepEqual(compileHost({ ...base, host }, shared), compileHost(span({ host })), host.id);
+    assert.ok(shared.size > 0, 'the batch shared its route tables');
   });
 
   it('normalises security-group peers once: a bare address is a /32, host bits cleared', () => {

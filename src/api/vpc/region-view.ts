@@ -17,9 +17,9 @@
  * `pendingHosts`.
  */
 import type { DocumentSource } from '../../contract/document-source.js';
-import { compileHost } from '../../compile/compile.js';
+import { compileHost, type SharedCompile } from '../../compile/compile.js';
 import type { HostDocument } from '../../contract/host-document.js';
-import { loadSpan } from '../../compile/load.js';
+import { loadSpans } from '../../compile/load.js';
 import type { PolicyLists } from '../../core/sg-edits.js';
 import { loadPolicyLists } from '../../store/sg-policies.js';
 import type { Store } from '../../store/store.js';
@@ -33,10 +33,14 @@ export interface RegionView {
   key: string;
 }
 
-/** Compiles one host's document, as the distribution endpoint does for its agent. */
-export async function compileDocument(store: Store, hostId: string): Promise<HostDocument | undefined> {
-  const span = await loadSpan(store, hostId);
-  return span && compileHost(span);
+/** Compiles hosts' documents from one snapshot, as the distribution endpoint does for their agents. */
+export async function compileDocuments(store: Store, hostIds: readonly string[]): Promise<(HostDocument | undefined)[]> {
+  const spans = await loadSpans(store, hostIds);
+  const shared: SharedCompile = new Map();
+  return hostIds.map((h) => {
+    const span = spans.get(h);
+    return span && compileHost(span, shared);
+  });
 }
 
 export async function accountView(store: Store, account: string, o: { vpcIds?: readonly string[]; documents?: DocumentSource } = {}): Promise<RegionView> {
@@ -57,7 +61,7 @@ export async function accountView(store: Store, account: string, o: { vpcIds?: r
     ? await store.db.selectFrom('instances').select('host_id').distinct().where('vpc_id', 'in', spanned).where('host_id', 'is not', null).execute()
     : [];
   const hostIds = hosts.map((h) => h.host_id!);
-  const docs = o.documents ? await o.documents(hostIds) : await Promise.all(hostIds.map((h) => compileDocument(store, h)));
+  const docs = o.documents ? await o.documents(hostIds) : await compileDocuments(store, hostIds);
   const documents = docs
     .filter((d): d is HostDocument => !!d)
     .map((d) => ({ ...d, vpcs: d.vpcs.filter((v) => visible.has(v.vpcId)) }))

@@ -9,6 +9,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { HostDocument } from '../../contract/host-document.js';
 
 export class SimDriver {
@@ -19,7 +20,8 @@ export class SimDriver {
   }
 
   async apply(doc: HostDocument): Promise<{ changes: number }> {
-    const changed = JSON.stringify(this.document) !== JSON.stringify(doc);
+    // Compared as values, which stops at the first difference (the revision, mostly): a document may run to megabytes.
+    const changed = !isDeepStrictEqual(this.document, doc);
     if (changed && this.stateFile) {
       // Whole or not at all, as an nft -f transaction: a reader never sees half a document.
       mkdirSync(dirname(this.stateFile), { recursive: true });
