@@ -7,7 +7,9 @@ import { runAgent, type Driver } from '../agent/agent.js';
 import { LinuxDriver } from '../dataplane/linux/driver.js';
 import { checkTools } from '../dataplane/linux/preflight.js';
 import { SimDriver } from '../dataplane/sim/driver.js';
-import { instanceNamespace, paths, readLayout, readToken } from '../region/layout.js';
+import { internetClientNs } from '../dataplane/linux/edge.js';
+import { EDGE, INTERNET, instanceNamespace, paths, readLayout, readToken } from '../region/layout.js';
+import { listNodes, setNode } from '../region/nodes.js';
 import { canUseLinux, down, up, type Dataplane } from '../region/up.js';
 
 const dataplaneOf = (v: string | undefined): Dataplane => {
@@ -22,12 +24,13 @@ export function addRegionCommands(program: Command) {
     .description('run a whole region on this machine: controller, fabric, hosts and their agents (network namespaces; root)')
     .requiredOption('--data-dir <dir>')
     .option('--hosts <n>', 'compute hosts', (v) => Number(v), 3)
+    .option('--gateways <n>', 'gateway nodes: the internet edge (default 2; none when BIRD is missing)', (v) => Number(v))
     .option('--listen <host:port>', 'API endpoint', '127.0.0.1:9080')
     .option('--dataplane <linux|sim>', 'linux (root) or sim; default linux when root')
     .option('--database <url>', 'postgres://… (default: SQLite in the data dir)')
     .option('--rate-limit <n>', 'API requests per second per account (0: unlimited)', (v) => Number(v), 1000)
     .option('--detach', 'run in the background; stop it with weft down')
-    .action(async (o: { dataDir: string; hosts: number; listen: string; dataplane?: string; database?: string; rateLimit: number; detach?: boolean }) => {
+    .action(async (o: { dataDir: string; hosts: number; gateways?: number; listen: string; dataplane?: string; database?: string; rateLimit: number; detach?: boolean }) => {
       const dataplane = dataplaneOf(o.dataplane);
       if (o.detach) return detach(o.dataDir);
       if (dataplane === 'sim' && !o.dataplane) console.log('not root: running the sim data plane (no namespaces); run as root for the linux data plane');
@@ -35,6 +38,8 @@ export function addRegionCommands(program: Command) {
       const c = region.controller;
       console.log(`weft region ${c.region.name} is up: ${region.layout.hosts.length} hosts (${dataplane} data plane), namespaces ${region.layout.prefix}-*`);
       for (const h of region.layout.hosts) console.log(`  host ${h.id}  zone ${h.zone}  underlay ${h.underlay}`);
+      for (const g of region.layout.gateways ?? []) console.log(`  gateway ${g.id}  underlay ${g.underlay}  internet ${g.internet}`);
+      if (region.layout.gateways?.length) console.log(`  internet     weft exec --data-dir ${o.dataDir} internet -- CMD  (client ${EDGE.client})`);
       console.log(`  endpoint     http://${c.endpoint}`);
       console.log(`  credentials  ${c.credentialsFile}`);
       console.log(`  try          weft vpc DescribeVpcs --data-dir ${o.dataDir}`);
@@ -88,16 +93,35 @@ export function addRegionCommands(program: Command) {
 
   program
     .command('exec')
-    .description('run a command inside an instance: weft exec --data-dir DIR ins-xxxxxxxx -- CMD …')
+    .description(`run a command inside an instance, or on the internet client (${EDGE.client}): weft exec --data-dir DIR ins-xxxxxxxx|${INTERNET} -- CMD …`)
     .requiredOption('--data-dir <dir>')
     .argument('<instance>')
     .argument('<command...>')
     .action(async (instance: string, command: string[], o: { dataDir: string }) => {
       const layout = readLayout(o.dataDir);
       if (!layout) throw new Error(`no region in ${o.dataDir}; run weft up first`);
-      const child = spawn('ip', ['netns', 'exec', instanceNamespace(layout.prefix, instance), ...command], { stdio: 'inherit' });
+      if (instance === INTERNET && !layout.gateways?.length) throw new Error(`this region has no internet: it was started with no gateways (weft up --gateways N)`);
+      const ns = instance === INTERNET ? internetClientNs(layout.prefix) : instanceNamespace(layout.prefix, instance);
+      const child = spawn('ip', ['netns', 'exec', ns, ...command], { stdio: 'inherit' });
       child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
     });
+
+  const node = program.command('node').description("the region's nodes (hosts, gateways) and failure drills");
+  node
+    .command('list')
+    .description('the nodes as a JSON array: {"name","role","zone"?,"state"}')
+    .requiredOption('--data-dir <dir>')
+    .action(async (o: { dataDir: string }) => console.log(JSON.stringify(await listNodes(o.dataDir))));
+  for (const [verb, up, what] of [
+    ['fail', false, 'take a node off the fabric (its ports down; what runs inside it keeps running)'],
+    ['recover', true, 'bring a failed node back onto the fabric'],
+  ] as const)
+    node
+      .command(verb)
+      .description(what)
+      .requiredOption('--data-dir <dir>')
+      .argument('<name>')
+      .action(async (name: string, o: { dataDir: string }) => console.log(JSON.stringify(await setNode(o.dataDir, name, up))));
 }
 
 /** Starts `weft up` in the background and returns once it is ready. */

@@ -15,10 +15,55 @@ export interface HostPlan {
   underlay: string; // 100.64.0.11
 }
 
+/** A gateway node: on the underlay like a host, and on the internet's transit network. */
+export interface GatewayPlan {
+  id: string; // gw1
+  underlay: string; // 100.64.1.11
+  internet: string; // 198.19.255.11
+}
+
 export interface RegionLayout {
   /** Prefix of every namespace this region makes: `weft` + 5 characters. */
   prefix: string;
   hosts: HostPlan[];
+  /** Absent in a layout written before gateways existed: none. */
+  gateways?: GatewayPlan[];
+}
+
+/**
+ * The region's edge: where the gateway cluster meets the underlay and the
+ * internet. Every address is inside the ranges the region in a box owns
+ * (underlay 100.64.0.0/10, internet 198.18.0.0/15, public pools from the
+ * documentation ranges): nothing here is routable outside its namespaces.
+ */
+export const EDGE = {
+  /** The fabric's router on the underlay: hosts reach the gateway cluster through it. */
+  fabricRouter: '100.64.0.1',
+  /** The gateway cluster's tunnel end: every gateway holds it, the fabric router spreads flows over them (ECMP). */
+  gatewayAnycast: '100.64.255.1',
+  /** Gateways' underlay addresses: 100.64.1.11, .12 … */
+  gatewayUnderlayBase: '100.64.1.10',
+  /** The internet router on the transit network it shares with the gateways. */
+  internetRouter: '198.19.255.1',
+  transitPrefix: 24,
+  gatewayInternetBase: '198.19.255.10',
+  /** The internet client (`weft exec internet`), behind the internet router. */
+  client: '198.18.0.10',
+  clientRouter: '198.18.0.1',
+  clientPrefix: 24,
+  /** Private AS numbers: the two routers (fabric, internet) and the gateway cluster. */
+  routerAs: 64512,
+  gatewayAs: 64513,
+} as const;
+
+/** Public address pools of the region, announced by every gateway. */
+export const DEFAULT_POOLS = ['198.51.100.0/24', '203.0.113.0/24'] as const;
+
+/** Gateways gw1..gwN: underlay 100.64.1.11, .12 …, internet side 198.19.255.11, .12 … */
+export function planGateways(count: number): GatewayPlan[] {
+  const u = parseIp(EDGE.gatewayUnderlayBase)!;
+  const i = parseIp(EDGE.gatewayInternetBase)!;
+  return Array.from({ length: count }, (_, k) => ({ id: `gw${k + 1}`, underlay: formatIp(u + k + 1), internet: formatIp(i + k + 1) }));
 }
 
 export const UNDERLAY_PREFIX = 10; // 100.64.0.0/10
@@ -39,6 +84,10 @@ export const paths = (dataDir: string) => ({
   run: join(dataDir, 'run.json'),
   logs: join(dataDir, 'logs'),
   token: (hostId: string) => join(dataDir, 'agents', `${hostId}.token`),
+  /** BIRD's configuration, control sockets and pid files, one set per router (region/bird.ts). */
+  bird: join(dataDir, 'bird'),
+  /** Nodes taken off the fabric by `weft node fail` (the sim data plane's record; the kernel's is the link state). */
+  failed: join(dataDir, 'failed-nodes.json'),
   /** The sim data plane's state: each host's applied document (dataplane/sim/driver.ts). */
   sim: join(dataDir, 'sim'),
   simState: (hostId: string) => join(dataDir, 'sim', `${hostId}.json`),
@@ -49,12 +98,13 @@ export function readLayout(dataDir: string): RegionLayout | undefined {
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as RegionLayout) : undefined;
 }
 
-/** The layout of this data dir, created on first use; more hosts are added when asked for. */
-export function ensureLayout(dataDir: string, hostCount: number, zones: readonly string[]): RegionLayout {
+/** The layout of this data dir, created on first use; more hosts and gateways are added when asked for. */
+export function ensureLayout(dataDir: string, hostCount: number, zones: readonly string[], gatewayCount = 0): RegionLayout {
   const old = readLayout(dataDir);
   const prefix = old?.prefix ?? `weft${randomString(5)}`;
   const hosts = planHosts(Math.max(hostCount, old?.hosts.length ?? 0), zones);
-  const layout = { prefix, hosts: old ? [...old.hosts, ...hosts.slice(old.hosts.length)] : hosts };
+  const gateways = planGateways(Math.max(gatewayCount, old?.gateways?.length ?? 0));
+  const layout: RegionLayout = { prefix, hosts: old ? [...old.hosts, ...hosts.slice(old.hosts.length)] : hosts, gateways };
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   writeFileSync(paths(dataDir).layout, JSON.stringify(layout, null, 2) + '\n');
   return layout;
@@ -68,3 +118,6 @@ export function writeToken(dataDir: string, hostId: string, token: string) {
 export const readToken = (dataDir: string, hostId: string) => readFileSync(paths(dataDir).token(hostId), 'utf8').trim();
 
 export const instanceNamespace = (prefix: string, instanceId: string) => `${prefix}-${instanceId}`;
+
+/** The namespace `weft exec … internet` runs in. */
+export const INTERNET = 'internet';

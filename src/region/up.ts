@@ -9,15 +9,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerHost } from '../controller/agents-endpoint.js';
 import { startController } from '../controller/controller.js';
-import { checkTools } from '../dataplane/linux/preflight.js';
+import { checkTools, EDGE_TOOLS, missingTools } from '../dataplane/linux/preflight.js';
 import { destroyRegion, ensureFabric, ensureHost, hostCpu } from '../dataplane/linux/fabric.js';
-import { ensureLayout, paths, readLayout, UNDERLAY_PREFIX, writeToken } from './layout.js';
+import { stopBirds } from './bird.js';
+import { upEdge } from './edge.js';
+import { DEFAULT_POOLS, ensureLayout, paths, readLayout, UNDERLAY_PREFIX, writeToken } from './layout.js';
 
 export type Dataplane = 'linux' | 'sim';
 
 export interface UpOptions {
   dataDir: string;
   hosts: number;
+  /** Gateway nodes (the internet edge); default 2. */
+  gateways?: number;
   listen: string;
   dataplane: Dataplane;
   database?: string;
@@ -30,15 +34,20 @@ export const canUseLinux = () => process.platform === 'linux' && process.getuid?
 
 export async function up(o: UpOptions) {
   if (o.dataplane === 'linux' && !canUseLinux()) throw new Error('the linux data plane needs root on Linux; use --dataplane sim');
-  if (o.dataplane === 'linux') checkTools();
+  // Asked for no number of gateways on a machine without BIRD: a region without an internet, said so.
+  const gateways = o.gateways ?? (o.dataplane === 'linux' && missingTools(undefined, EDGE_TOOLS).length ? 0 : 2);
+  if (o.gateways === undefined && gateways === 0)
+    console.error(`weft up: no gateways (no internet): BIRD is not installed (Debian/Ubuntu: apt-get install -y bird2)`);
+  if (o.dataplane === 'linux') checkTools(undefined, { gateways: gateways > 0 });
   const c = await startController({ dataDir: o.dataDir, listen: o.listen, database: o.database, rateLimit: o.rateLimit });
   const p = paths(o.dataDir);
-  const layout = ensureLayout(o.dataDir, o.hosts, c.region.zones.map((z) => z.name));
+  const layout = ensureLayout(o.dataDir, o.hosts, c.region.zones.map((z) => z.name), gateways);
+  mkdirSync(p.logs, { recursive: true });
   if (o.dataplane === 'linux') {
     await ensureFabric(layout.prefix);
     for (const [i, h] of layout.hosts.entries()) await ensureHost(layout.prefix, h.id, `${h.underlay}/${UNDERLAY_PREFIX}`, hostCpu(i));
+    await upEdge(o.dataDir, layout, DEFAULT_POOLS);
   }
-  mkdirSync(p.logs, { recursive: true });
   const agents = new Map<string, ChildProcess>();
   for (const h of layout.hosts) {
     writeToken(o.dataDir, h.id, await registerHost(c.store, h));
@@ -69,6 +78,7 @@ export async function up(o: UpOptions) {
           ),
         );
         await c.close();
+        await stopBirds(p.bird);
         if (o.dataplane === 'linux') await destroyRegion(layout.prefix);
         rmSync(p.sim, { recursive: true, force: true }); // the sim hosts' state, as the namespaces are the kernel's
         rmSync(p.run, { force: true });
@@ -103,6 +113,8 @@ export async function down(dataDir: string): Promise<string[]> {
     }
     rmSync(f, { force: true });
   }
+  const birds = await stopBirds(p.bird);
+  if (birds.length) said.push(`stopped BIRD of ${birds.join(', ')}`);
   if (layout && canUseLinux()) {
     const removed = await destroyRegion(layout.prefix);
     said.push(`removed ${removed.length} namespace(s) with prefix ${layout.prefix}`);

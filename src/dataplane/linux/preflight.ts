@@ -9,7 +9,10 @@ import { delimiter, join } from 'node:path';
 /** Program → the Debian/Ubuntu package that provides it. */
 const TOOLS: Record<string, string> = { ip: 'iproute2', bridge: 'iproute2', nft: 'nftables', sysctl: 'procps', nsenter: 'util-linux' };
 
-export function missingTools(path = process.env.PATH ?? ''): string[] {
+/** What the region in a box's edge runs besides (region/bird.ts). */
+export const EDGE_TOOLS: Record<string, string> = { bird: 'bird2', birdc: 'bird2' };
+
+export function missingTools(path = process.env.PATH ?? '', tools: Record<string, string> = TOOLS): string[] {
   const dirs = path.split(delimiter).filter(Boolean);
   const found = (tool: string) =>
     dirs.some((d) => {
@@ -20,13 +23,15 @@ export function missingTools(path = process.env.PATH ?? ''): string[] {
         return false;
       }
     });
-  return Object.keys(TOOLS).filter((t) => !found(t));
+  return Object.keys(tools).filter((t) => !found(t));
 }
 
 /** Throws, naming the packages to install, when a program the driver runs is not on PATH. */
-export function checkTools(path?: string): void {
-  const missing = missingTools(path);
+export function checkTools(path?: string, o: { gateways?: boolean } = {}): void {
+  const tools = o.gateways ? { ...TOOLS, ...EDGE_TOOLS } : TOOLS;
+  const missing = missingTools(path, tools);
   if (!missing.length) return;
-  const packages = [...new Set(missing.map((t) => TOOLS[t]!))];
-  throw new Error(`the linux data plane runs ${missing.join(', ')}, not found on PATH; install them (Debian/Ubuntu: apt-get install -y ${packages.join(' ')}) or use --dataplane sim`);
+  const packages = [...new Set(missing.map((t) => tools[t]!))];
+  const edge = missing.some((t) => t in EDGE_TOOLS) ? ' (BIRD announces the gateways; --gateways 0 runs without an internet)' : '';
+  throw new Error(`the linux data plane runs ${missing.join(', ')}, not found on PATH; install them (Debian/Ubuntu: apt-get install -y ${packages.join(' ')})${edge} or use --dataplane sim`);
 }

@@ -1,0 +1,80 @@
+/**
+ * `weft up`'s edge on the linux data plane: the internet, the gateway nodes
+ * and their route announcements (dataplane/linux/edge.ts wires, bird.ts
+ * announces). Ready once both routers reach the pools and the cluster's
+ * tunnel address over every gateway.
+ */
+import { join } from 'node:path';
+import { formatIp, parseCidr } from '../core/cidr.js';
+import { ipJson } from '../dataplane/linux/exec.js';
+import { ensureGateway, ensureInternet, GATEWAY_INTERNET_LINK, internetRouterNs, routeHostToGateways, TRANSIT_BRIDGE, type EdgeAddresses } from '../dataplane/linux/edge.js';
+import { hostCpu } from '../dataplane/linux/fabric.js';
+import { FABRIC_BRIDGE, UPLINK, fabricNs, hostNs } from '../dataplane/linux/names.js';
+import { gatewayConfig, routerConfig, startBird } from './bird.js';
+import { EDGE, paths, UNDERLAY_PREFIX, type RegionLayout } from './layout.js';
+
+export const EDGE_ADDRESSES: EdgeAddresses = {
+  fabricRouter: EDGE.fabricRouter,
+  underlayPrefix: UNDERLAY_PREFIX,
+  gatewayAnycast: EDGE.gatewayAnycast,
+  internetRouter: EDGE.internetRouter,
+  transitPrefix: EDGE.transitPrefix,
+  client: EDGE.client,
+  clientRouter: EDGE.clientRouter,
+  clientPrefix: EDGE.clientPrefix,
+};
+
+/** The first usable address of each pool: every gateway answers on it (a pool's health check, and never an EIP). */
+export const poolGatewayAddresses = (pools: readonly string[]) => pools.map((p) => formatIp(parseCidr(p)!.base + 1));
+
+/** Builds the edge and starts its routers; resolves once every gateway carries traffic (or after `timeoutMs`, saying which do not). */
+export async function upEdge(dataDir: string, layout: RegionLayout, pools: readonly string[], timeoutMs = 20_000): Promise<void> {
+  const gateways = layout.gateways ?? [];
+  if (!gateways.length) return;
+  const { prefix } = layout;
+  const dir = paths(dataDir).bird;
+  const log = (name: string) => join(paths(dataDir).logs, `bird-${name}.log`);
+  await ensureInternet(prefix, EDGE_ADDRESSES);
+  for (const [i, gw] of gateways.entries()) await ensureGateway(prefix, gw, EDGE_ADDRESSES, poolGatewayAddresses(pools), hostCpu(layout.hosts.length + i));
+  for (const h of layout.hosts) await routeHostToGateways(prefix, h.id, EDGE_ADDRESSES);
+
+  const gatewayRange = `${EDGE.gatewayUnderlayBase.replace(/\.\d+$/, '.0')}/24`;
+  const transitRange = `${EDGE.internetRouter.replace(/\.\d+$/, '.0')}/${EDGE.transitPrefix}`;
+  await startBird(dir, 'fabric', fabricNs(prefix), routerConfig({ routerId: EDGE.fabricRouter, asn: EDGE.routerAs, peers: gatewayRange, peerAs: EDGE.gatewayAs, ifname: FABRIC_BRIDGE, log: log('fabric') }));
+  await startBird(dir, 'inet', internetRouterNs(prefix), routerConfig({ routerId: EDGE.internetRouter, asn: EDGE.routerAs, peers: transitRange, peerAs: EDGE.gatewayAs, ifname: TRANSIT_BRIDGE, log: log('inet') }));
+  for (const gw of gateways)
+    await startBird(
+      dir,
+      gw.id,
+      hostNs(prefix, gw.id),
+      gatewayConfig({
+        routerId: gw.underlay,
+        asn: EDGE.gatewayAs,
+        peerAs: EDGE.routerAs,
+        log: log(gw.id),
+        sessions: [
+          { name: 'fabric', local: gw.underlay, neighbor: EDGE.fabricRouter, ifname: UPLINK, announce: [`${EDGE.gatewayAnycast}/32`] },
+          { name: 'internet', local: gw.internet, neighbor: EDGE.internetRouter, ifname: GATEWAY_INTERNET_LINK, announce: pools },
+        ],
+      }),
+    );
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const carried = await Promise.all([
+      nextHops(fabricNs(prefix), `${EDGE.gatewayAnycast}/32`),
+      ...pools.map((p) => nextHops(internetRouterNs(prefix), p)),
+    ]);
+    if (carried.every((n) => n.length === gateways.length)) return;
+    if (Date.now() > end) {
+      console.error(`weft up: after ${timeoutMs / 1000} s the routers reach the gateways over ${carried.map((n) => n.length).join('/')} of ${gateways.length} gateways; see ${dir} and the bird-*.log files`);
+      return;
+    }
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+}
+
+/** The gateways (by next-hop address) a router's route to `prefix` goes through; [] when it has none. */
+export async function nextHops(ns: string, prefix: string): Promise<string[]> {
+  const routes = await ipJson<{ gateway?: string; nexthops?: { gateway?: string }[] }>(ns, ['route', 'show', prefix]).catch(() => []);
+  return routes.flatMap((r) => (r.nexthops ? r.nexthops.flatMap((n) => (n.gateway ? [n.gateway] : [])) : r.gateway ? [r.gateway] : [])).sort();
+}

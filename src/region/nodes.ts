@@ -1,0 +1,65 @@
+/**
+ * `weft node list|fail|recover`: the region's nodes and failure drills. On
+ * the linux data plane a node's state is its fabric ports' (a failed node's
+ * ports are down; everything inside it keeps running, as when a switch port
+ * or its power fails, and routers notice by BFD); on the sim data plane the
+ * failed nodes are recorded in the data dir.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { nodeLinksUp, setNodeLinks } from '../dataplane/linux/edge.js';
+import { paths, readLayout, type RegionLayout } from './layout.js';
+
+export interface NodeInfo {
+  name: string;
+  role: 'host' | 'gateway' | 'lb';
+  zone?: string;
+  state: 'up' | 'failed';
+}
+
+type Kernel = 'linux' | 'sim';
+
+const layoutOf = (dataDir: string): RegionLayout => {
+  const layout = readLayout(dataDir);
+  if (!layout) throw new Error(`no region in ${dataDir}; run weft up first`);
+  return layout;
+};
+
+/** Which data plane the region runs: the one `weft up` recorded, else the namespaces decide. */
+const kernelOf = (dataDir: string): Kernel => {
+  const run = paths(dataDir).run;
+  if (existsSync(run)) return (JSON.parse(readFileSync(run, 'utf8')) as { dataplane: Kernel }).dataplane;
+  return process.getuid?.() === 0 ? 'linux' : 'sim';
+};
+
+const readFailed = (dataDir: string): string[] => {
+  const f = paths(dataDir).failed;
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as string[]) : [];
+};
+
+export async function listNodes(dataDir: string): Promise<NodeInfo[]> {
+  const layout = layoutOf(dataDir);
+  const kernel = kernelOf(dataDir);
+  const failed = new Set(readFailed(dataDir));
+  const state = async (name: string, gateway: boolean): Promise<NodeInfo['state']> =>
+    (kernel === 'linux' ? await nodeLinksUp(layout.prefix, name, gateway) : !failed.has(name)) ? 'up' : 'failed';
+  return [
+    ...(await Promise.all(layout.hosts.map(async (h) => ({ name: h.id, role: 'host' as const, zone: h.zone, state: await state(h.id, false) })))),
+    ...(await Promise.all((layout.gateways ?? []).map(async (g) => ({ name: g.id, role: 'gateway' as const, state: await state(g.id, true) })))),
+  ];
+}
+
+/** Takes node `name` off the fabric (`up` false) or brings it back. */
+export async function setNode(dataDir: string, name: string, up: boolean): Promise<NodeInfo> {
+  const layout = layoutOf(dataDir);
+  const gateway = (layout.gateways ?? []).some((g) => g.id === name);
+  if (!gateway && !layout.hosts.some((h) => h.id === name)) {
+    const names = [...layout.hosts.map((h) => h.id), ...(layout.gateways ?? []).map((g) => g.id)];
+    throw new Error(`no node ${JSON.stringify(name)} in this region; its nodes are ${names.join(', ')}`);
+  }
+  if (kernelOf(dataDir) === 'linux') await setNodeLinks(layout.prefix, name, gateway, up);
+  const failed = new Set(readFailed(dataDir));
+  if (up) failed.delete(name);
+  else failed.add(name);
+  writeFileSync(paths(dataDir).failed, JSON.stringify([...failed].sort()) + '\n');
+  return (await listNodes(dataDir)).find((n) => n.name === name)!;
+}

@@ -1,0 +1,87 @@
+/**
+ * The region in a box's edge, as root: gateway nodes announced by BGP (BIRD)
+ * to the fabric and internet routers, the internet client, and failure drills
+ * (`weft node list|fail|recover`) that take a gateway out of the routers'
+ * ECMP routes and bring it back.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { isRoot, startBox, until, type Box } from '../helpers/box.js';
+import { engineName, run } from '../helpers/region.js';
+
+describe(`the edge of a region in a box (${engineName()})`, { skip: isRoot ? false : 'needs root (network namespaces)' }, () => {
+  let box: Box;
+  const weft = (...args: string[]) => run([...args.slice(0, 2), '--data-dir', box.dataDir, ...args.slice(2)]);
+  const nodes = async () => JSON.parse((await weft('node', 'list')).stdout) as { name: string; role: string; zone?: string; state: string }[];
+  const internet = (...cmd: string[]) => run(['exec', '--data-dir', box.dataDir, 'internet', '--', ...cmd]);
+  /** The gateways a router's route to `prefix` goes through. */
+  const via = (router: string, prefix: string) => {
+    const out = execFileSync('ip', ['-n', `${box.prefix}-${router}`, '-j', 'route', 'show', prefix], { encoding: 'utf8' });
+    const routes = JSON.parse(out) as { gateway?: string; nexthops?: { gateway: string }[] }[];
+    return routes.flatMap((r) => r.nexthops?.map((n) => n.gateway) ?? (r.gateway ? [r.gateway] : [])).sort();
+  };
+  const birds = () => {
+    try {
+      return execFileSync('pgrep', ['-f', `${box.dataDir}/bird/`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    } catch {
+      return []; // pgrep exits 1 when nothing matches
+    }
+  };
+
+  before(async () => {
+    box = await startBox(2);
+  });
+  after(async () => {
+    const dataDir = box?.dataDir;
+    await box?.down();
+    if (dataDir) assert.deepEqual(birds(), [], 'weft down stops every BIRD it started');
+  });
+
+  it('lists hosts and gateways, all up', async () => {
+    assert.deepEqual(await nodes(), [
+      { name: 'h1', role: 'host', zone: 'local-1', state: 'up' },
+      { name: 'h2', role: 'host', zone: 'local-2', state: 'up' },
+      { name: 'gw1', role: 'gateway', state: 'up' },
+      { name: 'gw2', role: 'gateway', state: 'up' },
+    ]);
+    assert.equal(birds().length, 4, 'one BIRD per router and gateway');
+  });
+
+  it('gives the internet client 198.18.0.10 and routes the public pools over every gateway', async () => {
+    const addr = await internet('ip', '-4', '-o', 'addr', 'show');
+    assert.equal(addr.code, 0, addr.stderr);
+    assert.match(addr.stdout, /198\.18\.0\.10\/24/);
+    for (const pool of ['198.51.100.0/24', '203.0.113.0/24']) assert.deepEqual(via('inet', pool), ['198.19.255.11', '198.19.255.12'], pool);
+    assert.deepEqual(via('fab', '100.64.255.1'), ['100.64.1.11', '100.64.1.12'], 'the cluster tunnel address over both gateways');
+    for (const gw of ['198.51.100.1', '203.0.113.1']) assert.equal((await internet('ping', '-c', '1', '-W', '1', gw)).code, 0, `internet → ${gw}`);
+    const fromHost = execFileSync('ip', ['netns', 'exec', `${box.prefix}-h1`, 'ping', '-c', '1', '-W', '1', '100.64.255.1'], { encoding: 'utf8' });
+    assert.match(fromHost, /1 received/, 'a host reaches the gateway cluster through the fabric router');
+  });
+
+  it('takes a failed gateway out of both routers within a second, and back once it recovers', async () => {
+    const failed = await weft('node', 'fail', 'gw1');
+    assert.equal(failed.code, 0, failed.stderr);
+    assert.deepEqual(JSON.parse(failed.stdout), { name: 'gw1', role: 'gateway', state: 'failed' });
+    const t0 = Date.now();
+    await until('gw1 withdrawn', async () => via('inet', '198.51.100.0/24').join() === '198.19.255.12' && via('fab', '100.64.255.1').join() === '100.64.1.12', 5000);
+    const withdrawnMs = Date.now() - t0;
+    assert.ok(withdrawnMs < 1500, `withdrawn after ${withdrawnMs} ms (BFD: 3 × 100 ms)`);
+    assert.equal((await internet('ping', '-c', '3', '-i', '0.2', '-W', '1', '198.51.100.1')).code, 0, 'the other gateway still answers');
+    assert.equal((await nodes()).find((n) => n.name === 'gw1')?.state, 'failed');
+
+    const back = await weft('node', 'recover', 'gw1');
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(JSON.parse(back.stdout).state, 'up');
+    await until('gw1 back', async () => via('inet', '198.51.100.0/24').length === 2 && via('fab', '100.64.255.1').length === 2, 15_000);
+  });
+
+  it('fails and recovers a host the same way, and refuses a node it does not have', async () => {
+    assert.equal(JSON.parse((await weft('node', 'fail', 'h2')).stdout).state, 'failed');
+    assert.equal((await nodes()).find((n) => n.name === 'h2')?.state, 'failed');
+    assert.equal(JSON.parse((await weft('node', 'recover', 'h2')).stdout).state, 'up');
+    const bad = await weft('node', 'fail', 'gw9');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /no node "gw9".*h1, h2, gw1, gw2/);
+  });
+});
