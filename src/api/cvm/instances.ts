@@ -24,7 +24,7 @@ import { DEFAULT_INSTANCE_TYPE, instanceType } from '../../core/instance-types.j
 import type { InstancesTable } from '../../store/schema.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
-import { loadTags, nameContains, page, release, reserve, saveTags, usage } from '../common.js';
+import { isoSeconds, loadTags, nameContains, page, release, reserve, saveTags, usage } from '../common.js';
 import { ApiError, fail, missingParameter } from '../errors.js';
 import { any, arr, bool, intish, obj, opt, paging, str, type Filter, type Schema } from '../params.js';
 import { releaseAddresses, takeAddresses } from '../vpc/addresses.js';
@@ -318,9 +318,6 @@ export interface Spec {
 export const effectiveState = sql<string>`case when ${sql.ref('instances.state')} = 'PENDING' and ${sql.ref('instances.placed_revision')} > 0 and ${sql.ref(
   'hosts.applied_revision',
 )} >= ${sql.ref('instances.placed_revision')} then 'RUNNING' else ${sql.ref('instances.state')} end`;
-
-/** ISO-8601 UTC without fractions, as CVM writes instance times: 2020-09-22T00:00:00Z. */
-const isoSeconds = (iso: string) => `${iso.slice(0, 19)}Z`;
 
 export type InstanceRow = Selectable<InstancesTable> & { effective_state: string };
 
