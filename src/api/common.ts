@@ -45,6 +45,9 @@ export const page = (p: { Offset?: number; Limit?: number }, defaultLimit = 20) 
 /** Tencent's timestamp format, `2006-01-02 15:04:05` (UTC here). */
 export const tencentTime = (iso: string) => iso.slice(0, 19).replace('T', ' ');
 
+/** ISO-8601 UTC without fractions, as CVM and the EIP actions write times: 2020-09-22T00:00:00Z. */
+export const isoSeconds = (iso: string) => `${iso.slice(0, 19)}Z`;
+
 export const tagSchema = obj({ Key: str({ min: 1, max: 127 }), Value: opt(str({ max: 255 })) });
 export const tagsParam = opt(arr(tagSchema, { max: 50 }));
 export interface Tag {

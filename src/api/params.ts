@@ -137,18 +137,30 @@ export interface Filter {
   Name: string;
   Values: string[];
 }
-export function filters(names: readonly string[], o: { prefixes?: readonly string[] } = {}): Schema<Filter[]> {
-  const one = obj({ Name: str(), Values: arr(str(), { max: 100 }) });
+/** The codes of Filters faults; actions whose documented codes differ (DescribeAddresses) name their own. */
+export interface FilterCodes {
+  unknownName: string;
+  tooManyFilters: string;
+  tooManyValues: string;
+}
+const FILTER_CODES: FilterCodes = { unknownName: 'InvalidParameter.FilterInvalidKey', tooManyFilters: 'LimitExceeded', tooManyValues: 'LimitExceeded' };
+const MAX_FILTERS = 10;
+const MAX_FILTER_VALUES = 100;
+
+export function filters(names: readonly string[], o: { prefixes?: readonly string[]; codes?: Partial<FilterCodes> } = {}): Schema<Filter[]> {
+  const codes = { ...FILTER_CODES, ...o.codes };
+  const one = obj({ Name: str(), Values: arr(str()) });
+  const tooMany = (code: string, path: string, max: number, n: number) =>
+    new ApiError(code, `The parameter \`${path}\` takes at most ${max} element(s); ${n} were given.`);
   return {
     describe: `Array of Filter (${names.join(', ')})`,
     parse(v, path) {
-      const list = arr(one, { max: 10 }).parse(v, path);
+      if (Array.isArray(v) && v.length > MAX_FILTERS) throw tooMany(codes.tooManyFilters, path, MAX_FILTERS, v.length);
+      const list = arr(one).parse(v, path);
       list.forEach((f, i) => {
+        if (f.Values.length > MAX_FILTER_VALUES) throw tooMany(codes.tooManyValues, `${path}.${i}.Values`, MAX_FILTER_VALUES, f.Values.length);
         if (!names.includes(f.Name) && !(o.prefixes ?? []).some((p) => f.Name.startsWith(p)))
-          throw new ApiError(
-            'InvalidParameter.FilterInvalidKey',
-            `The filter name \`${f.Name}\` at \`${path}.${i}.Name\` is not supported; supported: ${names.join(', ')}.`,
-          );
+          throw new ApiError(codes.unknownName, `The filter name \`${f.Name}\` at \`${path}.${i}.Name\` is not supported; supported: ${names.join(', ')}.`);
       });
       return list;
     },

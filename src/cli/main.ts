@@ -12,8 +12,10 @@ import type { ActionDef, Service } from '../api/action.js';
 import type { Schema } from '../api/params.js';
 import { ACTIONS } from '../api/registry.js';
 import { startController, type CredentialsFile } from '../controller/controller.js';
+import { DEFAULT_PUBLIC_POOLS, parsePublicPools } from '../core/public-pools.js';
 import { DEFAULT_QUOTAS, isQuotaName } from '../core/quotas.js';
 import { openStore } from '../store/store.js';
+import { formatCidr } from '../core/cidr.js';
 import { call, type ApiResult } from './client.js';
 import { parseActionArgs, preferStrings, UsageError } from './args.js';
 import { addRegionCommands } from './region-commands.js';
@@ -41,6 +43,17 @@ const wholeNumber = (min: number) => (v: string) => {
   const n = Number(v);
   if (!/^\d+$/.test(v.trim()) || n < min) throw new InvalidArgumentError(`expected a whole number ≥ ${min}, got \`${v}\``);
   return n;
+};
+
+/** `198.51.100.0/24,203.0.113.0/24`: the public pools as the controller takes them, or a usage error saying what is wrong. */
+const publicPools = (v: string) => {
+  const list = v.split(',').map((x) => x.trim());
+  try {
+    parsePublicPools(list);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return list;
 };
 
 // Exit codes: 0 success, 1 the API (or the endpoint) answered with an error, 2 usage error.
@@ -71,12 +84,14 @@ program
   .option('--database <url>', 'postgres://… (default: SQLite in the data dir)')
   .option('--region <name>', 'region name', 'local')
   .option('--zones <n>', 'number of zones', wholeNumber(1), 2)
+  .option('--public-pools <cidrs>', 'public address pools of the region, comma-separated (EIPs come from them)', publicPools, [...DEFAULT_PUBLIC_POOLS])
   .option('--rate-limit <n>', 'API requests per second per account (0: unlimited)', wholeNumber(0), 1000)
   .option('--body-limit <bytes>', 'largest request body accepted', wholeNumber(1), 10 << 20)
   .option('--agent-listen <host:port>', 'also serve host agents over TCP (they always can over DATA_DIR/agents.sock)')
-  .action(async (o: { dataDir: string; listen: string; database?: string; region: string; zones: number; rateLimit: number; bodyLimit: number; agentListen?: string }) => {
+  .action(async (o: { dataDir: string; listen: string; database?: string; region: string; zones: number; publicPools: string[]; rateLimit: number; bodyLimit: number; agentListen?: string }) => {
     const c = await startController(o);
     console.log(`weft controller serving region ${c.region.name} (${c.region.zones.map((z) => z.name).join(', ')})`);
+    console.log(`  public pools ${c.region.publicPools.map(formatCidr).join(', ')}`);
     console.log(`  endpoint     http://${c.endpoint}`);
     console.log(`  store        ${c.store.engine === 'sqlite' ? storeUrl(o.dataDir) : 'postgres'}`);
     console.log(`  credentials  ${c.credentialsFile}`);

@@ -22,6 +22,8 @@ export interface ControllerOptions {
   database?: string; // postgres://… ; default: SQLite in the data dir
   region?: string;
   zones?: number;
+  /** CIDRs of the region's public address pools (EIPs); default the documentation ranges 198.51.100.0/24 and 203.0.113.0/24. */
+  publicPools?: string[];
   rateLimit?: number;
   /** Largest request body accepted, in bytes (default 10 MiB, Tencent's limit for TC3-signed POST). */
   bodyLimit?: number;
@@ -42,12 +44,13 @@ export interface CredentialsFile {
 }
 
 export async function startController(o: ControllerOptions) {
+  // First, so a bad region setting (a public pool) is refused before anything is opened.
+  const region = makeRegion(o.region ?? 'local', o.zones ?? 2, o.publicPools);
   const dataDir = resolve(o.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const key = loadMasterKey(dataDir);
   const store = await openStore(o.database ?? join(dataDir, 'weft.db'));
   await recoverTasks(store);
-  const region = makeRegion(o.region ?? 'local', o.zones ?? 2);
   // One document cache for the agents and the API's packet tracer: a trace reads what the agents are sent.
   const distribution = createDistribution(store);
   const api = createApi({

@@ -21,8 +21,9 @@
  * - A route table's change reaches the hosts holding it (index); a host that
  *   comes to hold it is named by the change: its subnet ('subnet') or its
  *   instance being a next hop ('host_document', the host itself). Network
- *   ACLs and peerings reach documents through their VPCs: their actions
- *   record a 'vpc' change for each VPC they affect.
+ *   ACLs, peerings and elastic IPs ('address') reach documents through their
+ *   VPCs: their actions record a 'vpc' change for each VPC they affect (an
+ *   EIP's: the VPC of the instance it is bound to, or was until the change).
  * - A change of a kind this module does not know drops every document.
  * - Commits on other controller replicas are read from the change log every
  *   `pollMs` and go through the same path.
@@ -158,7 +159,9 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
           break;
         case 'network_acl':
         case 'peering':
-          // Their actions also record a change of every VPC whose hosts they affect (both VPCs of a peering).
+        case 'address':
+          // Their actions also record a change of every VPC whose hosts they affect (both VPCs of a peering; the VPC
+          // of the instance an EIP is or was bound to). An unbound EIP is in no document.
           break;
         default:
           // A kind added later and not taught here: correct before fast.

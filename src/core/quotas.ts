@@ -25,6 +25,8 @@ export const DEFAULT_QUOTAS = {
   aclEntryPerDirection: 20,
   /** Peering connections per VPC, pending or active (Tencent: 10). */
   peeringPerVpc: 10,
+  /** Elastic IPs per account in the region (Tencent: 20); twice as many may be allocated per day (UTC). */
+  eipPerAccount: 20,
 };
 export type Quotas = typeof DEFAULT_QUOTAS;
 export type QuotaName = keyof Quotas;

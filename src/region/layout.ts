@@ -56,9 +56,6 @@ export const EDGE = {
   gatewayAs: 64513,
 } as const;
 
-/** Public address pools of the region, announced by every gateway. */
-export const DEFAULT_POOLS = ['198.51.100.0/24', '203.0.113.0/24'] as const;
-
 /** Gateways gw1..gwN: underlay 100.64.1.11, .12 …, internet side 198.19.255.11, .12 … */
 export function planGateways(count: number): GatewayPlan[] {
   const u = parseIp(EDGE.gatewayUnderlayBase)!;

@@ -13,7 +13,8 @@ import { checkTools, EDGE_TOOLS, missingTools } from '../dataplane/linux/preflig
 import { destroyRegion, ensureFabric, ensureHost, hostCpu } from '../dataplane/linux/fabric.js';
 import { stopBirds } from './bird.js';
 import { upEdge } from './edge.js';
-import { DEFAULT_POOLS, ensureLayout, paths, readLayout, UNDERLAY_PREFIX, writeToken } from './layout.js';
+import { ensureLayout, paths, readLayout, UNDERLAY_PREFIX, writeToken } from './layout.js';
+import { formatCidr } from '../core/cidr.js';
 
 export type Dataplane = 'linux' | 'sim';
 
@@ -46,7 +47,7 @@ export async function up(o: UpOptions) {
   if (o.dataplane === 'linux') {
     await ensureFabric(layout.prefix);
     for (const [i, h] of layout.hosts.entries()) await ensureHost(layout.prefix, h.id, `${h.underlay}/${UNDERLAY_PREFIX}`, hostCpu(i));
-    await upEdge(o.dataDir, layout, DEFAULT_POOLS);
+    await upEdge(o.dataDir, layout, c.region.publicPools.map(formatCidr));
   }
   const agents = new Map<string, ChildProcess>();
   for (const h of layout.hosts) {

@@ -354,12 +354,44 @@ const routing: Migration = {
   },
 };
 
+/**
+ * Elastic IPs. An address is unique in the region (it comes from the region's
+ * public pools); an instance holds at most one, which the unique index on
+ * instance_id enforces even against concurrent binds (NULLs, the unbound
+ * addresses, do not collide on either engine).
+ */
+const addresses: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('addresses')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('ip', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('instance_id', 'text')
+      .addColumn('network_interface_id', 'text')
+      .addColumn('private_ip', 'text')
+      .addColumn('direct_connection', 'integer', (c) => c.notNull())
+      .addColumn('isp', 'text', (c) => c.notNull())
+      .addColumn('charge_type', 'text', (c) => c.notNull())
+      .addColumn('bandwidth', 'integer', (c) => c.notNull())
+      .addColumn('prepaid', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('addresses_by_ip').on('addresses').column('ip').unique().execute();
+    await db.schema.createIndex('addresses_by_instance').on('addresses').column('instance_id').unique().execute();
+    await db.schema.createIndex('addresses_by_account').on('addresses').columns(['account', 'created_at', 'id']).execute();
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
   '0003-instance-details': instanceDetails,
   '0004-name-search': nameSearch,
   '0005-routing': routing,
+  '0006-addresses': addresses,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

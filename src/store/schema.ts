@@ -224,6 +224,32 @@ export interface PeeringsTable {
   created_at: string;
 }
 
+export interface AddressesTable {
+  id: string; // eip-xxxxxxxx
+  account: string;
+  /** AddressName; '' while unnamed (answered as null, as Tencent does). */
+  name: string;
+  /** The public address, from one of the region's pools; unique in the region. */
+  ip: string;
+  /** UNBIND or BIND (Tencent's AddressStatus; Weft binds and unbinds within one transaction). */
+  status: string;
+  /** While bound: the instance, its network interface and the private address the EIP maps to 1:1. */
+  instance_id: string | null;
+  network_interface_id: string | null;
+  private_ip: string | null;
+  /** EIP direct connection (passthrough) asked for the current binding: 0/1. */
+  direct_connection: number;
+  /** InternetServiceProvider (BGP). */
+  isp: string;
+  /** InternetChargeType, echoed: Weft bills nothing. */
+  charge_type: string;
+  /** InternetMaxBandwidthOut in Mbps, for the gateways to enforce. */
+  bandwidth: number;
+  /** JSON of AddressChargePrepaid when charge_type is BANDWIDTH_PREPAID_BY_MONTH, echoed. */
+  prepaid: string | null;
+  created_at: string;
+}
+
 export interface HostsTable {
   id: string; // h1, h2 …
   zone: string;
@@ -257,4 +283,5 @@ export interface DB {
   network_acls: NetworkAclsTable;
   acl_entries: AclEntriesTable;
   peerings: PeeringsTable;
+  addresses: AddressesTable;
 }

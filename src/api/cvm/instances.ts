@@ -24,10 +24,12 @@ import { DEFAULT_INSTANCE_TYPE, instanceType } from '../../core/instance-types.j
 import type { InstancesTable } from '../../store/schema.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
-import { loadTags, nameContains, page, release, reserve, saveTags, usage } from '../common.js';
+import { isoSeconds, loadTags, nameContains, page, release, reserve, saveTags, usage } from '../common.js';
 import { ApiError, fail, missingParameter } from '../errors.js';
 import { any, arr, bool, intish, obj, opt, paging, str, type Filter, type Schema } from '../params.js';
+import { publicIpsOfInstances, unbindEipsOfInstances } from '../../store/eips.js';
 import { releaseAddresses, takeAddresses } from '../vpc/addresses.js';
+import { eipChanged } from '../vpc/eips.js';
 import { ID } from '../vpc/lookup.js';
 
 /** Stands for every image: Weft instances share their host's kernel, so an image is only a label. */
@@ -319,14 +321,11 @@ export const effectiveState = sql<string>`case when ${sql.ref('instances.state')
   'hosts.applied_revision',
 )} >= ${sql.ref('instances.placed_revision')} then 'RUNNING' else ${sql.ref('instances.state')} end`;
 
-/** ISO-8601 UTC without fractions, as CVM writes instance times: 2020-09-22T00:00:00Z. */
-const isoSeconds = (iso: string) => `${iso.slice(0, 19)}Z`;
-
 export type InstanceRow = Selectable<InstancesTable> & { effective_state: string };
 
 async function toInstances(ctx: Ctx, rows: InstanceRow[]): Promise<Instance[]> {
   const ids = rows.map((r) => r.id);
-  const [groups, tags] = await Promise.all([boundGroups(ctx.db, ids), loadTags(ctx.db, ids)]);
+  const [groups, tags, publicIps] = await Promise.all([boundGroups(ctx.db, ids), loadTags(ctx.db, ids), publicIpsOfInstances(ctx.db, ids)]);
   return rows.map((r) => {
     const spec = JSON.parse(r.spec) as Spec;
     const pending = r.effective_state === 'PENDING';
@@ -342,7 +341,8 @@ async function toInstances(ctx: Ctx, rows: InstanceRow[]): Promise<Instance[]> {
       SystemDisk: { DiskType: spec.SystemDisk?.DiskType ?? 'CLOUD_PREMIUM', DiskId: '', DiskSize: spec.SystemDisk?.DiskSize ?? 50 },
       DataDisks: [],
       PrivateIpAddresses: [r.private_ip],
-      PublicIpAddresses: [],
+      // Weft gives no normal public IPs: an instance's public address is its EIP, if one is bound.
+      PublicIpAddresses: publicIps.get(r.id) ?? [],
       InternetAccessible: { InternetChargeType: 'TRAFFIC_POSTPAID_BY_HOUR', InternetMaxBandwidthOut: 0, PublicIpAssigned: false },
       VirtualPrivateCloud: { VpcId: r.vpc_id, SubnetId: r.subnet_id, AsVpcGateway: false },
       ImageId: r.image_id,
@@ -649,9 +649,10 @@ export const describeInstances = defineAction({
           return (q = q.where('instances.created_at', '<=', v.map((_, j) => time(j)).sort().at(-1)!.replace('.000Z', '.999Z')));
         case 'project-id': // every Weft instance is in the default project 0
           return v.includes('0') ? q : (q = q.where(nothing));
-        case 'host-id': // dedicated hosts (CDH), clusters (CDC), public and IPv6 addresses: no Weft instance has any
+        case 'public-ip-address': // the address of its EIP
+          return (q = q.where('instances.id', 'in', ctx.db.selectFrom('addresses').select('instance_id as id').where('account', '=', uin).where('ip', 'in', v)));
+        case 'host-id': // dedicated hosts (CDH), clusters (CDC) and IPv6 addresses: no Weft instance has any
         case 'dedicated-cluster-id':
-        case 'public-ip-address':
         case 'ipv6-address':
           return (q = q.where(nothing));
         default: // tag:<key>
@@ -696,6 +697,10 @@ export const terminateInstances = defineAction({
       await w.tx.deleteFrom('instance_sgs').where('instance_id', 'in', ids).execute();
       await w.tx.deleteFrom('tags').where('resource_id', 'in', ids).execute();
       await w.tx.deleteFrom('instances').where('id', 'in', ids).execute();
+      // As on Tencent, an EIP outlives its instance: it is unbound and stays allocated. After the delete, which
+      // waits for a concurrent AssociateAddress holding an instance's row, so its binding is seen here.
+      const vpcOf = new Map(rows.map((r) => [r.id, r.vpc_id]));
+      for (const eip of await unbindEipsOfInstances(w.tx, ids)) eipChanged(w, uin, eip.id, 'update', vpcOf.get(eip.instance_id!));
       await release(w, uin, 'instance', ids.length);
       for (const id of ids) w.changed(uin, 'instance', id, 'delete');
       return {};

@@ -1,5 +1,6 @@
 /** The vpc service (2017-03-12). */
 import type { ActionDef } from '../action.js';
+import { eipActions } from './eips.js';
 import { networkAclActions } from './network-acls.js';
 import { peeringActions } from './peering.js';
 import { privateIpActions } from './private-ips.js';
@@ -22,4 +23,5 @@ export const vpcActions: readonly ActionDef[] = [
   ...traceActions,
   ...networkAclActions,
   ...peeringActions,
+  ...eipActions,
 ];
