@@ -28,6 +28,14 @@ const tally = (n: number, addr: string) =>
   `s.on('data',x=>d+=x);s.on('close',()=>{const k=d.trim()||'none';c[k]=(c[k]||0)+1;ok();});s.on('error',()=>{});});` +
   `(async()=>{while(left--)await one();console.log(JSON.stringify(c));})();`;
 
+/**
+ * How long a peering change may take to reach the kernels. Each one rebuilds
+ * links between two VPCs' routers on several hosts, and with a 1 s resync each
+ * agent rereads its whole kernel state (2 s and more when the machine is busy
+ * with other suites): 20 s proved short on a loaded machine, never in isolation.
+ */
+const CONVERGE_MS = 45_000;
+
 describe(`routing in a box (${engineName()})`, { skip: isRoot ? false : 'needs root (network namespaces)' }, () => {
   let box: Box;
   const ip: Record<string, string> = {};
@@ -253,11 +261,11 @@ describe(`routing in a box (${engineName()})`, { skip: isRoot ? false : 'needs r
       await new Promise((ok) => setTimeout(ok, 1500));
       assert.equal(await ping('p', 'q'), false, 'only p has a route: the reply has none');
       await route(box.vpc, peers.q!, '10.10.0.0/16', pq);
-      await until('p ⇄ q', () => ping('p', 'q'));
+      await until('p ⇄ q', () => ping('p', 'q'), CONVERGE_MS);
       assert.ok(await ping('q', 'p'));
       await route(box.vpc, peers.q!, '10.30.0.0/16', qr);
       await route(box.vpc, peers.r!, '10.20.0.0/16', qr);
-      await until('q ⇄ r', () => ping('q', 'r'));
+      await until('q ⇄ r', () => ping('q', 'r'), CONVERGE_MS);
       // p → r: p's only way is the p–q connection, whose routes must end in q; q never forwards peer to peer.
       const refused = await route(box.vpc, peers.p!, '10.30.0.0/16', pq).catch((e: { code?: string }) => e);
       assert.equal((refused as { code?: string }).code, 'InvalidParameterValue.CidrNotInPeerVpc');
@@ -265,7 +273,7 @@ describe(`routing in a box (${engineName()})`, { skip: isRoot ? false : 'needs r
       assert.equal(await ping('r', 'p'), false, 'not transitive');
 
       await box.vpc.DeleteVpcPeeringConnection({ PeeringConnectionId: pq });
-      await until('p–q gone', async () => !(await ping('p', 'q')));
+      await until('p–q gone', async () => !(await ping('p', 'q')), CONVERGE_MS);
       const left = (await box.vpc.DescribeRouteTables({ RouteTableIds: [await mainTable(box.vpc, peers.p!)] })).RouteTableSet![0]!.RouteSet!;
       assert.ok(!left.some((r) => r.GatewayId === pq), 'its routes went with it');
     });
@@ -282,7 +290,7 @@ describe(`routing in a box (${engineName()})`, { skip: isRoot ? false : 'needs r
       assert.equal(await state(box.vpc), 'ACTIVE');
       await route(box.vpc, peers.p!, '10.40.0.0/16', pt);
       await route(other.vpc!, peers.t!, '10.10.0.0/16', pt);
-      await until('p ⇄ t across accounts', () => ping('p', 't'));
+      await until('p ⇄ t across accounts', () => ping('p', 't'), CONVERGE_MS);
       assert.ok(await ping('t', 'p'));
       assert.equal(await ping('t', 'q'), false, 'isolation: t reaches nothing else of the other account');
 
