@@ -14,6 +14,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../dataplane/linux/exec.js';
+import { alive, stopProcess } from './processes.js';
 
 /** Timers both ends share: BFD detects a dead peer in 3 × 100 ms; a session comes back within a few seconds. */
 const TIMERS = `  hold time 3;
@@ -89,15 +90,6 @@ ${parts.join('\n')}
 
 const files = (dir: string, name: string) => ({ conf: join(dir, `${name}.conf`), ctl: join(dir, `${name}.ctl`), pid: join(dir, `${name}.pid`) });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const runningPid = (pidFile: string): number | undefined => {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
@@ -127,9 +119,7 @@ export async function stopBirds(dir: string): Promise<string[]> {
     const f = files(dir, name);
     const pid = runningPid(f.pid);
     if (pid) {
-      process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 50 && alive(pid); i++) await new Promise((ok) => setTimeout(ok, 100));
-      if (alive(pid)) process.kill(pid, 'SIGKILL');
+      await stopProcess(pid, 5000);
       stopped.push(name);
     }
     rmSync(f.pid, { force: true });

@@ -12,6 +12,7 @@ import { startController } from '../controller/controller.js';
 import { checkTools, EDGE_TOOLS, missingTools } from '../dataplane/linux/preflight.js';
 import { destroyRegion, ensureFabric, ensureHost, hostCpu } from '../dataplane/linux/fabric.js';
 import { stopBirds } from './bird.js';
+import { alive, stopProcess } from './processes.js';
 import { upEdge } from './edge.js';
 import { ensureLayout, paths, readLayout, UNDERLAY_PREFIX, writeToken } from './layout.js';
 import { formatCidr } from '../core/cidr.js';
@@ -95,9 +96,7 @@ export async function down(dataDir: string): Promise<string[]> {
     const run = JSON.parse(readFileSync(p.run, 'utf8')) as { pid: number; agents: Record<string, number> };
     for (const pid of [run.pid, ...Object.values(run.agents)]) {
       if (!alive(pid)) continue;
-      process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 100 && alive(pid); i++) await new Promise((ok) => setTimeout(ok, 100));
-      if (alive(pid)) process.kill(pid, 'SIGKILL');
+      await stopProcess(pid);
       said.push(`stopped process ${pid}`);
     }
     rmSync(p.run, { force: true });
@@ -126,13 +125,4 @@ export async function down(dataDir: string): Promise<string[]> {
   }
   rmSync(p.socket, { force: true });
   return said;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
