@@ -69,7 +69,8 @@ export function addRegionCommands(program: Command) {
     .option('--dataplane <linux|sim>')
     .action(async (o: { dataDir: string; hostId: string; dataplane?: string }) => {
       const layout = readLayout(o.dataDir);
-      if (!layout?.hosts.some((h) => h.id === o.hostId)) throw new Error(`no host ${o.hostId} in ${paths(o.dataDir).layout}; run weft up first`);
+      if (!layout || ![...layout.hosts, ...(layout.gateways ?? [])].some((h) => h.id === o.hostId))
+        throw new Error(`no host or gateway ${o.hostId} in ${paths(o.dataDir).layout}; run weft up first`);
       const linux = dataplaneOf(o.dataplane) === 'linux';
       if (linux) checkTools();
       const driver: Driver = linux ? new LinuxDriver({ prefix: layout.prefix, hostName: o.hostId }) : new SimDriver(paths(o.dataDir).simState(o.hostId));

@@ -9,6 +9,7 @@ import { gatewayOf } from '../core/ipam.js';
 import { portSpec } from '../core/sg-policy.js';
 import type {
   AclRule,
+  ElasticIp,
   HostDocument,
   NetworkAcl,
   PeeringLink,
@@ -23,7 +24,7 @@ import type {
 
 /** What the compiler reads for one host (loaded by load.ts). */
 export interface HostSpan {
-  host: { id: string; underlay: string };
+  host: { id: string; underlay: string; role?: string };
   revision: number;
   /** Underlay address of every host that has an instance in a spanned VPC. */
   underlays: Record<string, string>;
@@ -45,6 +46,8 @@ export interface HostSpan {
   aclEntries?: { acl_id: string; direction: 'ingress' | 'egress'; position: number; protocol: string; port: string; cidr: string; ipv6_cidr: string; action: string }[];
   /** ACTIVE peering connections between spanned VPCs. */
   peerings?: { id: string; vpc_id: string; peer_vpc_id: string }[];
+  /** Elastic IPs bound to instances of the spanned VPCs. */
+  addresses?: { ip: string; private_ip: string; instance_id: string }[];
 }
 
 /** MAC of a host's tunnel end for one VPC: locally administered, the same wherever it is computed. */
@@ -114,9 +117,16 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
   const membersOf = new Map<string, HostSpan['instances']>();
   for (const i of [...span.instances].sort(byKey((i) => i.id))) append(membersOf, i.vpc_id, i);
 
-  // Routers on this host: VPCs with a running instance here, and the VPCs actively peered with those.
-  const home = new Set(span.vpcs.filter((v) => (membersOf.get(v.id) ?? []).some((i) => i.host_id === hostId && live(i))).map((v) => v.id));
-  const peerings = (span.peerings ?? []).filter((p) => home.has(p.vpc_id) || home.has(p.peer_vpc_id));
+  // The elastic IPs of running instances, by instance.
+  const runningById = new Map(span.instances.filter(live).map((i) => [i.id, i]));
+  const eipOf = new Map((span.addresses ?? []).filter((a) => runningById.has(a.instance_id)).map((a) => [a.instance_id, a]));
+  // Routers on this host: VPCs with a running instance here, and the VPCs actively peered with those;
+  // on a gateway, the VPCs whose instances have elastic IPs (and no peers: a gateway carries public traffic only).
+  const gateway = span.host.role === 'gateway';
+  const home = gateway
+    ? new Set([...eipOf.keys()].map((id) => runningById.get(id)!.vpc_id))
+    : new Set(span.vpcs.filter((v) => (membersOf.get(v.id) ?? []).some((i) => i.host_id === hostId && live(i))).map((v) => v.id));
+  const peerings = gateway ? [] : (span.peerings ?? []).filter((p) => home.has(p.vpc_id) || home.has(p.peer_vpc_id));
   const present = new Set([...home, ...peerings.flatMap((p) => [p.vpc_id, p.peer_vpc_id])]);
 
   const vpcs: VpcContext[] = [];
@@ -142,6 +152,8 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
       };
       const routed = common.routedTo.get(i.private_ip);
       if (routed?.length) port.routedCidrs = routed;
+      const eip = eipOf.get(i.id);
+      if (eip) port.publicIp = eip.ip;
       return port;
     });
     const remotes = common.endpoints.filter((r) => r.hostId !== hostId);
@@ -184,9 +196,10 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
     if (tables.length) context.routeTables = tables;
     if (Object.keys(acls).length) context.networkAcls = acls;
     if (links.length) context.peerings = links;
+    if (gateway) context.eips = elasticIps(members, eipOf);
     vpcs.push(context);
   }
-  return { hostId, revision: span.revision, underlay: span.host.underlay, vpcs };
+  return { hostId, revision: span.revision, underlay: span.host.underlay, ...(gateway ? { role: 'gateway' as const } : {}), vpcs };
 }
 
 /**
@@ -298,6 +311,16 @@ function hostTables(vpc: VpcShared, local: HostSpan['instances'], links: readonl
       });
       return { ...t, routes };
     });
+}
+
+/** A VPC's elastic IPs as a gateway translates them, sorted by public address. */
+function elasticIps(members: HostSpan['instances'], eipOf: ReadonlyMap<string, NonNullable<HostSpan['addresses']>[number]>): ElasticIp[] {
+  return members
+    .flatMap((i) => {
+      const a = eipOf.get(i.id);
+      return a ? [{ publicIp: a.ip, privateIp: i.private_ip, instanceId: i.id }] : [];
+    })
+    .sort((a, b) => ipNumber(a.publicIp) - ipNumber(b.publicIp));
 }
 
 function networkAcl(span: HostSpan, aclId: string): NetworkAcl {

@@ -6,7 +6,9 @@
  * actively peered with those (their routers sit on the host too, without
  * ports: peered traffic enters the peer's router on the source host);
  * every instance, subnet and route table of those VPCs; the groups bound on
- * the host and their policies; the network ACLs of the host's subnets.
+ * the host and their policies; the network ACLs of the host's subnets; the
+ * elastic IPs bound in those VPCs. A gateway's span: the VPCs with an elastic
+ * IP bound to an instance (no peers), the same way.
  */
 import type { Store, Tx } from '../store/store.js';
 import type { HostSpan } from './compile.js';
@@ -39,22 +41,36 @@ const empty = (host: HostSpan['host'], revision: number): HostSpan => ({
   routes: [],
   aclEntries: [],
   peerings: [],
+  addresses: [],
 });
 
 async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string, HostSpan>> {
   const spans = new Map<string, HostSpan>();
   if (!hostIds.length) return spans;
-  const hosts = await tx.selectFrom('hosts').select(['id', 'underlay']).where('id', 'in', [...hostIds]).execute();
+  const hosts = await tx.selectFrom('hosts').select(['id', 'underlay', 'role']).where('id', 'in', [...hostIds]).execute();
   const { revision } = await tx.selectFrom('meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
   const placed = await tx.selectFrom('instances').select(['host_id', 'vpc_id']).distinct().where('host_id', 'in', [...hostIds]).execute();
   const homeVpcs = groupBy(placed, (p) => p.host_id!, (p) => p.vpc_id);
-  const homeIds = [...new Set(placed.map((p) => p.vpc_id))];
-  const peerings = homeIds.length
+  // A gateway's VPCs: those with an elastic IP bound to an instance (it carries their public traffic).
+  const gateways = hosts.filter((h) => h.role === 'gateway').map((h) => h.id);
+  if (gateways.length) {
+    const eipVpcs = await tx
+      .selectFrom('addresses')
+      .innerJoin('instances', 'instances.id', 'addresses.instance_id')
+      .select('instances.vpc_id')
+      .distinct()
+      .execute();
+    for (const g of gateways) homeVpcs.set(g, eipVpcs.map((v) => v.vpc_id));
+  }
+  const homeIds = [...new Set([...homeVpcs.values()].flat())];
+  // Peered VPCs' routers sit on hosts with instances, not on gateways.
+  const hostHomeIds = [...new Set(placed.map((p) => p.vpc_id))];
+  const peerings = hostHomeIds.length
     ? await tx
         .selectFrom('peerings')
         .select(['id', 'vpc_id', 'peer_vpc_id'])
         .where('state', '=', 'ACTIVE')
-        .where((eb) => eb.or([eb('vpc_id', 'in', homeIds), eb('peer_vpc_id', 'in', homeIds)]))
+        .where((eb) => eb.or([eb('vpc_id', 'in', hostHomeIds), eb('peer_vpc_id', 'in', hostHomeIds)]))
         .execute()
     : [];
   const vpcIds = [...new Set([...homeIds, ...peerings.flatMap((p) => [p.vpc_id, p.peer_vpc_id])])];
@@ -82,7 +98,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
   const subnetById = new Map(subnets.map((s) => [s.id, s]));
   const localAcls = [...new Set(local.flatMap((i) => subnetById.get(i.subnet_id)?.network_acl_id || []))];
   const tableIds = routeTables.map((t) => t.id);
-  const [underlayRows, policies, routes, aclEntries] = await Promise.all([
+  const [underlayRows, policies, routes, aclEntries, addresses] = await Promise.all([
     underlayIds.length ? tx.selectFrom('hosts').select(['id', 'underlay']).where('id', 'in', underlayIds).execute() : [],
     localGroups.length
       ? tx
@@ -107,6 +123,12 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
           .where('acl_id', 'in', localAcls)
           .execute()
       : [],
+    tx
+      .selectFrom('addresses')
+      .innerJoin('instances', 'instances.id', 'addresses.instance_id')
+      .select(['addresses.ip', 'addresses.private_ip', 'addresses.instance_id', 'instances.vpc_id'])
+      .where('instances.vpc_id', 'in', vpcIds)
+      .execute(),
   ]);
 
   const vpcById = new Map(vpcs.map((v) => [v.id, v]));
@@ -129,13 +151,15 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
   const across = <T>(vpcs: readonly string[], of: Map<string, T[]>): T[] => (vpcs.length === 1 ? (of.get(vpcs[0]!) ?? []) : vpcs.flatMap((v) => of.get(v) ?? []));
   const policiesOf = groupBy(policies, (p) => p.sg_id, (p) => p);
   const entriesOf = groupBy(aclEntries, (e) => e.acl_id, (e) => e);
+  const addressesByVpc = groupBy(addresses, (a) => a.vpc_id, (a) => ({ ip: a.ip, private_ip: a.private_ip ?? '', instance_id: a.instance_id! }));
 
   for (const host of hosts) {
     const span = empty(host, revision);
     spans.set(host.id, span);
     const home = homeVpcs.get(host.id) ?? [];
     if (!home.length) continue;
-    const present = [...new Set([...home, ...home.flatMap((v) => peersOf.get(v) ?? [])])].filter((v) => vpcById.has(v));
+    const peered = host.role === 'gateway' ? [] : home.flatMap((v) => peersOf.get(v) ?? []);
+    const present = [...new Set([...home, ...peered])].filter((v) => vpcById.has(v));
     const presentSet = new Set(present);
     span.vpcs = present.map((v) => vpcById.get(v)!);
     span.instances = across(present, instancesByVpc);
@@ -150,6 +174,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
     span.policies = groups.flatMap((g) => policiesOf.get(g) ?? []);
     const acls = [...new Set(mine.flatMap((i) => subnetById.get(i.subnet_id)?.network_acl_id || []))];
     span.aclEntries = acls.flatMap((a) => entriesOf.get(a) ?? []);
+    span.addresses = across(present, addressesByVpc);
   }
   return spans;
 }

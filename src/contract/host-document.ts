@@ -17,6 +17,12 @@ export interface HostDocument {
   revision: number;
   /** This host's address on the underlay (VXLAN endpoint). */
   underlay: string;
+  /**
+   * A gateway carries the region's public traffic (docs/public-network.md):
+   * its VPCs are those with a bound EIP, without ports, each with `eips`.
+   * Absent on a host.
+   */
+  role?: 'gateway';
   vpcs: VpcContext[];
 }
 
@@ -63,6 +69,18 @@ export interface VpcContext {
    * (never by route tables): peering is not transitive.
    */
   peerings?: PeeringLink[];
+  /**
+   * On a gateway: the VPC's elastic IPs bound to running instances, each a
+   * 1:1 translation between the public and the private address, sorted by
+   * public address. (Compiled; the linux driver does not translate yet.)
+   */
+  eips?: ElasticIp[];
+}
+
+export interface ElasticIp {
+  publicIp: string;
+  privateIp: string;
+  instanceId: string;
 }
 
 /** A route table as the data plane uses it: enabled routes only, next hops resolved. */
@@ -159,6 +177,8 @@ export interface Port {
    * forward. Normalised, sorted, none contained in another.
    */
   routedCidrs?: string[];
+  /** The elastic IP bound to this instance, if any: its traffic to the internet leaves through the gateways. */
+  publicIp?: string;
 }
 
 export interface RemoteEndpoint {

@@ -45,15 +45,16 @@ export async function startAgentsEndpoint(store: Store, dist: Distribution, o: {
 }
 
 /** Registers (or re-keys) a host; returns the agent's new token. */
-export async function registerHost(store: Store, h: { id: string; zone: string; underlay: string }): Promise<string> {
+export async function registerHost(store: Store, h: { id: string; zone: string; underlay: string; role?: 'host' | 'gateway' }): Promise<string> {
   const token = randomBytes(24).toString('base64url');
+  const role = h.role ?? 'host';
   await store.write(async (w) => {
     const old = await w.tx.selectFrom('hosts').select('id').where('id', '=', h.id).executeTakeFirst();
-    if (old) await w.tx.updateTable('hosts').set({ zone: h.zone, underlay: h.underlay, token_hash: tokenHash(token) }).where('id', '=', h.id).execute();
+    if (old) await w.tx.updateTable('hosts').set({ zone: h.zone, underlay: h.underlay, role, token_hash: tokenHash(token) }).where('id', '=', h.id).execute();
     else
       await w.tx
         .insertInto('hosts')
-        .values({ id: h.id, zone: h.zone, underlay: h.underlay, token_hash: tokenHash(token), applied_revision: 0, reported_at: null, report: null, created_at: w.now })
+        .values({ id: h.id, zone: h.zone, underlay: h.underlay, role, token_hash: tokenHash(token), applied_revision: 0, reported_at: null, report: null, created_at: w.now })
         .execute();
     w.changed('', 'host', h.id, old ? 'update' : 'create');
   });

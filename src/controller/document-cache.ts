@@ -23,7 +23,9 @@
  *   instance being a next hop ('host_document', the host itself). Network
  *   ACLs, peerings and elastic IPs ('address') reach documents through their
  *   VPCs: their actions record a 'vpc' change for each VPC they affect (an
- *   EIP's: the VPC of the instance it is bound to, or was until the change).
+ *   EIP's: the VPC of the instance it is bound to, or was until the change);
+ *   an 'address' change also reaches every gateway, which may come to hold
+ *   that VPC.
  * - A change of a kind this module does not know drops every document.
  * - Commits on other controller replicas are read from the change log every
  *   `pollMs` and go through the same path.
@@ -157,11 +159,14 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
         case 'host_document':
           invalidate(c.id);
           break;
+        case 'address':
+          // Gateways hold the VPCs with bound EIPs: a first EIP in a VPC reaches them through no index.
+          invalidateAll([...cache].filter(([, e]) => e.document.role === 'gateway').map(([h]) => h));
+          break;
         case 'network_acl':
         case 'peering':
-        case 'address':
-          // Their actions also record a change of every VPC whose hosts they affect (both VPCs of a peering; the VPC
-          // of the instance an EIP is or was bound to). An unbound EIP is in no document.
+          // Their actions also record a change of every VPC whose hosts they affect (both VPCs of a peering; an EIP's
+          // action, the VPC of the instance it is or was bound to).
           break;
         default:
           // A kind added later and not taught here: correct before fast.

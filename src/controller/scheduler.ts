@@ -39,12 +39,14 @@ export function startScheduler(store: Store, intervalMs = 2000) {
           .innerJoin('hosts', 'hosts.zone', 'instances.zone')
           .select('instances.id')
           .where('instances.host_id', 'is', null)
+          .where('hosts.role', '=', 'host')
           .limit(1)
           .execute();
         if (!placeable.length) continue;
         await store.write(async (w) => {
           const todo = await w.tx.selectFrom('instances').select(['id', 'zone', 'account']).where('host_id', 'is', null).orderBy('created_at').orderBy('id').execute();
-          const hosts = await w.tx.selectFrom('hosts').select(['id', 'zone']).execute();
+          // Gateways carry public traffic, never instances.
+          const hosts = await w.tx.selectFrom('hosts').select(['id', 'zone']).where('role', '=', 'host').execute();
           const counts = await w.tx
             .selectFrom('instances')
             .select(['host_id', (eb) => eb.fn.countAll<number>().as('n')])

@@ -51,7 +51,9 @@ export async function up(o: UpOptions) {
     await upEdge(o.dataDir, layout, c.region.publicPools.map(formatCidr));
   }
   const agents = new Map<string, ChildProcess>();
-  for (const h of layout.hosts) {
+  // Gateways run the same agent: their documents hold the VPCs whose public traffic they carry.
+  const nodes = [...layout.hosts, ...(layout.gateways ?? []).map((g) => ({ id: g.id, zone: '', underlay: g.underlay, role: 'gateway' as const }))];
+  for (const h of nodes) {
     writeToken(o.dataDir, h.id, await registerHost(c.store, h));
     const log = createWriteStream(join(p.logs, `agent-${h.id}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [MAIN, 'agent', '--data-dir', o.dataDir, '--host-id', h.id, '--dataplane', o.dataplane], {
@@ -103,7 +105,7 @@ export async function down(dataDir: string): Promise<string[]> {
   }
   // Agents started by hand (`weft agent`) leave a pid file each.
   const layout = readLayout(dataDir);
-  for (const h of layout?.hosts ?? []) {
+  for (const h of [...(layout?.hosts ?? []), ...(layout?.gateways ?? [])]) {
     const f = join(dataDir, 'agents', `${h.id}.pid`);
     if (!existsSync(f)) continue;
     const pid = Number(readFileSync(f, 'utf8'));

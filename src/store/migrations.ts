@@ -385,6 +385,17 @@ const addresses: Migration = {
   },
 };
 
+/**
+ * What a host is for: `host` (instances are placed on it) or `gateway` (it
+ * carries the region's public traffic: EIPs, NAT; never an instance).
+ * Numbered 0008 to leave 0007 to the NAT gateways being built alongside.
+ */
+const hostRoles: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('hosts').addColumn('role', 'text', (c) => c.notNull().defaultTo('host')).execute();
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
@@ -392,6 +403,7 @@ const migrations: Record<string, Migration> = {
   '0004-name-search': nameSearch,
   '0005-routing': routing,
   '0006-addresses': addresses,
+  '0008-host-roles': hostRoles,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

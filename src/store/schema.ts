@@ -254,6 +254,8 @@ export interface HostsTable {
   id: string; // h1, h2 …
   zone: string;
   underlay: string; // the host's underlay address (VXLAN endpoint)
+  /** `host` (instances run on it) or `gateway` (public traffic: EIPs, NAT; no instances). */
+  role: Generated<string>;
   token_hash: string; // sha256 of the agent's token
   applied_revision: number;
   reported_at: string | null;

@@ -76,6 +76,37 @@ describe(`the edge of a region in a box (${engineName()})`, { skip: isRoot ? fal
     await until('gw1 back', async () => via('inet', '198.51.100.0/24').length === 2 && via('fab', '100.64.255.1').length === 2, 15_000);
   });
 
+  it("runs an agent on every gateway, which comes to hold an EIP's VPC: a router reaching the instance over the tunnel", async () => {
+    const vpcId = (await box.vpc.CreateVpc({ VpcName: 'pub', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
+    const subnetId = (await box.vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 's', CidrBlock: '10.0.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
+    const run = await box.cvm.RunInstances({ Placement: { Zone: 'local-1' }, VirtualPrivateCloud: { VpcId: vpcId, SubnetId: subnetId }, InstanceCount: 1 });
+    const instanceId = run.InstanceIdSet![0]!;
+    const inst = await until('RUNNING', async () => {
+      const i = (await box.cvm.DescribeInstances({ InstanceIds: [instanceId] })).InstanceSet![0]!;
+      return i.InstanceState === 'RUNNING' && i;
+    }, 60_000);
+    assert.equal(inst.Placement?.Zone, 'local-1');
+    const routers = (gw: string) => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(`${box.prefix}-${gw}-vpc-`));
+    assert.deepEqual(routers('gw1'), [], 'no EIP yet: nothing on the gateways');
+
+    const eip = (await box.vpc.AllocateAddresses({ AddressCount: 1 })).AddressSet![0]!;
+    await box.vpc.AssociateAddress({ AddressId: eip, InstanceId: instanceId });
+    const privateIp = inst.PrivateIpAddresses![0]!;
+    for (const gw of ['gw1', 'gw2']) {
+      const ns = `${box.prefix}-${gw}-${vpcId}`;
+      await until(`${gw} holds ${vpcId}`, async () => {
+        try {
+          return execFileSync('ip', ['-n', ns, 'route', 'show', `${privateIp}/32`], { encoding: 'utf8' }).includes('dev vx');
+        } catch {
+          return false;
+        }
+      }, 20_000);
+    }
+
+    await box.vpc.DisassociateAddress({ AddressId: eip });
+    await until('gateways let the VPC go', async () => !routers('gw1').length && !routers('gw2').length, 20_000);
+  });
+
   it('fails and recovers a host the same way, and refuses a node it does not have', async () => {
     assert.equal(JSON.parse((await weft('node', 'fail', 'h2')).stdout).state, 'failed');
     assert.equal((await nodes()).find((n) => n.name === 'h2')?.state, 'failed');
