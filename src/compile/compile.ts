@@ -48,6 +48,8 @@ export interface HostSpan {
   peerings?: { id: string; vpc_id: string; peer_vpc_id: string }[];
   /** Elastic IPs bound to instances of the spanned VPCs. */
   addresses?: { ip: string; private_ip: string; instance_id: string }[];
+  /** The region's gateway cluster on the underlay (core/region.ts); without it no host sends public traffic. */
+  gatewayAddress?: string;
 }
 
 /** MAC of a host's tunnel end for one VPC: locally administered, the same wherever it is computed. */
@@ -55,6 +57,9 @@ export function routerMac(hostId: string, vni: number): string {
   const h = createHash('sha256').update(`${hostId}/${vni}`).digest();
   return ['0a', ...Array.from(h.subarray(0, 5), (b) => b.toString(16).padStart(2, '0'))].join(':');
 }
+
+/** MAC of the gateway cluster's tunnel end for one VPC: the same on every gateway, which any of them may carry. */
+export const gatewayMac = (vni: number) => routerMac('gateway-cluster', vni);
 
 /** Router-side interface name of an instance's port (IFNAMSIZ allows 15 bytes). */
 export const portName = (instanceId: string) => `p${instanceId.replace(/^ins-/, '')}`;
@@ -174,7 +179,7 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
     const context: VpcContext = {
       vpcId: vpc.id,
       vni: vpc.vni,
-      routerMac: routerMac(hostId, vpc.vni),
+      routerMac: gateway ? gatewayMac(vpc.vni) : routerMac(hostId, vpc.vni),
       subnets: subnetIds.map((id) => {
         const c = parseCidr(subnetCidr.get(id)!)!;
         const row = subnetRow.get(id);
@@ -197,6 +202,7 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
     if (Object.keys(acls).length) context.networkAcls = acls;
     if (links.length) context.peerings = links;
     if (gateway) context.eips = elasticIps(members, eipOf);
+    if (span.gatewayAddress && ports.some((p) => p.publicIp)) context.publicGateway = { underlay: span.gatewayAddress, routerMac: gatewayMac(vpc.vni) };
     vpcs.push(context);
   }
   return { hostId, revision: span.revision, underlay: span.host.underlay, ...(gateway ? { role: 'gateway' as const } : {}), vpcs };

@@ -31,7 +31,7 @@ export interface VpcContext {
   vpcId: string;
   /** VXLAN network identifier of the VPC (24 bits), the same on every host. */
   vni: number;
-  /** MAC of this host's end of the VPC tunnel (derived from host and VNI; peers address frames to it). */
+  /** MAC of this host's end of the VPC tunnel (derived from host and VNI; peers address frames to it). On a gateway, the cluster's (publicGateway.routerMac). */
   routerMac: string;
   /** Subnets with a local port; their gateway address answers on the router. */
   subnets: SubnetContext[];
@@ -75,6 +75,13 @@ export interface VpcContext {
    * public address. (Compiled; the linux driver does not translate yet.)
    */
   eips?: ElasticIp[];
+  /**
+   * On a host with a port that has an elastic IP: where that port's traffic
+   * for outside the VPC goes — over this VPC's tunnel to the gateway
+   * cluster's address, to the cluster's router MAC (the same on every
+   * gateway). (Compiled; the linux driver does not send there yet.)
+   */
+  publicGateway?: { underlay: string; routerMac: string };
 }
 
 export interface ElasticIp {

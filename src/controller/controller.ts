@@ -52,7 +52,7 @@ export async function startController(o: ControllerOptions) {
   const store = await openStore(o.database ?? join(dataDir, 'weft.db'));
   await recoverTasks(store);
   // One document cache for the agents and the API's packet tracer: a trace reads what the agents are sent.
-  const distribution = createDistribution(store);
+  const distribution = createDistribution(store, { gatewayAddress: region.gatewayAddress });
   const api = createApi({
     store,
     region,

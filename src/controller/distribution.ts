@@ -31,7 +31,7 @@ export const tokenHash = (token: string) => createHash('sha256').update(token).d
 
 export type Distribution = ReturnType<typeof createDistribution>;
 
-export function createDistribution(store: Store, o: { pollMs?: number } = {}) {
+export function createDistribution(store: Store, o: { pollMs?: number; gatewayAddress?: string } = {}) {
   const documents = createDocumentCache(store, o);
   /**
    * The document last given out per host. The cache drops a document on any

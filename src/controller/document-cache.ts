@@ -79,7 +79,8 @@ const INSTANCE_BATCH = 500;
 /** Hosts whose spans are read together (IN-lists stay well under both engines' parameter limits). */
 const SPAN_BATCH = 500;
 
-export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (msg: string) => void } = {}) {
+/** `gatewayAddress`: the region's gateway cluster on the underlay (core/region.ts), which compiled documents name. */
+export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (msg: string) => void; gatewayAddress?: string } = {}) {
   const log = o.log ?? ((m: string) => console.error(`distribution: ${m}`));
   const cache = new Map<string, Entry>();
   const index: Record<IndexName, Map<string, Set<string>>> = { vpcs: new Map(), subnets: new Map(), groups: new Map(), remoteHosts: new Map(), routeTables: new Map() };
@@ -268,6 +269,7 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
           const shared: SharedCompile = new Map(); // one snapshot
           for (const [h, w] of batch) {
             const span = spans.get(h);
+            if (span && o.gatewayAddress) span.gatewayAddress = o.gatewayAddress;
             w.ok(span && { span, shared });
             // One host per turn of the event loop: its document goes out while the next ones compile.
             await new Promise((next) => setImmediate(next));

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomString } from '../core/ids.js';
 import { formatIp, parseIp } from '../core/cidr.js';
+import { DEFAULT_GATEWAY_ADDRESS } from '../core/region.js';
 import { agentsSocket } from '../controller/controller.js';
 
 export interface HostPlan {
@@ -40,7 +41,7 @@ export const EDGE = {
   /** The fabric's router on the underlay: hosts reach the gateway cluster through it. */
   fabricRouter: '100.64.0.1',
   /** The gateway cluster's tunnel end: every gateway holds it, the fabric router spreads flows over them (ECMP). */
-  gatewayAnycast: '100.64.255.1',
+  gatewayAnycast: DEFAULT_GATEWAY_ADDRESS,
   /** Gateways' underlay addresses: 100.64.1.11, .12 … */
   gatewayUnderlayBase: '100.64.1.10',
   /** The internet router on the transit network it shares with the gateways. */

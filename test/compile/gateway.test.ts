@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileHost, type HostSpan } from '../../src/compile/compile.js';
+import { compileHost, gatewayMac, type HostSpan } from '../../src/compile/compile.js';
 
 const A = 'vpc-aaaaaaaa';
 const B = 'vpc-bbbbbbbb';
@@ -43,6 +43,20 @@ describe('compiler: gateways and elastic IPs', () => {
       { publicIp: '198.51.100.9', privateIp: '10.0.1.11', instanceId: 'ins-a1' },
       { publicIp: '203.0.113.7', privateIp: '10.0.1.12', instanceId: 'ins-a2' },
     ]);
+  });
+
+  it('gives every gateway the same router MAC per VPC (any gateway may carry any packet)', () => {
+    const mac = (id: string) => compileHost(span({ id, underlay: '100.64.1.1', role: 'gateway' })).vpcs[0]!.routerMac;
+    assert.equal(mac('gw1'), gatewayMac(100));
+    assert.equal(mac('gw2'), gatewayMac(100));
+    assert.notEqual(gatewayMac(100), gatewayMac(101));
+  });
+
+  it("sends a host's EIP ports to the region's gateway cluster, when the region has one", () => {
+    const withCluster = compileHost({ ...span({ id: 'h2', underlay: '100.64.0.12' }), gatewayAddress: '100.64.255.1' });
+    assert.deepEqual(withCluster.vpcs.find((v) => v.vpcId === A)!.publicGateway, { underlay: '100.64.255.1', routerMac: gatewayMac(100) });
+    assert.equal(withCluster.vpcs.find((v) => v.vpcId === B)!.publicGateway, undefined, 'no EIP port in B');
+    assert.equal(compileHost(span({ id: 'h2', underlay: '100.64.0.12' })).vpcs.find((v) => v.vpcId === A)!.publicGateway, undefined);
   });
 
   it('marks the port of an instance with an EIP, and leaves a host without role or eips', () => {
