@@ -34,7 +34,7 @@ import {
 } from './names.js';
 import { desiredTables, mac as macText, planNft } from './nft-ruleset.js';
 import { isPeeringAlias, linkPlan, makeLinkLines, type LinkPlan } from './peering.js';
-import { PEERING_GATEWAY, checkRouteTable, planRouting, routingWant } from './route-tables.js';
+import { PEERING_GATEWAY, PUBLIC_GATEWAY, checkRouteTable, planRouting, routingWant } from './route-tables.js';
 import { emptyRouter, type HostState, type LinkState, type RouterState } from './state.js';
 
 export interface DriverContext {
@@ -278,6 +278,11 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
     neigh.set(`${vx} ${r.ip}`, { dev: vx, dst: r.ip, lladdr: macText(r.routerMac) });
     fdb.set(macText(r.routerMac), r.underlay);
   }
+  // The gateway cluster, for ports with an elastic IP (route-tables.ts PUBLIC_TABLE).
+  if (vpc.publicGateway && vpc.ports.some((p) => p.publicIp)) {
+    neigh.set(`${vx} ${PUBLIC_GATEWAY}`, { dev: vx, dst: PUBLIC_GATEWAY, lladdr: macText(vpc.publicGateway.routerMac) });
+    fdb.set(macText(vpc.publicGateway.routerMac), vpc.publicGateway.underlay);
+  }
   const liveRoutes = a.routes.filter((r) => r.protocol !== 'kernel' && !(r.dev && gone.has(r.dev)));
   const routeOk = (r: RouterState['routes'][number], w: RouteWant) =>
     r.type === 'unicast' && r.dev === w.dev && r.gateway === w.gateway && (w.gateway ? r.onlink : true);
@@ -413,6 +418,9 @@ function validate(vpc: VpcContext, doc: HostDocument): void {
     if (parseIp(r.ip) === undefined || parseIp(r.underlay) === undefined) throw new Error(`${r.instanceId}: invalid remote address`);
     if (!MAC.test(r.routerMac)) throw new Error(`${r.instanceId}: invalid routerMac ${JSON.stringify(r.routerMac)}`);
   }
+  for (const p of vpc.ports) if (p.publicIp !== undefined && parseIp(p.publicIp) === undefined) throw new Error(`${p.instanceId}: invalid public address ${JSON.stringify(p.publicIp)}`);
+  const g = vpc.publicGateway;
+  if (g && (parseIp(g.underlay) === undefined || !MAC.test(g.routerMac))) throw new Error(`${vpc.vpcId}: invalid gateway cluster ${JSON.stringify(g)}`);
   const cidr = (what: string, c: string) => {
     if (!parseCidr(c)) throw new Error(`${what}: invalid CIDR ${JSON.stringify(c)}`);
   };

@@ -33,6 +33,15 @@ export const RESILIENT_BUCKETS = 128;
 export const RESILIENT_IDLE_TIMER = 10;
 /** The static next hop of a peering link: an address nobody has, resolved by a permanent neighbour to the peer end's MAC. */
 export const PEERING_GATEWAY = '169.254.0.1';
+/**
+ * An EIP port's traffic that no route table routes (the route tables' rules
+ * come first: 0.0.0.0/0 → a NAT gateway wins, as on Tencent) goes to the
+ * gateway cluster: a table of one default route over the tunnel, to an
+ * address nobody has, resolved by a permanent neighbour to the cluster's MAC.
+ */
+export const PUBLIC_TABLE = TABLE_BASE - 1;
+export const PUBLIC_RULE_PRIORITY = 40010;
+export const PUBLIC_GATEWAY = '169.254.255.1';
 
 export function fnv1a(text: string): number {
   let h = 0x811c9dc5;
@@ -173,6 +182,9 @@ export function routingWant(vpc: VpcContext, ctx: RoutingContext): RoutingWant {
   }
   for (const t of tables)
     for (const s of t.subnets) rules.push({ priority: TUNNEL_RULE_PRIORITY, src: s.cidr, iif: vx, table: String(ids.get(t.routeTableId)!.in) });
+  const publicPorts = vpc.publicGateway ? vpc.ports.filter((p) => p.publicIp).sort((a, b) => (a.ifname < b.ifname ? -1 : 1)) : [];
+  for (const p of publicPorts) rules.push({ priority: PUBLIC_RULE_PRIORITY, src: 'all', iif: p.ifname, table: String(PUBLIC_TABLE) });
+  if (publicPorts.length) routes.set(`${PUBLIC_TABLE} 0.0.0.0/0`, { gateway: PUBLIC_GATEWAY, dev: vx });
 
   return { nexthops: [...members.values(), ...groups], routes, rules, deferred: ctx.deferredLinks };
 }

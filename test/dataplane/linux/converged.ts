@@ -3,7 +3,7 @@ import type { HostDocument } from '../../../src/contract/host-document.js';
 import { desiredTables } from '../../../src/dataplane/linux/nft-ruleset.js';
 import { peeringAlias } from '../../../src/dataplane/linux/peering.js';
 import { ROUTER_SYSCTLS, portAlias, portSysctls, tunnelSysctls } from '../../../src/dataplane/linux/plan.js';
-import { PEERING_GATEWAY, RESILIENT_BUCKETS, RESILIENT_IDLE_TIMER, fnv1a, routingWant } from '../../../src/dataplane/linux/route-tables.js';
+import { PEERING_GATEWAY, PUBLIC_GATEWAY, RESILIENT_BUCKETS, RESILIENT_IDLE_TIMER, fnv1a, routingWant } from '../../../src/dataplane/linux/route-tables.js';
 import type { HostState, LinkState, NexthopState, RouteState, RouterState } from '../../../src/dataplane/linux/state.js';
 
 const KERNEL_RULES = [
@@ -48,6 +48,8 @@ export function converged(doc: HostDocument): HostState {
     namespaces.push(ns, ...v.ports.map((p) => `wtab-${p.instanceId}`));
     const vx = `vx${v.vni}`;
     const remoteHosts = new Map(v.remotes.map((r) => [r.routerMac, r.underlay]));
+    const cluster = v.publicGateway && v.ports.some((p) => p.publicIp) ? v.publicGateway : undefined;
+    if (cluster) remoteHosts.set(cluster.routerMac, cluster.underlay);
     routers[ns] = {
       links: [
         { name: 'lo', mac: '00:00:00:00:00:00', mtu: 65536, up: true },
@@ -65,6 +67,7 @@ export function converged(doc: HostDocument): HostState {
         ...v.remotes.map((r) => ({ dst: r.ip, dev: vx, lladdr: r.routerMac, permanent: true })),
         { dst: '10.0.1.99', dev: 'p00000001', lladdr: 'aa:bb:cc:dd:ee:ff', permanent: false },
         ...(v.peerings ?? []).map((l) => ({ dst: PEERING_GATEWAY, dev: l.ifname, lladdr: l.peerMac, permanent: true })),
+        ...(cluster ? [{ dst: PUBLIC_GATEWAY, dev: vx, lladdr: cluster.routerMac, permanent: true }] : []),
       ],
       ...convergedRouting(v),
       fdb: [...remoteHosts].map(([mac, dst]) => ({ mac, dev: vx, dst, permanent: true })),

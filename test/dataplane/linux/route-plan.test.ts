@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseIp } from '../../../src/core/cidr.js';
 import { planHost, type DriverContext, type Step, type StepGroup } from '../../../src/dataplane/linux/plan.js';
-import { GROUP_ID_LIMIT, TABLE_BASE, groupIds, tableIds } from '../../../src/dataplane/linux/route-tables.js';
+import { GROUP_ID_LIMIT, PUBLIC_RULE_PRIORITY, PUBLIC_TABLE, TABLE_BASE, groupIds, tableIds } from '../../../src/dataplane/linux/route-tables.js';
 import type { HostState } from '../../../src/dataplane/linux/state.js';
 import { routingDocument } from './fixtures.js';
 import { converged } from './converged.js';
@@ -226,4 +226,30 @@ test('what the route tables carry to a command line is checked', () => {
     assert.match(g.error ?? '', msg, name);
     assert.deepEqual(g.steps, [], name);
   }
+});
+
+test("an EIP port's unrouted traffic goes to the gateway cluster: a rule after the route tables', one table, the cluster's neighbour and tunnel end", () => {
+  const doc = routingDocument();
+  const rich = doc.vpcs.find((v) => v.vpcId === 'vpc-rich0001')!;
+  rich.ports[0]!.publicIp = '198.51.100.7';
+  rich.publicGateway = { underlay: '100.64.255.1', routerMac: '0a:ee:00:00:00:01' };
+  const port = rich.ports[0]!.ifname;
+  const all = steps(planHost(doc, { namespaces: [], hostLinks: [], routers: {} }, ctx)).filter((s) => s.ns === R).flatMap((s) => s.lines);
+  for (const line of [
+    `route replace 0.0.0.0/0 via 169.254.255.1 dev vx4242 onlink table ${PUBLIC_TABLE}`,
+    `rule add priority ${PUBLIC_RULE_PRIORITY} iif ${port} lookup ${PUBLIC_TABLE}`,
+    'neigh replace 169.254.255.1 lladdr 0a:ee:00:00:00:01 dev vx4242 nud permanent',
+    'fdb replace 0a:ee:00:00:00:01 dev vx4242 dst 100.64.255.1 self permanent',
+  ])
+    assert.ok(all.includes(line), `${line}\nin\n${all.join('\n')}`);
+  assert.ok(PUBLIC_RULE_PRIORITY > 40001, 'after the route tables: a route-table route (0.0.0.0/0 → NAT) wins');
+  const settled = planHost(doc, converged(doc), ctx);
+  assert.deepEqual(settled.map((g) => [g.vpcId, g.error, g.steps]), [
+    ['vpc-peer0001', undefined, []],
+    ['vpc-rich0001', undefined, []],
+  ], 'a converged kernel: nothing to do');
+  delete rich.ports[0]!.publicIp;
+  const undo = steps(planHost(doc, converged({ ...doc, vpcs: doc.vpcs.map((v) => (v === rich ? { ...v, ports: v.ports.map((p, i) => (i ? p : { ...p, publicIp: '198.51.100.7' })) } : v)) }), ctx)).flatMap((s) => s.lines);
+  assert.ok(undo.includes(`rule del priority ${PUBLIC_RULE_PRIORITY} iif ${port} lookup ${PUBLIC_TABLE}`), undo.join('\n'));
+  assert.ok(undo.some((l) => l.startsWith('route del 0.0.0.0/0') && l.endsWith(`table ${PUBLIC_TABLE}`)), undo.join('\n'));
 });
