@@ -5,7 +5,7 @@
  * ECMP routes and bring it back.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { isRoot, startBox, until, type Box } from '../helpers/box.js';
 import { engineName, run } from '../helpers/region.js';
@@ -76,35 +76,111 @@ describe(`the edge of a region in a box (${engineName()})`, { skip: isRoot ? fal
     await until('gw1 back', async () => via('inet', '198.51.100.0/24').length === 2 && via('fab', '100.64.255.1').length === 2, 15_000);
   });
 
-  it("runs an agent on every gateway, which comes to hold an EIP's VPC: a router reaching the instance over the tunnel", async () => {
-    const vpcId = (await box.vpc.CreateVpc({ VpcName: 'pub', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
-    const subnetId = (await box.vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 's', CidrBlock: '10.0.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
-    const run = await box.cvm.RunInstances({ Placement: { Zone: 'local-1' }, VirtualPrivateCloud: { VpcId: vpcId, SubnetId: subnetId }, InstanceCount: 1 });
-    const instanceId = run.InstanceIdSet![0]!;
-    const inst = await until('RUNNING', async () => {
-      const i = (await box.cvm.DescribeInstances({ InstanceIds: [instanceId] })).InstanceSet![0]!;
-      return i.InstanceState === 'RUNNING' && i;
-    }, 60_000);
-    assert.equal(inst.Placement?.Zone, 'local-1');
+  describe('elastic IPs through the gateways', () => {
+    let vpcId = '';
+    let instanceId = '';
+    let privateIp = '';
+    let eip = '';
+    let publicIp = '';
+    const ns = () => `${box.prefix}-${instanceId}`;
+    /** Runs `cmd` in namespace `where` in the background; resolves with its output when it exits. */
+    const background = (where: string, cmd: string[]) => {
+      const p = spawn('ip', ['netns', 'exec', where, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (out += d));
+      return new Promise<string>((ok) => p.on('close', () => ok(out)));
+    };
+    const pause = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
     const routers = (gw: string) => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(`${box.prefix}-${gw}-vpc-`));
-    assert.deepEqual(routers('gw1'), [], 'no EIP yet: nothing on the gateways');
 
-    const eip = (await box.vpc.AllocateAddresses({ AddressCount: 1 })).AddressSet![0]!;
-    await box.vpc.AssociateAddress({ AddressId: eip, InstanceId: instanceId });
-    const privateIp = inst.PrivateIpAddresses![0]!;
-    for (const gw of ['gw1', 'gw2']) {
-      const ns = `${box.prefix}-${gw}-${vpcId}`;
-      await until(`${gw} holds ${vpcId}`, async () => {
-        try {
-          return execFileSync('ip', ['-n', ns, 'route', 'show', `${privateIp}/32`], { encoding: 'utf8' }).includes('dev vx');
-        } catch {
-          return false;
+    before(async () => {
+      vpcId = (await box.vpc.CreateVpc({ VpcName: 'pub', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
+      const subnetId = (await box.vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 's', CidrBlock: '10.0.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
+      const sg = (await box.vpc.CreateSecurityGroupWithPolicies({
+        GroupName: 'web',
+        GroupDescription: 'open to the internet',
+        SecurityGroupPolicySet: { Ingress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }], Egress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }] },
+      })).SecurityGroup!.SecurityGroupId!;
+      const run = await box.cvm.RunInstances({ Placement: { Zone: 'local-1' }, VirtualPrivateCloud: { VpcId: vpcId, SubnetId: subnetId }, SecurityGroupIds: [sg], InstanceCount: 1 });
+      instanceId = run.InstanceIdSet![0]!;
+      const inst = await until('RUNNING', async () => {
+        const i = (await box.cvm.DescribeInstances({ InstanceIds: [instanceId] })).InstanceSet![0]!;
+        return i.InstanceState === 'RUNNING' && i;
+      }, 60_000);
+      privateIp = inst.PrivateIpAddresses![0]!;
+    });
+
+    it("puts the EIP's VPC on every gateway, and nothing before", async () => {
+      assert.deepEqual(routers('gw1'), [], 'no EIP yet: nothing on the gateways');
+      eip = (await box.vpc.AllocateAddresses({ AddressCount: 1 })).AddressSet![0]!;
+      await box.vpc.AssociateAddress({ AddressId: eip, InstanceId: instanceId });
+      publicIp = (await box.vpc.DescribeAddresses({ AddressIds: [eip] })).AddressSet![0]!.AddressIp!;
+      for (const gw of ['gw1', 'gw2'])
+        await until(`${gw} holds ${vpcId}`, async () => {
+          try {
+            return execFileSync('ip', ['-n', `${box.prefix}-${gw}-${vpcId}`, 'route', 'show', `${privateIp}/32`], { encoding: 'utf8' }).includes('dev vx');
+          } catch {
+            return false;
+          }
+        });
+      const listed = (await box.cvm.DescribeInstances({ InstanceIds: [instanceId] })).InstanceSet![0]!;
+      assert.deepEqual(listed.PublicIpAddresses, [publicIp]);
+    });
+
+    it('carries ICMP, TCP and UDP both ways; the instance sees the client, the client sees the EIP', async () => {
+      await until('internet → EIP', async () => (await internet('ping', '-c', '1', '-W', '1', publicIp)).code === 0);
+      assert.equal((await box.exec(instanceId, ['ping', '-c', '1', '-W', '1', '198.18.0.10'])).code, 0, 'EIP instance → internet');
+
+      const inbound = background(ns(), ['timeout', '10', 'nc', '-n', '-v', '-l', '-p', '8080']);
+      await pause(300);
+      await run(['exec', '--data-dir', box.dataDir, 'internet', '--', 'sh', '-c', `echo hello | nc -n -w 1 ${publicIp} 8080`]);
+      const seenInside = await inbound;
+      assert.match(seenInside, /Connection received on 198\.18\.0\.10 /, 'the instance sees the client');
+      assert.match(seenInside, /hello/);
+      assert.ok(!(await box.exec(instanceId, ['ip', '-4', '-o', 'addr'])).out.includes(publicIp), 'the instance holds only its private address');
+
+      const outbound = background(`${box.prefix}-internet`, ['timeout', '10', 'nc', '-n', '-v', '-l', '-p', '9090']);
+      await pause(300);
+      await box.exec(instanceId, ['sh', '-c', 'echo back | nc -n -w 1 198.18.0.10 9090']);
+      const seenOutside = await outbound;
+      assert.match(seenOutside, new RegExp(`Connection received on ${publicIp.replace(/\./g, '\\.')} `), 'the internet sees the EIP');
+      assert.match(seenOutside, /back/);
+
+      const udp = background(ns(), ['timeout', '4', 'nc', '-n', '-u', '-l', '-p', '7000']);
+      await pause(300);
+      for (let i = 0; i < 3; i++) await run(['exec', '--data-dir', box.dataDir, 'internet', '--', 'sh', '-c', `echo datagram | nc -n -u -w 1 ${publicIp} 7000`]);
+      assert.match(await udp, /datagram/);
+    });
+
+    it('keeps a long download through the EIP going while each gateway fails and recovers in turn', async () => {
+      // The instance streams 64 KiB every 20 ms for 12 s (~38 MB); the client counts what arrives.
+      const total = 600 * 65536;
+      const server = `const net=require('net');net.createServer(s=>{let n=0;const b=Buffer.alloc(65536,120);const t=setInterval(()=>{s.write(b);if(++n===600){clearInterval(t);s.end();}},20);}).listen(7070,'${privateIp}');`;
+      const stop = box.spawnIn(instanceId, [process.execPath, '-e', server]);
+      try {
+        await pause(500);
+        const download = run(['exec', '--data-dir', box.dataDir, 'internet', '--', 'sh', '-c', `nc -n -w 10 ${publicIp} 7070 | wc -c`]);
+        for (const gw of ['gw1', 'gw2']) {
+          await pause(1500);
+          assert.equal((await weft('node', 'fail', gw)).code, 0);
+          await pause(2000);
+          assert.equal((await weft('node', 'recover', gw)).code, 0);
+          await until(`${gw} back`, async () => via('inet', '198.51.100.0/24').length === 2 && via('fab', '100.64.255.1').length === 2, 15_000);
         }
-      }, 20_000);
-    }
+        const got = await download;
+        assert.equal(got.code, 0, got.stderr);
+        assert.equal(Number(got.stdout.trim()), total, 'every byte arrived');
+      } finally {
+        stop();
+      }
+    });
 
-    await box.vpc.DisassociateAddress({ AddressId: eip });
-    await until('gateways let the VPC go', async () => !routers('gw1').length && !routers('gw2').length, 20_000);
+    it('stops carrying the EIP once it is unbound, and the gateways let the VPC go', async () => {
+      await box.vpc.DisassociateAddress({ AddressId: eip });
+      await until('gateways let the VPC go', async () => !routers('gw1').length && !routers('gw2').length, 20_000);
+      assert.notEqual((await internet('ping', '-c', '1', '-W', '1', publicIp)).code, 0);
+    });
   });
 
   it('fails and recovers a host the same way, and refuses a node it does not have', async () => {

@@ -30,7 +30,7 @@ import {
 } from './exec.js';
 import { checkName, checkPrefix, hostNs, instanceNs, routerVpcOf } from './names.js';
 import { TABLE, tablesFromListing } from './nft-ruleset.js';
-import { planHost, sysctlKeys, type DriverContext, type Step, type StepKind } from './plan.js';
+import { isGatewayLinkName, planHost, sysctlKeys, type DriverContext, type Step, type StepKind } from './plan.js';
 import {
   parseAddrs,
   parseFdb,
@@ -165,6 +165,10 @@ export class LinuxDriver {
     const namespaces = await listNetns();
     const { prefix, hostName, hostNs: hns } = this.ctx;
     const hostLinks = hns === null || namespaces.includes(hns) ? parseLinks(await ipJson(hns, ['-d', 'link', 'show'])) : [];
+    // A gateway routes its EIPs into the VPC routers from its own namespace (plan.ts planGatewayLink).
+    const gatewayLinks = hostLinks.some((l) => isGatewayLinkName(l.name));
+    const hostRoutes = gatewayLinks ? parseRoutes(await ipJson(hns, ['route', 'show'])) : [];
+    const hostNeighbours = gatewayLinks ? parseNeighbours(await ipJson(hns, ['neigh', 'show'])) : [];
     const routerNames = namespaces.filter((n) => routerVpcOf(prefix, hostName, n));
     const routers: Record<string, RouterState> = {};
     await Promise.all(
@@ -172,7 +176,7 @@ export class LinuxDriver {
         routers[ns] = await readRouter(ns);
       }),
     );
-    return { namespaces, hostLinks, routers };
+    return { namespaces, hostLinks, hostRoutes, hostNeighbours, routers };
   }
 }
 
@@ -195,7 +199,7 @@ export async function readRouter(ns: string): Promise<RouterState> {
     neighbours: parseNeighbours(neigh!),
     fdb: parseFdb(fdb),
     sysctl: await sysctlRead(ns, sysctlKeys(linkStates)),
-    nft: tablesFromListing(nft).filter((t) => t.name === TABLE && (t.family === 'inet' || t.family === 'arp')),
+    nft: tablesFromListing(nft).filter((t) => t.name === TABLE && ['inet', 'arp', 'ip'].includes(t.family)),
   };
 }
 

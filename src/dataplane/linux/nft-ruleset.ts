@@ -90,7 +90,42 @@ type AclDirection = 'out' | 'in';
 
 /** The two tables a VPC's router namespace should hold. Throws on a policy it cannot express. */
 export function desiredTables(vpc: VpcContext): NftTable[] {
-  return [inetTable(vpc), arpTable(vpc.ports)];
+  return [inetTable(vpc), arpTable(vpc.ports), ...(vpc.eips ? [eipTable(vpc)] : [])];
+}
+
+/** The link between a gateway's VPC router and the gateway's own namespace (plan.ts). */
+export const PUBLIC_LINK = 'pub0';
+
+/**
+ * On a gateway: the VPC's elastic IPs as stateless 1:1 translation, before
+ * conntrack (`notrack`: any gateway can carry any packet of a flow). From the
+ * tunnel, an EIP instance's source becomes its EIP; from the gateway's side,
+ * an EIP destination becomes the instance's address; anything else is dropped
+ * (a source or destination outside the map fails the lookup, so the rule does
+ * not match). nft fixes the L4 checksums.
+ */
+function eipTable(vpc: VpcContext): NftTable {
+  const eips = [...(vpc.eips ?? [])].sort((a, b) => cmpIp(a.publicIp, b.publicIp));
+  const mangle = (field: 'saddr' | 'daddr', map: string): Stmt => ({ mangle: { key: payload('ip', field), value: { map: { key: payload('ip', field), data: `@${map}` } } } });
+  return {
+    family: 'ip',
+    name: TABLE,
+    sets: [
+      { name: 'eip_out', type: 'ipv4_addr', map: 'ipv4_addr', elem: [...eips].sort((a, b) => cmpIp(a.privateIp, b.privateIp)).map((e) => [e.privateIp, e.publicIp]) },
+      { name: 'eip_in', type: 'ipv4_addr', map: 'ipv4_addr', elem: eips.map((e) => [e.publicIp, e.privateIp]) },
+    ],
+    chains: [
+      {
+        name: 'eip',
+        base: { type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' },
+        rules: [
+          [match(meta('iifname'), `vx${vpc.vni}`), { notrack: null }, mangle('saddr', 'eip_out'), ACCEPT],
+          [match(meta('iifname'), PUBLIC_LINK), { notrack: null }, mangle('daddr', 'eip_in'), ACCEPT],
+          [DROP],
+        ],
+      },
+    ],
+  };
 }
 
 function inetTable(vpc: VpcContext): NftTable {
@@ -566,7 +601,7 @@ function elemText(e: unknown, s: NftSet): string {
   const value = (v: unknown, type: string | undefined) => (type === 'ifname' ? JSON.stringify(v) : v && typeof v === 'object' ? rhsText(v, false) : String(v));
   if (s.map) {
     const [k, d] = e as [unknown, Stmt];
-    return `${value(k, types[0])} : ${stmtText(d)}`;
+    return `${value(k, types[0])} : ${s.map === 'verdict' ? stmtText(d) : value(d, s.map)}`;
   }
   if (e && typeof e === 'object' && 'concat' in e) return (e.concat as unknown[]).map((v, i) => value(v, types[i])).join(' . ');
   return value(e, types[0]);
@@ -612,6 +647,12 @@ function stmtText(s: Stmt): string {
     const v = s.vmap as { key: unknown; data: string };
     return `${lhsText(v.key)} vmap ${v.data}`;
   }
+  if (s.mangle) {
+    const m = s.mangle as { key: unknown; value: { map?: { key: unknown; data: string } } };
+    if (!m.value.map) throw new Error(`cannot render nft statement ${JSON.stringify(s)}`);
+    return `${lhsText(m.key)} set ${lhsText(m.value.map.key)} map ${m.value.map.data}`;
+  }
+  if ('notrack' in s) return 'notrack';
   if (s.jump) return `jump ${(s.jump as { target: string }).target}`;
   if (s.goto) return `goto ${(s.goto as { target: string }).target}`;
   for (const verdict of ['accept', 'drop', 'return', 'continue']) if (verdict in s) return verdict;

@@ -35,7 +35,8 @@ import {
 import { desiredTables, mac as macText, planNft } from './nft-ruleset.js';
 import { isPeeringAlias, linkPlan, makeLinkLines, type LinkPlan } from './peering.js';
 import { PEERING_GATEWAY, PUBLIC_GATEWAY, checkRouteTable, planRouting, routingWant } from './route-tables.js';
-import { emptyRouter, type HostState, type LinkState, type RouterState } from './state.js';
+import { PUBLIC_LINK } from './nft-ruleset.js';
+import { emptyRouter, type HostState, type LinkState, type RouteState, type RouterState } from './state.js';
 
 export interface DriverContext {
   prefix: string;
@@ -116,6 +117,19 @@ export function sysctlKeys(links: LinkState[]): string[] {
   return keys;
 }
 
+/**
+ * A gateway's VPC router is joined to the gateway's own namespace (where the
+ * internet is) by a veth: `pub0` in the router, `x<vni>` on the gateway. No
+ * addresses: each side routes to an address nobody has, resolved by a
+ * permanent neighbour to the other end's MAC (as peering links do).
+ */
+export const gatewayLinkName = (vni: number) => `x${vni}`;
+export const isGatewayLinkName = (name: string) => /^x\d+$/.test(name);
+const GATEWAY_ROOT_MAC = '0a:ef:00:00:00:01';
+const GATEWAY_ROUTER_MAC = '0a:ef:00:00:00:02';
+const GATEWAY_ROOT_HOP = '169.254.0.1'; // the gateway's end, as the router sees it
+const GATEWAY_ROUTER_HOP = '169.254.0.2'; // the router's end, as the gateway sees it
+
 export const portAlias = (p: Port, peer: string) => `weft:${p.instanceId},${p.ip}/${p.prefix},${macText(p.mac)},${p.gateway},${peer}`;
 export const aliasInstance = (alias: string | undefined) => /^weft:([^,]+),/.exec(alias ?? '')?.[1];
 
@@ -182,6 +196,14 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
   const peerLinks: LinkPlan[] = (vpc.peerings ?? []).map((l) => linkPlan(doc, actual, vpc, R, routerNs(ctx.prefix, ctx.hostName, l.peerVpcId), l));
   const linkByIf = new Map(peerLinks.map((lp) => [lp.link.ifname, lp]));
 
+  // On a gateway: the link to its own namespace, right when both ends are veths with their MACs.
+  const gatewayVpc = doc.role === 'gateway' && vpc.eips !== undefined;
+  const xName = gatewayLinkName(vpc.vni);
+  const rootEnd = actual.hostLinks.find((l) => l.name === xName);
+  const routerEnd = a.links.find((l) => l.name === PUBLIC_LINK);
+  const publicLinkOk =
+    gatewayVpc && rootEnd?.kind === 'veth' && rootEnd.mac === GATEWAY_ROOT_MAC && routerEnd?.kind === 'veth' && routerEnd.mac === GATEWAY_ROUTER_MAC;
+
   // ---- links ----
   const linkDel: string[] = [];
   const peerDel: string[] = [];
@@ -201,6 +223,7 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
       }
       continue;
     }
+    if (l.name === PUBLIC_LINK && publicLinkOk) continue;
     const lp = linkByIf.get(l.name);
     if (lp || isPeeringAlias(l.alias)) {
       if (lp?.ok) continue;
@@ -238,6 +261,15 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
   }
   const lo = links.get('lo');
   if (!lo?.up) main.push('link set lo up');
+  const gatewayHostPre: string[] = [];
+  if (gatewayVpc) {
+    if (!publicLinkOk) {
+      if (rootEnd) gatewayHostPre.push(`link del ${xName}`);
+      main.push(`link add ${PUBLIC_LINK} address ${GATEWAY_ROUTER_MAC} mtu ${INSTANCE_MTU} type veth peer name ${xName} netns ${ctx.hostNs} address ${GATEWAY_ROOT_MAC} mtu ${INSTANCE_MTU}`);
+      gone.add(PUBLIC_LINK);
+    }
+    if (!publicLinkOk || !routerEnd?.up) main.push(`link set ${PUBLIC_LINK} up`);
+  }
   const vxLink = vxNew ? undefined : links.get(vx);
   if (vxLink && vxLink.mac !== routerMac) main.push(`link set ${vx} address ${routerMac}`);
   if (vxLink && vxLink.mtu !== INSTANCE_MTU) main.push(`link set ${vx} mtu ${INSTANCE_MTU}`);
@@ -278,6 +310,11 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
     neigh.set(`${vx} ${r.ip}`, { dev: vx, dst: r.ip, lladdr: macText(r.routerMac) });
     fdb.set(macText(r.routerMac), r.underlay);
   }
+  // On a gateway: what is not the VPC's leaves towards the gateway's namespace (translated by the eip table).
+  if (gatewayVpc) {
+    routes.set('0.0.0.0/0', { dev: PUBLIC_LINK, gateway: GATEWAY_ROOT_HOP });
+    neigh.set(`${PUBLIC_LINK} ${GATEWAY_ROOT_HOP}`, { dev: PUBLIC_LINK, dst: GATEWAY_ROOT_HOP, lladdr: GATEWAY_ROOT_MAC });
+  }
   // The gateway cluster, for ports with an elastic IP (route-tables.ts PUBLIC_TABLE).
   if (vpc.publicGateway && vpc.ports.some((p) => p.publicIp)) {
     neigh.set(`${vx} ${PUBLIC_GATEWAY}`, { dev: vx, dst: PUBLIC_GATEWAY, lladdr: macText(vpc.publicGateway.routerMac) });
@@ -313,6 +350,20 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
   for (const f of liveFdb) if (!fdbOk(f)) bridge.push(`fdb del ${f.mac} dev ${vx}${f.dst ? ` dst ${f.dst}` : ''} self`);
   for (const [m, dst] of fdb) if (!liveFdb.some((f) => f.mac === m && fdbOk(f))) bridge.push(`fdb replace ${m} dev ${vx} dst ${dst} self permanent`);
 
+  // On a gateway: its EIPs route into this router, over the link's gateway end.
+  const gatewayHostPost: string[] = [];
+  if (gatewayVpc) {
+    const fresh = !publicLinkOk;
+    if (fresh || !rootEnd?.up) gatewayHostPost.push(`link set ${xName} up`);
+    const want = new Set((vpc.eips ?? []).map((e) => `${e.publicIp}/32`));
+    const have = fresh ? [] : (actual.hostRoutes ?? []).filter((r) => r.dev === xName);
+    const right = (r: RouteState) => r.type === 'unicast' && r.gateway === GATEWAY_ROUTER_HOP && r.onlink && want.has(r.dst);
+    for (const r of have) if (!right(r)) gatewayHostPost.push(`route del ${r.dst} dev ${xName}`);
+    for (const dst of want) if (!have.some((r) => r.dst === dst && right(r))) gatewayHostPost.push(`route replace ${dst} via ${GATEWAY_ROUTER_HOP} dev ${xName} onlink`);
+    const hop = fresh ? undefined : (actual.hostNeighbours ?? []).find((n) => n.dev === xName && n.dst === GATEWAY_ROUTER_HOP);
+    if (!hop?.permanent || hop.lladdr !== GATEWAY_ROUTER_MAC) gatewayHostPost.push(`neigh replace ${GATEWAY_ROUTER_HOP} lladdr ${GATEWAY_ROUTER_MAC} dev ${xName} nud permanent`);
+  }
+
   // ---- sysctls ----
   const sysctlDiff = (want: [string, string][], fresh: boolean) => want.filter(([k, v]) => fresh || a.sysctl[k] !== v).map(([k, v]) => `${k}=${v}`);
   const routerSysctls = ctx.ipv6 === false ? ROUTER_SYSCTLS.filter(([k]) => !k.startsWith('net.ipv6.')) : ROUTER_SYSCTLS;
@@ -321,6 +372,7 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
     ...sysctlDiff(tunnelSysctls(vx), gone.has(vx)),
     ...ports.flatMap((p) => sysctlDiff(portSysctls(p.port.ifname), gone.has(p.port.ifname))),
     ...okLinks.flatMap(({ lp }) => sysctlDiff(tunnelSysctls(lp.link.ifname), false)),
+    ...(gatewayVpc ? sysctlDiff(tunnelSysctls(PUBLIC_LINK), !publicLinkOk) : []),
   ];
 
   // ---- peering links this plan makes (both ends), and the route tables ----
@@ -359,9 +411,10 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
     { kind: 'nft', ns: R, lines: nft ? nft.text.trimEnd().split('\n') : [], note: nft ? nftNote(nft) : undefined },
     { kind: 'ip', ns: R, lines: linkDel },
     { kind: 'link-del', ns: R, lines: peerDel },
-    { kind: 'ip', ns: ctx.hostNs, lines: hostLines },
+    { kind: 'ip', ns: ctx.hostNs, lines: [...hostLines, ...gatewayHostPre] },
     { kind: 'instance-reset', ns: null, lines: nsReset },
     { kind: 'ip', ns: R, lines: main },
+    { kind: 'ip', ns: ctx.hostNs, lines: gatewayHostPost, note: 'the gateway: EIPs into this VPC' },
     { kind: 'bridge', ns: R, lines: bridge },
     { kind: 'sysctl', ns: R, lines: post },
     ...create.map(
@@ -419,6 +472,8 @@ function validate(vpc: VpcContext, doc: HostDocument): void {
     if (!MAC.test(r.routerMac)) throw new Error(`${r.instanceId}: invalid routerMac ${JSON.stringify(r.routerMac)}`);
   }
   for (const p of vpc.ports) if (p.publicIp !== undefined && parseIp(p.publicIp) === undefined) throw new Error(`${p.instanceId}: invalid public address ${JSON.stringify(p.publicIp)}`);
+  for (const e of vpc.eips ?? [])
+    if (parseIp(e.publicIp) === undefined || parseIp(e.privateIp) === undefined) throw new Error(`${e.instanceId}: invalid elastic IP ${JSON.stringify(e)}`);
   const g = vpc.publicGateway;
   if (g && (parseIp(g.underlay) === undefined || !MAC.test(g.routerMac))) throw new Error(`${vpc.vpcId}: invalid gateway cluster ${JSON.stringify(g)}`);
   const cidr = (what: string, c: string) => {

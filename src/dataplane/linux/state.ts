@@ -98,6 +98,9 @@ export interface HostState {
   namespaces: string[];
   /** Links of the namespace VXLAN devices are created in (the host's). */
   hostLinks: LinkState[];
+  /** On a gateway: the host namespace's main-table routes and neighbours (its EIP routes into the VPC routers). */
+  hostRoutes?: RouteState[];
+  hostNeighbours?: NeighState[];
   /** Router namespaces of this host, by namespace name. */
   routers: Record<string, RouterState>;
 }
