@@ -72,14 +72,14 @@ export interface VpcContext {
   /**
    * On a gateway: the VPC's elastic IPs bound to running instances, each a
    * 1:1 translation between the public and the private address, sorted by
-   * public address. (Compiled; the linux driver does not translate yet.)
+   * public address: the gateway translates them statelessly (nft-ruleset.ts eipTable).
    */
   eips?: ElasticIp[];
   /**
    * On a host with a port that has an elastic IP: where that port's traffic
    * for outside the VPC goes — over this VPC's tunnel to the gateway
    * cluster's address, to the cluster's router MAC (the same on every
-   * gateway). (Compiled; the linux driver does not send there yet.)
+   * gateway): route-tables.ts PUBLIC_TABLE.
    */
   publicGateway?: { underlay: string; routerMac: string };
 }
