@@ -24,6 +24,7 @@
  *   ACLs, peerings and elastic IPs ('address') reach documents through their
  *   VPCs: their actions record a 'vpc' change for each VPC they affect (an
  *   EIP's: the VPC of the instance it is bound to, or was until the change).
+ *   NAT gateways ('nat_gateway') likewise record a 'vpc' change of their VPC.
  * - A change of a kind this module does not know drops every document.
  * - Commits on other controller replicas are read from the change log every
  *   `pollMs` and go through the same path.
@@ -160,8 +161,9 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
         case 'network_acl':
         case 'peering':
         case 'address':
+        case 'nat_gateway':
           // Their actions also record a change of every VPC whose hosts they affect (both VPCs of a peering; the VPC
-          // of the instance an EIP is or was bound to). An unbound EIP is in no document.
+          // of the instance an EIP is or was bound to; a NAT gateway's VPC). An unbound EIP is in no document.
           break;
         default:
           // A kind added later and not taught here: correct before fast.

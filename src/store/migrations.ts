@@ -385,6 +385,36 @@ const addresses: Migration = {
   },
 };
 
+/**
+ * NAT gateways. An EIP a gateway holds names it in nat_gateway_id (status
+ * BIND, instance_id null: a gateway holds several, which the unique index on
+ * instance_id would not allow). The gateway remembers the task that makes it
+ * AVAILABLE, so a task failed by a controller restart fails its gateway.
+ */
+const natGateways: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('nat_gateways')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('vpc_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('bandwidth', 'integer', (c) => c.notNull())
+      .addColumn('max_connections', 'integer', (c) => c.notNull())
+      .addColumn('zone', 'text', (c) => c.notNull())
+      .addColumn('subnet_id', 'text', (c) => c.notNull())
+      .addColumn('task_id', 'text', (c) => c.notNull())
+      .addColumn('deletion_protection', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('nat_gateways_by_account').on('nat_gateways').columns(['account', 'created_at', 'id']).execute();
+    await db.schema.createIndex('nat_gateways_by_vpc').on('nat_gateways').column('vpc_id').execute();
+    await db.schema.alterTable('addresses').addColumn('nat_gateway_id', 'text').execute();
+    await db.schema.createIndex('addresses_by_nat_gateway').on('addresses').column('nat_gateway_id').execute();
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
@@ -392,6 +422,7 @@ const migrations: Record<string, Migration> = {
   '0004-name-search': nameSearch,
   '0005-routing': routing,
   '0006-addresses': addresses,
+  '0007-nat-gateways': natGateways,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

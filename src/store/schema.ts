@@ -248,6 +248,29 @@ export interface AddressesTable {
   /** JSON of AddressChargePrepaid when charge_type is BANDWIDTH_PREPAID_BY_MONTH, echoed. */
   prepaid: string | null;
   created_at: string;
+  /** While held by a NAT gateway (status BIND, instance_id null): that gateway. */
+  nat_gateway_id: string | null;
+}
+
+export interface NatGatewaysTable {
+  id: string; // nat-xxxxxxxx
+  account: string;
+  vpc_id: string;
+  name: string;
+  /** PENDING until its task completes, then AVAILABLE; PENDFAILURE if the task failed. */
+  state: string;
+  /** InternetMaxBandwidthOut, Mbps. */
+  bandwidth: number;
+  /** MaxConcurrentConnection. */
+  max_connections: number;
+  zone: string;
+  /** SubnetId as given ('' if none): Tencent keeps it, deprecated. */
+  subnet_id: string;
+  /** The RequestId of CreateNatGateway: the task that makes it AVAILABLE. */
+  task_id: string;
+  /** DeletionProtectionEnabled: 0/1. */
+  deletion_protection: number;
+  created_at: string;
 }
 
 export interface HostsTable {
@@ -284,4 +307,5 @@ export interface DB {
   acl_entries: AclEntriesTable;
   peerings: PeeringsTable;
   addresses: AddressesTable;
+  nat_gateways: NatGatewaysTable;
 }

@@ -136,7 +136,8 @@ function toAddresses(rows: readonly EipRow[], tags: Map<string, { Key: string; V
       AddressName: r.name || null,
       AddressStatus: r.status,
       AddressIp: r.ip,
-      InstanceId: r.instance_id,
+      // A NAT gateway's EIP names the gateway, as Tencent's does.
+      InstanceId: r.instance_id ?? r.nat_gateway_id,
       CreatedTime: isoSeconds(r.created_at),
       NetworkInterfaceId: r.network_interface_id,
       PrivateAddressIp: r.private_ip,
@@ -154,7 +155,7 @@ function toAddresses(rows: readonly EipRow[], tags: Map<string, { Key: string; V
       InternetChargeType: r.charge_type,
       TagSet: tags.get(r.id) ?? [],
       DeadlineDate: deadline,
-      InstanceType: r.status === 'BIND' ? 'CVM' : null,
+      InstanceType: r.nat_gateway_id ? 'NAT' : r.status === 'BIND' ? 'CVM' : null,
       Egress: null,
       AntiDDoSPackageId: '',
       RenewFlag: prepaid ? RENEW_FLAGS[prepaid.AutoRenewFlag ?? 1]! : '',
@@ -274,6 +275,7 @@ export const allocateAddresses = defineAction({
         bandwidth,
         prepaid,
         created_at: w.now,
+        nat_gateway_id: null,
       }));
       await insertEips(w.tx, rows);
       for (const r of rows) {
@@ -374,7 +376,7 @@ export const describeAddresses = defineAction({
         case 'address-status':
           return (q = q.where('status', 'in', v));
         case 'instance-id':
-          return (q = q.where('instance_id', 'in', v));
+          return (q = q.where((e) => e.or([e('instance_id', 'in', v), e('nat_gateway_id', 'in', v)])));
         case 'private-ip-address': // Tencent: only the first value counts
           return (q = q.where('private_ip', '=', v[0]!));
         case 'network-interface-id':
@@ -383,8 +385,10 @@ export const describeAddresses = defineAction({
           return (q = q.where('isp', 'in', v));
         case 'is-arrears': // no Weft EIP is ever in arrears
           return flag().includes(false) ? q : (q = q.where(nothing));
-        case 'instance-type': // every bound Weft EIP is bound to a CVM instance
-          return v.includes('CVM') ? (q = q.where('status', '=', 'BIND')) : (q = q.where(nothing));
+        case 'instance-type': // a bound Weft EIP is bound to a CVM instance or held by a NAT gateway
+          return (q = q.where((e) =>
+            e.or([...(v.includes('CVM') ? [e('instance_id', 'is not', null)] : []), ...(v.includes('NAT') ? [e('nat_gateway_id', 'is not', null)] : []), nothing]),
+          ));
         case 'address-type': // every Weft EIP is of type EIP
           return v.includes('EIP') ? q : (q = q.where(nothing));
         case 'dedicated-cluster-id': // Weft has no dedicated clusters
@@ -434,6 +438,11 @@ export const associateAddress = defineAction({
     const account = ctx.account.uin;
     return ctx.write(async (w) => {
       const eip = await ownEip(w.tx, account, p.AddressId);
+      if (eip.nat_gateway_id)
+        fail(
+          'UnsupportedOperation.AddressStatusNotPermit',
+          `The EIP \`${eip.id}\` is held by the NAT gateway ${eip.nat_gateway_id}; remove it from the gateway first (DisassociateNatGatewayAddress).`,
+        );
       if (eip.status !== 'UNBIND')
         fail('UnsupportedOperation.AddressStatusNotPermit', `The EIP \`${eip.id}\` is already bound to ${eip.instance_id}; unbind it first (DisassociateAddress).`);
       const inst = await bindableInstance(w.tx, ctx.store.engine, account, p.InstanceId !== undefined ? { instanceId: p.InstanceId } : { networkInterfaceId: eni! });
@@ -466,6 +475,11 @@ export const disassociateAddress = defineAction({
     const account = ctx.account.uin;
     return ctx.write(async (w) => {
       const eip = await ownEip(w.tx, account, p.AddressId);
+      if (eip.nat_gateway_id)
+        fail(
+          'UnsupportedOperation.AddressStatusNotPermit',
+          `The EIP \`${eip.id}\` is held by the NAT gateway ${eip.nat_gateway_id}, not bound to an instance; remove it from the gateway with DisassociateNatGatewayAddress.`,
+        );
       if (eip.status !== 'BIND' || !eip.instance_id)
         fail('UnsupportedOperation.AddressStatusNotPermit', `The EIP \`${eip.id}\` is not bound; there is nothing to unbind.`);
       const vpcId = await vpcOfInstance(w, eip.instance_id!);
@@ -490,7 +504,7 @@ export const releaseAddresses = defineAction({
       const refuse = (list: readonly EipRow[]) =>
         fail(
           'InvalidAddressState',
-          `The EIP(s) ${list.map((r) => `\`${r.id}\` (bound to ${r.instance_id})`).join(', ')} are bound; unbind them first (DisassociateAddress). Nothing was released.`,
+          `The EIP(s) ${list.map((r) => `\`${r.id}\` (${r.nat_gateway_id ? `held by the NAT gateway ${r.nat_gateway_id}` : `bound to ${r.instance_id}`})`).join(', ')} are bound; unbind them first (DisassociateAddress, or DisassociateNatGatewayAddress for a NAT gateway's). Nothing was released.`,
         );
       if (bound.length) refuse(bound);
       // A bind committed since the read above keeps its EIP in place: then release none.
@@ -522,8 +536,8 @@ export const modifyAddressAttribute = defineAction({
       const set: Partial<EipRow> = {};
       if (p.AddressName !== undefined) set.name = p.AddressName;
       if (direct !== undefined) {
-        if (eip.status !== 'BIND')
-          fail('UnsupportedOperation.AddressStatusNotPermit', `The EIP \`${eip.id}\` is not bound; direct connection is a setting of a binding to an instance. Bind it first (AssociateAddress).`);
+        if (eip.status !== 'BIND' || !eip.instance_id)
+          fail('UnsupportedOperation.AddressStatusNotPermit', `The EIP \`${eip.id}\` is not bound to an instance; direct connection is a setting of a binding to an instance. Bind it first (AssociateAddress).`);
         if (direct === 'TRUE' && eip.direct_connection === 1)
           fail('InvalidParameterValue.AddressAlreadyHasPassThrough', `The EIP \`${eip.id}\` already has direct connection on.`);
         set.direct_connection = direct === 'TRUE' ? 1 : 0;

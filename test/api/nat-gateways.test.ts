@@ -1,0 +1,278 @@
+/**
+ * NAT gateways through the official SDK (vpc CreateNatGateway … DisassociateNatGatewayAddress, the EIPs they hold,
+ * routes to them, DescribeVpcTaskResult), against a real server on SQLite or PostgreSQL.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { CreateNatGatewayRequest, NatGateway, Route } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.js';
+import { openStore, type Store } from '../../src/store/store.js';
+import { engineName, errorOf, loose, modelFields, startRegion, type Creds, type TestRegion } from '../helpers/region.js';
+
+describe(`NAT gateways through the official SDK (${engineName()})`, () => {
+  let r: TestRegion;
+  let store: Store;
+  let vpcId: string;
+  let tenant: Creds;
+  before(async () => {
+    r = await startRegion();
+    store = await openStore(r.database ?? join(r.dataDir, 'weft.db'));
+    vpcId = (await r.vpc().CreateVpc({ VpcName: 'v', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
+    tenant = await r.newAccount('nat-tenant');
+    // The tests hold more EIPs than Tencent's 20 at once; the EIP quota is addresses.test.ts's to test.
+    const dbArgs = r.database ? ['--database', r.database] : [];
+    const q = await r.weft(['account', 'quota', '--data-dir', r.dataDir, '--name', 'admin', ...dbArgs, '--set', 'eipPerAccount=200']);
+    assert.equal(q.code, 0, q.stderr);
+  });
+  after(async () => {
+    await store?.close();
+    await r?.stop();
+  });
+
+  const vpc = (creds?: Creds) => r.vpc(creds);
+  /** Allocates EIPs and answers their public addresses. */
+  const eips = async (n: number, creds?: Creds) => {
+    const ids = (await vpc(creds).AllocateAddresses({ AddressCount: n })).AddressSet!;
+    const set = (await vpc(creds).DescribeAddresses({ AddressIds: ids })).AddressSet!;
+    return ids.map((id) => set.find((a) => a.AddressId === id)!.AddressIp!);
+  };
+  const eipByIp = async (ip: string, creds?: Creds) =>
+    (await vpc(creds).DescribeAddresses({ Filters: [{ Name: 'address-ip', Values: [ip] }] })).AddressSet![0]!;
+  const describeNat = async (id: string, creds?: Creds): Promise<NatGateway> => {
+    const res = await vpc(creds).DescribeNatGateways({ NatGatewayIds: [id] });
+    assert.equal(res.TotalCount, 1, `${id} is described`);
+    return res.NatGatewaySet![0]!;
+  };
+  const waitAvailable = async (id: string, creds?: Creds) => {
+    for (let i = 0; i < 200; i++) {
+      const n = await describeNat(id, creds);
+      if (n.State === 'AVAILABLE') return n;
+      assert.equal(n.State, 'PENDING', `${id} is PENDING until AVAILABLE`);
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+    throw new Error(`${id} never became AVAILABLE`);
+  };
+  /** The task's end is recorded just after the gateway turns AVAILABLE: wait for both before comparing state. */
+  const waitTask = async (taskId: string, creds?: Creds) => {
+    for (let i = 0; i < 200; i++) {
+      const t = await vpc(creds).DescribeVpcTaskResult({ TaskId: taskId });
+      if (t.Status !== 'RUNNING') return t;
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+    throw new Error(`task ${taskId} never finished`);
+  };
+  /** Creates a gateway holding fresh EIPs, waits until it is AVAILABLE. */
+  const newNat = async (req: Partial<CreateNatGatewayRequest> = {}, creds?: Creds, inVpc = vpcId) => {
+    const ips = req.PublicIpAddresses ?? (await eips(1, creds));
+    const res = await vpc(creds).CreateNatGateway({ NatGatewayName: 'n', VpcId: inVpc, ...req, PublicIpAddresses: ips });
+    const id = res.NatGatewaySet![0]!.NatGatewayId!;
+    const nat = await waitAvailable(id, creds);
+    await waitTask(res.RequestId!, creds);
+    return { id, ips, requestId: res.RequestId!, nat };
+  };
+  const mainTable = async (v = vpcId) =>
+    (await vpc().DescribeRouteTables({ Filters: [{ Name: 'vpc-id', Values: [v] }, { Name: 'association.main', Values: ['true'] }] })).RouteTableSet![0]!.RouteTableId!;
+  /** Everything the NAT actions write, to prove a rejected call changed nothing. */
+  const state = async () => ({
+    revision: await store.revision(),
+    nats: await store.db.selectFrom('nat_gateways').selectAll().orderBy('id').execute(),
+    addresses: await store.db.selectFrom('addresses').selectAll().orderBy('id').execute(),
+    routes: await store.db.selectFrom('routes').selectAll().orderBy('id').execute(),
+    tags: await store.db.selectFrom('tags').selectAll().orderBy('resource_id').orderBy('key').execute(),
+  });
+  async function refused(name: string, call: () => Promise<unknown>, code: string, message?: RegExp) {
+    const before_ = await state();
+    const e = await errorOf(call());
+    assert.equal(e.code, code, `${name}: ${e.message}`);
+    if (message) assert.match(e.message, message, name);
+    assert.deepEqual(await state(), before_, `${name}: nothing written`);
+  }
+
+  it('creates a gateway PENDING, a task makes it AVAILABLE, and DescribeVpcTaskResult answers that task', async () => {
+    const ips = await eips(2);
+    const res = await vpc().CreateNatGateway({
+      NatGatewayName: 'first',
+      VpcId: vpcId,
+      PublicIpAddresses: ips,
+      InternetMaxBandwidthOut: 200,
+      MaxConcurrentConnection: 3000000,
+      Tags: [{ Key: 'team', Value: 'net' }],
+    });
+    assert.equal(res.TotalCount, 1);
+    const created = res.NatGatewaySet![0]!;
+    assert.equal(created.State, 'PENDING', 'the answer precedes the task');
+    assert.deepEqual(Object.keys(created).sort(), modelFields('NatGateway'));
+    const n = await waitAvailable(created.NatGatewayId!);
+    assert.match(n.NatGatewayId!, /^nat-[0-9a-z]{8}$/);
+    assert.equal(n.NatGatewayName, 'first');
+    assert.equal(n.VpcId, vpcId);
+    assert.equal(n.InternetMaxBandwidthOut, 200);
+    assert.equal(n.MaxConcurrentConnection, 3000000);
+    assert.equal(n.Zone, 'local-1');
+    assert.equal(n.NetworkState, 'AVAILABLE');
+    assert.deepEqual(n.PublicIpAddressSet!.map((a) => a.PublicIpAddress).sort(), [...ips].sort());
+    assert.deepEqual(n.TagSet, [{ Key: 'team', Value: 'net' }]);
+    const task = await waitTask(res.RequestId!);
+    assert.equal(task.Status, 'SUCCESS');
+    assert.match(task.Output!, /AVAILABLE/);
+    assert.equal((await errorOf(vpc(tenant).DescribeVpcTaskResult({ TaskId: res.RequestId! }))).code, 'ResourceNotFound', "another account's task");
+    // The EIPs show as held by the gateway, as Tencent shows a NAT gateway's EIP.
+    for (const ip of ips) {
+      const a = await eipByIp(ip);
+      assert.equal(a.AddressStatus, 'BIND');
+      assert.equal(a.InstanceId, n.NatGatewayId);
+      assert.equal(a.InstanceType, 'NAT');
+    }
+    const byType = await vpc().DescribeAddresses({ Filters: [{ Name: 'instance-type', Values: ['NAT'] }, { Name: 'instance-id', Values: [n.NatGatewayId!] }] });
+    assert.equal(byType.TotalCount, 2);
+    await vpc().DeleteNatGateway({ NatGatewayId: n.NatGatewayId! });
+  });
+
+  it('refuses bad creations with Tencent codes and writes nothing, a batch with one bad EIP included', async () => {
+    const [free, other] = await eips(2);
+    const { id: holder, ips: held } = await newNat();
+    const [foreign] = await eips(1, tenant);
+    const ok = { NatGatewayName: 'n', VpcId: vpcId };
+    const cases: [string, CreateNatGatewayRequest, string][] = [
+      ['one EIP already held', { ...ok, PublicIpAddresses: [free!, held[0]!] }, 'ResourceInUse.Address'],
+      ["another account's EIP", { ...ok, PublicIpAddresses: [free!, foreign!] }, 'UnsupportedOperation.PublicIpAddressIsNotExisted'],
+      ['no EIPs', { ...ok }, 'InvalidParameterValue.Empty'],
+      ['AddressCount', { ...ok, AddressCount: 1 }, 'UnsupportedOperation'],
+      ['bad bandwidth', { ...ok, PublicIpAddresses: [free!], InternetMaxBandwidthOut: 30 }, 'InvalidParameterValue.Range'],
+      ['bad connections', { ...ok, PublicIpAddresses: [free!], MaxConcurrentConnection: 5 }, 'InvalidParameterValue.Range'],
+      ['long name', { ...ok, NatGatewayName: 'x'.repeat(61), PublicIpAddresses: [free!] }, 'InvalidParameterValue.TooLong'],
+      ['malformed VPC', { ...ok, VpcId: 'vpc-1', PublicIpAddresses: [free!] }, 'InvalidVpcId.Malformed'],
+      ['missing VPC', { ...ok, VpcId: 'vpc-zzzzzzzz', PublicIpAddresses: [free!] }, 'InvalidVpcId.NotFound'],
+      ['eleven EIPs', { ...ok, PublicIpAddresses: Array.from({ length: 11 }, (_, i) => `198.51.100.${200 + i}`) }, 'LimitExceeded.PublicIpAddressPerNatGatewayLimitExceeded'],
+      ['bad zone', { ...ok, PublicIpAddresses: [free!], Zone: 'mars-1' }, 'UnsupportedOperation.NotSupportZone'],
+    ];
+    for (const [name, req, code] of cases) await refused(name, () => vpc().CreateNatGateway(req), code);
+    const tenantVpc = (await vpc(tenant).CreateVpc({ VpcName: 't', CidrBlock: '10.1.0.0/16' })).Vpc!.VpcId!;
+    await refused("another account's VPC", () => vpc().CreateNatGateway({ ...ok, VpcId: tenantVpc, PublicIpAddresses: [free!] }), 'InvalidVpcId.NotFound');
+    assert.equal((await eipByIp(free!)).AddressStatus, 'UNBIND');
+    // An EIP held by a gateway is refused by the EIP actions, with what to do instead.
+    const heldEip = await eipByIp(held[0]!);
+    const ins = await r.cvm().RunInstances({
+      Placement: { Zone: 'local-1' },
+      VirtualPrivateCloud: { VpcId: vpcId, SubnetId: (await vpc().CreateSubnet({ VpcId: vpcId, SubnetName: 's', CidrBlock: '10.0.9.0/24', Zone: 'local-1' })).Subnet!.SubnetId! },
+    });
+    await refused('bind to an instance', () => vpc().AssociateAddress({ AddressId: heldEip.AddressId!, InstanceId: ins.InstanceIdSet![0]! }), 'UnsupportedOperation.AddressStatusNotPermit', /DisassociateNatGatewayAddress/);
+    await refused('unbind as an instance EIP', () => vpc().DisassociateAddress({ AddressId: heldEip.AddressId! }), 'UnsupportedOperation.AddressStatusNotPermit', /DisassociateNatGatewayAddress/);
+    await refused('release', () => vpc().ReleaseAddresses({ AddressIds: [heldEip.AddressId!] }), 'InvalidAddressState', /NAT gateway/);
+    await r.cvm().TerminateInstances({ InstanceIds: ins.InstanceIdSet! });
+    await vpc().DeleteNatGateway({ NatGatewayId: holder });
+    void other;
+  });
+
+  it('keeps at most natGatewayPerVpc (3) gateways in a VPC', async () => {
+    const v = (await vpc().CreateVpc({ VpcName: 'q', CidrBlock: '10.2.0.0/16' })).Vpc!.VpcId!;
+    const made = [];
+    for (let i = 0; i < 3; i++) made.push((await newNat({}, undefined, v)).id);
+    const [ip] = await eips(1);
+    await refused('a fourth', () => vpc().CreateNatGateway({ NatGatewayName: 'n', VpcId: v, PublicIpAddresses: [ip!] }), 'LimitExceeded.NatGatewayPerVpcLimitExceeded');
+    await refused('DeleteVpc', () => vpc().DeleteVpc({ VpcId: v }), 'ResourceInUse', /NAT gateways/);
+    for (const id of made) await vpc().DeleteNatGateway({ NatGatewayId: id });
+    await vpc().DeleteVpc({ VpcId: v });
+  });
+
+  it('describes by IDs, filters and pages, and refuses IDs with filters', async () => {
+    const a = await newNat({ NatGatewayName: 'alpha', Tags: [{ Key: 'env', Value: 'prod' }] });
+    const b = await newNat({ NatGatewayName: 'beta' });
+    const ids = async (req: Parameters<ReturnType<typeof vpc>['DescribeNatGateways']>[0]) =>
+      ((await vpc().DescribeNatGateways(req)).NatGatewaySet ?? []).map((n) => n.NatGatewayId);
+    assert.deepEqual(await ids({ Filters: [{ Name: 'nat-gateway-name', Values: ['alpha'] }] }), [a.id]);
+    assert.deepEqual(await ids({ Filters: [{ Name: 'nat-gateway-id', Values: [b.id] }] }), [b.id]);
+    assert.deepEqual(await ids({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }), [a.id, b.id]);
+    assert.deepEqual(await ids({ Filters: [{ Name: 'tag-key', Values: ['env'] }] }), [a.id]);
+    assert.deepEqual(await ids({ Filters: [{ Name: 'tag:env', Values: ['prod'] }] }), [a.id]);
+    assert.deepEqual(await ids({ Filters: [{ Name: 'nat-state', Values: ['AVAILABLE'] }] }), [a.id, b.id]);
+    const page = await vpc().DescribeNatGateways({ Offset: 1, Limit: 1 });
+    assert.equal(page.TotalCount, 2);
+    assert.deepEqual(page.NatGatewaySet!.map((n) => n.NatGatewayId), [b.id]);
+    assert.equal((await errorOf(vpc().DescribeNatGateways({ NatGatewayIds: [a.id], Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }))).code, 'InvalidParameter.Coexist');
+    assert.equal((await errorOf(vpc().DescribeNatGateways({ Filters: [{ Name: 'colour', Values: ['x'] }] }))).code, 'InvalidParameter.FilterInvalidKey');
+    assert.equal((await errorOf(vpc().DescribeNatGateways({ NatGatewayIds: ['nat-1'] }))).code, 'InvalidParameterValue.Malformed');
+    // Another account sees none of them, and cannot act on them.
+    assert.equal((await vpc(tenant).DescribeNatGateways({ NatGatewayIds: [a.id] })).TotalCount, 0);
+    assert.equal((await vpc(tenant).DescribeNatGateways({})).TotalCount, 0);
+    await refused('tenant modifies', () => vpc(tenant).ModifyNatGatewayAttribute({ NatGatewayId: a.id, NatGatewayName: 'x' }), 'ResourceNotFound');
+    await refused('tenant deletes', () => vpc(tenant).DeleteNatGateway({ NatGatewayId: a.id }), 'ResourceNotFound');
+    const tenantIps = await eips(1, tenant);
+    await refused('tenant associates', () => vpc(tenant).AssociateNatGatewayAddress({ NatGatewayId: a.id, PublicIpAddresses: tenantIps }), 'ResourceNotFound');
+    await refused('tenant disassociates', () => vpc(tenant).DisassociateNatGatewayAddress({ NatGatewayId: a.id, PublicIpAddresses: a.ips }), 'ResourceNotFound');
+    for (const n of [a, b]) await vpc().DeleteNatGateway({ NatGatewayId: n.id });
+  });
+
+  it('modifies name, bandwidth and deletion protection', async () => {
+    const { id } = await newNat();
+    await vpc().ModifyNatGatewayAttribute({ NatGatewayId: id, NatGatewayName: 'renamed', InternetMaxBandwidthOut: 500, DeletionProtectionEnabled: true });
+    const n = await describeNat(id);
+    assert.equal(n.NatGatewayName, 'renamed');
+    assert.equal(n.InternetMaxBandwidthOut, 500);
+    assert.equal(n.DeletionProtectionEnabled, true);
+    await refused('protected', () => vpc().DeleteNatGateway({ NatGatewayId: id }), 'UnsupportedOperation.DeletionProtectionEnabled');
+    await refused('bad bandwidth', () => vpc().ModifyNatGatewayAttribute({ NatGatewayId: id, InternetMaxBandwidthOut: 7 }), 'InvalidParameterValue.Malformed');
+    await refused('security groups', () => vpc().ModifyNatGatewayAttribute({ NatGatewayId: id, ModifySecurityGroup: true, SecurityGroupIds: [] }), 'UnsupportedOperation');
+    await vpc().ModifyNatGatewayAttribute({ NatGatewayId: id, DeletionProtectionEnabled: false });
+    await vpc().DeleteNatGateway({ NatGatewayId: id });
+  });
+
+  it('adds and removes EIPs: all or nothing, never the last one', async () => {
+    const { id, ips } = await newNat();
+    const more = await eips(2);
+    const [boundElsewhere] = await eips(1);
+    const { id: other } = await newNat({ PublicIpAddresses: [boundElsewhere!] });
+    await refused('one held elsewhere', () => vpc().AssociateNatGatewayAddress({ NatGatewayId: id, PublicIpAddresses: [...more, boundElsewhere!] }), 'ResourceInUse.Address');
+    await vpc().AssociateNatGatewayAddress({ NatGatewayId: id, PublicIpAddresses: more });
+    assert.equal((await describeNat(id)).PublicIpAddressSet!.length, 3);
+    await refused('not its EIP', () => vpc().DisassociateNatGatewayAddress({ NatGatewayId: id, PublicIpAddresses: [more[0]!, boundElsewhere!] }), 'ResourceNotFound');
+    await refused('all of them', () => vpc().DisassociateNatGatewayAddress({ NatGatewayId: id, PublicIpAddresses: [...ips, ...more] }), 'UnsupportedOperation.PublicIpAddressDisassociate');
+    await vpc().DisassociateNatGatewayAddress({ NatGatewayId: id, PublicIpAddresses: more });
+    assert.deepEqual((await describeNat(id)).PublicIpAddressSet!.map((a) => a.PublicIpAddress), ips);
+    for (const ip of more) assert.equal((await eipByIp(ip)).AddressStatus, 'UNBIND');
+    const eleven = await eips(10);
+    await refused('over ten', () => vpc().AssociateNatGatewayAddress({ NatGatewayId: id, PublicIpAddresses: eleven }), 'LimitExceeded.PublicIpAddressPerNatGatewayLimitExceeded');
+    await vpc().ReleaseAddresses({ AddressIds: await Promise.all([...more, ...eleven].map(async (ip) => (await eipByIp(ip)).AddressId!)) });
+    for (const n of [id, other]) await vpc().DeleteNatGateway({ NatGatewayId: n });
+  });
+
+  it('routes 0.0.0.0/0 to a gateway of the VPC, and a route blocks its deletion; deletion unbinds its EIPs', async () => {
+    const { id, ips } = await newNat();
+    const rtb = await mainTable();
+    const route = (GatewayId: string) => ({ RouteTableId: rtb, Routes: [{ DestinationCidrBlock: '0.0.0.0/0', GatewayType: 'NAT', GatewayId }] });
+    await refused('malformed', () => vpc().CreateRoutes(route('nat-1')), 'InvalidParameterValue.Malformed');
+    await refused('missing', () => vpc().CreateRoutes(route('nat-zzzzzzzz')), 'InvalidParameterValue.RouteNextHopInvalid');
+    const otherVpc = (await vpc().CreateVpc({ VpcName: 'o', CidrBlock: '10.3.0.0/16' })).Vpc!.VpcId!;
+    const { id: elsewhere } = await newNat({}, undefined, otherVpc);
+    await refused("another VPC's gateway", () => vpc().CreateRoutes(route(elsewhere)), 'InvalidParameterValue.RouteNextHopInvalid');
+    const tenantVpc = (await vpc(tenant).CreateVpc({ VpcName: 't', CidrBlock: '10.4.0.0/16' })).Vpc!.VpcId!;
+    const { id: foreign } = await newNat({}, tenant, tenantVpc);
+    await refused("another account's gateway", () => vpc().CreateRoutes(route(foreign)), 'InvalidParameterValue.RouteNextHopInvalid');
+    await vpc().CreateRoutes(route(id));
+    const routes = (await vpc().DescribeRouteTables({ RouteTableIds: [rtb] })).RouteTableSet![0]!.RouteSet!;
+    const r0 = routes.find((x) => x.GatewayType === 'NAT')!;
+    assert.equal(r0.GatewayId, id);
+    assert.equal(r0.DestinationCidrBlock, '0.0.0.0/0');
+    await refused('routes point at it', () => vpc().DeleteNatGateway({ NatGatewayId: id }), 'UnsupportedOperation.NatGatewayHaveRoute', /0\.0\.0\.0\/0/);
+    await vpc().DeleteRoutes({ RouteTableId: rtb, Routes: [loose<Route>({ RouteId: r0.RouteId! })] });
+    await vpc().DeleteNatGateway({ NatGatewayId: id });
+    assert.equal((await vpc().DescribeNatGateways({ NatGatewayIds: [id] })).TotalCount, 0);
+    const a = await eipByIp(ips[0]!);
+    assert.equal(a.AddressStatus, 'UNBIND');
+    assert.equal(a.InstanceId, null);
+    assert.equal(a.InstanceType, null);
+    await vpc().ReleaseAddresses({ AddressIds: [a.AddressId!] });
+    await vpc().DeleteNatGateway({ NatGatewayId: elsewhere });
+    await vpc(tenant).DeleteNatGateway({ NatGatewayId: foreign });
+  });
+
+  it("records 'nat_gateway' and 'vpc' changes, which the document cache knows", async () => {
+    const rev = await store.revision();
+    const { id } = await newNat();
+    const changes = await store.db.selectFrom('changes').select(['kind', 'resource_id', 'op']).where('revision', '>', rev).execute();
+    const kinds = changes.map((c) => `${c.kind}:${c.resource_id}:${c.op}`);
+    assert.ok(kinds.includes(`nat_gateway:${id}:create`), kinds.join(' '));
+    assert.ok(kinds.includes(`vpc:${vpcId}:update`), kinds.join(' '));
+    await vpc().DeleteNatGateway({ NatGatewayId: id });
+  });
+});
