@@ -415,6 +415,42 @@ const natGateways: Migration = {
   },
 };
 
+/**
+ * SNAT and DNAT rules of NAT gateways. An SNAT rule's EIPs are a JSON array
+ * of public addresses (among its gateway's); a DNAT rule has no ID of its own
+ * (Tencent names one by its five fields), so those fields, with the gateway,
+ * are its key, and a public address, port and protocol forward to one place
+ * per gateway.
+ */
+const natRules: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('nat_snat_rules')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('nat_gateway_id', 'text', (c) => c.notNull().references('nat_gateways.id'))
+      .addColumn('resource_type', 'text', (c) => c.notNull())
+      .addColumn('resource_id', 'text', (c) => c.notNull())
+      .addColumn('private_ip', 'text', (c) => c.notNull())
+      .addColumn('public_ips', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('nat_snat_rules_by_resource').on('nat_snat_rules').columns(['nat_gateway_id', 'resource_id']).unique().execute();
+    await db.schema
+      .createTable('nat_dnat_rules')
+      .addColumn('nat_gateway_id', 'text', (c) => c.notNull().references('nat_gateways.id'))
+      .addColumn('protocol', 'text', (c) => c.notNull())
+      .addColumn('public_ip', 'text', (c) => c.notNull())
+      .addColumn('public_port', 'integer', (c) => c.notNull())
+      .addColumn('private_ip', 'text', (c) => c.notNull())
+      .addColumn('private_port', 'integer', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('nat_dnat_rules_pk', ['nat_gateway_id', 'protocol', 'public_ip', 'public_port'])
+      .execute();
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
@@ -423,6 +459,7 @@ const migrations: Record<string, Migration> = {
   '0005-routing': routing,
   '0006-addresses': addresses,
   '0007-nat-gateways': natGateways,
+  '0008-nat-rules': natRules,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

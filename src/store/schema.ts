@@ -273,6 +273,33 @@ export interface NatGatewaysTable {
   created_at: string;
 }
 
+export interface NatSnatRulesTable {
+  id: string; // snat-xxxxxxxx
+  nat_gateway_id: string;
+  /** SUBNET or NETWORKINTERFACE. */
+  resource_type: string;
+  /** The subnet or the network interface whose addresses are translated. */
+  resource_id: string;
+  /** The source it translates: the subnet's CIDR, or the interface's private address. */
+  private_ip: string;
+  /** JSON array of public addresses, each an EIP of the gateway. */
+  public_ips: string;
+  description: string;
+  created_at: string;
+}
+
+export interface NatDnatRulesTable {
+  nat_gateway_id: string;
+  /** TCP or UDP. */
+  protocol: string;
+  public_ip: string;
+  public_port: number;
+  private_ip: string;
+  private_port: number;
+  description: string;
+  created_at: string;
+}
+
 export interface HostsTable {
   id: string; // h1, h2 …
   zone: string;
@@ -308,4 +335,6 @@ export interface DB {
   peerings: PeeringsTable;
   addresses: AddressesTable;
   nat_gateways: NatGatewaysTable;
+  nat_snat_rules: NatSnatRulesTable;
+  nat_dnat_rules: NatDnatRulesTable;
 }

@@ -1,6 +1,6 @@
 /**
  * NAT gateways through the official SDK (vpc CreateNatGateway … DisassociateNatGatewayAddress, the EIPs they hold,
- * routes to them, DescribeVpcTaskResult), against a real server on SQLite or PostgreSQL.
+ * routes to them, DescribeVpcTaskResult, their SNAT and DNAT rules), against a real server on SQLite or PostgreSQL.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -78,6 +78,8 @@ describe(`NAT gateways through the official SDK (${engineName()})`, () => {
     nats: await store.db.selectFrom('nat_gateways').selectAll().orderBy('id').execute(),
     addresses: await store.db.selectFrom('addresses').selectAll().orderBy('id').execute(),
     routes: await store.db.selectFrom('routes').selectAll().orderBy('id').execute(),
+    snat: await store.db.selectFrom('nat_snat_rules').selectAll().orderBy('id').execute(),
+    dnat: await store.db.selectFrom('nat_dnat_rules').selectAll().orderBy('nat_gateway_id').orderBy('protocol').orderBy('public_ip').orderBy('public_port').execute(),
     tags: await store.db.selectFrom('tags').selectAll().orderBy('resource_id').orderBy('key').execute(),
   });
   async function refused(name: string, call: () => Promise<unknown>, code: string, message?: RegExp) {
@@ -137,7 +139,8 @@ describe(`NAT gateways through the official SDK (${engineName()})`, () => {
       ['one EIP already held', { ...ok, PublicIpAddresses: [free!, held[0]!] }, 'ResourceInUse.Address'],
       ["another account's EIP", { ...ok, PublicIpAddresses: [free!, foreign!] }, 'UnsupportedOperation.PublicIpAddressIsNotExisted'],
       ['no EIPs', { ...ok }, 'InvalidParameterValue.Empty'],
-      ['AddressCount', { ...ok, AddressCount: 1 }, 'UnsupportedOperation'],
+      ['AddressCount 0', { ...ok, AddressCount: 0 }, 'InvalidParameterValue.Range'],
+      ['eleven with new ones', { ...ok, PublicIpAddresses: [free!], AddressCount: 10 }, 'LimitExceeded.PublicIpAddressPerNatGatewayLimitExceeded'],
       ['bad bandwidth', { ...ok, PublicIpAddresses: [free!], InternetMaxBandwidthOut: 30 }, 'InvalidParameterValue.Range'],
       ['bad connections', { ...ok, PublicIpAddresses: [free!], MaxConcurrentConnection: 5 }, 'InvalidParameterValue.Range'],
       ['long name', { ...ok, NatGatewayName: 'x'.repeat(61), PublicIpAddresses: [free!] }, 'InvalidParameterValue.TooLong'],
@@ -162,6 +165,29 @@ describe(`NAT gateways through the official SDK (${engineName()})`, () => {
     await r.cvm().TerminateInstances({ InstanceIds: ins.InstanceIdSet! });
     await vpc().DeleteNatGateway({ NatGatewayId: holder });
     void other;
+  });
+
+  it('allocates new EIPs for a gateway (AddressCount), which stay in the account when it goes', async () => {
+    const res = await vpc().CreateNatGateway({ NatGatewayName: 'fresh', VpcId: vpcId, AddressCount: 2 });
+    const id = res.NatGatewaySet![0]!.NatGatewayId!;
+    await waitTask(res.RequestId!);
+    const n = await waitAvailable(id);
+    assert.equal(n.PublicIpAddressSet!.length, 2);
+    const [given] = await eips(1);
+    await vpc().AssociateNatGatewayAddress({ NatGatewayId: id, AddressCount: 1, PublicIpAddresses: [given!] });
+    const set = (await describeNat(id)).PublicIpAddressSet!;
+    assert.equal(set.length, 4);
+    for (const a of set) {
+      const eip = await eipByIp(a.PublicIpAddress!);
+      assert.deepEqual([eip.AddressId, eip.InstanceType, eip.InstanceId, eip.InternetChargeType], [a.AddressId, 'NAT', id, 'TRAFFIC_POSTPAID_BY_HOUR']);
+    }
+    await refused('AddressCount 0', () => vpc().AssociateNatGatewayAddress({ NatGatewayId: id, AddressCount: 0 }), 'InvalidParameterValue.Malformed');
+    await vpc().DeleteNatGateway({ NatGatewayId: id });
+    const ids = set.map((a) => a.AddressId!);
+    const after = await vpc().DescribeAddresses({ AddressIds: ids });
+    assert.equal(after.TotalCount, 4);
+    assert.ok(after.AddressSet!.every((a) => a.AddressStatus === 'UNBIND'));
+    await vpc().ReleaseAddresses({ AddressIds: ids });
   });
 
   it('keeps at most natGatewayPerVpc (3) gateways in a VPC', async () => {
@@ -274,5 +300,109 @@ describe(`NAT gateways through the official SDK (${engineName()})`, () => {
     assert.ok(kinds.includes(`nat_gateway:${id}:create`), kinds.join(' '));
     assert.ok(kinds.includes(`vpc:${vpcId}:update`), kinds.join(' '));
     await vpc().DeleteNatGateway({ NatGatewayId: id });
+  });
+
+  /** A subnet of the VPC with one instance: what SNAT and DNAT rules name. */
+  const workload = async (cidr: string) => {
+    const subnet = (await vpc().CreateSubnet({ VpcId: vpcId, SubnetName: 'w', CidrBlock: cidr, Zone: 'local-1' })).Subnet!;
+    const insId = (await r.cvm().RunInstances({ Placement: { Zone: 'local-1' }, VirtualPrivateCloud: { VpcId: vpcId, SubnetId: subnet.SubnetId! } })).InstanceIdSet![0]!;
+    const ins = (await r.cvm().DescribeInstances({ InstanceIds: [insId] })).InstanceSet![0]!;
+    const eni = (await store.db.selectFrom('instances').select('eni_id').where('id', '=', insId).executeTakeFirstOrThrow()).eni_id;
+    return { subnetId: subnet.SubnetId!, cidr: subnet.CidrBlock!, insId, ip: ins.PrivateIpAddresses![0]!, eni };
+  };
+
+  it('keeps SNAT rules for a subnet or an interface over the gateway\'s EIPs, all or nothing', async () => {
+    const { id, ips } = await newNat({ PublicIpAddresses: await eips(2) });
+    const w = await workload('10.0.20.0/24');
+    const [stranger] = await eips(1);
+    const snat = (rules: object[]) => vpc().CreateNatGatewaySourceIpTranslationNatRule({ NatGatewayId: id, SourceIpTranslationNatRules: rules as never });
+    const subnetRule = { ResourceType: 'SUBNET', ResourceId: w.subnetId, PrivateIpAddress: w.cidr, PublicIpAddresses: [ips[0]], Description: 'web' };
+    const eniRule = { ResourceType: 'NETWORKINTERFACE', ResourceId: w.eni, PrivateIpAddress: w.ip, PublicIpAddresses: ips, Description: 'one' };
+    await refused('an EIP not of the gateway', () => snat([subnetRule, { ...eniRule, PublicIpAddresses: [stranger] }]), 'UnsupportedOperation.NatGatewayEipNotExists');
+    await refused('a subnet of no VPC of ours', () => snat([{ ...subnetRule, ResourceId: 'subnet-zzzzzzzz' }]), 'ResourceNotFound');
+    await refused('the wrong interface address', () => snat([{ ...eniRule, PrivateIpAddress: '10.0.20.250' }]), 'UnsupportedOperation.NatGatewaySnatPipNeedVm');
+    await refused('twice in one request', () => snat([subnetRule, subnetRule]), 'InvalidParameterValue.NatSnatRuleExists');
+    await refused('USERDEFINED', () => snat([{ ...subnetRule, ResourceType: 'USERDEFINED', ResourceId: '' }]), 'InvalidParameterValue');
+    await snat([subnetRule, eniRule]);
+    await refused('again', () => snat([subnetRule]), 'InvalidParameterValue.NatSnatRuleExists');
+    const list = await vpc().DescribeNatGatewaySourceIpTranslationNatRules({ NatGatewayId: id });
+    assert.equal(list.TotalCount, 2);
+    const rules = list.SourceIpTranslationNatRuleSet!;
+    for (const x of rules) assert.deepEqual(Object.keys(x).sort(), modelFields('SourceIpTranslationNatRule'));
+    const sub = rules.find((x) => x.ResourceType === 'SUBNET')!;
+    assert.match(sub.NatGatewaySnatId!, /^snat-[0-9a-z]{8}$/);
+    assert.deepEqual([sub.NatGatewayId, sub.VpcId, sub.PrivateIpAddress, sub.Description], [id, vpcId, w.cidr, 'web']);
+    assert.equal((await describeNat(id)).SourceIpTranslationNatRuleSet!.length, 2);
+    const filtered = await vpc().DescribeNatGatewaySourceIpTranslationNatRules({ NatGatewayId: id, Filters: [{ Name: 'resource-id', Values: [w.eni] }] });
+    assert.deepEqual(filtered.SourceIpTranslationNatRuleSet!.map((x) => x.ResourceId), [w.eni]);
+    const paged = await vpc().DescribeNatGatewaySourceIpTranslationNatRules({ NatGatewayId: id, Offset: 1, Limit: 1 });
+    assert.equal(paged.TotalCount, 2);
+    assert.equal(paged.SourceIpTranslationNatRuleSet!.length, 1);
+    // Modify changes only the EIPs and the description, of the rule named by its ID.
+    await vpc().ModifyNatGatewaySourceIpTranslationNatRule({ NatGatewayId: id, SourceIpTranslationNatRule: { ...subnetRule, NatGatewaySnatId: sub.NatGatewaySnatId, PublicIpAddresses: ips, Description: 'all' } });
+    const after = (await vpc().DescribeNatGatewaySourceIpTranslationNatRules({ NatGatewayId: id, Filters: [{ Name: 'resource-id', Values: [w.subnetId] }] })).SourceIpTranslationNatRuleSet![0]!;
+    assert.deepEqual([after.PublicIpAddresses!.sort(), after.Description], [[...ips].sort(), 'all']);
+    await refused('modify to a foreign EIP', () => vpc().ModifyNatGatewaySourceIpTranslationNatRule({ NatGatewayId: id, SourceIpTranslationNatRule: { ...subnetRule, NatGatewaySnatId: sub.NatGatewaySnatId, PublicIpAddresses: [stranger!] } }), 'UnsupportedOperation.UnbindEIP');
+    await refused('modify a missing rule', () => vpc().ModifyNatGatewaySourceIpTranslationNatRule({ NatGatewayId: id, SourceIpTranslationNatRule: { ...subnetRule, NatGatewaySnatId: 'snat-zzzzzzzz' } }), 'InvalidParameterValue.NatGatewaySnatRuleNotExists');
+    await refused('tenant describes', () => vpc(tenant).DescribeNatGatewaySourceIpTranslationNatRules({ NatGatewayId: id }), 'ResourceNotFound');
+    await refused('tenant deletes', () => vpc(tenant).DeleteNatGatewaySourceIpTranslationNatRule({ NatGatewayId: id, NatGatewaySnatIds: [sub.NatGatewaySnatId!] }), 'ResourceNotFound');
+    // An EIP leaving the gateway leaves its rules; a rule left with none is deleted.
+    await vpc().ModifyNatGatewaySourceIpTranslationNatRule({ NatGatewayId: id, SourceIpTranslationNatRule: { ...subnetRule, NatGatewaySnatId: sub.NatGatewaySnatId, PublicIpAddresses: [ips[1]!] } });
+    await vpc().DisassociateNatGatewayAddress({ NatGatewayId: id, PublicIpAddresses: [ips[1]!] });
+    const left = (await vpc().DescribeNatGatewaySourceIpTranslationNatRules({ NatGatewayId: id })).SourceIpTranslationNatRuleSet!;
+    assert.deepEqual(left.map((x) => [x.ResourceId, x.PublicIpAddresses]), [[w.eni, [ips[0]]]]);
+    // A terminated instance takes its interface's rule with it.
+    await r.cvm().TerminateInstances({ InstanceIds: [w.insId] });
+    assert.equal((await vpc().DescribeNatGatewaySourceIpTranslationNatRules({ NatGatewayId: id })).TotalCount, 0);
+    await snat([subnetRule]);
+    const again = (await vpc().DescribeNatGatewaySourceIpTranslationNatRules({ NatGatewayId: id })).SourceIpTranslationNatRuleSet![0]!;
+    await refused('delete one missing of two', () => vpc().DeleteNatGatewaySourceIpTranslationNatRule({ NatGatewayId: id, NatGatewaySnatIds: [again.NatGatewaySnatId!, 'snat-zzzzzzzz'] }), 'InvalidParameterValue.NatGatewaySnatRuleNotExists');
+    await vpc().DeleteNatGatewaySourceIpTranslationNatRule({ NatGatewayId: id, NatGatewaySnatIds: [again.NatGatewaySnatId!] });
+    assert.equal((await vpc().DescribeNatGatewaySourceIpTranslationNatRules({ NatGatewayId: id })).TotalCount, 0);
+    await snat([subnetRule]);
+    await vpc().DeleteNatGateway({ NatGatewayId: id });
+    await vpc().DeleteSubnet({ SubnetId: w.subnetId });
+  });
+
+  it('forwards ports (DNAT): one rule per public address, port and protocol, named by its five fields', async () => {
+    const { id, ips } = await newNat();
+    const w = await workload('10.0.21.0/24');
+    const [stranger] = await eips(1);
+    const rule = { IpProtocol: 'TCP', PublicIpAddress: ips[0]!, PublicPort: 8080, PrivateIpAddress: w.ip, PrivatePort: 80, Description: 'web' };
+    const create = (rules: (typeof rule)[]) => vpc().CreateNatGatewayDestinationIpPortTranslationNatRule({ NatGatewayId: id, DestinationIpPortTranslationNatRules: rules });
+    await refused('an EIP not of the gateway', () => create([rule, { ...rule, PublicPort: 9090, PublicIpAddress: stranger! }]), 'UnsupportedOperation.NatGatewayEipNotExists');
+    await refused('no instance there', () => create([{ ...rule, PrivateIpAddress: '10.0.21.250' }]), 'InvalidParameterValue.NatGatewayDnatRulePipNeedVm');
+    await refused('bad protocol', () => create([{ ...rule, IpProtocol: 'ICMP' }]), 'InvalidParameterValue.Malformed');
+    await refused('bad port', () => create([{ ...rule, PublicPort: 70000 }]), 'InvalidParameterValue.Malformed');
+    await refused('repeated in the request', () => create([rule, { ...rule, PrivatePort: 81 }]), 'InvalidParameterValue.NatGatewayDnatRuleRepeated');
+    await create([rule, { ...rule, IpProtocol: 'UDP' }]);
+    await refused('same public address, port and protocol', () => create([{ ...rule, PrivatePort: 81 }]), 'InvalidParameterValue.NatGatewayDnatRuleExisted');
+    const all = await vpc().DescribeNatGatewayDestinationIpPortTranslationNatRules({ NatGatewayIds: [id] });
+    assert.equal(all.TotalCount, 2);
+    for (const x of all.NatGatewayDestinationIpPortTranslationNatRuleSet!) assert.deepEqual(Object.keys(x).sort(), modelFields('NatGatewayDestinationIpPortTranslationNatRule'));
+    const udp = await vpc().DescribeNatGatewayDestinationIpPortTranslationNatRules({ Filters: [{ Name: 'nat-gateway-id', Values: [id] }, { Name: 'public-port', Values: ['8080'] }] });
+    assert.equal(udp.TotalCount, 2);
+    assert.equal((await describeNat(id)).DestinationIpPortTranslationNatRuleSet!.length, 2);
+    assert.equal((await vpc(tenant).DescribeNatGatewayDestinationIpPortTranslationNatRules({ NatGatewayIds: [id] })).TotalCount, 0, "another account's rules");
+    assert.equal((await errorOf(vpc().DescribeNatGatewayDestinationIpPortTranslationNatRules({ NatGatewayIds: [id], Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }))).code, 'InvalidParameter.Coexist');
+    // Modify names the old rule by all five fields.
+    await refused('old rule not matching', () => vpc().ModifyNatGatewayDestinationIpPortTranslationNatRule({ NatGatewayId: id, SourceNatRule: { ...rule, PrivatePort: 99 }, DestinationNatRule: { ...rule, PublicPort: 8443 } }), 'InvalidParameterValue.NatGatewayDnatRuleNotExists');
+    await refused('onto the UDP rule', () => vpc().ModifyNatGatewayDestinationIpPortTranslationNatRule({ NatGatewayId: id, SourceNatRule: rule, DestinationNatRule: { ...rule, IpProtocol: 'UDP' } }), 'UnsupportedOperation.RecordExists');
+    await vpc().ModifyNatGatewayDestinationIpPortTranslationNatRule({ NatGatewayId: id, SourceNatRule: rule, DestinationNatRule: { ...rule, PublicPort: 8443, Description: 'tls' } });
+    const tcp = (await vpc().DescribeNatGatewayDestinationIpPortTranslationNatRules({ Filters: [{ Name: 'public-port', Values: ['8443'] }] })).NatGatewayDestinationIpPortTranslationNatRuleSet!;
+    assert.deepEqual(tcp.map((x) => [x.IpProtocol, x.PublicPort, x.PrivatePort, x.Description]), [['TCP', 8443, 80, 'tls']]);
+    // An EIP that forwards ports stays on the gateway until its rules go.
+    const [second] = await eips(1);
+    await vpc().AssociateNatGatewayAddress({ NatGatewayId: id, PublicIpAddresses: [second!] });
+    await refused('disassociate a forwarding EIP', () => vpc().DisassociateNatGatewayAddress({ NatGatewayId: id, PublicIpAddresses: [ips[0]!] }), 'ResourceInUse');
+    const moved = { ...rule, PublicPort: 8443, Description: 'tls' };
+    await refused('delete one missing of two', () => vpc().DeleteNatGatewayDestinationIpPortTranslationNatRule({ NatGatewayId: id, DestinationIpPortTranslationNatRules: [moved, rule] }), 'InvalidParameterValue.NatGatewayDnatRuleNotExists');
+    await vpc().DeleteNatGatewayDestinationIpPortTranslationNatRule({ NatGatewayId: id, DestinationIpPortTranslationNatRules: [moved, { ...rule, IpProtocol: 'UDP' }] });
+    assert.equal((await vpc().DescribeNatGatewayDestinationIpPortTranslationNatRules({ NatGatewayIds: [id] })).TotalCount, 0);
+    await create([rule]);
+    await vpc().DeleteNatGateway({ NatGatewayId: id });
+    assert.equal((await vpc().DescribeNatGatewayDestinationIpPortTranslationNatRules({ NatGatewayIds: [id] })).TotalCount, 0, 'rules go with their gateway');
+    await r.cvm().TerminateInstances({ InstanceIds: [w.insId] });
+    await vpc().DeleteSubnet({ SubnetId: w.subnetId });
   });
 });

@@ -234,58 +234,85 @@ export const allocateAddresses = defineAction({
     const { isp, chargeType, bandwidth, prepaid, requested, count } = allocationSettings(ctx, p);
     const account = ctx.account.uin;
     return ctx.write(async (w) => {
-      const quota = ctx.account.quotas.eipPerAccount;
-      await reserveEips(w, account, 'eip', count, quota, () =>
-        fail(
-          'AddressQuotaLimitExceeded',
-          `This account may hold ${quota} EIPs in region ${ctx.region.name}; ${count} more would exceed that (DescribeAddressQuota shows how many it holds). Release unused EIPs (ReleaseAddresses) or ask the operator to raise the quota eipPerAccount.`,
-        ),
-      );
-      const day = w.now.slice(0, 10);
-      await dropEarlierDailyCounters(w.tx, account, day);
-      await reserveEips(w, account, dailyAllocationKind(day), count, 2 * quota, () =>
-        fail(
-          'AddressQuotaLimitExceeded.DailyAllocate',
-          `This account may allocate ${2 * quota} EIPs a day (twice its EIP quota), and ${count} more would exceed that today (UTC); try again tomorrow or ask the operator to raise the quota eipPerAccount.`,
-        ),
-      );
-      // Allocators must not pick the same free address: the region's writer lock (the revision) orders them, taken
-      // after the usage rows above so it is never held while waiting for one. Allocation is rare and short.
-      await w.revision();
-      const taken = await takenPublicIps(w.tx);
-      const pools = ctx.region.publicPools;
-      const ips = requested ? requested.map((ip, i) => checkRequested(ip, i, taken, ctx)) : allocatePublic(pools, taken, count);
-      if (ips.length < count)
-        fail(
-          'ResourceInsufficient',
-          `The region's public address pools (${pools.map(formatCidr).join(', ')}) have ${ips.length} free address(es), fewer than the ${count} asked for; release unused EIPs or ask the operator to add a pool.`,
-        );
-      const rows: EipRow[] = ips.map((ip) => ({
-        id: newId('eip'),
-        account,
-        name: p.AddressName ?? '',
-        ip,
-        status: 'UNBIND',
-        instance_id: null,
-        network_interface_id: null,
-        private_ip: null,
-        direct_connection: 0,
-        isp,
-        charge_type: chargeType,
-        bandwidth,
-        prepaid,
-        created_at: w.now,
-        nat_gateway_id: null,
-      }));
-      await insertEips(w.tx, rows);
-      for (const r of rows) {
-        await saveTags(w, account, r.id, p.Tags);
-        eipChanged(w, account, r.id, 'create');
-      }
+      const rows = await allocateEips(w, ctx, { count, requested, isp, chargeType, bandwidth, prepaid, name: p.AddressName ?? '', tags: p.Tags });
       return { AddressSet: rows.map((r) => r.id), TaskId: await recordDoneTask(w, account, 'AllocateAddresses', ctx.requestId) };
     });
   },
 });
+
+/** What allocateEips allocates, and the codes it answers when over the account's quota or its daily allowance. */
+export interface EipAllocation {
+  count: number;
+  /** Addresses asked for (VipCluster), else the pools' first free ones. */
+  requested?: readonly string[];
+  isp: string;
+  chargeType: string;
+  bandwidth: number;
+  prepaid: string | null;
+  name: string;
+  tags?: readonly { Key: string; Value?: string }[];
+  codes?: { quota: string; daily: string };
+}
+
+/**
+ * Allocates EIPs to the account within its quota and daily allowance, from
+ * the region's pools: AllocateAddresses, and a NAT gateway's AddressCount.
+ * Takes the region's writer lock (the revision) after the usage rows.
+ */
+export async function allocateEips(w: Write, ctx: Ctx, o: EipAllocation): Promise<EipRow[]> {
+  const { count, requested, isp, chargeType, bandwidth, prepaid } = o;
+  const codes = o.codes ?? { quota: 'AddressQuotaLimitExceeded', daily: 'AddressQuotaLimitExceeded.DailyAllocate' };
+  const account = ctx.account.uin;
+  const quota = ctx.account.quotas.eipPerAccount;
+  await reserveEips(w, account, 'eip', count, quota, () =>
+    fail(
+      codes.quota,
+      `This account may hold ${quota} EIPs in region ${ctx.region.name}; ${count} more would exceed that (DescribeAddressQuota shows how many it holds). Release unused EIPs (ReleaseAddresses) or ask the operator to raise the quota eipPerAccount.`,
+    ),
+  );
+  const day = w.now.slice(0, 10);
+  await dropEarlierDailyCounters(w.tx, account, day);
+  await reserveEips(w, account, dailyAllocationKind(day), count, 2 * quota, () =>
+    fail(
+      codes.daily,
+      `This account may allocate ${2 * quota} EIPs a day (twice its EIP quota), and ${count} more would exceed that today (UTC); try again tomorrow or ask the operator to raise the quota eipPerAccount.`,
+    ),
+  );
+  // Allocators must not pick the same free address: the region's writer lock (the revision) orders them, taken
+  // after the usage rows above so it is never held while waiting for one. Allocation is rare and short.
+  await w.revision();
+  const taken = await takenPublicIps(w.tx);
+  const pools = ctx.region.publicPools;
+  const ips = requested ? requested.map((ip, i) => checkRequested(ip, i, taken, ctx)) : allocatePublic(pools, taken, count);
+  if (ips.length < count)
+    fail(
+      'ResourceInsufficient',
+      `The region's public address pools (${pools.map(formatCidr).join(', ')}) have ${ips.length} free address(es), fewer than the ${count} asked for; release unused EIPs or ask the operator to add a pool.`,
+    );
+  const rows: EipRow[] = ips.map((ip) => ({
+    id: newId('eip'),
+    account,
+    name: o.name,
+    ip,
+    status: 'UNBIND',
+    instance_id: null,
+    network_interface_id: null,
+    private_ip: null,
+    direct_connection: 0,
+    isp,
+    charge_type: chargeType,
+    bandwidth,
+    prepaid,
+    created_at: w.now,
+    nat_gateway_id: null,
+  }));
+  await insertEips(w.tx, rows);
+  for (const r of rows) {
+    await saveTags(w, account, r.id, o.tags);
+    eipChanged(w, account, r.id, 'create');
+  }
+  return rows;
+}
 
 /** reserve() with the EIP actions' own code and message for going over. */
 async function reserveEips(w: Write, account: string, kind: string, n: number, limit: number, over: () => never) {

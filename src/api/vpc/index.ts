@@ -2,6 +2,7 @@
 import type { ActionDef } from '../action.js';
 import { eipActions } from './eips.js';
 import { natGatewayActions } from './nat-gateways.js';
+import { natRuleActions } from './nat-rules.js';
 import { networkAclActions } from './network-acls.js';
 import { peeringActions } from './peering.js';
 import { privateIpActions } from './private-ips.js';
@@ -26,4 +27,5 @@ export const vpcActions: readonly ActionDef[] = [
   ...peeringActions,
   ...eipActions,
   ...natGatewayActions,
+  ...natRuleActions,
 ];

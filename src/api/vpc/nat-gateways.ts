@@ -19,6 +19,7 @@ import { parseIp } from '../../core/cidr.js';
 import { newId } from '../../core/ids.js';
 import { runNatGatewayTask } from '../../controller/nat-gateway-task.js';
 import { eipsOfNats, holdEipsForNat, insertNatGateway, releaseEipsOfNat, routesToNat, type NatGatewayRow } from '../../store/nat-gateways.js';
+import { deleteRulesOfNat, dnatRulesOf, dropIpsFromSnatRules, snatRulesOf } from '../../store/nat-rules.js';
 import { recordRunningTask } from '../../store/tasks.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
@@ -26,7 +27,8 @@ import { deleteTags, loadTags, page, saveTags, taggedBy, tagsParam, tencentTime 
 import { fail } from '../errors.js';
 import { any, arr, bool, filters, idOf, int, obj, opt, paging, str, type Schema } from '../params.js';
 import { ID } from './lookup.js';
-import { eipChanged } from './eips.js';
+import { allocateEips, eipChanged } from './eips.js';
+import { toDnatRule, toSnatRule } from './nat-rule-models.js';
 
 export const NAT_ID = idOf('nat');
 
@@ -78,18 +80,13 @@ export function natChanged(w: Write, nat: NatGatewayRow, op: 'create' | 'update'
 
 /**
  * The account's unbound, traffic-billed EIPs with these public addresses, to
- * be held by a gateway that holds `held` already; each refusal names the address.
+ * be held by a gateway; each refusal names the address.
  */
-async function eipsToHold(w: Write, account: string, ips: readonly string[], held: number, param: string) {
+async function eipsToHold(w: Write, account: string, ips: readonly string[], param: string) {
   ips.forEach((ip, i) => {
     if (parseIp(ip) === undefined) fail('InvalidParameterValue.Malformed', `\`${ip}\` (\`${param}.${i}\`) is not an IPv4 address.`);
     if (ips.indexOf(ip) !== i) fail('InvalidParameterValue.Malformed', `\`${ip}\` is given twice in \`${param}\`; name each EIP once.`);
   });
-  if (held + ips.length > EIPS_PER_NAT)
-    fail(
-      'LimitExceeded.PublicIpAddressPerNatGatewayLimitExceeded',
-      `A NAT gateway holds at most ${EIPS_PER_NAT} EIPs; ${held ? `it holds ${held} and ` : ''}${ips.length} more were given.`,
-    );
   if (!ips.length) return [];
   const rows = await w.tx.selectFrom('addresses').selectAll().where('account', '=', account).where('ip', 'in', [...ips]).execute();
   const byIp = new Map(rows.map((r) => [r.ip, r]));
@@ -126,12 +123,45 @@ function checkStockBandwidth(mbps: number | undefined) {
     fail('InvalidParameterValue.EIPBrandWidthOutInvalid', `\`StockPublicIpAddressesBandwidthOut\` is ${mbps}; give 1 to 5000 (Mbps).`);
 }
 
-function refuseAddressCount(count: number | undefined) {
-  if (count !== undefined)
+/** The codes each action's list has for no EIPs asked for, and for a bad AddressCount. */
+const CREATE_CODES = { empty: 'InvalidParameterValue.Empty', range: 'InvalidParameterValue.Range' };
+const ASSOCIATE_CODES = { empty: 'InvalidParameterValue.Malformed', range: 'InvalidParameterValue.Malformed' };
+
+/** How many EIPs to allocate for the gateway (AddressCount), and their bandwidth (PublicIpAddressesBandwidthOut). */
+function newEipsAsked(
+  p: { AddressCount?: number; PublicIpAddresses?: string[]; PublicIpAddressesBandwidthOut?: number },
+  held: number,
+  codes: { empty: string; range: string },
+) {
+  const count = p.AddressCount ?? 0;
+  if (p.AddressCount !== undefined && count < 1) fail(codes.range, `\`AddressCount\` is ${count}; give 1 to ${EIPS_PER_NAT}, or omit it.`);
+  const given = p.PublicIpAddresses ?? [];
+  if (!count && !given.length)
+    fail(codes.empty, 'Give the EIPs for the NAT gateway: `PublicIpAddresses` (EIPs of this account) and/or `AddressCount` (new ones).');
+  if (held + count + given.length > EIPS_PER_NAT)
     fail(
-      'UnsupportedOperation',
-      `Weft does not allocate EIPs for a NAT gateway (\`AddressCount\` ${count}); allocate them with AllocateAddresses and give their addresses in \`PublicIpAddresses\`.`,
+      'LimitExceeded.PublicIpAddressPerNatGatewayLimitExceeded',
+      `A NAT gateway holds at most ${EIPS_PER_NAT} EIPs; ${held ? `it holds ${held} and ` : ''}${count + given.length} more were asked for.`,
     );
+  // New EIPs are charged by traffic, as a NAT gateway's must be; Tencent caps those at 100 Mbps.
+  const bandwidth = p.PublicIpAddressesBandwidthOut ?? 100;
+  if (bandwidth < 1 || bandwidth > 100)
+    fail('InvalidParameterValue.EIPBrandWidthOutInvalid', `\`PublicIpAddressesBandwidthOut\` is ${bandwidth}; give 1 to 100 (Mbps) for EIPs charged by traffic.`);
+  return { count, given, bandwidth };
+}
+
+/** Allocates the gateway's new EIPs (none when count is 0), with the codes the NAT actions document. */
+async function allocateForNat(w: Write, ctx: Ctx, count: number, bandwidth: number) {
+  if (!count) return [];
+  return allocateEips(w, ctx, {
+    count,
+    isp: 'BGP',
+    chargeType: 'TRAFFIC_POSTPAID_BY_HOUR',
+    bandwidth,
+    prepaid: null,
+    name: '',
+    codes: { quota: 'LimitExceeded.AddressQuotaLimitExceeded', daily: 'LimitExceeded.DailyAllocateAddressQuotaLimitExceeded' },
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -141,7 +171,7 @@ type NatAnswer = { [K in keyof NatGateway]-?: NatGateway[K] | null };
 
 async function toNatGateways(db: Ctx['db'], rows: readonly NatGatewayRow[]): Promise<NatAnswer[]> {
   const ids = rows.map((r) => r.id);
-  const [eips, tags] = await Promise.all([eipsOfNats(db, ids), loadTags(db, ids)]);
+  const [eips, tags, snats, dnats] = await Promise.all([eipsOfNats(db, ids), loadTags(db, ids), snatRulesOf(db, ids), dnatRulesOf(db, ids)]);
   return rows.map((r) => ({
     NatGatewayId: r.id,
     NatGatewayName: r.name,
@@ -152,14 +182,17 @@ async function toNatGateways(db: Ctx['db'], rows: readonly NatGatewayRow[]): Pro
     PublicIpAddressSet: (eips.get(r.id) ?? []).map((e) => ({ AddressId: e.id, PublicIpAddress: e.ip, IsBlocked: false, BlockType: 'NORMAL' })),
     // Weft bills nothing: never stopped for arrears.
     NetworkState: 'AVAILABLE',
-    DestinationIpPortTranslationNatRuleSet: [],
+    DestinationIpPortTranslationNatRuleSet: dnats.filter((d) => d.nat_gateway_id === r.id).map((d) => {
+      const { NatGatewayId: _n, VpcId: _v, CreatedTime: _c, ...rule } = toDnatRule(d, r.vpc_id);
+      return rule;
+    }),
     VpcId: r.vpc_id,
     Zone: r.zone,
     DirectConnectGatewayIds: [],
     SubnetId: r.subnet_id || null,
     TagSet: tags.get(r.id) ?? [],
     SecurityGroupSet: [],
-    SourceIpTranslationNatRuleSet: [],
+    SourceIpTranslationNatRuleSet: snats.filter((x) => x.nat_gateway_id === r.id).map((x) => toSnatRule(x, r.vpc_id)),
     IsExclusive: false,
     ExclusiveGatewayBandwidth: 0,
     RestrictState: 'NORMAL',
@@ -209,9 +242,7 @@ export const createNatGateway = defineAction({
     if (p.NatProductVersion !== undefined && p.NatProductVersion !== 1)
       fail('UnsupportedOperation', `Weft has traditional NAT gateways only; omit \`NatProductVersion\` (${p.NatProductVersion}) or give 1.`);
     if (p.ExclusiveType !== undefined) fail('UnsupportedOperation', 'Weft has no exclusive NAT gateways; omit `ExclusiveType`.');
-    const ips = p.PublicIpAddresses ?? [];
-    refuseAddressCount(p.AddressCount);
-    if (!ips.length) fail('InvalidParameterValue.Empty', 'Give the EIPs the NAT gateway is to hold in `PublicIpAddresses` (at least one).');
+    const asked = newEipsAsked(p, 0, CREATE_CODES);
     checkStockBandwidth(p.StockPublicIpAddressesBandwidthOut);
     if (!ID.vpc.test(p.VpcId)) fail('InvalidVpcId.Malformed', `\`${p.VpcId}\` (\`VpcId\`) is not a VPC ID; expected the form vpc-xxxxxxxx.`);
     const zone = p.Zone ?? ctx.region.zones[0]!.name;
@@ -225,7 +256,10 @@ export const createNatGateway = defineAction({
         const subnet = await w.tx.selectFrom('subnets').select('id').where('id', '=', p.SubnetId).where('vpc_id', '=', p.VpcId).where('account', '=', account).executeTakeFirst();
         if (!subnet) fail('ResourceNotFound', `The subnet \`${p.SubnetId}\` (\`SubnetId\`) is not a subnet of ${p.VpcId}.`);
       }
-      // Creators in one VPC must not both pass the quota: the region's writer lock orders them. Creation is rare.
+      const eips = await eipsToHold(w, account, asked.given, 'PublicIpAddresses');
+      const allocated = await allocateForNat(w, ctx, asked.count, asked.bandwidth);
+      // Creators in one VPC must not both pass the quota: the region's writer lock orders them (taken after any
+      // usage rows an allocation reserves, never before). Creation is rare.
       await w.revision();
       const quota = ctx.account.quotas.natGatewayPerVpc;
       const inVpc = Number((await w.tx.selectFrom('nat_gateways').select(sql<number>`count(*)`.as('n')).where('vpc_id', '=', p.VpcId).executeTakeFirstOrThrow()).n);
@@ -234,7 +268,6 @@ export const createNatGateway = defineAction({
           'LimitExceeded.NatGatewayPerVpcLimitExceeded',
           `The VPC ${p.VpcId} has ${inVpc} NAT gateway(s), as many as its quota allows (${quota}); delete one or ask the operator to raise the quota natGatewayPerVpc.`,
         );
-      const eips = await eipsToHold(w, account, ips, 0, 'PublicIpAddresses');
       const nat: NatGatewayRow = {
         id: newId('nat'),
         account,
@@ -251,6 +284,7 @@ export const createNatGateway = defineAction({
       };
       await insertNatGateway(w.tx, nat);
       await hold(w, nat, eips, p.StockPublicIpAddressesBandwidthOut);
+      await hold(w, nat, allocated, undefined);
       await saveTags(w, account, nat.id, p.Tags);
       await recordRunningTask(w, account, 'CreateNatGateway', ctx.requestId);
       natChanged(w, nat, 'create');
@@ -354,6 +388,7 @@ export const deleteNatGateway = defineAction({
             .join(', ')}${routes.length > 5 ? ', …' : ''}; delete them or point them elsewhere (DeleteRoutes, ReplaceRoutes) first.`,
         );
       const eips = (await eipsOfNats(w.tx, [nat.id])).get(nat.id)!;
+      await deleteRulesOfNat(w.tx, nat.id);
       await releaseEipsOfNat(w.tx, nat.id);
       for (const e of eips) eipChanged(w, nat.account, e.id, 'update');
       await w.tx.deleteFrom('nat_gateways').where('id', '=', nat.id).execute();
@@ -380,16 +415,15 @@ export const associateNatGatewayAddress = defineAction({
   }),
   async run(ctx, p) {
     checkNatId(p.NatGatewayId);
-    refuseAddressCount(p.AddressCount);
-    const ips = p.PublicIpAddresses ?? [];
-    if (!ips.length) fail('InvalidParameterValue.Malformed', 'Give the EIPs to add to the NAT gateway in `PublicIpAddresses` (at least one).');
+    newEipsAsked(p, 0, ASSOCIATE_CODES);
     checkStockBandwidth(p.StockPublicIpAddressesBandwidthOut);
     await ctx.write(async (w) => {
       const nat = await ownNat(w, ctx, p.NatGatewayId);
       requireAvailable(nat, 'UnsupportedOperation.InvalidState');
-      const held = (await eipsOfNats(w.tx, [nat.id])).get(nat.id)!.length;
-      const eips = await eipsToHold(w, ctx.account.uin, ips, held, 'PublicIpAddresses');
+      const asked = newEipsAsked(p, (await eipsOfNats(w.tx, [nat.id])).get(nat.id)!.length, ASSOCIATE_CODES);
+      const eips = await eipsToHold(w, ctx.account.uin, asked.given, 'PublicIpAddresses');
       await hold(w, nat, eips, p.StockPublicIpAddressesBandwidthOut);
+      await hold(w, nat, await allocateForNat(w, ctx, asked.count, asked.bandwidth), undefined);
       natChanged(w, nat, 'update');
       return {};
     });
@@ -416,6 +450,14 @@ export const disassociateNatGatewayAddress = defineAction({
       if (missing.length) fail('ResourceNotFound', `The NAT gateway \`${nat.id}\` holds no EIP with the address(es) ${missing.join(', ')}; its EIPs are ${held.map((e) => e.ip).join(', ')}.`);
       if (ips.length === held.length)
         fail('UnsupportedOperation.PublicIpAddressDisassociate', `A NAT gateway keeps at least one EIP; \`${nat.id}\` would have none left. Add another first (AssociateNatGatewayAddress) or delete the gateway.`);
+      const forwarding = (await dnatRulesOf(w.tx, [nat.id])).filter((d) => ips.includes(d.public_ip));
+      if (forwarding.length)
+        fail(
+          'ResourceInUse',
+          `Port forwarding (DNAT) rules use ${[...new Set(forwarding.map((d) => d.public_ip))].join(', ')} of \`${nat.id}\`; delete them first (DeleteNatGatewayDestinationIpPortTranslationNatRule).`,
+        );
+      // Tencent: the address leaves the SNAT rules that name it; a rule left with none is deleted.
+      await dropIpsFromSnatRules(w.tx, nat.id, ips);
       const ids = ips.map((ip) => byIp.get(ip)!.id);
       if ((await releaseEipsOfNat(w.tx, nat.id, ids)) !== ids.length)
         fail('ResourceInUse', `The EIPs of \`${nat.id}\` changed meanwhile; describe the gateway and try again.`);
