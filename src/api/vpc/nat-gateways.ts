@@ -66,6 +66,21 @@ export async function ownNat(w: Write, ctx: Ctx, id: string, param = 'NatGateway
   return (await q.executeTakeFirst()) ?? fail('ResourceNotFound', `The NAT gateway \`${id}\` (\`${param}\`) does not exist.`);
 }
 
+/**
+ * One transaction changing the account's gateway `id`: locks it, runs `fn`,
+ * records the change of the gateway and its VPC. These actions answer only a
+ * RequestId.
+ */
+export async function changeNat(ctx: Ctx, id: string, fn: (w: Write, nat: NatGatewayRow) => Promise<void>): Promise<Record<string, never>> {
+  await ctx.write(async (w) => {
+    const nat = await ownNat(w, ctx, id);
+    await fn(w, nat);
+    natChanged(w, nat, 'update');
+    return {};
+  });
+  return {};
+}
+
 /** Tencent: act on a new gateway only once DescribeNatGateways shows it AVAILABLE. */
 export function requireAvailable(nat: NatGatewayRow, code: string) {
   if (nat.state !== 'AVAILABLE')
@@ -352,18 +367,14 @@ export const modifyNatGatewayAttribute = defineAction({
       fail('UnsupportedOperation', 'Security groups on a NAT gateway belong to standard NAT gateways, which Weft does not have; omit `ModifySecurityGroup` and `SecurityGroupIds`.');
     if (p.PublicAddressAffinity !== undefined)
       fail('UnsupportedOperation', '`PublicAddressAffinity` is a setting of standard NAT gateways, which Weft does not have; omit it.');
-    await ctx.write(async (w) => {
-      const nat = await ownNat(w, ctx, p.NatGatewayId);
+    return changeNat(ctx, p.NatGatewayId, async (w, nat) => {
       requireAvailable(nat, 'ResourceInUse');
       const set: Partial<NatGatewayRow> = {};
       if (p.NatGatewayName !== undefined) set.name = p.NatGatewayName;
       if (p.InternetMaxBandwidthOut !== undefined) set.bandwidth = p.InternetMaxBandwidthOut;
       if (p.DeletionProtectionEnabled !== undefined) set.deletion_protection = p.DeletionProtectionEnabled ? 1 : 0;
       if (Object.keys(set).length) await w.tx.updateTable('nat_gateways').set(set).where('id', '=', nat.id).execute();
-      natChanged(w, nat, 'update');
-      return {};
     });
-    return {};
   },
 });
 
@@ -417,17 +428,13 @@ export const associateNatGatewayAddress = defineAction({
     checkNatId(p.NatGatewayId);
     newEipsAsked(p, 0, ASSOCIATE_CODES);
     checkStockBandwidth(p.StockPublicIpAddressesBandwidthOut);
-    await ctx.write(async (w) => {
-      const nat = await ownNat(w, ctx, p.NatGatewayId);
+    return changeNat(ctx, p.NatGatewayId, async (w, nat) => {
       requireAvailable(nat, 'UnsupportedOperation.InvalidState');
       const asked = newEipsAsked(p, (await eipsOfNats(w.tx, [nat.id])).get(nat.id)!.length, ASSOCIATE_CODES);
       const eips = await eipsToHold(w, ctx.account.uin, asked.given, 'PublicIpAddresses');
       await hold(w, nat, eips, p.StockPublicIpAddressesBandwidthOut);
       await hold(w, nat, await allocateForNat(w, ctx, asked.count, asked.bandwidth), undefined);
-      natChanged(w, nat, 'update');
-      return {};
     });
-    return {};
   },
 });
 
@@ -441,8 +448,7 @@ export const disassociateNatGatewayAddress = defineAction({
       if (parseIp(ip) === undefined) fail('InvalidParameterValue.Malformed', `\`${ip}\` (\`PublicIpAddresses.${i}\`) is not an IPv4 address.`);
     });
     const ips = [...new Set(p.PublicIpAddresses)];
-    await ctx.write(async (w) => {
-      const nat = await ownNat(w, ctx, p.NatGatewayId);
+    return changeNat(ctx, p.NatGatewayId, async (w, nat) => {
       requireAvailable(nat, 'ResourceInUse');
       const held = (await eipsOfNats(w.tx, [nat.id])).get(nat.id)!;
       const byIp = new Map(held.map((e) => [e.ip, e]));
@@ -462,10 +468,7 @@ export const disassociateNatGatewayAddress = defineAction({
       if ((await releaseEipsOfNat(w.tx, nat.id, ids)) !== ids.length)
         fail('ResourceInUse', `The EIPs of \`${nat.id}\` changed meanwhile; describe the gateway and try again.`);
       for (const id of ids) eipChanged(w, nat.account, id, 'update');
-      natChanged(w, nat, 'update');
-      return {};
     });
-    return {};
   },
 });
 

@@ -21,7 +21,7 @@ import { defineAction, type Ctx } from '../action.js';
 import { page } from '../common.js';
 import { fail, missingParameter } from '../errors.js';
 import { arr, filters, filterValues, idOf, int, obj, opt, paging, str } from '../params.js';
-import { checkNatId, natChanged, ownNat, requireAvailable } from './nat-gateways.js';
+import { changeNat, checkNatId, requireAvailable } from './nat-gateways.js';
 import { toDnatRule, toSnatRule } from './nat-rule-models.js';
 
 const SNAT_ID = idOf('snat');
@@ -105,8 +105,7 @@ export const createSnatRules = defineAction({
   params: obj({ NatGatewayId: str(), SourceIpTranslationNatRules: arr(snatRule, { min: 1 }) }),
   async run(ctx, p) {
     checkNatId(p.NatGatewayId);
-    await ctx.write(async (w) => {
-      const nat = await ownNat(w, ctx, p.NatGatewayId);
+    return changeNat(ctx, p.NatGatewayId, async (w, nat) => {
       requireAvailable(nat, 'InvalidParameterValue');
       const held = await gatewayIps(w, nat);
       const existing = await snatRulesOf(w.tx, [nat.id]);
@@ -126,10 +125,7 @@ export const createSnatRules = defineAction({
         rows.push({ id, nat_gateway_id: nat.id, resource_type: src.type, resource_id: src.resourceId, private_ip: src.privateIp, public_ips: JSON.stringify(ips), description: r.Description, created_at: w.now });
       }
       await w.tx.insertInto('nat_snat_rules').values(rows).execute();
-      natChanged(w, nat, 'update');
-      return {};
     });
-    return {};
   },
 });
 
@@ -168,17 +164,13 @@ export const modifySnatRule = defineAction({
     if (r.NatGatewaySnatId === undefined) throw missingParameter('SourceIpTranslationNatRule.NatGatewaySnatId');
     if (!SNAT_ID.test(r.NatGatewaySnatId))
       fail('InvalidParameterValue.Malformed', `\`${r.NatGatewaySnatId}\` (\`SourceIpTranslationNatRule.NatGatewaySnatId\`) is not an SNAT rule ID; expected the form snat-xxxxxxxx.`);
-    await ctx.write(async (w) => {
-      const nat = await ownNat(w, ctx, p.NatGatewayId);
+    return changeNat(ctx, p.NatGatewayId, async (w, nat) => {
       const rule = (await snatRulesOf(w.tx, [nat.id])).find((x) => x.id === r.NatGatewaySnatId);
       if (!rule) fail('InvalidParameterValue.NatGatewaySnatRuleNotExists', `The NAT gateway ${nat.id} has no SNAT rule \`${r.NatGatewaySnatId}\`.`);
       // Tencent changes only the EIPs and the description of a rule; what it translates stays.
       const ips = checkRuleIps(r.PublicIpAddresses, await gatewayIps(w, nat), nat, 'SourceIpTranslationNatRule', 'UnsupportedOperation.UnbindEIP');
       await w.tx.updateTable('nat_snat_rules').set({ public_ips: JSON.stringify(ips), description: r.Description }).where('id', '=', rule!.id).execute();
-      natChanged(w, nat, 'update');
-      return {};
     });
-    return {};
   },
 });
 
@@ -192,16 +184,12 @@ export const deleteSnatRules = defineAction({
       if (!SNAT_ID.test(id)) fail('InvalidParameterValue.Malformed', `\`${id}\` (\`NatGatewaySnatIds.${i}\`) is not an SNAT rule ID; expected the form snat-xxxxxxxx.`);
     });
     const ids = [...new Set(p.NatGatewaySnatIds)];
-    await ctx.write(async (w) => {
-      const nat = await ownNat(w, ctx, p.NatGatewayId);
+    return changeNat(ctx, p.NatGatewayId, async (w, nat) => {
       const have = new Set((await snatRulesOf(w.tx, [nat.id])).map((x) => x.id));
       const missing = ids.filter((id) => !have.has(id));
       if (missing.length) fail('InvalidParameterValue.NatGatewaySnatRuleNotExists', `The NAT gateway ${nat.id} has no SNAT rule(s) ${missing.join(', ')}; nothing was deleted.`);
       await w.tx.deleteFrom('nat_snat_rules').where('id', 'in', ids).execute();
-      natChanged(w, nat, 'update');
-      return {};
     });
-    return {};
   },
 });
 
@@ -266,8 +254,7 @@ export const createDnatRules = defineAction({
   params: obj({ NatGatewayId: str(), DestinationIpPortTranslationNatRules: arr(dnatRule, { min: 1 }) }),
   async run(ctx, p) {
     checkNatId(p.NatGatewayId);
-    await ctx.write(async (w) => {
-      const nat = await ownNat(w, ctx, p.NatGatewayId);
+    return changeNat(ctx, p.NatGatewayId, async (w, nat) => {
       requireAvailable(nat, 'InvalidParameterValue');
       const held = await gatewayIps(w, nat);
       const existing = await dnatRulesOf(w.tx, [nat.id]);
@@ -288,10 +275,7 @@ export const createDnatRules = defineAction({
         rows.push(row);
       }
       await w.tx.insertInto('nat_dnat_rules').values(rows).execute();
-      natChanged(w, nat, 'update');
-      return {};
     });
-    return {};
   },
 });
 
@@ -350,8 +334,7 @@ export const modifyDnatRule = defineAction({
   params: obj({ NatGatewayId: str(), SourceNatRule: dnatRule, DestinationNatRule: dnatRule }),
   async run(ctx, p) {
     checkNatId(p.NatGatewayId);
-    await ctx.write(async (w) => {
-      const nat = await ownNat(w, ctx, p.NatGatewayId);
+    return changeNat(ctx, p.NatGatewayId, async (w, nat) => {
       requireAvailable(nat, 'ResourceInUse');
       const rows = await dnatRulesOf(w.tx, [nat.id]);
       const old = findDnat(rows, p.SourceNatRule, nat, 'SourceNatRule');
@@ -365,10 +348,7 @@ export const modifyDnatRule = defineAction({
       if (clash) fail('UnsupportedOperation.RecordExists', `${nat.id} already forwards ${dnatKey(row)} to ${clash.private_ip}:${clash.private_port}; change or delete that rule first.`);
       await deleteDnat(w, old);
       await w.tx.insertInto('nat_dnat_rules').values(row).execute();
-      natChanged(w, nat, 'update');
-      return {};
     });
-    return {};
   },
 });
 
@@ -378,15 +358,11 @@ export const deleteDnatRules = defineAction({
   params: obj({ NatGatewayId: str(), DestinationIpPortTranslationNatRules: arr(dnatRule, { min: 1 }) }),
   async run(ctx, p) {
     checkNatId(p.NatGatewayId);
-    await ctx.write(async (w) => {
-      const nat = await ownNat(w, ctx, p.NatGatewayId);
+    return changeNat(ctx, p.NatGatewayId, async (w, nat) => {
       const rows = await dnatRulesOf(w.tx, [nat.id]);
       const doomed = p.DestinationIpPortTranslationNatRules.map((r, i) => findDnat(rows, r, nat, `DestinationIpPortTranslationNatRules.${i}`));
       for (const row of new Set(doomed)) await deleteDnat(w, row);
-      natChanged(w, nat, 'update');
-      return {};
     });
-    return {};
   },
 });
 
