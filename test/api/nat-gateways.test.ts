@@ -223,6 +223,9 @@ describe(`NAT gateways through the official SDK (${engineName()})`, () => {
     assert.equal((await vpc(tenant).DescribeNatGateways({})).TotalCount, 0);
     await refused('tenant modifies', () => vpc(tenant).ModifyNatGatewayAttribute({ NatGatewayId: a.id, NatGatewayName: 'x' }), 'ResourceNotFound');
     await refused('tenant deletes', () => vpc(tenant).DeleteNatGateway({ NatGatewayId: a.id }), 'ResourceNotFound');
+    const foreign = await errorOf(vpc(tenant).DeleteNatGateway({ NatGatewayId: a.id }));
+    const absent = await errorOf(vpc(tenant).DeleteNatGateway({ NatGatewayId: 'nat-zzzzzzzz' }));
+    assert.equal(foreign.message.replaceAll(a.id, 'ID'), absent.message.replaceAll('nat-zzzzzzzz', 'ID'), 'a foreign gateway answers as a missing one');
     const tenantIps = await eips(1, tenant);
     await refused('tenant associates', () => vpc(tenant).AssociateNatGatewayAddress({ NatGatewayId: a.id, PublicIpAddresses: tenantIps }), 'ResourceNotFound');
     await refused('tenant disassociates', () => vpc(tenant).DisassociateNatGatewayAddress({ NatGatewayId: a.id, PublicIpAddresses: a.ips }), 'ResourceNotFound');
@@ -290,6 +293,20 @@ describe(`NAT gateways through the official SDK (${engineName()})`, () => {
     await vpc().ReleaseAddresses({ AddressIds: [a.AddressId!] });
     await vpc().DeleteNatGateway({ NatGatewayId: elsewhere });
     await vpc(tenant).DeleteNatGateway({ NatGatewayId: foreign });
+  });
+
+  it('a gateway whose task a controller restart cut short becomes PENDFAILURE, which can be deleted', async () => {
+    const { id, requestId, ips } = await newNat();
+    // As a controller that died mid-task leaves them: the gateway PENDING, its task RUNNING.
+    await store.db.updateTable('nat_gateways').set({ state: 'PENDING' }).where('id', '=', id).execute();
+    await store.db.updateTable('tasks').set({ status: 'RUNNING', output: null }).where('id', '=', requestId).execute();
+    await refused('delete while PENDING', () => vpc().DeleteNatGateway({ NatGatewayId: id }), 'UnsupportedOperation.MutexOperationTaskRunning');
+    await r.restart();
+    assert.equal((await describeNat(id)).State, 'PENDFAILURE');
+    assert.equal((await vpc().DescribeVpcTaskResult({ TaskId: requestId })).Status, 'FAILED');
+    await refused('associate to a failed gateway', () => vpc().AssociateNatGatewayAddress({ NatGatewayId: id, AddressCount: 1 }), 'UnsupportedOperation.InvalidState');
+    await vpc().DeleteNatGateway({ NatGatewayId: id });
+    assert.equal((await eipByIp(ips[0]!)).AddressStatus, 'UNBIND');
   });
 
   it("records 'nat_gateway' and 'vpc' changes, which the document cache knows", async () => {
