@@ -71,14 +71,18 @@ export async function settlePendingNat(tx: Tx, id: string, state: 'AVAILABLE' | 
  * PENDFAILURE (Tencent's "creation failed"), which DeleteNatGateway removes.
  */
 export async function failOrphanedNatGateways(store: Store): Promise<number> {
-  return store.write(async (w) => {
-    const rows = await w.tx
+  const orphans = (db: Reader) =>
+    db
       .selectFrom('nat_gateways')
       .innerJoin('tasks', 'tasks.id', 'nat_gateways.task_id')
       .select(['nat_gateways.id', 'nat_gateways.account', 'nat_gateways.vpc_id'])
       .where('nat_gateways.state', '=', 'PENDING')
       .where('tasks.status', '=', 'FAILED')
       .execute();
+  // Most starts have none: then no write, so a restart leaves the region's revision alone.
+  if (!(await orphans(store.db)).length) return 0;
+  return store.write(async (w) => {
+    const rows = await orphans(w.tx);
     for (const r of rows) {
       await settlePendingNat(w.tx, r.id, 'PENDFAILURE');
       w.changed(r.account, 'nat_gateway', r.id, 'update');
