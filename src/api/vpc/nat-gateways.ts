@@ -66,6 +66,14 @@ export async function ownNat(w: Write, ctx: Ctx, id: string, param = 'NatGateway
   return (await q.executeTakeFirst()) ?? fail('ResourceNotFound', `The NAT gateway \`${id}\` (\`${param}\`) does not exist.`);
 }
 
+/** NatGatewayIds (at most 100, well formed) or Filters, not both: the Describe actions that take either. */
+export function checkIdsOrFilters(p: { NatGatewayIds?: string[]; Filters?: unknown[] }) {
+  if (p.NatGatewayIds?.length && p.Filters?.length) fail('InvalidParameter.Coexist', 'Give `NatGatewayIds` or `Filters`, not both.');
+  if (p.NatGatewayIds && p.NatGatewayIds.length > 100)
+    fail('InvalidParameterValue.LimitExceeded', `\`NatGatewayIds\` takes at most 100 IDs per request; ${p.NatGatewayIds.length} were given.`);
+  p.NatGatewayIds?.forEach((id, i) => checkNatId(id, `NatGatewayIds.${i}`));
+}
+
 /**
  * One transaction changing the account's gateway `id`: locks it, runs `fn`,
  * records the change of the gateway and its VPC. These actions answer only a
@@ -322,10 +330,7 @@ export const describeNatGateways = defineAction({
     ...paging,
   }),
   async run(ctx, p) {
-    if (p.NatGatewayIds?.length && p.Filters?.length) fail('InvalidParameter.Coexist', 'Give `NatGatewayIds` or `Filters`, not both.');
-    if (p.NatGatewayIds && p.NatGatewayIds.length > 100)
-      fail('InvalidParameterValue.LimitExceeded', `\`NatGatewayIds\` takes at most 100 IDs per request; ${p.NatGatewayIds.length} were given.`);
-    p.NatGatewayIds?.forEach((id, i) => checkNatId(id, `NatGatewayIds.${i}`));
+    checkIdsOrFilters(p);
     const account = ctx.account.uin;
     const { offset, limit } = page(p);
     let q = ctx.db.selectFrom('nat_gateways').where('account', '=', account);

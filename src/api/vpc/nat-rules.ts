@@ -21,7 +21,7 @@ import { defineAction, type Ctx } from '../action.js';
 import { page } from '../common.js';
 import { fail, missingParameter } from '../errors.js';
 import { arr, filters, filterValues, idOf, int, obj, opt, paging, str } from '../params.js';
-import { changeNat, checkNatId, requireAvailable } from './nat-gateways.js';
+import { changeNat, checkIdsOrFilters, checkNatId, requireAvailable } from './nat-gateways.js';
 import { toDnatRule, toSnatRule } from './nat-rule-models.js';
 
 const SNAT_ID = idOf('snat');
@@ -290,10 +290,7 @@ export const describeDnatRules = defineAction({
     ...paging,
   }),
   async run(ctx, p) {
-    if (p.NatGatewayIds?.length && p.Filters?.length) fail('InvalidParameter.Coexist', 'Give `NatGatewayIds` or `Filters`, not both.');
-    if (p.NatGatewayIds && p.NatGatewayIds.length > 100)
-      fail('InvalidParameterValue.LimitExceeded', `\`NatGatewayIds\` takes at most 100 IDs per request; ${p.NatGatewayIds.length} were given.`);
-    p.NatGatewayIds?.forEach((id, i) => checkNatId(id, `NatGatewayIds.${i}`));
+    checkIdsOrFilters(p);
     let q = ctx.db.selectFrom('nat_dnat_rules').innerJoin('nat_gateways', 'nat_gateways.id', 'nat_dnat_rules.nat_gateway_id').where('nat_gateways.account', '=', ctx.account.uin);
     if (p.NatGatewayIds?.length) q = q.where('nat_gateways.id', 'in', p.NatGatewayIds);
     for (const [i, f] of (p.Filters ?? []).entries()) {
