@@ -15,6 +15,7 @@ import { startAgentsEndpoint } from './agents-endpoint.js';
 import { createDistribution } from './distribution.js';
 import { splitHostPort } from './listen.js';
 import { recoverTasks } from './tasks.js';
+import { failOrphanedNatGateways } from '../store/nat-gateways.js';
 
 export interface ControllerOptions {
   dataDir: string;
@@ -51,6 +52,7 @@ export async function startController(o: ControllerOptions) {
   const key = loadMasterKey(dataDir);
   const store = await openStore(o.database ?? join(dataDir, 'weft.db'));
   await recoverTasks(store);
+  await failOrphanedNatGateways(store);
   // One document cache for the agents and the API's packet tracer: a trace reads what the agents are sent.
   const distribution = createDistribution(store, { gatewayAddress: region.gatewayAddress });
   const api = createApi({

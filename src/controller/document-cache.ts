@@ -25,7 +25,8 @@
  *   VPCs: their actions record a 'vpc' change for each VPC they affect (an
  *   EIP's: the VPC of the instance it is bound to, or was until the change);
  *   an 'address' change also reaches every gateway, which may come to hold
- *   that VPC.
+ *   that VPC. NAT gateways ('nat_gateway') likewise record a 'vpc' change of
+ *   their VPC.
  * - A change of a kind this module does not know drops every document.
  * - Commits on other controller replicas are read from the change log every
  *   `pollMs` and go through the same path.
@@ -166,8 +167,9 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
           break;
         case 'network_acl':
         case 'peering':
+        case 'nat_gateway':
           // Their actions also record a change of every VPC whose hosts they affect (both VPCs of a peering; an EIP's
-          // action, the VPC of the instance it is or was bound to).
+          // action, the VPC of the instance it is or was bound to; a NAT gateway's, its VPC).
           break;
         default:
           // A kind added later and not taught here: correct before fast.

@@ -16,6 +16,7 @@
  */
 import type { TasksTable } from '../store/schema.js';
 import type { Store } from '../store/store.js';
+import { recordRunningTask } from '../store/tasks.js';
 
 export type TaskStatus = TasksTable['status'];
 
@@ -39,8 +40,17 @@ export const RESTARTED_OUTPUT = 'controller restarted before the task finished';
  */
 export async function startTask(store: Store, account: string, action: string, requestId: string, work: TaskWork): Promise<StartedTask> {
   await store.write(async (w) => {
-    await w.tx.insertInto('tasks').values({ id: requestId, account, action, status: 'RUNNING', output: null, created_at: w.now }).execute();
+    await recordRunningTask(w, account, action, requestId);
   });
+  return runTask(store, requestId, work);
+}
+
+/**
+ * Runs `work` for a task already recorded RUNNING (store/tasks.ts
+ * recordRunningTask, in the transaction of the action that created the
+ * resource), after the caller has its answer, and records how it ended.
+ */
+export function runTask(store: Store, requestId: string, work: TaskWork): StartedTask {
   const done = (async (): Promise<TaskStatus> => {
     await new Promise((ok) => setImmediate(ok));
     let status: TaskStatus;

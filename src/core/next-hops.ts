@@ -17,6 +17,8 @@ export interface NextHopEnv {
   instanceAt(ip: string): Promise<boolean>;
   /** A peering connection that is ACTIVE and joins this VPC: the VPC on its other side and that VPC's CIDR. */
   activePeering(id: string): Promise<{ peerVpcId: string; peerCidr: string } | undefined>;
+  /** The state of a NAT gateway of this VPC (PENDING, AVAILABLE …), undefined if the VPC has none by that ID. */
+  natGatewayState(id: string): Promise<string | undefined>;
 }
 
 export interface NextHopKind {
@@ -27,6 +29,7 @@ export interface NextHopKind {
 }
 
 const PCX = /^pcx-[0-9a-z]{8}$/;
+const NAT = /^nat-[0-9a-z]{8}$/;
 
 export const NEXT_HOPS: Readonly<Record<string, NextHopKind>> = {
   /** An instance of the VPC, by its private address: it forwards what the route sends it (ECMP when several). */
@@ -74,6 +77,28 @@ export const NEXT_HOPS: Readonly<Record<string, NextHopKind>> = {
       return gatewayId;
     },
   },
+  /**
+   * A NAT gateway of the VPC, AVAILABLE or still PENDING (Tencent accepts a
+   * route to a gateway being created). The compiler does not carry these
+   * routes yet: no data plane translates for a NAT gateway.
+   */
+  NAT: {
+    maxPerDestination: 1,
+
+    async check(gatewayId, _destination, env, param) {
+      if (!NAT.test(gatewayId))
+        routeFail('InvalidParameterValue.Malformed', `\`${param}.GatewayId\` \`${gatewayId}\` is not a NAT gateway ID; expected the form nat-xxxxxxxx.`);
+      const state = await env.natGatewayState(gatewayId);
+      if (state !== 'AVAILABLE' && state !== 'PENDING')
+        routeFail(
+          'InvalidParameterValue.RouteNextHopInvalid',
+          state === undefined
+            ? `\`${param}.GatewayId\` ${gatewayId} is not a NAT gateway of VPC ${env.vpcId}; use a NAT gateway of the route table's VPC (DescribeNatGateways).`
+            : `\`${param}.GatewayId\` ${gatewayId} is ${state}; delete it and route to a NAT gateway that is AVAILABLE.`,
+        );
+      return gatewayId;
+    },
+  },
 };
 
 /** GatewayTypes Tencent documents that Weft does not have yet, and what each is. */
@@ -82,7 +107,6 @@ const NOT_YET: Readonly<Record<string, string>> = {
   VPN: 'VPN gateways',
   DIRECTCONNECT: 'direct connect gateways',
   HAVIP: 'high-availability virtual IPs',
-  NAT: 'NAT gateways as route next hops',
   EIP: 'routes to an instance\'s public IP',
   LOCAL_GATEWAY: 'CDC local gateways',
   INTRANAT: 'private NAT gateways',
@@ -104,7 +128,7 @@ export function nextHopKind(gatewayType: string, param: string): { type: string;
   if (what)
     routeFail(
       'UnsupportedOperation',
-      `\`${param}.GatewayType\` ${type}: Weft does not have ${what} yet; route through an instance (NORMAL_CVM) or a peering connection (PEERCONNECTION).`,
+      `\`${param}.GatewayType\` ${type}: Weft does not have ${what} yet; route through an instance (NORMAL_CVM), a peering connection (PEERCONNECTION) or a NAT gateway (NAT).`,
     );
   return routeFail('InvalidParameterValue', `The value of parameter \`${param}.GatewayType\` is invalid: \`${gatewayType}\` is not a next hop type; use ${SUPPORTED}.`);
 }

@@ -27,6 +27,8 @@ export const DEFAULT_QUOTAS = {
   peeringPerVpc: 10,
   /** Elastic IPs per account in the region (Tencent: 20); twice as many may be allocated per day (UTC). */
   eipPerAccount: 20,
+  /** NAT gateways per VPC (Tencent's NAT gateway limits: 3). */
+  natGatewayPerVpc: 3,
 };
 export type Quotas = typeof DEFAULT_QUOTAS;
 export type QuotaName = keyof Quotas;

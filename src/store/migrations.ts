@@ -386,9 +386,74 @@ const addresses: Migration = {
 };
 
 /**
+ * NAT gateways. An EIP a gateway holds names it in nat_gateway_id (status
+ * BIND, instance_id null: a gateway holds several, which the unique index on
+ * instance_id would not allow). The gateway remembers the task that makes it
+ * AVAILABLE, so a task failed by a controller restart fails its gateway.
+ */
+const natGateways: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('nat_gateways')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('vpc_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('bandwidth', 'integer', (c) => c.notNull())
+      .addColumn('max_connections', 'integer', (c) => c.notNull())
+      .addColumn('zone', 'text', (c) => c.notNull())
+      .addColumn('subnet_id', 'text', (c) => c.notNull())
+      .addColumn('task_id', 'text', (c) => c.notNull())
+      .addColumn('deletion_protection', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('nat_gateways_by_account').on('nat_gateways').columns(['account', 'created_at', 'id']).execute();
+    await db.schema.createIndex('nat_gateways_by_vpc').on('nat_gateways').column('vpc_id').execute();
+    await db.schema.alterTable('addresses').addColumn('nat_gateway_id', 'text').execute();
+    await db.schema.createIndex('addresses_by_nat_gateway').on('addresses').column('nat_gateway_id').execute();
+  },
+};
+
+/**
+ * SNAT and DNAT rules of NAT gateways. An SNAT rule's EIPs are a JSON array
+ * of public addresses (among its gateway's); a DNAT rule has no ID of its own
+ * (Tencent names one by its five fields), so those fields, with the gateway,
+ * are its key, and a public address, port and protocol forward to one place
+ * per gateway.
+ */
+const natRules: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('nat_snat_rules')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('nat_gateway_id', 'text', (c) => c.notNull().references('nat_gateways.id'))
+      .addColumn('resource_type', 'text', (c) => c.notNull())
+      .addColumn('resource_id', 'text', (c) => c.notNull())
+      .addColumn('private_ip', 'text', (c) => c.notNull())
+      .addColumn('public_ips', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('nat_snat_rules_by_resource').on('nat_snat_rules').columns(['nat_gateway_id', 'resource_id']).unique().execute();
+    await db.schema
+      .createTable('nat_dnat_rules')
+      .addColumn('nat_gateway_id', 'text', (c) => c.notNull().references('nat_gateways.id'))
+      .addColumn('protocol', 'text', (c) => c.notNull())
+      .addColumn('public_ip', 'text', (c) => c.notNull())
+      .addColumn('public_port', 'integer', (c) => c.notNull())
+      .addColumn('private_ip', 'text', (c) => c.notNull())
+      .addColumn('private_port', 'integer', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('nat_dnat_rules_pk', ['nat_gateway_id', 'protocol', 'public_ip', 'public_port'])
+      .execute();
+  },
+};
+
+/**
  * What a host is for: `host` (instances are placed on it) or `gateway` (it
  * carries the region's public traffic: EIPs, NAT; never an instance).
- * Numbered 0008 to leave 0007 to the NAT gateways being built alongside.
  */
 const hostRoles: Migration = {
   async up(db: Kysely<any>) {
@@ -403,7 +468,9 @@ const migrations: Record<string, Migration> = {
   '0004-name-search': nameSearch,
   '0005-routing': routing,
   '0006-addresses': addresses,
-  '0008-host-roles': hostRoles,
+  '0007-nat-gateways': natGateways,
+  '0008-nat-rules': natRules,
+  '0009-host-roles': hostRoles,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -107,6 +107,12 @@ export async function deleteRouteTable(w: Write, id: string): Promise<void> {
   await w.tx.deleteFrom('route_tables').where('id', '=', id).execute();
 }
 
+/** The state of NAT gateway `id` if it belongs to VPC `vpcId`. */
+export async function natGatewayState(db: Reader, vpcId: string, id: string): Promise<string | undefined> {
+  const r = await db.selectFrom('nat_gateways').select('state').where('id', '=', id).where('vpc_id', '=', vpcId).executeTakeFirst();
+  return r?.state;
+}
+
 /** Whether an instance of the VPC has this private address. */
 export async function instanceAt(db: Reader, vpcId: string, ip: string): Promise<boolean> {
   const r = await db.selectFrom('instances').select('id').where('vpc_id', '=', vpcId).where('private_ip', '=', ip).executeTakeFirst();

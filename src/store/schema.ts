@@ -248,6 +248,56 @@ export interface AddressesTable {
   /** JSON of AddressChargePrepaid when charge_type is BANDWIDTH_PREPAID_BY_MONTH, echoed. */
   prepaid: string | null;
   created_at: string;
+  /** While held by a NAT gateway (status BIND, instance_id null): that gateway. */
+  nat_gateway_id: string | null;
+}
+
+export interface NatGatewaysTable {
+  id: string; // nat-xxxxxxxx
+  account: string;
+  vpc_id: string;
+  name: string;
+  /** PENDING until its task completes, then AVAILABLE; PENDFAILURE if the task failed. */
+  state: string;
+  /** InternetMaxBandwidthOut, Mbps. */
+  bandwidth: number;
+  /** MaxConcurrentConnection. */
+  max_connections: number;
+  zone: string;
+  /** SubnetId as given ('' if none): Tencent keeps it, deprecated. */
+  subnet_id: string;
+  /** The RequestId of CreateNatGateway: the task that makes it AVAILABLE. */
+  task_id: string;
+  /** DeletionProtectionEnabled: 0/1. */
+  deletion_protection: number;
+  created_at: string;
+}
+
+export interface NatSnatRulesTable {
+  id: string; // snat-xxxxxxxx
+  nat_gateway_id: string;
+  /** SUBNET or NETWORKINTERFACE. */
+  resource_type: string;
+  /** The subnet or the network interface whose addresses are translated. */
+  resource_id: string;
+  /** The source it translates: the subnet's CIDR, or the interface's private address. */
+  private_ip: string;
+  /** JSON array of public addresses, each an EIP of the gateway. */
+  public_ips: string;
+  description: string;
+  created_at: string;
+}
+
+export interface NatDnatRulesTable {
+  nat_gateway_id: string;
+  /** TCP or UDP. */
+  protocol: string;
+  public_ip: string;
+  public_port: number;
+  private_ip: string;
+  private_port: number;
+  description: string;
+  created_at: string;
 }
 
 export interface HostsTable {
@@ -286,4 +336,7 @@ export interface DB {
   acl_entries: AclEntriesTable;
   peerings: PeeringsTable;
   addresses: AddressesTable;
+  nat_gateways: NatGatewaysTable;
+  nat_snat_rules: NatSnatRulesTable;
+  nat_dnat_rules: NatDnatRulesTable;
 }

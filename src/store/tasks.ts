@@ -12,3 +12,13 @@ export async function recordDoneTask(w: Write, account: string, action: string, 
   await w.tx.insertInto('tasks').values({ id: requestId, account, action, status: 'SUCCESS', output: '', created_at: w.now }).execute();
   return requestId;
 }
+
+/**
+ * Records task `requestId` as RUNNING in the action's own transaction, so the
+ * resource it will finish and the task commit together; controller/tasks.ts
+ * runTask runs its work once the action has answered.
+ */
+export async function recordRunningTask(w: Write, account: string, action: string, requestId: string): Promise<string> {
+  await w.tx.insertInto('tasks').values({ id: requestId, account, action, status: 'RUNNING', output: null, created_at: w.now }).execute();
+  return requestId;
+}

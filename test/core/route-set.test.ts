@@ -107,18 +107,30 @@ describe('next hop kinds', () => {
     vpcId: 'vpc-00000001',
     instanceAt: async (ip) => ip === '10.0.1.5',
     activePeering: async (id) => (id === 'pcx-00000001' ? { peerVpcId: 'vpc-00000002', peerCidr: '172.16.0.0/16' } : undefined),
+    natGatewayState: async (id) => ({ 'nat-00000001': 'AVAILABLE', 'nat-00000002': 'PENDING', 'nat-00000003': 'PENDFAILURE' })[id],
   };
   const dest = (s: string) => parseCidr(s)!;
 
-  it('knows NORMAL_CVM and PEERCONNECTION in any case, refuses LOCAL as the system route and names what Weft lacks', async () => {
+  it('knows NORMAL_CVM, PEERCONNECTION and NAT in any case, refuses LOCAL as the system route and names what Weft lacks', async () => {
     assert.equal(nextHopKind('normal_cvm', 'Routes.0').type, 'NORMAL_CVM');
     assert.equal(nextHopKind('PEERCONNECTION', 'Routes.0').type, 'PEERCONNECTION');
+    assert.equal(nextHopKind('nat', 'Routes.0').type, 'NAT');
     assert.equal(await codeOf(() => nextHopKind('LOCAL', 'Routes.0')), 'UnsupportedOperation.SystemRoute');
-    for (const t of ['NAT', 'VPN', 'EIP', 'HAVIP', 'DIRECTCONNECT', 'CVM', 'GWLB_ENDPOINT'])
+    for (const t of ['VPN', 'EIP', 'HAVIP', 'DIRECTCONNECT', 'CVM', 'GWLB_ENDPOINT'])
       assert.equal(await codeOf(() => nextHopKind(t, 'Routes.0')), 'UnsupportedOperation', t);
     assert.equal(await codeOf(() => nextHopKind('WORMHOLE', 'Routes.0')), 'InvalidParameterValue');
     assert.equal(maxPerDestination('NORMAL_CVM'), 8);
     assert.equal(maxPerDestination('PEERCONNECTION'), 1);
+    assert.equal(maxPerDestination('NAT'), 1);
+  });
+
+  it('checks a NAT next hop is a NAT gateway of the VPC, AVAILABLE or PENDING', async () => {
+    const nat = NEXT_HOPS.NAT!;
+    assert.equal(await nat.check('nat-00000001', dest('0.0.0.0/0'), env, 'Routes.0'), 'nat-00000001');
+    assert.equal(await nat.check('nat-00000002', dest('0.0.0.0/0'), env, 'Routes.0'), 'nat-00000002');
+    assert.equal(await codeOf(() => nat.check('nat-00000003', dest('0.0.0.0/0'), env, 'Routes.0')), 'InvalidParameterValue.RouteNextHopInvalid');
+    assert.equal(await codeOf(() => nat.check('nat-00000009', dest('0.0.0.0/0'), env, 'Routes.0')), 'InvalidParameterValue.RouteNextHopInvalid');
+    assert.equal(await codeOf(() => nat.check('nat-1', dest('0.0.0.0/0'), env, 'Routes.0')), 'InvalidParameterValue.Malformed');
   });
 
   it('checks an instance next hop is an address of an instance of the VPC', async () => {

@@ -28,6 +28,7 @@ import { isoSeconds, loadTags, nameContains, page, release, reserve, saveTags, u
 import { ApiError, fail, missingParameter } from '../errors.js';
 import { any, arr, bool, intish, obj, opt, paging, str, type Filter, type Schema } from '../params.js';
 import { publicIpsOfInstances, unbindEipsOfInstances } from '../../store/eips.js';
+import { dropSnatRulesOf } from '../vpc/nat-rules.js';
 import { releaseAddresses, takeAddresses } from '../vpc/addresses.js';
 import { eipChanged } from '../vpc/eips.js';
 import { ID } from '../vpc/lookup.js';
@@ -695,6 +696,7 @@ export const terminateInstances = defineAction({
         );
       for (const id of ids) await releaseAddresses(w, id);
       await w.tx.deleteFrom('instance_sgs').where('instance_id', 'in', ids).execute();
+      await dropSnatRulesOf(w, rows.map((r) => r.eni_id));
       await w.tx.deleteFrom('tags').where('resource_id', 'in', ids).execute();
       await w.tx.deleteFrom('instances').where('id', 'in', ids).execute();
       // As on Tencent, an EIP outlives its instance: it is unbound and stays allocated. After the delete, which

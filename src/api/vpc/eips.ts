@@ -136,7 +136,8 @@ function toAddresses(rows: readonly EipRow[], tags: Map<string, { Key: string; V
       AddressName: r.name || null,
       AddressStatus: r.status,
       AddressIp: r.ip,
-      InstanceId: r.instance_id,
+      // A NAT gateway's EIP names the gateway, as Tencent's does.
+      InstanceId: r.instance_id ?? r.nat_gateway_id,
       CreatedTime: isoSeconds(r.created_at),
       NetworkInterfaceId: r.network_interface_id,
       PrivateAddressIp: r.private_ip,
@@ -154,7 +155,7 @@ function toAddresses(rows: readonly EipRow[], tags: Map<string, { Key: string; V
       InternetChargeType: r.charge_type,
       TagSet: tags.get(r.id) ?? [],
       DeadlineDate: deadline,
-      InstanceType: r.status === 'BIND' ? 'CVM' : null,
+      InstanceType: r.nat_gateway_id ? 'NAT' : r.status === 'BIND' ? 'CVM' : null,
       Egress: null,
       AntiDDoSPackageId: '',
       RenewFlag: prepaid ? RENEW_FLAGS[prepaid.AutoRenewFlag ?? 1]! : '',
@@ -233,57 +234,85 @@ export const allocateAddresses = defineAction({
     const { isp, chargeType, bandwidth, prepaid, requested, count } = allocationSettings(ctx, p);
     const account = ctx.account.uin;
     return ctx.write(async (w) => {
-      const quota = ctx.account.quotas.eipPerAccount;
-      await reserveEips(w, account, 'eip', count, quota, () =>
-        fail(
-          'AddressQuotaLimitExceeded',
-          `This account may hold ${quota} EIPs in region ${ctx.region.name}; ${count} more would exceed that (DescribeAddressQuota shows how many it holds). Release unused EIPs (ReleaseAddresses) or ask the operator to raise the quota eipPerAccount.`,
-        ),
-      );
-      const day = w.now.slice(0, 10);
-      await dropEarlierDailyCounters(w.tx, account, day);
-      await reserveEips(w, account, dailyAllocationKind(day), count, 2 * quota, () =>
-        fail(
-          'AddressQuotaLimitExceeded.DailyAllocate',
-          `This account may allocate ${2 * quota} EIPs a day (twice its EIP quota), and ${count} more would exceed that today (UTC); try again tomorrow or ask the operator to raise the quota eipPerAccount.`,
-        ),
-      );
-      // Allocators must not pick the same free address: the region's writer lock (the revision) orders them, taken
-      // after the usage rows above so it is never held while waiting for one. Allocation is rare and short.
-      await w.revision();
-      const taken = await takenPublicIps(w.tx);
-      const pools = ctx.region.publicPools;
-      const ips = requested ? requested.map((ip, i) => checkRequested(ip, i, taken, ctx)) : allocatePublic(pools, taken, count);
-      if (ips.length < count)
-        fail(
-          'ResourceInsufficient',
-          `The region's public address pools (${pools.map(formatCidr).join(', ')}) have ${ips.length} free address(es), fewer than the ${count} asked for; release unused EIPs or ask the operator to add a pool.`,
-        );
-      const rows: EipRow[] = ips.map((ip) => ({
-        id: newId('eip'),
-        account,
-        name: p.AddressName ?? '',
-        ip,
-        status: 'UNBIND',
-        instance_id: null,
-        network_interface_id: null,
-        private_ip: null,
-        direct_connection: 0,
-        isp,
-        charge_type: chargeType,
-        bandwidth,
-        prepaid,
-        created_at: w.now,
-      }));
-      await insertEips(w.tx, rows);
-      for (const r of rows) {
-        await saveTags(w, account, r.id, p.Tags);
-        eipChanged(w, account, r.id, 'create');
-      }
+      const rows = await allocateEips(w, ctx, { count, requested, isp, chargeType, bandwidth, prepaid, name: p.AddressName ?? '', tags: p.Tags });
       return { AddressSet: rows.map((r) => r.id), TaskId: await recordDoneTask(w, account, 'AllocateAddresses', ctx.requestId) };
     });
   },
 });
+
+/** What allocateEips allocates, and the codes it answers when over the account's quota or its daily allowance. */
+export interface EipAllocation {
+  count: number;
+  /** Addresses asked for (VipCluster), else the pools' first free ones. */
+  requested?: readonly string[];
+  isp: string;
+  chargeType: string;
+  bandwidth: number;
+  prepaid: string | null;
+  name: string;
+  tags?: readonly { Key: string; Value?: string }[];
+  codes?: { quota: string; daily: string };
+}
+
+/**
+ * Allocates EIPs to the account within its quota and daily allowance, from
+ * the region's pools: AllocateAddresses, and a NAT gateway's AddressCount.
+ * Takes the region's writer lock (the revision) after the usage rows.
+ */
+export async function allocateEips(w: Write, ctx: Ctx, o: EipAllocation): Promise<EipRow[]> {
+  const { count, requested, isp, chargeType, bandwidth, prepaid } = o;
+  const codes = o.codes ?? { quota: 'AddressQuotaLimitExceeded', daily: 'AddressQuotaLimitExceeded.DailyAllocate' };
+  const account = ctx.account.uin;
+  const quota = ctx.account.quotas.eipPerAccount;
+  await reserveEips(w, account, 'eip', count, quota, () =>
+    fail(
+      codes.quota,
+      `This account may hold ${quota} EIPs in region ${ctx.region.name}; ${count} more would exceed that (DescribeAddressQuota shows how many it holds). Release unused EIPs (ReleaseAddresses) or ask the operator to raise the quota eipPerAccount.`,
+    ),
+  );
+  const day = w.now.slice(0, 10);
+  await dropEarlierDailyCounters(w.tx, account, day);
+  await reserveEips(w, account, dailyAllocationKind(day), count, 2 * quota, () =>
+    fail(
+      codes.daily,
+      `This account may allocate ${2 * quota} EIPs a day (twice its EIP quota), and ${count} more would exceed that today (UTC); try again tomorrow or ask the operator to raise the quota eipPerAccount.`,
+    ),
+  );
+  // Allocators must not pick the same free address: the region's writer lock (the revision) orders them, taken
+  // after the usage rows above so it is never held while waiting for one. Allocation is rare and short.
+  await w.revision();
+  const taken = await takenPublicIps(w.tx);
+  const pools = ctx.region.publicPools;
+  const ips = requested ? requested.map((ip, i) => checkRequested(ip, i, taken, ctx)) : allocatePublic(pools, taken, count);
+  if (ips.length < count)
+    fail(
+      'ResourceInsufficient',
+      `The region's public address pools (${pools.map(formatCidr).join(', ')}) have ${ips.length} free address(es), fewer than the ${count} asked for; release unused EIPs or ask the operator to add a pool.`,
+    );
+  const rows: EipRow[] = ips.map((ip) => ({
+    id: newId('eip'),
+    account,
+    name: o.name,
+    ip,
+    status: 'UNBIND',
+    instance_id: null,
+    network_interface_id: null,
+    private_ip: null,
+    direct_connection: 0,
+    isp,
+    charge_type: chargeType,
+    bandwidth,
+    prepaid,
+    created_at: w.now,
+    nat_gateway_id: null,
+  }));
+  await insertEips(w.tx, rows);
+  for (const r of rows) {
+    await saveTags(w, account, r.id, o.tags);
+    eipChanged(w, account, r.id, 'create');
+  }
+  return rows;
+}
 
 /** reserve() with the EIP actions' own code and message for going over. */
 async function reserveEips(w: Write, account: string, kind: string, n: number, limit: number, over: () => never) {
@@ -374,7 +403,7 @@ export const describeAddresses = defineAction({
         case 'address-status':
           return (q = q.where('status', 'in', v));
         case 'instance-id':
-          return (q = q.where('instance_id', 'in', v));
+          return (q = q.where((e) => e.or([e('instance_id', 'in', v), e('nat_gateway_id', 'in', v)])));
         case 'private-ip-address': // Tencent: only the first value counts
           return (q = q.where('private_ip', '=', v[0]!));
         case 'network-interface-id':
@@ -383,8 +412,10 @@ export const describeAddresses = defineAction({
           return (q = q.where('isp', 'in', v));
         case 'is-arrears': // no Weft EIP is ever in arrears
           return flag().includes(false) ? q : (q = q.where(nothing));
-        case 'instance-type': // every bound Weft EIP is bound to a CVM instance
-          return v.includes('CVM') ? (q = q.where('status', '=', 'BIND')) : (q = q.where(nothing));
+        case 'instance-type': // a bound Weft EIP is bound to a CVM instance or held by a NAT gateway
+          return (q = q.where((e) =>
+            e.or([...(v.includes('CVM') ? [e('instance_id', 'is not', null)] : []), ...(v.includes('NAT') ? [e('nat_gateway_id', 'is not', null)] : []), nothing]),
+          ));
         case 'address-type': // every Weft EIP is of type EIP
           return v.includes('EIP') ? q : (q = q.where(nothing));
         case 'dedicated-cluster-id': // Weft has no dedicated clusters
@@ -434,6 +465,11 @@ export const associateAddress = defineAction({
     const account = ctx.account.uin;
     return ctx.write(async (w) => {
       const eip = await ownEip(w.tx, account, p.AddressId);
+      if (eip.nat_gateway_id)
+        fail(
+          'UnsupportedOperation.AddressStatusNotPermit',
+          `The EIP \`${eip.id}\` is held by the NAT gateway ${eip.nat_gateway_id}; remove it from the gateway first (DisassociateNatGatewayAddress).`,
+        );
       if (eip.status !== 'UNBIND')
         fail('UnsupportedOperation.AddressStatusNotPermit', `The EIP \`${eip.id}\` is already bound to ${eip.instance_id}; unbind it first (DisassociateAddress).`);
       const inst = await bindableInstance(w.tx, ctx.store.engine, account, p.InstanceId !== undefined ? { instanceId: p.InstanceId } : { networkInterfaceId: eni! });
@@ -466,6 +502,11 @@ export const disassociateAddress = defineAction({
     const account = ctx.account.uin;
     return ctx.write(async (w) => {
       const eip = await ownEip(w.tx, account, p.AddressId);
+      if (eip.nat_gateway_id)
+        fail(
+          'UnsupportedOperation.AddressStatusNotPermit',
+          `The EIP \`${eip.id}\` is held by the NAT gateway ${eip.nat_gateway_id}, not bound to an instance; remove it from the gateway with DisassociateNatGatewayAddress.`,
+        );
       if (eip.status !== 'BIND' || !eip.instance_id)
         fail('UnsupportedOperation.AddressStatusNotPermit', `The EIP \`${eip.id}\` is not bound; there is nothing to unbind.`);
       const vpcId = await vpcOfInstance(w, eip.instance_id!);
@@ -490,7 +531,7 @@ export const releaseAddresses = defineAction({
       const refuse = (list: readonly EipRow[]) =>
         fail(
           'InvalidAddressState',
-          `The EIP(s) ${list.map((r) => `\`${r.id}\` (bound to ${r.instance_id})`).join(', ')} are bound; unbind them first (DisassociateAddress). Nothing was released.`,
+          `The EIP(s) ${list.map((r) => `\`${r.id}\` (${r.nat_gateway_id ? `held by the NAT gateway ${r.nat_gateway_id}` : `bound to ${r.instance_id}`})`).join(', ')} are bound; unbind them first (DisassociateAddress, or DisassociateNatGatewayAddress for a NAT gateway's). Nothing was released.`,
         );
       if (bound.length) refuse(bound);
       // A bind committed since the read above keeps its EIP in place: then release none.
@@ -522,8 +563,8 @@ export const modifyAddressAttribute = defineAction({
       const set: Partial<EipRow> = {};
       if (p.AddressName !== undefined) set.name = p.AddressName;
       if (direct !== undefined) {
-        if (eip.status !== 'BIND')
-          fail('UnsupportedOperation.AddressStatusNotPermit', `The EIP \`${eip.id}\` is not bound; direct connection is a setting of a binding to an instance. Bind it first (AssociateAddress).`);
+        if (eip.status !== 'BIND' || !eip.instance_id)
+          fail('UnsupportedOperation.AddressStatusNotPermit', `The EIP \`${eip.id}\` is not bound to an instance; direct connection is a setting of a binding to an instance. Bind it first (AssociateAddress).`);
         if (direct === 'TRUE' && eip.direct_connection === 1)
           fail('InvalidParameterValue.AddressAlreadyHasPassThrough', `The EIP \`${eip.id}\` already has direct connection on.`);
         set.direct_connection = direct === 'TRUE' ? 1 : 0;

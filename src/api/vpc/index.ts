@@ -1,6 +1,8 @@
 /** The vpc service (2017-03-12). */
 import type { ActionDef } from '../action.js';
 import { eipActions } from './eips.js';
+import { natGatewayActions } from './nat-gateways.js';
+import { natRuleActions } from './nat-rules.js';
 import { networkAclActions } from './network-acls.js';
 import { peeringActions } from './peering.js';
 import { privateIpActions } from './private-ips.js';
@@ -24,4 +26,6 @@ export const vpcActions: readonly ActionDef[] = [
   ...networkAclActions,
   ...peeringActions,
   ...eipActions,
+  ...natGatewayActions,
+  ...natRuleActions,
 ];

@@ -13,7 +13,7 @@ import type { RouteConflict } from 'tencentcloud-sdk-nodejs/tencentcloud/service
 import { formatCidr, overlaps, parseCidr } from '../../core/cidr.js';
 import { maxPerDestination, nextHopKind, type NextHopEnv, type NextHopKind } from '../../core/next-hops.js';
 import { checkRouteSet, parseDestination, RouteError, type PlannedRoute } from '../../core/route-set.js';
-import { activePeering, insertRoutes, instanceAt, routesOf, type RouteRow, type RouteTableRow } from '../../store/route-tables.js';
+import { activePeering, insertRoutes, instanceAt, natGatewayState, routesOf, type RouteRow, type RouteTableRow } from '../../store/route-tables.js';
 import type { Kysely } from 'kysely';
 import type { DB, RoutesTable } from '../../store/schema.js';
 import { defineAction, type Ctx } from '../action.js';
@@ -87,7 +87,12 @@ const planned = (r: RouteRow, param?: string): PlannedRoute => ({
 });
 
 function envOf(tx: Kysely<DB>, vpcId: string): NextHopEnv {
-  return { vpcId, instanceAt: (ip) => instanceAt(tx, vpcId, ip), activePeering: (id) => activePeering(tx, id, vpcId) };
+  return {
+    vpcId,
+    instanceAt: (ip) => instanceAt(tx, vpcId, ip),
+    activePeering: (id) => activePeering(tx, id, vpcId),
+    natGatewayState: (id) => natGatewayState(tx, vpcId, id),
+  };
 }
 
 // ---------------------------------------------------------------- new route content

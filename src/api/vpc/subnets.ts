@@ -10,6 +10,7 @@ import { checkIds, deleteTags, nameContains, page, release, reserve, saveTags, t
 import { ApiError, invalidValue } from '../errors.js';
 import { arr, boolString, filters, int, obj, opt, paging, str, type Filter } from '../params.js';
 import { findRouteTable, findSubnet, findVpc, ID } from './lookup.js';
+import { dropSnatRulesOf } from './nat-rules.js';
 import { subnetModels } from './subnet-view.js';
 
 /** Tencent's subnet sizes: /16 (65,536 addresses) down to /28 (16). */
@@ -354,6 +355,7 @@ export const deleteSubnet = defineAction({
             .map((h) => `${h.ip} by ${h.owner_kind} ${h.owner_id}`)
             .join(', ')}${held.length > 5 ? ', …' : ''}. Release them (terminate the instances) first.`,
         );
+      await dropSnatRulesOf(w, [subnet.id]);
       await w.tx.deleteFrom('subnets').where('id', '=', subnet.id).execute();
       await deleteTags(w, subnet.id);
       await release(w, ctx.account.uin, 'subnet');

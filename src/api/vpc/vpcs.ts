@@ -207,11 +207,11 @@ export const deleteVpc = defineAction({
 
 /**
  * What keeps a VPC that has no subnets: route tables other than its main one,
- * network ACLs, and peering connections that are pending or active (either
- * side). ResourceInUse names them.
+ * network ACLs, peering connections that are pending or active (either
+ * side), and NAT gateways. ResourceInUse names them.
  */
 async function refuseWhileInUse(w: Write, vpcId: string): Promise<void> {
-  const [tables, acls, peerings] = await Promise.all([
+  const [tables, acls, peerings, nats] = await Promise.all([
     w.tx.selectFrom('route_tables').select('id').where('vpc_id', '=', vpcId).where('is_main', '=', 0).orderBy('id').limit(6).execute(),
     w.tx.selectFrom('network_acls').select('id').where('vpc_id', '=', vpcId).orderBy('id').limit(6).execute(),
     w.tx
@@ -222,12 +222,14 @@ async function refuseWhileInUse(w: Write, vpcId: string): Promise<void> {
       .orderBy('id')
       .limit(6)
       .execute(),
+    w.tx.selectFrom('nat_gateways').select('id').where('vpc_id', '=', vpcId).orderBy('id').limit(6).execute(),
   ]);
   const list = (rows: { id: string }[]) => `${rows.slice(0, 5).map((r) => r.id).join(', ')}${rows.length > 5 ? ', …' : ''}`;
   const held = [
     tables.length && `route tables (${list(tables)}): delete them`,
     acls.length && `network ACLs (${list(acls)}): delete them`,
     peerings.length && `pending or active peering connections (${list(peerings)}): delete or reject them`,
+    nats.length && `NAT gateways (${list(nats)}): delete them (DeleteNatGateway)`,
   ].filter((x): x is string => !!x);
   if (held.length) throw new ApiError('ResourceInUse', `The VPC \`${vpcId}\` still has ${held.join('; ')}; then delete the VPC.`);
 }
