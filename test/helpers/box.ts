@@ -38,10 +38,14 @@ export interface Box {
   down(): Promise<void>;
 }
 
-export async function startBox(hosts = 3, env: Record<string, string> = {}): Promise<Box> {
+/**
+ * `gateways`: the edge (gateway nodes, their agents and BIRD) only for the
+ * tests of the public network; the others run without it, as lighter boxes.
+ */
+export async function startBox(hosts = 3, env: Record<string, string> = {}, gateways = 0): Promise<Box> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weft-box-'));
   const db = await freshDatabase();
-  const args = ['up', '--detach', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--hosts', String(hosts), '--dataplane', 'linux'];
+  const args = ['up', '--detach', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--hosts', String(hosts), '--gateways', String(gateways), '--dataplane', 'linux'];
   const r = await run([...args, ...(db ? ['--database', db.url] : [])], env);
   if (r.code !== 0) throw new Error(`weft up failed (${r.code}): ${r.stderr}${r.stdout}`);
   const creds = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as Creds;

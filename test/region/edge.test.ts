@@ -30,7 +30,7 @@ describe(`the edge of a region in a box (${engineName()})`, { skip: isRoot ? fal
   };
 
   before(async () => {
-    box = await startBox(2);
+    box = await startBox(2, {}, 2);
   });
   after(async () => {
     const dataDir = box?.dataDir;
