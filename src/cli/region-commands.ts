@@ -39,7 +39,7 @@ export function addRegionCommands(program: Command) {
       console.log(`weft region ${c.region.name} is up: ${region.layout.hosts.length} hosts (${dataplane} data plane), namespaces ${region.layout.prefix}-*`);
       for (const h of region.layout.hosts) console.log(`  host ${h.id}  zone ${h.zone}  underlay ${h.underlay}`);
       for (const g of region.layout.gateways ?? []) console.log(`  gateway ${g.id}  underlay ${g.underlay}  internet ${g.internet}`);
-      if (region.layout.gateways?.length) console.log(`  internet     weft exec --data-dir ${o.dataDir} internet -- CMD  (client ${EDGE.client})`);
+      if (region.layout.gateways?.length && dataplane === 'linux') console.log(`  internet     weft exec --data-dir ${o.dataDir} internet -- CMD  (client ${EDGE.client})`);
       console.log(`  endpoint     http://${c.endpoint}`);
       console.log(`  credentials  ${c.credentialsFile}`);
       console.log(`  try          weft vpc DescribeVpcs --data-dir ${o.dataDir}`);
