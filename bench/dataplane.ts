@@ -21,9 +21,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { BenchModule, BenchOptions } from './lib/module.js';
-import { isRoot, netnsList, startBox as startRegion, type Box } from './lib/box.js';
+import { isRoot, netnsList, startBox as startRegion, until, type Box } from './lib/box.js';
 import { memory, waitForQuiet } from './lib/proc.js';
-import { fmt, median, round, summarize, table } from './lib/stats.js';
+import { fmt, median, round, spreadOf, summarize, table, type Spread } from './lib/stats.js';
 
 export const GOALS = {
   /** Overlay throughput over underlay throughput at the same MSS. */
@@ -63,25 +63,9 @@ const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 const hr = () => process.hrtime.bigint();
 const msSince = (t: bigint, now = hr()) => Number(now - t) / 1e6;
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms: number, everyMs = 200): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 // ---------------------------------------------------------------- results
 
-export interface Spread {
-  min: number;
-  median: number;
-  max: number;
-  runs: number[];
-}
-const spreadOf = (runs: number[]): Spread => ({ min: round(Math.min(...runs)), median: round(median(runs)), max: round(Math.max(...runs)), runs: runs.map(round) });
 
 export interface PathResult {
   /** iperf3 receiver throughput of each run, Gbit/s. */

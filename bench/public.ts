@@ -12,32 +12,16 @@
  * bench creates; `weft down` removes them.
  */
 import type { BenchModule, BenchOptions } from './lib/module.js';
-import { isRoot, netnsList, startBox, type Box } from './lib/box.js';
+import { iperfGbps, isRoot, netnsList, startBox, until, type Box } from './lib/box.js';
 import { waitForQuiet } from './lib/proc.js';
-import { fmt, median, round, table } from './lib/stats.js';
+import { fmt, round, spreadOf, table, type Spread } from './lib/stats.js';
 
 const MSS = 1460; // as the other data-plane benches: what 1500-byte instances advertise
 const PORT = 5201;
 const log = (s: string) => process.stderr.write(`[public] ${s}\n`);
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
-interface Spread {
-  min: number;
-  median: number;
-  max: number;
-  runs: number[];
-}
-const spreadOf = (runs: number[]): Spread => ({ min: round(Math.min(...runs)), median: round(median(runs)), max: round(Math.max(...runs)), runs: runs.map(round) });
 
 export interface PublicResult {
   skipped?: string;
@@ -81,12 +65,6 @@ async function region(): Promise<Region> {
   return { box, e, b, eip };
 }
 
-async function iperf(box: Box, client: string, address: string, seconds: number): Promise<number> {
-  const r = await box.exec(client, ['iperf3', '-c', address, '-p', String(PORT), '-t', String(seconds), '-O', '1', '-M', String(MSS), '-J', '--connect-timeout', '3000'], (seconds + 20) * 1000);
-  const j = JSON.parse(r.out) as { end?: { sum_received?: { bits_per_second: number } }; error?: string };
-  if (j.error || !j.end?.sum_received) throw new Error(`iperf3 ${client} → ${address}: ${j.error ?? 'no summary'}`);
-  return j.end.sum_received.bits_per_second / 1e9;
-}
 
 export async function benchPublic(o: BenchOptions): Promise<PublicResult> {
   const result: PublicResult = { namespacesLeft: [] };
@@ -103,7 +81,7 @@ export async function benchPublic(o: BenchOptions): Promise<PublicResult> {
         const order: (keyof typeof runs)[] = i % 2 ? ['overlay', 'eip'] : ['eip', 'overlay'];
         await waitForQuiet(o.quietCores, 15_000);
         log(`round ${i + 1}/${rounds}: ${order.join(', ')} (iperf3 ${seconds} s each, -M ${MSS})`);
-        for (const c of order) runs[c].push(await iperf(r.box, c === 'eip' ? 'internet' : r.b, c === 'eip' ? r.eip : '10.0.1.10', seconds));
+        for (const c of order) runs[c].push(await iperfGbps(r.box, c === 'eip' ? 'internet' : r.b, c === 'eip' ? r.eip : '10.0.1.10', { seconds, mss: MSS, port: PORT }));
       }
     } finally {
       server.stop();

@@ -14,9 +14,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { BenchModule, BenchOptions } from './lib/module.js';
-import { isRoot, netnsList, startBox, type Box } from './lib/box.js';
+import { iperfGbps, isRoot, netnsList, startBox, until, type Box } from './lib/box.js';
 import { waitForQuiet } from './lib/proc.js';
-import { fmt, median, round, table } from './lib/stats.js';
+import { fmt, round, spreadOf, table, type Spread } from './lib/stats.js';
 
 export const GOALS = {
   /** Throughput with a 1,000-entry ACL over the figure without one. */
@@ -29,23 +29,7 @@ const PORT = 5201;
 const log = (s: string) => process.stderr.write(`[routing] ${s}\n`);
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
-interface Spread {
-  min: number;
-  median: number;
-  max: number;
-  runs: number[];
-}
-const spreadOf = (runs: number[]): Spread => ({ min: round(Math.min(...runs)), median: round(median(runs)), max: round(Math.max(...runs)), runs: runs.map(round) });
 
 export interface RoutingResult {
   skipped?: string;
@@ -148,12 +132,6 @@ async function setAcl(r: Region, on: boolean) {
   await until(`ACL ${on ? 'on' : 'off'} in the kernel`, async () => (await ping(r.box, r.a, '10.0.2.10')) !== on, 30_000);
 }
 
-async function iperf(box: Box, client: string, address: string, seconds: number): Promise<number> {
-  const r = await box.exec(client, ['iperf3', '-c', address, '-p', String(PORT), '-t', String(seconds), '-O', '1', '-M', String(MSS), '-J', '--connect-timeout', '3000'], (seconds + 20) * 1000);
-  const j = JSON.parse(r.out) as { end?: { sum_received?: { bits_per_second: number } }; error?: string };
-  if (j.error || !j.end?.sum_received) throw new Error(`iperf3 ${client} → ${address}: ${j.error ?? 'no summary'}`);
-  return j.end.sum_received.bits_per_second / 1e9;
-}
 
 export async function benchRouting(o: BenchOptions): Promise<RoutingResult> {
   const result: RoutingResult = { goals: GOALS, namespacesLeft: [] };
@@ -173,7 +151,7 @@ export async function benchRouting(o: BenchOptions): Promise<RoutingResult> {
         log(`round ${i + 1}/${rounds}: ${order.join(', ')} (iperf3 ${seconds} s each, -M ${MSS}; ${ENTRIES} ACL entries per direction in acl)`);
         for (const c of order) {
           await setAcl(r, c === 'acl');
-          runs[c].push(await iperf(r.box, r.a, c === 'nextHop' ? '192.168.50.2' : '10.0.2.10', seconds));
+          runs[c].push(await iperfGbps(r.box, r.a, c === 'nextHop' ? '192.168.50.2' : '10.0.2.10', { seconds, mss: MSS, port: PORT }));
         }
       }
     } finally {

@@ -118,3 +118,22 @@ export async function startBox(label: string, hosts: number, quotas: string[] = 
   };
 }
 
+
+/** Polls `f` every `everyMs` until it answers something truthy (returned); throws after `ms`. */
+export async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms: number, everyMs = 200): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
+    await new Promise((ok) => setTimeout(ok, everyMs));
+  }
+}
+
+/** One iperf3 run from namespace `client` to a server on `address`:`port`: the receiver's Gbit/s. */
+export async function iperfGbps(box: Box, client: string, address: string, o: { seconds: number; mss: number; port: number }): Promise<number> {
+  const r = await box.exec(client, ['iperf3', '-c', address, '-p', String(o.port), '-t', String(o.seconds), '-O', '1', '-M', String(o.mss), '-J', '--connect-timeout', '3000'], (o.seconds + 20) * 1000);
+  const j = JSON.parse(r.out) as { end?: { sum_received?: { bits_per_second: number } }; error?: string };
+  if (j.error || !j.end?.sum_received) throw new Error(`iperf3 ${client} → ${address}: ${j.error ?? 'no summary'}`);
+  return j.end.sum_received.bits_per_second / 1e9;
+}

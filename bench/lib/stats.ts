@@ -66,3 +66,13 @@ export function table(header: string[], rows: string[][]): string {
       .trimEnd();
   return [line(header), width.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
+
+/** Runs of one measurement: their range, median, and each (rounded). */
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+  runs: number[];
+}
+
+export const spreadOf = (runs: number[]): Spread => ({ min: round(Math.min(...runs)), median: round(median(runs)), max: round(Math.max(...runs)), runs: runs.map(round) });
