@@ -435,6 +435,12 @@ export const describeAddresses = defineAction({
   },
 });
 
+/** An EIP a NAT gateway holds is the gateway's to bind and unbind: refused, the message ending with `what to do`. */
+function refuseNatHeld(eip: { id: string; nat_gateway_id: string | null }, whatToDo: string): void {
+  if (eip.nat_gateway_id)
+    fail('UnsupportedOperation.AddressStatusNotPermit', `The EIP \`${eip.id}\` is held by the NAT gateway ${eip.nat_gateway_id}${whatToDo}`);
+}
+
 export const associateAddress = defineAction({
   service: 'vpc',
   name: 'AssociateAddress',
@@ -465,11 +471,7 @@ export const associateAddress = defineAction({
     const account = ctx.account.uin;
     return ctx.write(async (w) => {
       const eip = await ownEip(w.tx, account, p.AddressId);
-      if (eip.nat_gateway_id)
-        fail(
-          'UnsupportedOperation.AddressStatusNotPermit',
-          `The EIP \`${eip.id}\` is held by the NAT gateway ${eip.nat_gateway_id}; remove it from the gateway first (DisassociateNatGatewayAddress).`,
-        );
+      refuseNatHeld(eip, '; remove it from the gateway first (DisassociateNatGatewayAddress).');
       if (eip.status !== 'UNBIND')
         fail('UnsupportedOperation.AddressStatusNotPermit', `The EIP \`${eip.id}\` is already bound to ${eip.instance_id}; unbind it first (DisassociateAddress).`);
       const inst = await bindableInstance(w.tx, ctx.store.engine, account, p.InstanceId !== undefined ? { instanceId: p.InstanceId } : { networkInterfaceId: eni! });
@@ -502,11 +504,7 @@ export const disassociateAddress = defineAction({
     const account = ctx.account.uin;
     return ctx.write(async (w) => {
       const eip = await ownEip(w.tx, account, p.AddressId);
-      if (eip.nat_gateway_id)
-        fail(
-          'UnsupportedOperation.AddressStatusNotPermit',
-          `The EIP \`${eip.id}\` is held by the NAT gateway ${eip.nat_gateway_id}, not bound to an instance; remove it from the gateway with DisassociateNatGatewayAddress.`,
-        );
+      refuseNatHeld(eip, ', not bound to an instance; remove it from the gateway with DisassociateNatGatewayAddress.');
       if (eip.status !== 'BIND' || !eip.instance_id)
         fail('UnsupportedOperation.AddressStatusNotPermit', `The EIP \`${eip.id}\` is not bound; there is nothing to unbind.`);
       const vpcId = await vpcOfInstance(w, eip.instance_id!);
