@@ -5,7 +5,7 @@
  * tunnel address over every gateway.
  */
 import { join } from 'node:path';
-import { formatIp, parseCidr } from '../core/cidr.js';
+import { formatCidr, formatIp, maskOf, parseCidr, parseIp } from '../core/cidr.js';
 import { ipJson } from '../dataplane/linux/exec.js';
 import { ensureGateway, ensureInternet, GATEWAY_INTERNET_LINK, internetRouterNs, routeHostToGateways, TRANSIT_BRIDGE, type EdgeAddresses } from '../dataplane/linux/edge.js';
 import { hostCpu } from '../dataplane/linux/fabric.js';
@@ -24,6 +24,9 @@ export const EDGE_ADDRESSES: EdgeAddresses = {
   clientPrefix: EDGE.clientPrefix,
 };
 
+/** The network `ip` is in, as a CIDR (a router's range of BGP peers). */
+const networkOf = (ip: string, prefix: number) => formatCidr({ base: (parseIp(ip)! & maskOf(prefix)) >>> 0, prefix });
+
 /** The first usable address of each pool: every gateway answers on it (a pool's health check, and never an EIP). */
 export const poolGatewayAddresses = (pools: readonly string[]) => pools.map((p) => formatIp(parseCidr(p)!.base + 1));
 
@@ -38,8 +41,8 @@ export async function upEdge(dataDir: string, layout: RegionLayout, pools: reado
   for (const [i, gw] of gateways.entries()) await ensureGateway(prefix, gw, EDGE_ADDRESSES, poolGatewayAddresses(pools), hostCpu(layout.hosts.length + i));
   for (const h of layout.hosts) await routeHostToGateways(prefix, h.id, EDGE_ADDRESSES);
 
-  const gatewayRange = `${EDGE.gatewayUnderlayBase.replace(/\.\d+$/, '.0')}/24`;
-  const transitRange = `${EDGE.internetRouter.replace(/\.\d+$/, '.0')}/${EDGE.transitPrefix}`;
+  const gatewayRange = networkOf(EDGE.gatewayUnderlayBase, 24);
+  const transitRange = networkOf(EDGE.internetRouter, EDGE.transitPrefix);
   await startBird(dir, 'fabric', fabricNs(prefix), routerConfig({ routerId: EDGE.fabricRouter, asn: EDGE.routerAs, peers: gatewayRange, peerAs: EDGE.gatewayAs, ifname: FABRIC_BRIDGE, log: log('fabric') }));
   await startBird(dir, 'inet', internetRouterNs(prefix), routerConfig({ routerId: EDGE.internetRouter, asn: EDGE.routerAs, peers: transitRange, peerAs: EDGE.gatewayAs, ifname: TRANSIT_BRIDGE, log: log('inet') }));
   for (const gw of gateways)

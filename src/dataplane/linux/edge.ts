@@ -16,8 +16,8 @@
  * the fabric (its ports on the fabric and transit bridges down) and back, for
  * failure drills; the node's own state stays as it was.
  */
-import { CommandError, ipBatch, ipJson, listNetns, netnsAdd, sysctlWrite } from './exec.js';
-import { ensureHost } from './fabric.js';
+import { ipBatch, ipJson, sysctlWrite } from './exec.js';
+import { ensureHost, ensureNamespace } from './fabric.js';
 import { FABRIC_BRIDGE, UPLINK, checkPrefix, fabricNs, fabricPortName, hostNs } from './names.js';
 import { parseLinks } from './state.js';
 
@@ -46,13 +46,6 @@ export interface GatewayNode {
 
 /** Routers forward and hash flows over ECMP next hops by their ports (one flow, one path). */
 const ROUTER_SYSCTLS = ['net.ipv4.ip_forward=1', 'net.ipv4.fib_multipath_hash_policy=1', 'net.ipv4.conf.all.send_redirects=0'];
-
-async function ensureNamespace(ns: string): Promise<void> {
-  if ((await listNetns()).includes(ns)) return;
-  await netnsAdd(ns).catch((e: unknown) => {
-    if (!(e instanceof CommandError && /File exists/.test(e.stderr))) throw e;
-  });
-}
 
 const linksOf = async (ns: string) => parseLinks(await ipJson(ns, ['-d', 'link', 'show']));
 

@@ -154,7 +154,8 @@ export async function destroyRegion(prefix: string): Promise<string[]> {
   return ordered;
 }
 
-async function ensureNamespace(ns: string): Promise<string[]> {
+/** Creates namespace `ns` unless it exists; returns the command run, if any. */
+export async function ensureNamespace(ns: string): Promise<string[]> {
   if ((await listNetns()).includes(ns)) return [];
   await netnsAdd(ns).catch((e: unknown) => {
     if (!(e instanceof CommandError && /File exists/.test(e.stderr))) throw e;
