@@ -108,7 +108,7 @@ const live = (i: HostSpan['instances'][number]) => !!i.host_id && i.state !== 'S
 
 export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): HostDocument {
   const hostId = span.host.id;
-  const subnetCidr = new Map(span.subnets.map((s) => [s.id, s.cidr]));
+  const subnetRow = new Map(span.subnets.map((s) => [s.id, s]));
   const bound = new Map<string, string[]>();
   for (const b of [...span.bindings].sort((a, b) => a.position - b.position)) {
     bound.set(b.instance_id, [...(bound.get(b.instance_id) ?? []), b.sg_id]);
@@ -144,7 +144,7 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
     const common = vpcShared(span, vpc, running, shared);
     const tables = hostTables(common, local, links);
     const ports: Port[] = local.map((i) => {
-      const cidr = parseCidr(subnetCidr.get(i.subnet_id)!)!;
+      const cidr = parseCidr(subnetRow.get(i.subnet_id)!.cidr)!;
       const port: Port = {
         instanceId: i.id,
         ifname: portName(i.id),
@@ -173,7 +173,6 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
         .map((i) => i.private_ip)
         .sort();
     const subnetIds = [...new Set(ports.map((p) => p.subnetId))].sort();
-    const subnetRow = new Map(span.subnets.map((s) => [s.id, s]));
     const mainTable = (span.routeTables ?? []).find((t) => t.vpc_id === vpc.id && t.is_main === 1)?.id;
     const acls: Record<string, NetworkAcl> = {};
     const context: VpcContext = {
@@ -181,12 +180,12 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
       vni: vpc.vni,
       routerMac: gateway ? gatewayMac(vpc.vni) : routerMac(hostId, vpc.vni),
       subnets: subnetIds.map((id) => {
-        const c = parseCidr(subnetCidr.get(id)!)!;
-        const row = subnetRow.get(id);
-        const subnet: VpcContext['subnets'][number] = { subnetId: id, cidr: subnetCidr.get(id)!, gateway: formatIp(gatewayOf(c)) };
-        const table = row?.route_table_id || mainTable;
+        const row = subnetRow.get(id)!;
+        const c = parseCidr(row.cidr)!;
+        const subnet: VpcContext['subnets'][number] = { subnetId: id, cidr: row.cidr, gateway: formatIp(gatewayOf(c)) };
+        const table = row.route_table_id || mainTable;
         if (table && tables.some((t) => t.routeTableId === table)) subnet.routeTableId = table;
-        if (row?.network_acl_id) {
+        if (row.network_acl_id) {
           subnet.networkAclId = row.network_acl_id;
           acls[row.network_acl_id] ??= networkAcl(span, row.network_acl_id);
         }
