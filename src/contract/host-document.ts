@@ -19,8 +19,8 @@ export interface HostDocument {
   underlay: string;
   /**
    * A gateway carries the region's public traffic (docs/public-network.md):
-   * its VPCs are those with a bound EIP, without ports, each with `eips`.
-   * Absent on a host.
+   * its VPCs are those with a bound EIP or a NAT gateway, without ports, each
+   * with `eips` and `nat`. Absent on a host.
    */
   role?: 'gateway';
   vpcs: VpcContext[];
@@ -82,6 +82,54 @@ export interface VpcContext {
    * gateway): route-tables.ts PUBLIC_TABLE.
    */
   publicGateway?: { underlay: string; routerMac: string };
+  /**
+   * On a host whose route tables send traffic to a NAT gateway of this VPC
+   * (a route of kind `nat`): where that traffic goes — over this VPC's tunnel
+   * to the tunnel address of the gateway node that carries the VPC's NAT
+   * traffic (announced by that node, and by the others in rank order should
+   * it fail), to the VPC's NAT MAC. One node carries a VPC's NAT sessions so
+   * that both directions of a flow meet the same conntrack table.
+   */
+  natGateway?: { underlay: string; routerMac: string };
+  /** On a gateway: the VPC's NAT gateways, translated statefully in the gateway node's own namespace. */
+  nat?: NatContext;
+}
+
+/**
+ * A VPC's NAT gateways as a gateway node runs them (docs/public-network.md
+ * "NAT gateways (data path)"): source NAT of the subnets and interfaces of
+ * the SNAT rules to their EIPs, port forwarding by the DNAT rules, sessions
+ * in conntrack zone `zone` (the same on every node; conntrackd copies them
+ * between nodes so that the next in rank carries on when one fails).
+ */
+export interface NatContext {
+  /** Conntrack zone of the VPC's sessions on every gateway node (1–65535). */
+  zone: number;
+  /**
+   * This node's place in the order in which nodes carry the VPC's NAT
+   * traffic: 0 carries it; k takes over when the k nodes before it are
+   * down. The node announces the gateways' EIPs with k extra AS hops.
+   */
+  rank: number;
+  /** MAC the VPC's router on a gateway answers to for NAT traffic (host side: `natGateway.routerMac`). */
+  routerMac: string;
+  /** Sorted by ID. */
+  gateways: NatGatewayRules[];
+}
+
+export interface NatGatewayRules {
+  natGatewayId: string;
+  /** The gateway's EIPs, sorted. */
+  publicIps: string[];
+  /**
+   * SNAT rules, most specific source first (an interface's /32 before its
+   * subnet's CIDR): a new flow from `source` leaves with one of `publicIps`,
+   * chosen by a hash of the private address (the same address always gets
+   * the same EIP).
+   */
+  snat: { natGatewaySnatId: string; source: string; publicIps: string[] }[];
+  /** Port forwarding, sorted by public address, protocol and port. */
+  dnat: { protocol: 'tcp' | 'udp'; publicIp: string; publicPort: number; privateIp: string; privatePort: number }[];
 }
 
 export interface ElasticIp {
@@ -120,6 +168,13 @@ export type TableRoute =
       kind: 'peering';
       peeringId: string;
       peerVpcId: string;
+      routeIds: string[];
+    }
+  | {
+      /** Sent to a NAT gateway: over the tunnel to the VPC's `natGateway`. */
+      destination: string;
+      kind: 'nat';
+      natGatewayId: string;
       routeIds: string[];
     };
 

@@ -42,6 +42,8 @@ export const PEERING_GATEWAY = '169.254.0.1';
 export const PUBLIC_TABLE = TABLE_BASE - 1;
 export const PUBLIC_RULE_PRIORITY = 40010;
 export const PUBLIC_GATEWAY = '169.254.255.1';
+/** The next hop of a route to a NAT gateway: resolved by a permanent neighbour to the VPC's NAT MAC (VpcContext.natGateway). */
+export const NAT_GATEWAY = '169.254.255.2';
 
 export function fnv1a(text: string): number {
   let h = 0x811c9dc5;
@@ -148,6 +150,10 @@ export function routingWant(vpc: VpcContext, ctx: RoutingContext): RoutingWant {
       if (r.kind === 'peering') {
         const link = linkOf.get(r.peeringId)!;
         if (!ctx.deferredLinks.has(link)) routes.set(`${out} ${r.destination}`, { gateway: PEERING_GATEWAY, dev: link });
+        continue;
+      }
+      if (r.kind === 'nat') {
+        routes.set(`${out} ${r.destination}`, vpc.natGateway ? { gateway: NAT_GATEWAY, dev: vx } : { blackhole: true });
         continue;
       }
       const byId = new Map(r.nextHops.map((h) => hop(h.ip)).filter((h): h is Hop => !!h).map((h) => [h.id, h]));
@@ -297,6 +303,6 @@ export function checkRouteTable(t: RouteTable, where: string): void {
         const ip = parseIp(h.ip);
         if (ip === undefined || ip < GROUP_ID_LIMIT) throw new Error(`${where} ${r.destination}: invalid next hop ${JSON.stringify(h.ip)}`);
       }
-    } else if (r.kind !== 'peering') throw new Error(`${where} ${(r as { destination: string }).destination}: unknown route kind`);
+    } else if (r.kind !== 'peering' && r.kind !== 'nat') throw new Error(`${where} ${(r as { destination: string }).destination}: unknown route kind`);
   }
 }

@@ -170,6 +170,9 @@ function byTable(t: Transit): Outcome {
     return next(hop(t, 'route', 'forward', `${which}: to ${route.peerVpcId}'s router on ${r.hostId} over peering ${route.peeringId} (link ${link.ifname})`, detail));
   }
 
+  if (route.kind === 'nat') {
+    return drop(t, 'no-route', `${which} sends ${dst} to NAT gateway ${route.natGatewayId}, which the tracer does not model yet`, { destination: dst, kind: 'none', table });
+  }
   const hops = route.nextHops;
   table.nextHops = hops.map((h) => ({ ...h }));
   if (!hops.length) {
