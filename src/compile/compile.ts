@@ -6,11 +6,14 @@
 import { createHash } from 'node:crypto';
 import { collapseCidrs, formatCidr, formatIp, normaliseCidr, parseCidr, parseIp, parsePeer, type Cidr } from '../core/cidr.js';
 import { gatewayOf } from '../core/ipam.js';
+import { gatewayNodeAddress } from '../core/region.js';
 import { portSpec } from '../core/sg-policy.js';
 import type {
   AclRule,
   ElasticIp,
   HostDocument,
+  NatContext,
+  NatGatewayRules,
   NetworkAcl,
   PeeringLink,
   Port,
@@ -50,6 +53,14 @@ export interface HostSpan {
   addresses?: { ip: string; private_ip: string; instance_id: string }[];
   /** The region's gateway cluster on the underlay (core/region.ts); without it no host sends public traffic. */
   gatewayAddress?: string;
+  /** NAT gateways of the spanned VPCs. */
+  natGateways?: { id: string; vpc_id: string }[];
+  /** The region's gateway nodes (hosts with role gateway), in order: node n is the n-th (core/region.ts gatewayNodeAddress). */
+  gatewayNodes?: string[];
+  /** On a gateway: the EIPs its NAT gateways hold, and their SNAT and DNAT rules. */
+  natAddresses?: { ip: string; nat_gateway_id: string }[];
+  snatRules?: { id: string; nat_gateway_id: string; private_ip: string; public_ips: string }[];
+  dnatRules?: { nat_gateway_id: string; protocol: string; public_ip: string; public_port: number; private_ip: string; private_port: number }[];
 }
 
 /** MAC of a host's tunnel end for one VPC: locally administered, the same wherever it is computed. */
@@ -60,6 +71,21 @@ export function routerMac(hostId: string, vni: number): string {
 
 /** MAC of the gateway cluster's tunnel end for one VPC: the same on every gateway, which any of them may carry. */
 export const gatewayMac = (vni: number) => routerMac('gateway-cluster', vni);
+
+/** MAC a VPC's routers on the gateway nodes answer to for NAT traffic (host side: VpcContext.natGateway). */
+export const natMac = (vni: number) => routerMac('nat-gateway', vni);
+
+/** Conntrack zone of a VPC's NAT sessions on every gateway node: 1–65535 (zone 0 is everything else's). */
+export const natZone = (vni: number) => 1 + (vni % 65535);
+
+/**
+ * The gateway node (index into the ordered nodes) that carries a VPC's NAT
+ * traffic: a hash of the VPC, so VPCs spread over the nodes and every
+ * compiler agrees. The others follow it in order (rank 1 is the next node).
+ */
+export function natOwner(vpcId: string, nodes: number): number {
+  return createHash('sha256').update(vpcId).digest().readUInt32BE(0) % nodes;
+}
 
 /** Router-side interface name of an instance's port (IFNAMSIZ allows 15 bytes). */
 export const portName = (instanceId: string) => `p${instanceId.replace(/^ins-/, '')}`;
@@ -128,8 +154,9 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
   // Routers on this host: VPCs with a running instance here, and the VPCs actively peered with those;
   // on a gateway, the VPCs whose instances have elastic IPs (and no peers: a gateway carries public traffic only).
   const gateway = span.host.role === 'gateway';
+  const natVpcs = new Set((span.natGateways ?? []).map((n) => n.vpc_id));
   const home = gateway
-    ? new Set([...eipOf.keys()].map((id) => runningById.get(id)!.vpc_id))
+    ? new Set([...[...eipOf.keys()].map((id) => runningById.get(id)!.vpc_id), ...natVpcs])
     : new Set(span.vpcs.filter((v) => (membersOf.get(v.id) ?? []).some((i) => i.host_id === hostId && live(i))).map((v) => v.id));
   const peerings = gateway ? [] : (span.peerings ?? []).filter((p) => home.has(p.vpc_id) || home.has(p.peer_vpc_id));
   const present = new Set([...home, ...peerings.flatMap((p) => [p.vpc_id, p.peer_vpc_id])]);
@@ -202,6 +229,12 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
     if (links.length) context.peerings = links;
     if (gateway) context.eips = elasticIps(members, eipOf);
     if (span.gatewayAddress && ports.some((p) => p.publicIp)) context.publicGateway = { underlay: span.gatewayAddress, routerMac: gatewayMac(vpc.vni) };
+    const nodes = span.gatewayNodes ?? [];
+    if (gateway && natVpcs.has(vpc.id) && nodes.includes(hostId)) context.nat = natContext(span, vpc, nodes.indexOf(hostId), nodes.length);
+    if (!gateway && span.gatewayAddress && nodes.length && tables.some((t) => t.routes.some((r) => r.kind === 'nat'))) {
+      const owner = gatewayNodeAddress(span.gatewayAddress, natOwner(vpc.id, nodes.length) + 1);
+      context.natGateway = { underlay: owner, routerMac: natMac(vpc.vni) };
+    }
     vpcs.push(context);
   }
   return { hostId, revision: span.revision, underlay: span.host.underlay, ...(gateway ? { role: 'gateway' as const } : {}), vpcs };
@@ -249,6 +282,7 @@ function vpcShared(span: HostSpan, vpc: HostSpan['vpcs'][number], running: HostS
     const table = s.route_table_id || mainId;
     if (table) append(subnetsOf, table, { subnetId: s.id, cidr: s.cidr });
   }
+  const natIds = new Set((span.natGateways ?? []).filter((n) => n.vpc_id === vpcId).map((n) => n.id));
   const routesOf = new Map<string, NonNullable<HostSpan['routes']>>();
   for (const r of span.routes ?? []) if (subnetsOf.has(r.route_table_id)) append(routesOf, r.route_table_id, r);
 
@@ -279,6 +313,11 @@ function vpcShared(span: HostSpan, vpc: HostSpan['vpcs'][number], running: HostS
         // The peer VPC is filled in per host, from the links it has (hostTables).
         routes.push({ destination, kind: 'peering', peeringId: peering.gateway_id, peerVpcId: '', routeIds: [peering.id] });
         out.peered.add(t.id);
+        continue;
+      }
+      const nat = sorted.find((r) => r.gateway_type === 'NAT' && natIds.has(r.gateway_id));
+      if (nat) {
+        routes.push({ destination, kind: 'nat', natGatewayId: nat.gateway_id, routeIds: [nat.id] });
         continue;
       }
       const cvm = sorted.filter((r) => r.gateway_type === 'NORMAL_CVM');
@@ -326,6 +365,41 @@ function elasticIps(members: HostSpan['instances'], eipOf: ReadonlyMap<string, N
       return a ? [{ publicIp: a.ip, privateIp: i.private_ip, instanceId: i.id }] : [];
     })
     .sort((a, b) => ipNumber(a.publicIp) - ipNumber(b.publicIp));
+}
+
+/**
+ * A VPC's NAT gateways as gateway node `node` of `nodes` runs them: EIPs,
+ * SNAT rules (an interface's /32 before a subnet's CIDR, so the most specific
+ * source decides) and DNAT rules, and this node's rank for the VPC.
+ */
+function natContext(span: HostSpan, vpc: HostSpan['vpcs'][number], node: number, nodes: number): NatContext {
+  const owner = natOwner(vpc.id, nodes);
+  const gateways: NatGatewayRules[] = (span.natGateways ?? [])
+    .filter((n) => n.vpc_id === vpc.id)
+    .sort(byKey((n) => n.id))
+    .map((n) => {
+      const held = new Set((span.natAddresses ?? []).filter((a) => a.nat_gateway_id === n.id).map((a) => a.ip));
+      const snat = (span.snatRules ?? [])
+        .filter((r) => r.nat_gateway_id === n.id)
+        .flatMap((r) => {
+          const source = normaliseCidr(r.private_ip);
+          const publicIps = (JSON.parse(r.public_ips) as string[]).filter((ip) => held.has(ip)).sort((a, b) => ipNumber(a) - ipNumber(b));
+          return source && publicIps.length ? [{ natGatewaySnatId: r.id, source, publicIps }] : [];
+        })
+        .sort((a, b) => parseCidr(b.source)!.prefix - parseCidr(a.source)!.prefix || (a.natGatewaySnatId < b.natGatewaySnatId ? -1 : 1));
+      const dnat = (span.dnatRules ?? [])
+        .filter((r) => r.nat_gateway_id === n.id && held.has(r.public_ip))
+        .map((r) => ({
+          protocol: r.protocol.toLowerCase() as 'tcp' | 'udp',
+          publicIp: r.public_ip,
+          publicPort: r.public_port,
+          privateIp: r.private_ip,
+          privatePort: r.private_port,
+        }))
+        .sort((a, b) => ipNumber(a.publicIp) - ipNumber(b.publicIp) || (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0) || a.publicPort - b.publicPort);
+      return { natGatewayId: n.id, publicIps: [...held].sort((a, b) => ipNumber(a) - ipNumber(b)), snat, dnat };
+    });
+  return { zone: natZone(vpc.vni), rank: (node - owner + nodes) % nodes, routerMac: natMac(vpc.vni), gateways };
 }
 
 function networkAcl(span: HostSpan, aclId: string): NetworkAcl {

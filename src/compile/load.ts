@@ -7,8 +7,9 @@
  * ports: peered traffic enters the peer's router on the source host);
  * every instance, subnet and route table of those VPCs; the groups bound on
  * the host and their policies; the network ACLs of the host's subnets; the
- * elastic IPs bound in those VPCs. A gateway's span: the VPCs with an elastic
- * IP bound to an instance (no peers), the same way.
+ * elastic IPs bound in those VPCs and their NAT gateways. A gateway's span:
+ * the VPCs with an elastic IP bound to an instance or with a NAT gateway (no
+ * peers), the same way, with the NAT gateways' EIPs and rules.
  */
 import type { Store, Tx } from '../store/store.js';
 import type { HostSpan } from './compile.js';
@@ -42,6 +43,7 @@ const empty = (host: HostSpan['host'], revision: number): HostSpan => ({
   aclEntries: [],
   peerings: [],
   addresses: [],
+  natGateways: [],
 });
 
 async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string, HostSpan>> {
@@ -51,16 +53,15 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
   const { revision } = await tx.selectFrom('meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
   const placed = await tx.selectFrom('instances').select(['host_id', 'vpc_id']).distinct().where('host_id', 'in', [...hostIds]).execute();
   const homeVpcs = groupBy(placed, (p) => p.host_id!, (p) => p.vpc_id);
-  // A gateway's VPCs: those with an elastic IP bound to an instance (it carries their public traffic).
+  // A gateway's VPCs: those with an elastic IP bound to an instance or with a NAT gateway (it carries their public traffic).
   const gateways = hosts.filter((h) => h.role === 'gateway').map((h) => h.id);
   if (gateways.length) {
-    const eipVpcs = await tx
-      .selectFrom('addresses')
-      .innerJoin('instances', 'instances.id', 'addresses.instance_id')
-      .select('instances.vpc_id')
-      .distinct()
-      .execute();
-    for (const g of gateways) homeVpcs.set(g, eipVpcs.map((v) => v.vpc_id));
+    const [eipVpcs, natVpcs] = await Promise.all([
+      tx.selectFrom('addresses').innerJoin('instances', 'instances.id', 'addresses.instance_id').select('instances.vpc_id').distinct().execute(),
+      tx.selectFrom('nat_gateways').select('vpc_id').distinct().execute(),
+    ]);
+    const vpcs = [...new Set([...eipVpcs, ...natVpcs].map((v) => v.vpc_id))];
+    for (const g of gateways) homeVpcs.set(g, vpcs);
   }
   const homeIds = [...new Set([...homeVpcs.values()].flat())];
   // Peered VPCs' routers sit on hosts with instances, not on gateways.
@@ -98,7 +99,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
   const subnetById = new Map(subnets.map((s) => [s.id, s]));
   const localAcls = [...new Set(local.flatMap((i) => subnetById.get(i.subnet_id)?.network_acl_id || []))];
   const tableIds = routeTables.map((t) => t.id);
-  const [underlayRows, policies, routes, aclEntries, addresses] = await Promise.all([
+  const [underlayRows, policies, routes, aclEntries, addresses, natGateways, gatewayNodes] = await Promise.all([
     underlayIds.length ? tx.selectFrom('hosts').select(['id', 'underlay']).where('id', 'in', underlayIds).execute() : [],
     localGroups.length
       ? tx
@@ -129,7 +130,23 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
       .select(['addresses.ip', 'addresses.private_ip', 'addresses.instance_id', 'instances.vpc_id'])
       .where('instances.vpc_id', 'in', vpcIds)
       .execute(),
+    tx.selectFrom('nat_gateways').select(['id', 'vpc_id']).where('vpc_id', 'in', vpcIds).execute(),
+    tx.selectFrom('hosts').select('id').where('role', '=', 'gateway').execute(),
   ]);
+  // What a gateway translates for the NAT gateways: their EIPs and rules (hosts only need to know the gateways exist).
+  const natIds = gateways.length ? natGateways.map((n) => n.id) : [];
+  const [natAddresses, snatRules, dnatRules] = natIds.length
+    ? await Promise.all([
+        tx.selectFrom('addresses').select(['ip', 'nat_gateway_id']).where('nat_gateway_id', 'in', natIds).execute(),
+        tx.selectFrom('nat_snat_rules').select(['id', 'nat_gateway_id', 'private_ip', 'public_ips']).where('nat_gateway_id', 'in', natIds).execute(),
+        tx
+          .selectFrom('nat_dnat_rules')
+          .select(['nat_gateway_id', 'protocol', 'public_ip', 'public_port', 'private_ip', 'private_port'])
+          .where('nat_gateway_id', 'in', natIds)
+          .execute(),
+      ])
+    : [[], [], []];
+  const gatewayOrder = gatewayNodes.map((h) => h.id).sort(byNumber);
 
   const vpcById = new Map(vpcs.map((v) => [v.id, v]));
   const underlayOf = new Map(underlayRows.map((h) => [h.id, h.underlay]));
@@ -151,6 +168,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
   const across = <T>(vpcs: readonly string[], of: Map<string, T[]>): T[] => (vpcs.length === 1 ? (of.get(vpcs[0]!) ?? []) : vpcs.flatMap((v) => of.get(v) ?? []));
   const policiesOf = groupBy(policies, (p) => p.sg_id, (p) => p);
   const entriesOf = groupBy(aclEntries, (e) => e.acl_id, (e) => e);
+  const natByVpc = byVpc(natGateways);
   const addressesByVpc = groupBy(addresses, (a) => a.vpc_id, (a) => ({ ip: a.ip, private_ip: a.private_ip ?? '', instance_id: a.instance_id! }));
 
   for (const host of hosts) {
@@ -175,9 +193,20 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
     const acls = [...new Set(mine.flatMap((i) => subnetById.get(i.subnet_id)?.network_acl_id || []))];
     span.aclEntries = acls.flatMap((a) => entriesOf.get(a) ?? []);
     span.addresses = across(present, addressesByVpc);
+    span.natGateways = across(present, natByVpc);
+    span.gatewayNodes = gatewayOrder;
+    if (host.role === 'gateway') {
+      const mineNat = new Set(span.natGateways.map((n) => n.id));
+      span.natAddresses = natAddresses.filter((a) => mineNat.has(a.nat_gateway_id!)).map((a) => ({ ip: a.ip, nat_gateway_id: a.nat_gateway_id! }));
+      span.snatRules = snatRules.filter((r) => mineNat.has(r.nat_gateway_id));
+      span.dnatRules = dnatRules.filter((r) => mineNat.has(r.nat_gateway_id));
+    }
   }
   return spans;
 }
+
+/** Gateway names in their natural order (gw2 before gw10): node n of the cluster is the n-th. */
+const byNumber = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 
 function groupBy<T, V>(rows: readonly T[], key: (r: T) => string, value: (r: T) => V): Map<string, V[]> {
   const m = new Map<string, V[]>();

@@ -25,8 +25,8 @@
  *   VPCs: their actions record a 'vpc' change for each VPC they affect (an
  *   EIP's: the VPC of the instance it is bound to, or was until the change);
  *   an 'address' change also reaches every gateway, which may come to hold
- *   that VPC. NAT gateways ('nat_gateway') likewise record a 'vpc' change of
- *   their VPC.
+ *   that VPC. NAT gateways ('nat_gateway', also their SNAT and DNAT rules)
+ *   likewise record a 'vpc' change of their VPC and reach every gateway.
  * - A change of a kind this module does not know drops every document.
  * - Commits on other controller replicas are read from the change log every
  *   `pollMs` and go through the same path.
@@ -162,12 +162,13 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
           invalidate(c.id);
           break;
         case 'address':
-          // Gateways hold the VPCs with bound EIPs: a first EIP in a VPC reaches them through no index.
+        case 'nat_gateway':
+          // Gateways hold the VPCs with bound EIPs or NAT gateways: a first one in a VPC reaches them through no index.
+          // (The action also records a change of the VPC, which reaches its hosts.)
           invalidateAll([...cache].filter(([, e]) => e.document.role === 'gateway').map(([h]) => h));
           break;
         case 'network_acl':
         case 'peering':
-        case 'nat_gateway':
           // Their actions also record a change of every VPC whose hosts they affect (both VPCs of a peering; an EIP's
           // action, the VPC of the instance it is or was bound to; a NAT gateway's, its VPC).
           break;

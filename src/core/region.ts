@@ -3,7 +3,7 @@
  * `local-2` …), the public address pools its elastic IPs come from, and the
  * underlay address of its gateway cluster.
  */
-import type { Cidr } from './cidr.js';
+import { formatIp, parseIp, type Cidr } from './cidr.js';
 import { DEFAULT_PUBLIC_POOLS, parsePublicPools } from './public-pools.js';
 
 export interface Zone {
@@ -25,6 +25,18 @@ export interface Region {
 
 /** The region in a box's gateway cluster address (src/region/layout.ts EDGE). */
 export const DEFAULT_GATEWAY_ADDRESS = '100.64.255.1';
+
+/**
+ * The tunnel address of gateway node `n` (1-based, in the order of their
+ * names): the node that carries a VPC's NAT sessions is reached there, and
+ * the others announce it after it in rank order, so that one node takes over
+ * its traffic (and, through conntrackd, its sessions) when it fails
+ * (docs/public-network.md). Ten past the cluster's address: 100.64.255.11 …
+ */
+export function gatewayNodeAddress(gatewayAddress: string, n: number): string {
+  const v = (parseIp(gatewayAddress)! + 10 + n - 1) >>> 0;
+  return formatIp(v);
+}
 
 /** Throws an Error naming what to fix when `publicPools` is not a valid set of pools. */
 export function makeRegion(name = 'local', zoneCount = 2, publicPools: readonly string[] = DEFAULT_PUBLIC_POOLS, gatewayAddress = DEFAULT_GATEWAY_ADDRESS): Region {

@@ -8,13 +8,13 @@
  * Nothing is hand-written that a router already does (docs/public-network.md).
  *
  * The configurations are pure (`routerConfig`, `gatewayConfig`); `startBird`
- * and `stopBirds` run one daemon per namespace, each with its own control
+ * runs one daemon per namespace (processes.ts `stopDaemons` stops them), each with its own control
  * socket and pid file in DATA_DIR/bird.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../dataplane/linux/exec.js';
-import { alive, stopProcess } from './processes.js';
+import { alive } from './processes.js';
 
 /** Timers both ends share: BFD detects a dead peer in 3 × 100 ms; a session comes back within a few seconds. */
 const TIMERS = `  hold time 3;
@@ -59,24 +59,58 @@ export interface Session {
   ifname: string;
   /** Prefixes announced on this session. */
   announce: readonly string[];
+  /** Extra AS hops per announced prefix: this gateway's rank for a prefix another gateway carries first. */
+  prepend?: Readonly<Record<string, number>>;
+  /**
+   * Also announce the routes of this kernel table (the agent keeps the NAT
+   * gateways' EIPs there: dataplane/linux/nat-gateway.ts ANNOUNCE_TABLE), each
+   * with as many extra AS hops as its metric, up to `maxRank`.
+   */
+  kernelTable?: number;
 }
 
-/** A gateway: one eBGP session per router, each announcing its prefixes; it learns nothing. */
-export function gatewayConfig(o: { routerId: string; asn: number; peerAs: number; sessions: readonly Session[]; log: string }): string {
-  const parts = o.sessions.map(
-    (s) => `protocol static ${s.name}_routes {
+const ownAs = (asn: number, hops: number) => Array.from({ length: hops }, () => `bgp_path.prepend(${asn});`).join(' ');
+
+/**
+ * A gateway: one eBGP session per router, each announcing its prefixes; it
+ * learns nothing. Where gateways carry something in turn (a VPC's NAT
+ * traffic), each announces it with its rank in extra AS hops: the routers
+ * prefer the shortest path, so the first live gateway in rank order gets it.
+ */
+export function gatewayConfig(o: { routerId: string; asn: number; peerAs: number; sessions: readonly Session[]; log: string; maxRank?: number }): string {
+  const parts = o.sessions.map((s) => {
+    const learned = s.kernelTable !== undefined ? `${s.name}_learned` : undefined;
+    const kernel = learned
+      ? `protocol kernel ${learned} {
+  ipv4 { import all; export none; };
+  kernel table ${s.kernelTable};
+  learn;
+  scan time 2;
+}
+`
+      : '';
+    const ranks = Array.from({ length: o.maxRank ?? 0 }, (_, i) => `      if krt_metric >= ${i + 1} then bgp_path.prepend(${o.asn});`).join('\n');
+    const prepends = Object.entries(s.prepend ?? {})
+      .filter(([, n]) => n > 0)
+      .map(([net, n]) => `    if net = ${net} then { ${ownAs(o.asn, n)} }`)
+      .join('\n');
+    const filter = `filter {
+${learned ? `    if proto = "${learned}" then {\n${ranks}\n      accept;\n    }\n` : ''}${prepends ? `${prepends}\n` : ''}    if proto = "${s.name}_routes" then accept;
+    reject;
+  }`;
+    return `protocol static ${s.name}_routes {
   ipv4;
 ${s.announce.map((p) => `  route ${p} unreachable;`).join('\n')}
 }
-protocol bgp ${s.name} {
+${kernel}protocol bgp ${s.name} {
   local ${s.local} as ${o.asn};
   neighbor ${s.neighbor} as ${o.peerAs};
 ${TIMERS}
-  ipv4 { import none; export where proto = "${s.name}_routes"; };
-}`,
-  );
+  ipv4 { import none; export ${filter}; };
+}`;
+  });
   const ifnames = [...new Set(o.sessions.map((s) => s.ifname))];
-  // No kernel protocol: the static routes exist only to be announced (the gateway routes its addresses itself).
+  // The kernel protocols only learn (export none): the gateway routes its addresses itself.
   return `# Written by weft (region/bird.ts); rewritten on every weft up.
 log "${o.log}" { info, remote, warning, error, auth, fatal, bug };
 router id ${o.routerId};
@@ -108,22 +142,4 @@ export async function startBird(dir: string, name: string, ns: string, config: s
   rmSync(f.ctl, { force: true });
   // BIRD forks into the background once its configuration parses; its pid file names the daemon.
   await run(['ip', 'netns', 'exec', ns, 'bird', '-c', f.conf, '-s', f.ctl, '-P', f.pid]);
-}
-
-/** Stops every BIRD this data dir started; returns their names. */
-export async function stopBirds(dir: string): Promise<string[]> {
-  if (!existsSync(dir)) return [];
-  const stopped: string[] = [];
-  for (const file of readdirSync(dir).filter((x) => x.endsWith('.pid'))) {
-    const name = file.slice(0, -'.pid'.length);
-    const f = files(dir, name);
-    const pid = runningPid(f.pid);
-    if (pid) {
-      await stopProcess(pid, 5000);
-      stopped.push(name);
-    }
-    rmSync(f.pid, { force: true });
-    rmSync(f.ctl, { force: true });
-  }
-  return stopped;
 }

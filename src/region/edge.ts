@@ -10,13 +10,17 @@ import { ipJson } from '../dataplane/linux/exec.js';
 import { ensureGateway, ensureInternet, GATEWAY_INTERNET_LINK, internetRouterNs, routeHostToGateways, TRANSIT_BRIDGE, type EdgeAddresses } from '../dataplane/linux/edge.js';
 import { hostCpu } from '../dataplane/linux/fabric.js';
 import { FABRIC_BRIDGE, UPLINK, fabricNs, hostNs } from '../dataplane/linux/names.js';
+import { gatewayNodeAddress } from '../core/region.js';
+import { ANNOUNCE_TABLE } from '../dataplane/linux/nat-gateway.js';
 import { gatewayConfig, routerConfig, startBird } from './bird.js';
+import { conntrackdConfig, startConntrackd } from './conntrackd.js';
 import { EDGE, paths, UNDERLAY_PREFIX, type RegionLayout } from './layout.js';
 
 export const EDGE_ADDRESSES: EdgeAddresses = {
   fabricRouter: EDGE.fabricRouter,
   underlayPrefix: UNDERLAY_PREFIX,
   gatewayAnycast: EDGE.gatewayAnycast,
+  gatewayBlock: EDGE.gatewayBlock,
   internetRouter: EDGE.internetRouter,
   transitPrefix: EDGE.transitPrefix,
   client: EDGE.client,
@@ -36,16 +40,26 @@ export async function upEdge(dataDir: string, layout: RegionLayout, pools: reado
   if (!gateways.length) return;
   const { prefix } = layout;
   const dir = paths(dataDir).bird;
-  const log = (name: string) => join(paths(dataDir).logs, `bird-${name}.log`);
+  const log = (name: string) => join(paths(dataDir).logs, `${name}.log`);
+  // Every gateway holds every node's tunnel address: whichever the routers send it to answers (rank order, below).
+  const nodeAddresses = gateways.map((_, i) => gatewayNodeAddress(EDGE.gatewayAnycast, i + 1));
   await ensureInternet(prefix, EDGE_ADDRESSES);
-  for (const [i, gw] of gateways.entries()) await ensureGateway(prefix, gw, EDGE_ADDRESSES, poolGatewayAddresses(pools), hostCpu(layout.hosts.length + i));
+  for (const [i, gw] of gateways.entries())
+    await ensureGateway(prefix, gw, EDGE_ADDRESSES, [...poolGatewayAddresses(pools), ...nodeAddresses], hostCpu(layout.hosts.length + i));
   for (const h of layout.hosts) await routeHostToGateways(prefix, h.id, EDGE_ADDRESSES);
+  for (const gw of gateways) {
+    const ns = hostNs(prefix, gw.id);
+    const sync = paths(dataDir).conntrackd;
+    await startConntrackd(sync, gw.id, ns, conntrackdConfig({ address: gw.underlay, ifname: UPLINK, dir: sync, name: gw.id, log: log(`conntrackd-${gw.id}`) }), log(`conntrackd-${gw.id}-out`));
+  }
 
   const gatewayRange = networkOf(EDGE.gatewayUnderlayBase, 24);
   const transitRange = networkOf(EDGE.internetRouter, EDGE.transitPrefix);
-  await startBird(dir, 'fabric', fabricNs(prefix), routerConfig({ routerId: EDGE.fabricRouter, asn: EDGE.routerAs, peers: gatewayRange, peerAs: EDGE.gatewayAs, ifname: FABRIC_BRIDGE, log: log('fabric') }));
-  await startBird(dir, 'inet', internetRouterNs(prefix), routerConfig({ routerId: EDGE.internetRouter, asn: EDGE.routerAs, peers: transitRange, peerAs: EDGE.gatewayAs, ifname: TRANSIT_BRIDGE, log: log('inet') }));
-  for (const gw of gateways)
+  await startBird(dir, 'fabric', fabricNs(prefix), routerConfig({ routerId: EDGE.fabricRouter, asn: EDGE.routerAs, peers: gatewayRange, peerAs: EDGE.gatewayAs, ifname: FABRIC_BRIDGE, log: log('bird-fabric') }));
+  await startBird(dir, 'inet', internetRouterNs(prefix), routerConfig({ routerId: EDGE.internetRouter, asn: EDGE.routerAs, peers: transitRange, peerAs: EDGE.gatewayAs, ifname: TRANSIT_BRIDGE, log: log('bird-inet') }));
+  for (const [j, gw] of gateways.entries()) {
+    // Node k's tunnel address: node k first, then k+1 … (this node's rank for it in extra AS hops), as for NAT EIPs.
+    const prepend = Object.fromEntries(nodeAddresses.map((a, k) => [`${a}/32`, (j - k + gateways.length) % gateways.length]));
     await startBird(
       dir,
       gw.id,
@@ -54,13 +68,15 @@ export async function upEdge(dataDir: string, layout: RegionLayout, pools: reado
         routerId: gw.underlay,
         asn: EDGE.gatewayAs,
         peerAs: EDGE.routerAs,
-        log: log(gw.id),
+        log: log(`bird-${gw.id}`),
+        maxRank: gateways.length - 1,
         sessions: [
-          { name: 'fabric', local: gw.underlay, neighbor: EDGE.fabricRouter, ifname: UPLINK, announce: [`${EDGE.gatewayAnycast}/32`] },
-          { name: 'internet', local: gw.internet, neighbor: EDGE.internetRouter, ifname: GATEWAY_INTERNET_LINK, announce: pools },
+          { name: 'fabric', local: gw.underlay, neighbor: EDGE.fabricRouter, ifname: UPLINK, announce: [`${EDGE.gatewayAnycast}/32`, ...nodeAddresses.map((a) => `${a}/32`)], prepend },
+          { name: 'internet', local: gw.internet, neighbor: EDGE.internetRouter, ifname: GATEWAY_INTERNET_LINK, announce: pools, kernelTable: ANNOUNCE_TABLE },
         ],
       }),
     );
+  }
   const end = Date.now() + timeoutMs;
   for (;;) {
     const carried = await Promise.all([

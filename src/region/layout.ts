@@ -42,6 +42,8 @@ export const EDGE = {
   fabricRouter: '100.64.0.1',
   /** The gateway cluster's tunnel end: every gateway holds it, the fabric router spreads flows over them (ECMP). */
   gatewayAnycast: DEFAULT_GATEWAY_ADDRESS,
+  /** The cluster's and each gateway node's tunnel addresses (core/region.ts gatewayNodeAddress): hosts reach them through the fabric router. */
+  gatewayBlock: '100.64.255.0/24',
   /** Gateways' underlay addresses: 100.64.1.11, .12 … */
   gatewayUnderlayBase: '100.64.1.10',
   /** The internet router on the transit network it shares with the gateways. */
@@ -84,6 +86,8 @@ export const paths = (dataDir: string) => ({
   token: (hostId: string) => join(dataDir, 'agents', `${hostId}.token`),
   /** BIRD's configuration, control sockets and pid files, one set per router (region/bird.ts). */
   bird: join(dataDir, 'bird'),
+  /** conntrackd's configuration, control sockets and pid files, one set per gateway (region/conntrackd.ts). */
+  conntrackd: join(dataDir, 'conntrackd'),
   /** Nodes taken off the fabric by `weft node fail` (the sim data plane's record; the kernel's is the link state). */
   failed: join(dataDir, 'failed-nodes.json'),
   /** The sim data plane's state: each host's applied document (dataplane/sim/driver.ts). */

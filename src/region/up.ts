@@ -11,8 +11,7 @@ import { registerHost } from '../controller/agents-endpoint.js';
 import { startController } from '../controller/controller.js';
 import { checkTools, EDGE_TOOLS, missingTools } from '../dataplane/linux/preflight.js';
 import { destroyRegion, ensureFabric, ensureHost, hostCpu } from '../dataplane/linux/fabric.js';
-import { stopBirds } from './bird.js';
-import { alive, stopProcess } from './processes.js';
+import { alive, stopDaemons, stopProcess } from './processes.js';
 import { upEdge } from './edge.js';
 import { ensureLayout, paths, readLayout, UNDERLAY_PREFIX, writeToken } from './layout.js';
 import { formatCidr } from '../core/cidr.js';
@@ -39,7 +38,7 @@ export async function up(o: UpOptions) {
   // Asked for no number of gateways on a machine without BIRD: a region without an internet, said so.
   const gateways = o.gateways ?? (o.dataplane === 'linux' && missingTools(undefined, EDGE_TOOLS).length ? 0 : 2);
   if (o.gateways === undefined && gateways === 0)
-    console.error(`weft up: no gateways (no internet): BIRD is not installed (Debian/Ubuntu: apt-get install -y bird2)`);
+    console.error(`weft up: no gateways (no internet): ${missingTools(undefined, EDGE_TOOLS).join(', ')} not installed (Debian/Ubuntu: apt-get install -y bird2 conntrackd conntrack)`);
   if (o.dataplane === 'linux') checkTools(undefined, { gateways: gateways > 0 });
   const c = await startController({ dataDir: o.dataDir, listen: o.listen, database: o.database, rateLimit: o.rateLimit });
   const p = paths(o.dataDir);
@@ -82,7 +81,8 @@ export async function up(o: UpOptions) {
           ),
         );
         await c.close();
-        await stopBirds(p.bird);
+        await stopDaemons(p.bird);
+        await stopDaemons(p.conntrackd);
         if (o.dataplane === 'linux') await destroyRegion(layout.prefix);
         rmSync(p.sim, { recursive: true, force: true }); // the sim hosts' state, as the namespaces are the kernel's
         rmSync(p.run, { force: true });
@@ -115,8 +115,10 @@ export async function down(dataDir: string): Promise<string[]> {
     }
     rmSync(f, { force: true });
   }
-  const birds = await stopBirds(p.bird);
+  const birds = await stopDaemons(p.bird);
   if (birds.length) said.push(`stopped BIRD of ${birds.join(', ')}`);
+  const syncs = await stopDaemons(p.conntrackd);
+  if (syncs.length) said.push(`stopped conntrackd of ${syncs.join(', ')}`);
   if (layout && canUseLinux()) {
     const removed = await destroyRegion(layout.prefix);
     said.push(`removed ${removed.length} namespace(s) with prefix ${layout.prefix}`);

@@ -25,9 +25,12 @@ import {
   netnsDel,
   nftApply,
   nftJson,
+  run,
   sysctlRead,
   sysctlWrite,
 } from './exec.js';
+import { GATEWAY_INTERNET_LINK } from './edge.js';
+import { NAT_TABLE, parseTableComment, type GatewayNsState } from './nat-gateway.js';
 import { checkName, checkPrefix, hostNs, instanceNs, routerVpcOf } from './names.js';
 import { TABLE, tablesFromListing } from './nft-ruleset.js';
 import { isGatewayLinkName, planHost, sysctlKeys, type DriverContext, type Step, type StepKind } from './plan.js';
@@ -176,8 +179,23 @@ export class LinuxDriver {
         routers[ns] = await readRouter(ns);
       }),
     );
-    return { namespaces, hostLinks, hostRoutes, hostNeighbours, routers };
+    // A gateway node's namespace is the one with the internet link: it holds the NAT gateways (nat-gateway.ts).
+    const gateway = hns !== null && hostLinks.some((l) => l.name === GATEWAY_INTERNET_LINK) ? await readGatewayNs(hns) : undefined;
+    return { namespaces, hostLinks, hostRoutes, hostNeighbours, routers, ...(gateway ? { gateway } : {}) };
   }
+}
+
+async function readGatewayNs(ns: string): Promise<GatewayNsState> {
+  const [[rules, routes], table] = await Promise.all([
+    ipJsonBatch(ns, ['rule show', 'route show table all']),
+    // Terse (no set elements): only the comment, which holds the digest, is compared.
+    run(['ip', 'netns', 'exec', ns, 'nft', '-t', 'list', 'table', 'ip', NAT_TABLE]).catch(() => undefined), // absent: no NAT yet
+  ]);
+  return {
+    rules: parseRules(rules!),
+    tableRoutes: splitTables(parseRoutes(routes!)).numbered,
+    ...(table ? { natTableComment: parseTableComment(table.stdout) } : {}),
+  };
 }
 
 export async function readRouter(ns: string): Promise<RouterState> {

@@ -31,6 +31,8 @@ export interface EdgeAddresses {
   fabricRouter: string;
   underlayPrefix: number;
   gatewayAnycast: string;
+  /** The block of the cluster's and the nodes' tunnel addresses. */
+  gatewayBlock: string;
   internetRouter: string;
   transitPrefix: number;
   client: string;
@@ -101,13 +103,16 @@ export async function ensureGateway(prefix: string, gw: GatewayNode, a: EdgeAddr
     ...[a.gatewayAnycast, ...localAddresses].map((ip) => `addr replace ${ip}/32 dev lo`),
     `route replace default via ${a.internetRouter} dev ${GATEWAY_INTERNET_LINK}`,
   ]);
-  // Packets for the cluster's address arrive on u0 though it sits on lo: loose reverse-path checks.
-  await sysctlWrite(ns, ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=2', `net.ipv4.conf.${UPLINK}.rp_filter=2`]);
+  // Packets for the cluster's address arrive on u0 though it sits on lo: loose reverse-path checks there. Not on
+  // the links to the VPC routers (no address: the kernel's check fails any source on them), hence not on `all`.
+  await sysctlWrite(ns, ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', `net.ipv4.conf.${UPLINK}.rp_filter=2`]);
+  // NAT sessions that move between nodes (conntrackd copies them) go on mid-window: no TCP window checks.
+  await sysctlWrite(ns, ['net.netfilter.nf_conntrack_tcp_be_liberal=1']).catch(() => undefined);
 }
 
-/** A host sends to the gateway cluster's tunnel address through the fabric router. Idempotent. */
+/** A host sends to the gateway cluster's tunnel addresses (the cluster's, each node's) through the fabric router. Idempotent. */
 export async function routeHostToGateways(prefix: string, hostId: string, a: EdgeAddresses): Promise<void> {
-  await ipBatch(hostNs(prefix, hostId), [`route replace ${a.gatewayAnycast}/32 via ${a.fabricRouter} dev ${UPLINK}`]);
+  await ipBatch(hostNs(prefix, hostId), [`route replace ${a.gatewayBlock} via ${a.fabricRouter} dev ${UPLINK}`]);
 }
 
 /** The bridge ports that plug a node in: its fabric port, and for a gateway its transit port too. */

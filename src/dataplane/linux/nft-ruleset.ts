@@ -95,6 +95,8 @@ export function desiredTables(vpc: VpcContext): NftTable[] {
 
 /** The link between a gateway's VPC router and the gateway's own namespace (plan.ts). */
 export const PUBLIC_LINK = 'pub0';
+/** On a gateway: the VPC router's interface for NAT traffic, a macvlan on the tunnel with the VPC's NAT MAC (plan.ts). */
+export const NAT_LINK = 'nat0';
 
 /**
  * On a gateway: the VPC's elastic IPs as stateless 1:1 translation, before
@@ -121,6 +123,13 @@ function eipTable(vpc: VpcContext): NftTable {
         rules: [
           [match(meta('iifname'), `vx${vpc.vni}`), { notrack: null }, mangle('saddr', 'eip_out'), ACCEPT],
           [match(meta('iifname'), PUBLIC_LINK), { notrack: null }, mangle('daddr', 'eip_in'), ACCEPT],
+          // NAT traffic passes untranslated: the gateway's namespace translates it, statefully (nat-gateway.ts).
+          ...(vpc.nat
+            ? [
+                [match(meta('iifname'), NAT_LINK), { notrack: null }, ACCEPT],
+                ...(vpc.cidr ? [[match(meta('iifname'), PUBLIC_LINK), match(payload('ip', 'daddr'), cidrValue(vpc.cidr, vpc.vpcId)), { notrack: null }, ACCEPT]] : []),
+              ]
+            : []),
           [DROP],
         ],
       },

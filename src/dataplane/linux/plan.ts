@@ -34,8 +34,9 @@ import {
 } from './names.js';
 import { desiredTables, mac as macText, planNft } from './nft-ruleset.js';
 import { isPeeringAlias, linkPlan, makeLinkLines, type LinkPlan } from './peering.js';
-import { PEERING_GATEWAY, PUBLIC_GATEWAY, checkRouteTable, planRouting, routingWant } from './route-tables.js';
-import { PUBLIC_LINK } from './nft-ruleset.js';
+import { NAT_GATEWAY, PEERING_GATEWAY, PUBLIC_GATEWAY, checkRouteTable, planRouting, routingWant } from './route-tables.js';
+import { NAT_LINK, PUBLIC_LINK } from './nft-ruleset.js';
+import { planGatewayNat } from './nat-gateway.js';
 import { emptyRouter, type HostState, type LinkState, type RouteState, type RouterState } from './state.js';
 
 export interface DriverContext {
@@ -148,6 +149,19 @@ export function planHost(doc: HostDocument, actual: HostState, ctx: DriverContex
       return { vpcId: vpc.vpcId, removal: false, steps: [], error: (e as Error).message };
     }
   });
+  // The gateway node's own namespace last: its reply routes go over the VPC routers' links made above.
+  if (actual.gateway && ctx.hostNs) {
+    try {
+      const nat = planGatewayNat(doc, actual.gateway, gatewayLinkName);
+      const steps = nonEmpty([
+        { kind: 'nft', ns: ctx.hostNs, lines: nat.nft ? nat.nft.trimEnd().split('\n') : [], note: 'NAT gateways: replace table ip weftnat' },
+        { kind: 'ip', ns: ctx.hostNs, lines: nat.ip, note: 'NAT gateways: reply tables and announced EIPs' },
+      ]);
+      groups.push({ vpcId: '(NAT gateways)', removal: false, steps });
+    } catch (e) {
+      groups.push({ vpcId: '(NAT gateways)', removal: false, steps: [], error: (e as Error).message });
+    }
+  }
   return [...removals, ...groups];
 }
 
@@ -203,6 +217,9 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
   const routerEnd = a.links.find((l) => l.name === PUBLIC_LINK);
   const publicLinkOk =
     gatewayVpc && rootEnd?.kind === 'veth' && rootEnd.mac === GATEWAY_ROOT_MAC && routerEnd?.kind === 'veth' && routerEnd.mac === GATEWAY_ROUTER_MAC;
+  // On a gateway with NAT: the router answers the VPC's NAT MAC on a macvlan over the tunnel (made again with the tunnel).
+  const natMac = gatewayVpc && vpc.nat ? macText(vpc.nat.routerMac) : undefined;
+  const natEnd = a.links.find((l) => l.name === NAT_LINK);
 
   // ---- links ----
   const linkDel: string[] = [];
@@ -224,6 +241,7 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
       continue;
     }
     if (l.name === PUBLIC_LINK && publicLinkOk) continue;
+    if (l.name === NAT_LINK && natMac && l.kind === 'macvlan' && l.mac === natMac) continue;
     const lp = linkByIf.get(l.name);
     if (lp || isPeeringAlias(l.alias)) {
       if (lp?.ok) continue;
@@ -270,6 +288,12 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
     }
     if (!publicLinkOk || !routerEnd?.up) main.push(`link set ${PUBLIC_LINK} up`);
   }
+  const natOk = !!natMac && natEnd?.kind === 'macvlan' && natEnd.mac === natMac && !gone.has(vx);
+  if (natMac && !natOk) {
+    main.push(`link add ${NAT_LINK} link ${vx} address ${natMac} mtu ${INSTANCE_MTU} type macvlan mode private`);
+    gone.add(NAT_LINK);
+  }
+  if (natMac && !(natOk && natEnd?.up)) main.push(`link set ${NAT_LINK} up`);
   const vxLink = vxNew ? undefined : links.get(vx);
   if (vxLink && vxLink.mac !== routerMac) main.push(`link set ${vx} address ${routerMac}`);
   if (vxLink && vxLink.mtu !== INSTANCE_MTU) main.push(`link set ${vx} mtu ${INSTANCE_MTU}`);
@@ -319,6 +343,11 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
   if (vpc.publicGateway && vpc.ports.some((p) => p.publicIp)) {
     neigh.set(`${vx} ${PUBLIC_GATEWAY}`, { dev: vx, dst: PUBLIC_GATEWAY, lladdr: macText(vpc.publicGateway.routerMac) });
     fdb.set(macText(vpc.publicGateway.routerMac), vpc.publicGateway.underlay);
+  }
+  // The node that carries the VPC's NAT traffic, for routes to a NAT gateway (route-tables.ts NAT_GATEWAY).
+  if (vpc.natGateway) {
+    neigh.set(`${vx} ${NAT_GATEWAY}`, { dev: vx, dst: NAT_GATEWAY, lladdr: macText(vpc.natGateway.routerMac) });
+    fdb.set(macText(vpc.natGateway.routerMac), vpc.natGateway.underlay);
   }
   const liveRoutes = a.routes.filter((r) => r.protocol !== 'kernel' && !(r.dev && gone.has(r.dev)));
   const routeOk = (r: RouterState['routes'][number], w: RouteWant) =>
@@ -373,6 +402,7 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
     ...ports.flatMap((p) => sysctlDiff(portSysctls(p.port.ifname), gone.has(p.port.ifname))),
     ...okLinks.flatMap(({ lp }) => sysctlDiff(tunnelSysctls(lp.link.ifname), false)),
     ...(gatewayVpc ? sysctlDiff(tunnelSysctls(PUBLIC_LINK), !publicLinkOk) : []),
+    ...(natMac ? sysctlDiff(tunnelSysctls(NAT_LINK), gone.has(NAT_LINK)) : []),
   ];
 
   // ---- peering links this plan makes (both ends), and the route tables ----
@@ -474,8 +504,9 @@ function validate(vpc: VpcContext, doc: HostDocument): void {
   for (const p of vpc.ports) if (p.publicIp !== undefined && parseIp(p.publicIp) === undefined) throw new Error(`${p.instanceId}: invalid public address ${JSON.stringify(p.publicIp)}`);
   for (const e of vpc.eips ?? [])
     if (parseIp(e.publicIp) === undefined || parseIp(e.privateIp) === undefined) throw new Error(`${e.instanceId}: invalid elastic IP ${JSON.stringify(e)}`);
-  const g = vpc.publicGateway;
-  if (g && (parseIp(g.underlay) === undefined || !MAC.test(g.routerMac))) throw new Error(`${vpc.vpcId}: invalid gateway cluster ${JSON.stringify(g)}`);
+  for (const g of [vpc.publicGateway, vpc.natGateway])
+    if (g && (parseIp(g.underlay) === undefined || !MAC.test(g.routerMac))) throw new Error(`${vpc.vpcId}: invalid gateway cluster ${JSON.stringify(g)}`);
+  if (vpc.nat && !MAC.test(vpc.nat.routerMac)) throw new Error(`${vpc.vpcId}: invalid NAT MAC ${JSON.stringify(vpc.nat.routerMac)}`);
   const cidr = (what: string, c: string) => {
     if (!parseCidr(c)) throw new Error(`${what}: invalid CIDR ${JSON.stringify(c)}`);
   };

@@ -10,7 +10,7 @@ import { delimiter, join } from 'node:path';
 const TOOLS: Record<string, string> = { ip: 'iproute2', bridge: 'iproute2', nft: 'nftables', sysctl: 'procps', nsenter: 'util-linux' };
 
 /** What the region in a box's edge runs besides (region/bird.ts). */
-export const EDGE_TOOLS: Record<string, string> = { bird: 'bird2', birdc: 'bird2' };
+export const EDGE_TOOLS: Record<string, string> = { bird: 'bird2', birdc: 'bird2', conntrackd: 'conntrackd', conntrack: 'conntrack' };
 
 export function missingTools(path = process.env.PATH ?? '', tools: Record<string, string> = TOOLS): string[] {
   const dirs = path.split(delimiter).filter(Boolean);

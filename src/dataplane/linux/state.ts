@@ -3,6 +3,7 @@
  * `bridge -j`, `sysctl`, `nft -j`), reduced to what planning compares. The
  * parsers are pure: they take the tools' JSON and return plain data.
  */
+import type { GatewayNsState } from './nat-gateway.js';
 import type { NftTable } from './nft-ruleset.js';
 
 export interface LinkState {
@@ -35,6 +36,8 @@ export interface RouteState {
   table?: string;
   /** Next-hop object the route uses. */
   nhid?: number;
+  /** Its metric (priority), when not 0. */
+  metric?: number;
 }
 
 /** A policy routing rule (`ip -j rule show`). */
@@ -103,6 +106,8 @@ export interface HostState {
   hostNeighbours?: NeighState[];
   /** Router namespaces of this host, by namespace name. */
   routers: Record<string, RouterState>;
+  /** On a gateway node: its own namespace's NAT state (nat-gateway.ts). */
+  gateway?: GatewayNsState;
 }
 
 type J = Record<string, unknown>;
@@ -171,6 +176,7 @@ export function parseRoutes(json: unknown[]): RouteState[] {
       const table = r.table === undefined ? undefined : String(r.table);
       if (table !== undefined && table !== 'main') route.table = table;
       if (typeof r.nhid === 'number') route.nhid = r.nhid;
+      if (typeof r.metric === 'number' && r.metric !== 0) route.metric = r.metric;
       return route;
     });
 }

@@ -1,0 +1,158 @@
+/**
+ * NAT gateways through the gateway nodes, as root: a private subnet routed
+ * (0.0.0.0/0) to a NAT gateway reaches the internet as the gateway's EIP;
+ * a DNAT rule forwards a public port to an instance; sessions are copied
+ * between nodes (conntrackd), so a download through the NAT gateway goes on
+ * while each node fails and recovers in turn.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { isRoot, startBox, until, type Box } from '../helpers/box.js';
+import { engineName, run } from '../helpers/region.js';
+
+describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ? false : 'needs root (network namespaces)' }, () => {
+  let box: Box;
+  let vpcId = '';
+  let instanceId = '';
+  let privateIp = '';
+  let natId = '';
+  let natIp = '';
+  const weft = (...args: string[]) => run([...args.slice(0, 2), '--data-dir', box.dataDir, ...args.slice(2)]);
+  const internet = (...cmd: string[]) => run(['exec', '--data-dir', box.dataDir, 'internet', '--', ...cmd]);
+  const pause = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+  /** Runs `cmd` in namespace `where` in the background; resolves with its output when it exits. */
+  const background = (where: string, cmd: string[]) => {
+    const p = spawn('ip', ['netns', 'exec', where, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    return new Promise<string>((ok) => p.on('close', () => ok(out)));
+  };
+  const via = (router: string, prefix: string) => {
+    const out = execFileSync('ip', ['-n', `${box.prefix}-${router}`, '-j', 'route', 'show', prefix], { encoding: 'utf8' });
+    const routes = JSON.parse(out) as { gateway?: string; nexthops?: { gateway: string }[] }[];
+    return routes.flatMap((r) => r.nexthops?.map((n) => n.gateway) ?? (r.gateway ? [r.gateway] : [])).sort();
+  };
+  /** NAT sessions in a gateway node's conntrack table. */
+  const sessions = (gw: string) => {
+    try {
+      return execFileSync('ip', ['netns', 'exec', `${box.prefix}-${gw}`, 'conntrack', '-L'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      return '';
+    }
+  };
+
+  before(async () => {
+    box = await startBox(2, {}, 2);
+    vpcId = (await box.vpc.CreateVpc({ VpcName: 'private', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
+    const subnetId = (await box.vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 'private', CidrBlock: '10.0.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
+    const sg = (await box.vpc.CreateSecurityGroupWithPolicies({
+      GroupName: 'open',
+      GroupDescription: 'everything',
+      SecurityGroupPolicySet: { Ingress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }], Egress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }] },
+    })).SecurityGroup!.SecurityGroupId!;
+    const ran = await box.cvm.RunInstances({ Placement: { Zone: 'local-1' }, VirtualPrivateCloud: { VpcId: vpcId, SubnetId: subnetId }, SecurityGroupIds: [sg], InstanceCount: 1 });
+    instanceId = ran.InstanceIdSet![0]!;
+    const inst = await until('RUNNING', async () => {
+      const i = (await box.cvm.DescribeInstances({ InstanceIds: [instanceId] })).InstanceSet![0]!;
+      return i.InstanceState === 'RUNNING' && i;
+    }, 60_000);
+    privateIp = inst.PrivateIpAddresses![0]!;
+
+    const created = await box.vpc.CreateNatGateway({ VpcId: vpcId, NatGatewayName: 'out', AddressCount: 1 });
+    natId = created.NatGatewaySet![0]!.NatGatewayId!;
+    const nat = await until('AVAILABLE', async () => {
+      const n = (await box.vpc.DescribeNatGateways({ NatGatewayIds: [natId] })).NatGatewaySet![0]!;
+      return n.State === 'AVAILABLE' && n;
+    }, 60_000);
+    natIp = nat.PublicIpAddressSet![0]!.PublicIpAddress!;
+    await box.vpc.CreateNatGatewaySourceIpTranslationNatRule({
+      NatGatewayId: natId,
+      SourceIpTranslationNatRules: [{ ResourceType: 'SUBNET', ResourceId: subnetId, PrivateIpAddress: '10.0.1.0/24', PublicIpAddresses: [natIp], Description: 'the private subnet' }],
+    });
+    const table = (await box.vpc.DescribeRouteTables({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })).RouteTableSet![0]!.RouteTableId!;
+    await box.vpc.CreateRoutes({ RouteTableId: table, Routes: [{ DestinationCidrBlock: '0.0.0.0/0', GatewayType: 'NAT', GatewayId: natId }] });
+  });
+  after(async () => {
+    const dataDir = box?.dataDir;
+    await box?.down();
+    if (dataDir) {
+      let left = '';
+      try {
+        left = execFileSync('pgrep', ['-f', `${dataDir}/conntrackd/`], { encoding: 'utf8' }).trim();
+      } catch {
+        // pgrep exits 1 when nothing matches
+      }
+      assert.equal(left, '', 'weft down stops every conntrackd it started');
+    }
+  });
+
+  it('becomes AVAILABLE once every gateway node holds it, and its EIP is announced by one node first', async () => {
+    const task = (await box.vpc.DescribeNatGateways({ NatGatewayIds: [natId] })).NatGatewaySet![0]!;
+    assert.equal(task.State, 'AVAILABLE');
+    // The internet router reaches the NAT EIP over one node (the shortest AS path), not the pool's ECMP.
+    await until('the EIP announced', async () => via('inet', `${natIp}`).length === 1, 15_000);
+  });
+
+  it('takes a private instance to the internet as the NAT EIP (ICMP, TCP, UDP)', async () => {
+    await until('instance → internet', async () => (await box.exec(instanceId, ['ping', '-c', '1', '-W', '1', '198.18.0.10'])).code === 0, 20_000);
+    const tcp = background(`${box.prefix}-internet`, ['timeout', '10', 'nc', '-n', '-v', '-l', '-p', '9090']);
+    await pause(300);
+    await box.exec(instanceId, ['sh', '-c', 'echo out | nc -n -w 1 198.18.0.10 9090']);
+    const seen = await tcp;
+    assert.match(seen, new RegExp(`Connection received on ${natIp.replace(/\./g, '\\.')} `), 'the internet sees the NAT EIP');
+    assert.match(seen, /out/);
+    const udp = background(`${box.prefix}-internet`, ['timeout', '4', 'nc', '-n', '-u', '-l', '-p', '9091']);
+    await pause(300);
+    for (let i = 0; i < 3; i++) await box.exec(instanceId, ['sh', '-c', 'echo datagram | nc -n -u -w 1 198.18.0.10 9091']);
+    assert.match(await udp, /datagram/);
+    // The internet cannot open a connection to the instance through the NAT EIP (no DNAT rule yet).
+    assert.notEqual((await internet('nc', '-n', '-z', '-w', '1', natIp, '80')).code, 0);
+  });
+
+  it('forwards a public port to the instance (DNAT); the instance sees the client', async () => {
+    await box.vpc.CreateNatGatewayDestinationIpPortTranslationNatRule({
+      NatGatewayId: natId,
+      DestinationIpPortTranslationNatRules: [{ IpProtocol: 'TCP', PublicIpAddress: natIp, PublicPort: 8080, PrivateIpAddress: privateIp, PrivatePort: 80, Description: 'web' }],
+    });
+    const inbound = background(`${box.prefix}-${instanceId}`, ['timeout', '15', 'nc', '-n', '-v', '-l', '-p', '80']);
+    await pause(300);
+    await until('internet → EIP:8080', async () => (await run(['exec', '--data-dir', box.dataDir, 'internet', '--', 'sh', '-c', `echo hello | nc -n -w 1 ${natIp} 8080`])).code === 0, 15_000);
+    const seen = await inbound;
+    assert.match(seen, /Connection received on 198\.18\.0\.10 /);
+    assert.match(seen, /hello/);
+  });
+
+  it('keeps a download through the NAT gateway going while each gateway node fails and recovers in turn', async () => {
+    // The internet client streams 64 KiB every 20 ms for 12 s (~38 MB); the instance counts what arrives.
+    const total = 600 * 65536;
+    const server = `const net=require('net');net.createServer(s=>{let n=0;const b=Buffer.alloc(65536,120);const t=setInterval(()=>{s.write(b);if(++n===600){clearInterval(t);s.end();}},20);}).listen(7070,'198.18.0.10');`;
+    const srv = spawn('ip', ['netns', 'exec', `${box.prefix}-internet`, process.execPath, '-e', server], { stdio: 'ignore' });
+    try {
+      await pause(500);
+      const download = box.exec(instanceId, ['sh', '-c', 'nc -n -w 10 198.18.0.10 7070 | wc -c'], 60_000);
+      await pause(1000);
+      // Both nodes hold the session: the one carrying it, and the other by conntrackd.
+      for (const gw of ['gw1', 'gw2']) assert.match(sessions(gw), /dport=7070/, `${gw} holds the session`);
+      for (const gw of ['gw1', 'gw2']) {
+        await pause(1500);
+        assert.equal((await weft('node', 'fail', gw)).code, 0);
+        await pause(2000);
+        assert.equal((await weft('node', 'recover', gw)).code, 0);
+        await until(`${gw} back`, async () => via('inet', '198.51.100.0/24').length === 2 && via('fab', '100.64.255.1').length === 2, 15_000);
+      }
+      const got = await download;
+      assert.equal(got.code, 0, got.out);
+      assert.equal(Number(got.out.trim()), total, 'every byte arrived');
+    } finally {
+      srv.kill();
+    }
+  });
+
+  it('drops what no SNAT rule covers, and lets the VPC go from the gateways when the NAT gateway is deleted', async () => {
+    const rules = await box.vpc.DescribeNatGatewaySourceIpTranslationNatRules({ NatGatewayId: natId });
+    await box.vpc.DeleteNatGatewaySourceIpTranslationNatRule({ NatGatewayId: natId, NatGatewaySnatIds: rules.SourceIpTranslationNatRuleSet!.map((r) => r.NatGatewaySnatId!) });
+    await until('no SNAT: no internet', async () => (await box.exec(instanceId, ['ping', '-c', '1', '-W', '1', '198.18.0.10'])).code !== 0, 15_000);
+  });
+});
