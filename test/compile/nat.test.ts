@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { compileHost, natMac, natOwner, natZone, type HostSpan } from '../../src/compile/compile.js';
+import { gatewayNodeAddress } from '../../src/core/region.js';
+
+const A = 'vpc-aaaaaaaa';
+const ins = (id: string, ip: string, host: string) => ({ id, vpc_id: A, subnet_id: 'subnet-a', private_ip: ip, mac: `52:54:00:00:00:${id.slice(-2)}`, host_id: host, state: 'RUNNING' });
+
+/** VPC A with a NAT gateway: an SNAT rule for its subnet and one for an interface, a DNAT rule, 0.0.0.0/0 → NAT. */
+const span = (host: HostSpan['host']): HostSpan => ({
+  host,
+  revision: 3,
+  underlays: { h1: '100.64.0.11' },
+  vpcs: [{ id: A, vni: 100, cidr: '10.0.0.0/16' }],
+  instances: [ins('ins-a1', '10.0.1.11', 'h1'), ins('ins-a2', '10.0.1.12', 'h1')],
+  subnets: [{ id: 'subnet-a', vpc_id: A, cidr: '10.0.1.0/24', route_table_id: 'rtb-a' }],
+  bindings: [],
+  policies: [],
+  routeTables: [{ id: 'rtb-a', vpc_id: A, is_main: 1 }],
+  routes: [{ id: 'rti-1', route_table_id: 'rtb-a', destination: '0.0.0.0/0', gateway_type: 'NAT', gateway_id: 'nat-a' }],
+  natGateways: [{ id: 'nat-a', vpc_id: A }],
+  gatewayNodes: ['gw1', 'gw2', 'gw3'],
+  gatewayAddress: '100.64.255.1',
+  natAddresses: [
+    { ip: '198.51.100.8', nat_gateway_id: 'nat-a' },
+    { ip: '198.51.100.7', nat_gateway_id: 'nat-a' },
+  ],
+  snatRules: [
+    { id: 'snat-subnet', nat_gateway_id: 'nat-a', private_ip: '10.0.1.0/24', public_ips: JSON.stringify(['198.51.100.8', '198.51.100.7']) },
+    { id: 'snat-eni', nat_gateway_id: 'nat-a', private_ip: '10.0.1.12', public_ips: JSON.stringify(['198.51.100.8']) },
+  ],
+  dnatRules: [{ nat_gateway_id: 'nat-a', protocol: 'TCP', public_ip: '198.51.100.7', public_port: 8080, private_ip: '10.0.1.11', private_port: 80 }],
+});
+
+describe('compiler: NAT gateways', () => {
+  it("routes a host's NAT route to the tunnel address of the node that carries the VPC's NAT traffic", () => {
+    const doc = compileHost(span({ id: 'h1', underlay: '100.64.0.11' }));
+    const vpc = doc.vpcs[0]!;
+    assert.deepEqual(vpc.routeTables![0]!.routes, [{ destination: '0.0.0.0/0', kind: 'nat', natGatewayId: 'nat-a', routeIds: ['rti-1'] }]);
+    const owner = natOwner(A, 3);
+    assert.deepEqual(vpc.natGateway, { underlay: gatewayNodeAddress('100.64.255.1', owner + 1), routerMac: natMac(100) });
+    assert.equal(vpc.nat, undefined, 'a host translates nothing');
+  });
+
+  it('leaves a route to a NAT gateway that does not exist out, and no NAT path without gateway nodes', () => {
+    const gone = compileHost({ ...span({ id: 'h1', underlay: '100.64.0.11' }), natGateways: [] });
+    assert.deepEqual(gone.vpcs[0]!.routeTables![0]!.routes, []);
+    assert.equal(gone.vpcs[0]!.natGateway, undefined);
+    const noNodes = compileHost({ ...span({ id: 'h1', underlay: '100.64.0.11' }), gatewayNodes: [] });
+    assert.equal(noNodes.vpcs[0]!.natGateway, undefined);
+  });
+
+  it('gives every gateway node the same rules and zone, each its own rank: the owner 0, the next 1 …', () => {
+    const docs = ['gw1', 'gw2', 'gw3'].map((id, i) => compileHost(span({ id, underlay: `100.64.1.1${i + 1}`, role: 'gateway' })));
+    const nats = docs.map((d) => d.vpcs[0]!.nat!);
+    assert.deepEqual(nats.map((n) => n.rank).sort(), [0, 1, 2]);
+    const owner = natOwner(A, 3);
+    assert.equal(nats[owner]!.rank, 0);
+    assert.equal(nats[(owner + 1) % 3]!.rank, 1);
+    for (const n of nats) {
+      assert.equal(n.zone, natZone(100));
+      assert.equal(n.routerMac, natMac(100));
+      assert.deepEqual(n.gateways, nats[0]!.gateways);
+    }
+    assert.deepEqual(nats[0]!.gateways, [
+      {
+        natGatewayId: 'nat-a',
+        publicIps: ['198.51.100.7', '198.51.100.8'],
+        snat: [
+          { natGatewaySnatId: 'snat-eni', source: '10.0.1.12/32', publicIps: ['198.51.100.8'] },
+          { natGatewaySnatId: 'snat-subnet', source: '10.0.1.0/24', publicIps: ['198.51.100.7', '198.51.100.8'] },
+        ],
+        dnat: [{ protocol: 'tcp', publicIp: '198.51.100.7', publicPort: 8080, privateIp: '10.0.1.11', privatePort: 80 }],
+      },
+    ]);
+    assert.deepEqual(docs[0]!.vpcs[0]!.eips, [], 'a NAT-only VPC has no EIP pairs');
+  });
+
+  it('keeps zones within 1–65535 and spreads VPCs over the nodes', () => {
+    assert.equal(natZone(65535), 1);
+    assert.equal(natZone(100), 101);
+    const owners = new Set(Array.from({ length: 50 }, (_, i) => natOwner(`vpc-${i.toString(36).padStart(8, '0')}`, 4)));
+    assert.equal(owners.size, 4);
+  });
+});
