@@ -72,8 +72,8 @@ export function routerMac(hostId: string, vni: number): string {
 /** MAC of the gateway cluster's tunnel end for one VPC: the same on every gateway, which any of them may carry. */
 export const gatewayMac = (vni: number) => routerMac('gateway-cluster', vni);
 
-/** MAC a VPC's routers on the gateway nodes answer to for NAT traffic (host side: VpcContext.natGateway). */
-export const natMac = (vni: number) => routerMac('nat-gateway', vni);
+/** MAC a VPC's routers on the gateway nodes answer to for traffic sent to the VPC's owner node (VpcContext.ownerGateway). */
+export const ownerMac = (vni: number) => routerMac('nat-gateway', vni);
 
 /** Conntrack zone of a VPC's NAT sessions on every gateway node: 1–65535 (zone 0 is everything else's). */
 export const natZone = (vni: number) => 1 + (vni % 65535);
@@ -227,13 +227,16 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
     if (tables.length) context.routeTables = tables;
     if (Object.keys(acls).length) context.networkAcls = acls;
     if (links.length) context.peerings = links;
-    if (gateway) context.eips = elasticIps(members, eipOf);
+    if (gateway) {
+      context.eips = elasticIps(members, eipOf);
+      context.ownerMac = ownerMac(vpc.vni);
+    }
     if (span.gatewayAddress && ports.some((p) => p.publicIp)) context.publicGateway = { underlay: span.gatewayAddress, routerMac: gatewayMac(vpc.vni) };
     const nodes = span.gatewayNodes ?? [];
     if (gateway && natVpcs.has(vpc.id) && nodes.includes(hostId)) context.nat = natContext(span, vpc, nodes.indexOf(hostId), nodes.length);
     if (!gateway && span.gatewayAddress && nodes.length && tables.some((t) => t.routes.some((r) => r.kind === 'nat'))) {
       const owner = gatewayNodeAddress(span.gatewayAddress, natOwner(vpc.id, nodes.length) + 1);
-      context.natGateway = { underlay: owner, routerMac: natMac(vpc.vni) };
+      context.ownerGateway = { underlay: owner, routerMac: ownerMac(vpc.vni) };
     }
     vpcs.push(context);
   }
@@ -399,7 +402,7 @@ function natContext(span: HostSpan, vpc: HostSpan['vpcs'][number], node: number,
         .sort((a, b) => ipNumber(a.publicIp) - ipNumber(b.publicIp) || (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0) || a.publicPort - b.publicPort);
       return { natGatewayId: n.id, publicIps: [...held].sort((a, b) => ipNumber(a) - ipNumber(b)), snat, dnat };
     });
-  return { zone: natZone(vpc.vni), rank: (node - owner + nodes) % nodes, routerMac: natMac(vpc.vni), gateways };
+  return { zone: natZone(vpc.vni), rank: (node - owner + nodes) % nodes, gateways };
 }
 
 function networkAcl(span: HostSpan, aclId: string): NetworkAcl {

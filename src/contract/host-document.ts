@@ -84,13 +84,17 @@ export interface VpcContext {
   publicGateway?: { underlay: string; routerMac: string };
   /**
    * On a host whose route tables send traffic to a NAT gateway of this VPC
-   * (a route of kind `nat`): where that traffic goes — over this VPC's tunnel
-   * to the tunnel address of the gateway node that carries the VPC's NAT
-   * traffic (announced by that node, and by the others in rank order should
-   * it fail), to the VPC's NAT MAC. One node carries a VPC's NAT sessions so
-   * that both directions of a flow meet the same conntrack table.
+   * (a route of kind `nat`) or with a port whose EIP is pinned: where that
+   * traffic goes — over this VPC's tunnel to the tunnel address of the VPC's
+   * owner node, the gateway node that carries its NAT sessions and its EIPs
+   * with small limits (announced by that node, and by the others in rank
+   * order should it fail), to the VPC's owner MAC. One node carries a VPC's
+   * NAT sessions so that both directions of a flow meet the same conntrack
+   * table, and a small limit is enforced precisely in one place.
    */
-  natGateway?: { underlay: string; routerMac: string };
+  ownerGateway?: { underlay: string; routerMac: string };
+  /** On a gateway: the MAC its router for this VPC answers to for traffic sent to the owner node (host side: `ownerGateway.routerMac`). */
+  ownerMac?: string;
   /** On a gateway: the VPC's NAT gateways, translated statefully in the gateway node's own namespace. */
   nat?: NatContext;
 }
@@ -111,8 +115,6 @@ export interface NatContext {
    * down. The node announces the gateways' EIPs with k extra AS hops.
    */
   rank: number;
-  /** MAC the VPC's router on a gateway answers to for NAT traffic (host side: `natGateway.routerMac`). */
-  routerMac: string;
   /** Sorted by ID. */
   gateways: NatGatewayRules[];
 }
@@ -171,7 +173,7 @@ export type TableRoute =
       routeIds: string[];
     }
   | {
-      /** Sent to a NAT gateway: over the tunnel to the VPC's `natGateway`. */
+      /** Sent to a NAT gateway: over the tunnel to the VPC's `ownerGateway`. */
       destination: string;
       kind: 'nat';
       natGatewayId: string;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileHost, natMac, natOwner, natZone, type HostSpan } from '../../src/compile/compile.js';
+import { compileHost, natOwner, natZone, ownerMac, type HostSpan } from '../../src/compile/compile.js';
 import { gatewayNodeAddress } from '../../src/core/region.js';
 
 const A = 'vpc-aaaaaaaa';
@@ -38,16 +38,16 @@ describe('compiler: NAT gateways', () => {
     const vpc = doc.vpcs[0]!;
     assert.deepEqual(vpc.routeTables![0]!.routes, [{ destination: '0.0.0.0/0', kind: 'nat', natGatewayId: 'nat-a', routeIds: ['rti-1'] }]);
     const owner = natOwner(A, 3);
-    assert.deepEqual(vpc.natGateway, { underlay: gatewayNodeAddress('100.64.255.1', owner + 1), routerMac: natMac(100) });
+    assert.deepEqual(vpc.ownerGateway, { underlay: gatewayNodeAddress('100.64.255.1', owner + 1), routerMac: ownerMac(100) });
     assert.equal(vpc.nat, undefined, 'a host translates nothing');
   });
 
   it('leaves a route to a NAT gateway that does not exist out, and no NAT path without gateway nodes', () => {
     const gone = compileHost({ ...span({ id: 'h1', underlay: '100.64.0.11' }), natGateways: [] });
     assert.deepEqual(gone.vpcs[0]!.routeTables![0]!.routes, []);
-    assert.equal(gone.vpcs[0]!.natGateway, undefined);
+    assert.equal(gone.vpcs[0]!.ownerGateway, undefined);
     const noNodes = compileHost({ ...span({ id: 'h1', underlay: '100.64.0.11' }), gatewayNodes: [] });
-    assert.equal(noNodes.vpcs[0]!.natGateway, undefined);
+    assert.equal(noNodes.vpcs[0]!.ownerGateway, undefined);
   });
 
   it('gives every gateway node the same rules and zone, each its own rank: the owner 0, the next 1 …', () => {
@@ -59,7 +59,6 @@ describe('compiler: NAT gateways', () => {
     assert.equal(nats[(owner + 1) % 3]!.rank, 1);
     for (const n of nats) {
       assert.equal(n.zone, natZone(100));
-      assert.equal(n.routerMac, natMac(100));
       assert.deepEqual(n.gateways, nats[0]!.gateways);
     }
     assert.deepEqual(nats[0]!.gateways, [
@@ -74,6 +73,7 @@ describe('compiler: NAT gateways', () => {
       },
     ]);
     assert.deepEqual(docs[0]!.vpcs[0]!.eips, [], 'a NAT-only VPC has no EIP pairs');
+    for (const d of docs) assert.equal(d.vpcs[0]!.ownerMac, ownerMac(100), 'every node answers the owner MAC');
   });
 
   it('keeps zones within 1–65535 and spreads VPCs over the nodes', () => {

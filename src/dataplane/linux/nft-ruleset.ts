@@ -95,7 +95,7 @@ export function desiredTables(vpc: VpcContext): NftTable[] {
 
 /** The link between a gateway's VPC router and the gateway's own namespace (plan.ts). */
 export const PUBLIC_LINK = 'pub0';
-/** On a gateway: the VPC router's interface for NAT traffic, a macvlan on the tunnel with the VPC's NAT MAC (plan.ts). */
+/** On a gateway: the VPC router's interface for traffic sent to the owner node, a macvlan on the tunnel with the VPC's owner MAC (plan.ts). */
 export const NAT_LINK = 'nat0';
 
 /**
@@ -123,7 +123,9 @@ function eipTable(vpc: VpcContext): NftTable {
         rules: [
           [match(meta('iifname'), `vx${vpc.vni}`), { notrack: null }, mangle('saddr', 'eip_out'), ACCEPT],
           [match(meta('iifname'), PUBLIC_LINK), { notrack: null }, mangle('daddr', 'eip_in'), ACCEPT],
-          // NAT traffic passes untranslated: the gateway's namespace translates it, statefully (nat-gateway.ts).
+          // Traffic for the owner node: NAT traffic passes untranslated (the gateway's namespace translates it,
+          // statefully: nat-gateway.ts); a pinned EIP's is translated as on the tunnel.
+          [match(meta('iifname'), NAT_LINK), { notrack: null }, mangle('saddr', 'eip_out'), ACCEPT],
           ...(vpc.nat
             ? [
                 [match(meta('iifname'), NAT_LINK), { notrack: null }, ACCEPT],

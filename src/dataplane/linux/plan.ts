@@ -34,7 +34,7 @@ import {
 } from './names.js';
 import { desiredTables, mac as macText, planNft } from './nft-ruleset.js';
 import { isPeeringAlias, linkPlan, makeLinkLines, type LinkPlan } from './peering.js';
-import { NAT_GATEWAY, PEERING_GATEWAY, PUBLIC_GATEWAY, checkRouteTable, planRouting, routingWant } from './route-tables.js';
+import { OWNER_GATEWAY, PEERING_GATEWAY, PUBLIC_GATEWAY, checkRouteTable, planRouting, routingWant } from './route-tables.js';
 import { NAT_LINK, PUBLIC_LINK } from './nft-ruleset.js';
 import { planGatewayNat } from './nat-gateway.js';
 import { emptyRouter, type HostState, type LinkState, type RouteState, type RouterState } from './state.js';
@@ -217,8 +217,8 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
   const routerEnd = a.links.find((l) => l.name === PUBLIC_LINK);
   const publicLinkOk =
     gatewayVpc && rootEnd?.kind === 'veth' && rootEnd.mac === GATEWAY_ROOT_MAC && routerEnd?.kind === 'veth' && routerEnd.mac === GATEWAY_ROUTER_MAC;
-  // On a gateway with NAT: the router answers the VPC's NAT MAC on a macvlan over the tunnel (made again with the tunnel).
-  const natMac = gatewayVpc && vpc.nat ? macText(vpc.nat.routerMac) : undefined;
+  // On a gateway: the router answers the VPC's owner MAC on a macvlan over the tunnel (made again with the tunnel).
+  const natMac = gatewayVpc && vpc.ownerMac ? macText(vpc.ownerMac) : undefined;
   const natEnd = a.links.find((l) => l.name === NAT_LINK);
 
   // ---- links ----
@@ -344,10 +344,10 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
     neigh.set(`${vx} ${PUBLIC_GATEWAY}`, { dev: vx, dst: PUBLIC_GATEWAY, lladdr: macText(vpc.publicGateway.routerMac) });
     fdb.set(macText(vpc.publicGateway.routerMac), vpc.publicGateway.underlay);
   }
-  // The node that carries the VPC's NAT traffic, for routes to a NAT gateway (route-tables.ts NAT_GATEWAY).
-  if (vpc.natGateway) {
-    neigh.set(`${vx} ${NAT_GATEWAY}`, { dev: vx, dst: NAT_GATEWAY, lladdr: macText(vpc.natGateway.routerMac) });
-    fdb.set(macText(vpc.natGateway.routerMac), vpc.natGateway.underlay);
+  // The VPC's owner node, for routes to a NAT gateway and pinned EIPs (route-tables.ts OWNER_GATEWAY).
+  if (vpc.ownerGateway) {
+    neigh.set(`${vx} ${OWNER_GATEWAY}`, { dev: vx, dst: OWNER_GATEWAY, lladdr: macText(vpc.ownerGateway.routerMac) });
+    fdb.set(macText(vpc.ownerGateway.routerMac), vpc.ownerGateway.underlay);
   }
   const liveRoutes = a.routes.filter((r) => r.protocol !== 'kernel' && !(r.dev && gone.has(r.dev)));
   const routeOk = (r: RouterState['routes'][number], w: RouteWant) =>
@@ -504,9 +504,9 @@ function validate(vpc: VpcContext, doc: HostDocument): void {
   for (const p of vpc.ports) if (p.publicIp !== undefined && parseIp(p.publicIp) === undefined) throw new Error(`${p.instanceId}: invalid public address ${JSON.stringify(p.publicIp)}`);
   for (const e of vpc.eips ?? [])
     if (parseIp(e.publicIp) === undefined || parseIp(e.privateIp) === undefined) throw new Error(`${e.instanceId}: invalid elastic IP ${JSON.stringify(e)}`);
-  for (const g of [vpc.publicGateway, vpc.natGateway])
+  for (const g of [vpc.publicGateway, vpc.ownerGateway])
     if (g && (parseIp(g.underlay) === undefined || !MAC.test(g.routerMac))) throw new Error(`${vpc.vpcId}: invalid gateway cluster ${JSON.stringify(g)}`);
-  if (vpc.nat && !MAC.test(vpc.nat.routerMac)) throw new Error(`${vpc.vpcId}: invalid NAT MAC ${JSON.stringify(vpc.nat.routerMac)}`);
+  if (vpc.ownerMac !== undefined && !MAC.test(vpc.ownerMac)) throw new Error(`${vpc.vpcId}: invalid owner MAC ${JSON.stringify(vpc.ownerMac)}`);
   const cidr = (what: string, c: string) => {
     if (!parseCidr(c)) throw new Error(`${what}: invalid CIDR ${JSON.stringify(c)}`);
   };

@@ -42,8 +42,8 @@ export const PEERING_GATEWAY = '169.254.0.1';
 export const PUBLIC_TABLE = TABLE_BASE - 1;
 export const PUBLIC_RULE_PRIORITY = 40010;
 export const PUBLIC_GATEWAY = '169.254.255.1';
-/** The next hop of a route to a NAT gateway: resolved by a permanent neighbour to the VPC's NAT MAC (VpcContext.natGateway). */
-export const NAT_GATEWAY = '169.254.255.2';
+/** The next hop towards the VPC's owner node (NAT routes, pinned EIPs): a permanent neighbour, the owner MAC (VpcContext.ownerGateway). */
+export const OWNER_GATEWAY = '169.254.255.2';
 
 export function fnv1a(text: string): number {
   let h = 0x811c9dc5;
@@ -153,7 +153,7 @@ export function routingWant(vpc: VpcContext, ctx: RoutingContext): RoutingWant {
         continue;
       }
       if (r.kind === 'nat') {
-        routes.set(`${out} ${r.destination}`, vpc.natGateway ? { gateway: NAT_GATEWAY, dev: vx } : { blackhole: true });
+        routes.set(`${out} ${r.destination}`, vpc.ownerGateway ? { gateway: OWNER_GATEWAY, dev: vx } : { blackhole: true });
         continue;
       }
       const byId = new Map(r.nextHops.map((h) => hop(h.ip)).filter((h): h is Hop => !!h).map((h) => [h.id, h]));

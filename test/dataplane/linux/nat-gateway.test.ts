@@ -7,7 +7,6 @@ const link = (vni: number) => `x${vni}`;
 const nat: NatContext = {
   zone: 101,
   rank: 1,
-  routerMac: '0a:00:00:00:00:01',
   gateways: [
     {
       natGatewayId: 'nat-a',
