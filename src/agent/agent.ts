@@ -7,16 +7,23 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { HostDocument } from '../contract/host-document.js';
-import { fetchDocument, sendReport, type LinkOptions } from './controller-link.js';
+import type { LimitUsage } from '../contract/limit-usage.js';
+import { fetchDocument, sendLimitUsage, sendReport, type LinkOptions } from './controller-link.js';
 
 export interface Driver {
   /** Makes the data plane match the document; returns how many changes it made (and, optionally, where the time went, in ms). */
   apply(doc: HostDocument): Promise<{ changes: number; timings?: Record<string, number> }>;
+  /** On a gateway node: what each EIP with a split limit sent since the last call (none elsewhere). */
+  limitUsage?(): Promise<LimitUsage[]>;
+  /** Takes this node's shares of the EIPs' limits (bit/s), from the controller's re-split. */
+  setLimitShares?(shares: Record<string, number>): Promise<void>;
 }
 
 export interface AgentOptions extends LinkOptions {
   driver: Driver;
   resyncMs?: number;
+  /** How often a gateway node reports EIP usage for the limits' re-split (source document 001: every 5 s). */
+  limitPeriodMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -74,12 +81,27 @@ export function runAgent(o: AgentOptions) {
   }
 
   const resync = setInterval(() => void apply(), o.resyncMs ?? 10_000);
+  // Distributed EIP limits: report usage, take the shares back (a failed round keeps the last shares).
+  let splitting = false;
+  const split = setInterval(() => {
+    if (splitting || stopped || !o.driver.limitUsage || !o.driver.setLimitShares) return;
+    splitting = true;
+    void (async () => {
+      const eips = await o.driver.limitUsage!();
+      if (!eips.length) return;
+      const { shares } = await sendLimitUsage(o, { eips });
+      await o.driver.setLimitShares!(shares);
+    })()
+      .catch((e: unknown) => log(`limit re-split failed: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => (splitting = false));
+  }, o.limitPeriodMs ?? 5000);
   const done = watch();
   return {
     done,
     async stop() {
       stopped = true;
       clearInterval(resync);
+      clearInterval(split);
       await applying;
     },
   };

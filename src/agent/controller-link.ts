@@ -2,6 +2,7 @@
 import { request } from 'node:http';
 import type { HostDocument } from '../contract/host-document.js';
 import type { AgentReport } from '../contract/agent-report.js';
+import type { LimitReport, LimitShares } from '../contract/limit-usage.js';
 
 export interface LinkOptions {
   /** `unix:/path/agents.sock` or `http://host:port` */
@@ -36,6 +37,13 @@ export async function fetchDocument(o: LinkOptions, known: string, waitSeconds =
   if (r.status === 204) return undefined;
   if (r.status !== 200) throw new Error(`controller answered ${r.status}: ${r.body}`);
   return JSON.parse(r.body) as { document: HostDocument; digest: string };
+}
+
+/** Reports this gateway node's EIP usage; answers its shares of the limits. */
+export async function sendLimitUsage(o: LinkOptions, r: LimitReport): Promise<LimitShares> {
+  const res = await call(o, 'POST', `/v1/hosts/${o.hostId}/limits`, r, 10_000);
+  if (res.status !== 200) throw new Error(`controller answered ${res.status}: ${res.body}`);
+  return JSON.parse(res.body) as LimitShares;
 }
 
 export async function sendReport(o: LinkOptions, report: AgentReport): Promise<void> {

@@ -49,8 +49,8 @@ export interface HostSpan {
   aclEntries?: { acl_id: string; direction: 'ingress' | 'egress'; position: number; protocol: string; port: string; cidr: string; ipv6_cidr: string; action: string }[];
   /** ACTIVE peering connections between spanned VPCs. */
   peerings?: { id: string; vpc_id: string; peer_vpc_id: string }[];
-  /** Elastic IPs bound to instances of the spanned VPCs. */
-  addresses?: { ip: string; private_ip: string; instance_id: string }[];
+  /** Elastic IPs bound to instances of the spanned VPCs, with their outbound limit (Mbit/s). */
+  addresses?: { ip: string; private_ip: string; instance_id: string; bandwidth?: number }[];
   /** The region's gateway cluster on the underlay (core/region.ts); without it no host sends public traffic. */
   gatewayAddress?: string;
   /** NAT gateways of the spanned VPCs. */
@@ -86,6 +86,14 @@ export const natZone = (vni: number) => 1 + (vni % 65535);
 export function natOwner(vpcId: string, nodes: number): number {
   return createHash('sha256').update(vpcId).digest().readUInt32BE(0) % nodes;
 }
+
+/**
+ * Below this limit (Mbit/s) an EIP is pinned to its VPC's owner node, which
+ * enforces all of it: split over several nodes, a share of 1 Mbit/s is less
+ * than a few packets per scheduling interval, and the split is not precise
+ * (source document 001 does the same for small outbound limits).
+ */
+export const PIN_BELOW_MBPS = 10;
 
 /** Router-side interface name of an instance's port (IFNAMSIZ allows 15 bytes). */
 export const portName = (instanceId: string) => `p${instanceId.replace(/^ins-/, '')}`;
@@ -186,6 +194,7 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
       if (routed?.length) port.routedCidrs = routed;
       const eip = eipOf.get(i.id);
       if (eip) port.publicIp = eip.ip;
+      if (eip && pinned(eip) && (span.gatewayNodes ?? []).length) port.publicPinned = true;
       return port;
     });
     const remotes = common.endpoints.filter((r) => r.hostId !== hostId);
@@ -234,13 +243,15 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
     if (span.gatewayAddress && ports.some((p) => p.publicIp)) context.publicGateway = { underlay: span.gatewayAddress, routerMac: gatewayMac(vpc.vni) };
     const nodes = span.gatewayNodes ?? [];
     if (gateway && natVpcs.has(vpc.id) && nodes.includes(hostId)) context.nat = natContext(span, vpc, nodes.indexOf(hostId), nodes.length);
-    if (!gateway && span.gatewayAddress && nodes.length && tables.some((t) => t.routes.some((r) => r.kind === 'nat'))) {
+    const toOwner = tables.some((t) => t.routes.some((r) => r.kind === 'nat')) || ports.some((p) => p.publicPinned);
+    if (!gateway && span.gatewayAddress && nodes.length && toOwner) {
       const owner = gatewayNodeAddress(span.gatewayAddress, natOwner(vpc.id, nodes.length) + 1);
       context.ownerGateway = { underlay: owner, routerMac: ownerMac(vpc.vni) };
     }
     vpcs.push(context);
   }
-  return { hostId, revision: span.revision, underlay: span.host.underlay, ...(gateway ? { role: 'gateway' as const } : {}), vpcs };
+  const cluster = gateway ? { role: 'gateway' as const, gatewayNodes: Math.max(1, (span.gatewayNodes ?? []).length) } : {};
+  return { hostId, revision: span.revision, underlay: span.host.underlay, ...cluster, vpcs };
 }
 
 /**
@@ -365,7 +376,10 @@ function elasticIps(members: HostSpan['instances'], eipOf: ReadonlyMap<string, N
   return members
     .flatMap((i) => {
       const a = eipOf.get(i.id);
-      return a ? [{ publicIp: a.ip, privateIp: i.private_ip, instanceId: i.id }] : [];
+      if (!a) return [];
+      const eip: ElasticIp = { publicIp: a.ip, privateIp: i.private_ip, instanceId: i.id, bandwidthMbps: a.bandwidth ?? 0 };
+      if (pinned(a)) eip.pinned = true;
+      return [eip];
     })
     .sort((a, b) => ipNumber(a.publicIp) - ipNumber(b.publicIp));
 }
@@ -404,6 +418,8 @@ function natContext(span: HostSpan, vpc: HostSpan['vpcs'][number], node: number,
     });
   return { zone: natZone(vpc.vni), rank: (node - owner + nodes) % nodes, gateways };
 }
+
+const pinned = (a: { bandwidth?: number }) => (a.bandwidth ?? 0) > 0 && a.bandwidth! < PIN_BELOW_MBPS;
 
 function networkAcl(span: HostSpan, aclId: string): NetworkAcl {
   const acl: NetworkAcl = { ingress: [], egress: [] };

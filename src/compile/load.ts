@@ -127,7 +127,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
     tx
       .selectFrom('addresses')
       .innerJoin('instances', 'instances.id', 'addresses.instance_id')
-      .select(['addresses.ip', 'addresses.private_ip', 'addresses.instance_id', 'instances.vpc_id'])
+      .select(['addresses.ip', 'addresses.private_ip', 'addresses.instance_id', 'addresses.bandwidth', 'instances.vpc_id'])
       .where('instances.vpc_id', 'in', vpcIds)
       .execute(),
     tx.selectFrom('nat_gateways').select(['id', 'vpc_id']).where('vpc_id', 'in', vpcIds).execute(),
@@ -169,7 +169,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
   const policiesOf = groupBy(policies, (p) => p.sg_id, (p) => p);
   const entriesOf = groupBy(aclEntries, (e) => e.acl_id, (e) => e);
   const natByVpc = byVpc(natGateways);
-  const addressesByVpc = groupBy(addresses, (a) => a.vpc_id, (a) => ({ ip: a.ip, private_ip: a.private_ip ?? '', instance_id: a.instance_id! }));
+  const addressesByVpc = groupBy(addresses, (a) => a.vpc_id, (a) => ({ ip: a.ip, private_ip: a.private_ip ?? '', instance_id: a.instance_id!, bandwidth: a.bandwidth }));
 
   for (const host of hosts) {
     const span = empty(host, revision);

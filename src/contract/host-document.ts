@@ -23,6 +23,8 @@ export interface HostDocument {
    * with `eips` and `nat`. Absent on a host.
    */
   role?: 'gateway';
+  /** On a gateway: how many gateway nodes the cluster has (an EIP's limit is split over them until measured shares say otherwise). */
+  gatewayNodes?: number;
   vpcs: VpcContext[];
 }
 
@@ -138,6 +140,10 @@ export interface ElasticIp {
   publicIp: string;
   privateIp: string;
   instanceId: string;
+  /** Outbound limit (InternetMaxBandwidthOut), Mbit/s: held across the nodes that carry it (eip-limits.ts). */
+  bandwidthMbps: number;
+  /** A small limit: the hosts send this EIP's traffic to the VPC's owner node, which enforces all of it. */
+  pinned?: true;
 }
 
 /** A route table as the data plane uses it: enabled routes only, next hops resolved. */
@@ -243,6 +249,8 @@ export interface Port {
   routedCidrs?: string[];
   /** The elastic IP bound to this instance, if any: its traffic to the internet leaves through the gateways. */
   publicIp?: string;
+  /** Its EIP has a small limit: its public traffic goes to the VPC's owner node (`ownerGateway`), not to any gateway. */
+  publicPinned?: true;
 }
 
 export interface RemoteEndpoint {

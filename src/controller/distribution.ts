@@ -5,7 +5,9 @@
  * nothing) or when this process has not answered the agent with that document
  * yet (after a controller restart), or 204 after `wait` seconds. Nothing
  * relies on an agent having seen every intermediate change. Agents
- * authenticate with their host token and report the revision they applied.
+ * authenticate with their host token and report the revision they applied;
+ * gateway nodes also report EIP usage and get their shares of the limits
+ * back (limit-coordinator.ts).
  *
  * Documents come from document-cache.ts: compiled once, kept until a commit
  * touches something they hold, so only the hosts a change spans are woken and
@@ -25,7 +27,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { HostDocument } from '../contract/host-document.js';
 import type { AgentReport } from '../contract/agent-report.js';
 import type { Store } from '../store/store.js';
+import type { LimitReport } from '../contract/limit-usage.js';
 import { createDocumentCache, type CachedDocument } from './document-cache.js';
+import { createLimitCoordinator } from './limit-coordinator.js';
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -33,6 +37,7 @@ export type Distribution = ReturnType<typeof createDistribution>;
 
 export function createDistribution(store: Store, o: { pollMs?: number; gatewayAddress?: string } = {}) {
   const documents = createDocumentCache(store, o);
+  const limits = createLimitCoordinator();
   /**
    * The document last given out per host. The cache drops a document on any
    * change that may touch it (every instance change of its VPCs, a compile
@@ -125,7 +130,7 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: string) {
     const url = new URL(req.url ?? '/', 'http://agent');
-    const m = /^\/v1\/hosts\/([a-z0-9-]+)\/(document|status)$/.exec(url.pathname);
+    const m = /^\/v1\/hosts\/([a-z0-9-]+)\/(document|status|limits)$/.exec(url.pathname);
     if (!m) return send(res, 404, { error: 'no such path' });
     const [, hostId, what] = m as unknown as [string, string, string];
     if (!(await authorised(hostId, req))) return send(res, 401, { error: 'bad host token' });
@@ -142,6 +147,13 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
     if (what === 'status' && req.method === 'POST') {
       await report(hostId, JSON.parse(body) as AgentReport);
       return send(res, 200, { ok: true });
+    }
+    if (what === 'limits' && req.method === 'POST') {
+      try {
+        return send(res, 200, limits.report(hostId, JSON.parse(body) as LimitReport));
+      } catch (e) {
+        return send(res, 400, { error: e instanceof Error ? e.message : String(e) });
+      }
     }
     return send(res, 405, { error: 'method not allowed' });
   }

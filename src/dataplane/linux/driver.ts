@@ -27,10 +27,13 @@ import {
   nftJson,
   run,
   sysctlRead,
+  tcBatch,
   sysctlWrite,
 } from './exec.js';
 import { GATEWAY_INTERNET_LINK } from './edge.js';
 import { NAT_TABLE, parseTableComment, type GatewayNsState } from './nat-gateway.js';
+import { QOS_TABLE, limitClasses, parseHtbRoot, parseTcClasses, type LimitsState } from './eip-limits.js';
+import type { LimitUsage } from '../../contract/limit-usage.js';
 import { checkName, checkPrefix, hostNs, instanceNs, routerVpcOf } from './names.js';
 import { TABLE, tablesFromListing } from './nft-ruleset.js';
 import { isGatewayLinkName, planHost, sysctlKeys, type DriverContext, type Step, type StepKind } from './plan.js';
@@ -97,6 +100,10 @@ export class ApplyError extends Error {
 export class LinuxDriver {
   readonly ctx: DriverContext;
   private queue: Promise<unknown> = Promise.resolve();
+  /** On a gateway: the document last applied, this node's shares of split EIP limits, and the class counters last read. */
+  private lastDoc?: HostDocument;
+  private limitShares = new Map<string, number>();
+  private counted = new Map<string, { bytes: number; held: number }>();
 
   constructor(opts: LinuxDriverOptions) {
     const prefix = checkPrefix(opts.prefix);
@@ -119,7 +126,41 @@ export class LinuxDriver {
     return next;
   }
 
+  /**
+   * On a gateway node: per EIP whose limit is split over the nodes, the bytes
+   * its class sent since the last call and whether it held packets back (its
+   * drops or overlimits grew). Pinned EIPs are left out: one node enforces all.
+   */
+  async limitUsage(): Promise<LimitUsage[]> {
+    const doc = this.lastDoc;
+    const ns = this.ctx.hostNs;
+    if (!doc || doc.role !== 'gateway' || ns === null) return [];
+    const pinned = new Set(doc.vpcs.flatMap((v) => (v.eips ?? []).filter((e) => e.pinned).map((e) => e.publicIp)));
+    const classes = limitClasses(doc, this.limitShares).filter((c) => !pinned.has(c.publicIp));
+    if (!classes.length) return [];
+    const tc = parseTcClasses((await run(['tc', '-n', ns, '-s', 'class', 'show', 'dev', GATEWAY_INTERNET_LINK])).stdout);
+    return classes.flatMap((c) => {
+      const k = tc.find((x) => x.minor === c.minor);
+      if (!k || k.bytes === undefined) return [];
+      const now = { bytes: k.bytes, held: (k.dropped ?? 0) + (k.overlimits ?? 0) };
+      const before = this.counted.get(c.publicIp);
+      this.counted.set(c.publicIp, now);
+      const fresh = !before || now.bytes < before.bytes; // first look, or the class was made again
+      return [{ publicIp: c.publicIp, limitBps: c.limitBps, bytes: fresh ? 0 : now.bytes - before.bytes, saturated: !fresh && now.held > before.held }];
+    });
+  }
+
+  /** Takes this node's shares of split EIP limits (bit/s) and applies them with the last document. */
+  async setLimitShares(shares: Record<string, number>): Promise<void> {
+    const next = new Map(Object.entries(shares));
+    const same = next.size === this.limitShares.size && [...next].every(([ip, bps]) => Math.abs((this.limitShares.get(ip) ?? -1) - bps) <= bps * 0.01);
+    if (same) return;
+    this.limitShares = next;
+    if (this.lastDoc) await this.apply(this.lastDoc);
+  }
+
   private async applyNow(doc: HostDocument): Promise<ApplyReport> {
+    this.lastDoc = doc;
     const timings: Record<string, number> = {};
     const report: ApplyReport = { hostId: doc.hostId, revision: doc.revision, changes: 0, applied: [], timings };
     const failures: { vpcId: string; message: string }[] = [];
@@ -131,7 +172,7 @@ export class LinuxDriver {
     };
     const actual = await this.readActual();
     lap('read');
-    const plan = planHost(doc, actual, this.ctx);
+    const plan = planHost(doc, actual, this.ctx, this.limitShares);
     lap('plan');
     // Configuring the inside of an instance touches only its own namespace and
     // costs a process each (no ip batch switches namespaces), mostly start-up
@@ -185,16 +226,22 @@ export class LinuxDriver {
   }
 }
 
-async function readGatewayNs(ns: string): Promise<GatewayNsState> {
-  const [[rules, routes], table] = await Promise.all([
+async function readGatewayNs(ns: string): Promise<GatewayNsState & { limits: LimitsState }> {
+  // Terse (no set elements): only a table's comment, which holds the digest, is compared; absent: not made yet.
+  const comment = (table: string) =>
+    run(['ip', 'netns', 'exec', ns, 'nft', '-t', 'list', 'table', 'ip', table]).then((r) => parseTableComment(r.stdout), () => undefined);
+  const [[rules, routes], natTableComment, qosComment, qdisc, classes] = await Promise.all([
     ipJsonBatch(ns, ['rule show', 'route show table all']),
-    // Terse (no set elements): only the comment, which holds the digest, is compared.
-    run(['ip', 'netns', 'exec', ns, 'nft', '-t', 'list', 'table', 'ip', NAT_TABLE]).catch(() => undefined), // absent: no NAT yet
+    comment(NAT_TABLE),
+    comment(QOS_TABLE),
+    run(['tc', '-n', ns, 'qdisc', 'show', 'dev', GATEWAY_INTERNET_LINK]),
+    run(['tc', '-n', ns, '-s', 'class', 'show', 'dev', GATEWAY_INTERNET_LINK]),
   ]);
   return {
     rules: parseRules(rules!),
     tableRoutes: splitTables(parseRoutes(routes!)).numbered,
-    ...(table ? { natTableComment: parseTableComment(table.stdout) } : {}),
+    ...(natTableComment !== undefined ? { natTableComment } : {}),
+    limits: { htbRoot: parseHtbRoot(qdisc.stdout), classes: parseTcClasses(classes.stdout), ...(qosComment !== undefined ? { qosComment } : {}) },
   };
 }
 
@@ -239,6 +286,9 @@ async function runStep(step: Step, inInstance = false): Promise<Omit<AppliedChan
       return done();
     case 'bridge':
       await bridgeBatch(ns, lines);
+      return done();
+    case 'tc':
+      await tcBatch(ns, lines);
       return done();
     case 'sysctl':
       await sysctlWrite(ns, lines);

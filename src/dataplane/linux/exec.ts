@@ -139,6 +139,11 @@ export async function bridgeBatch(ns: string | null | undefined, lines: string[]
   if (lines.length) await run(['bridge', ...nsArgs(ns), '-force', '-batch', '-'], { input: lines.join('\n') + '\n' });
 }
 
+/** `tc -batch`: lines in order, the first failure stops it. */
+export async function tcBatch(ns: string | null | undefined, lines: string[]): Promise<void> {
+  if (lines.length) await run(['tc', ...nsArgs(ns), '-batch', '-'], { input: lines.join('\n') + '\n' });
+}
+
 /** Loads a ruleset with `nft -f -`: one transaction, all or nothing. */
 export async function nftApply(ns: string | null | undefined, text: string): Promise<void> {
   await run(inNs(ns, ['nft', '-f', '-']), { input: text });

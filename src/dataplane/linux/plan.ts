@@ -37,6 +37,7 @@ import { isPeeringAlias, linkPlan, makeLinkLines, type LinkPlan } from './peerin
 import { OWNER_GATEWAY, PEERING_GATEWAY, PUBLIC_GATEWAY, checkRouteTable, planRouting, routingWant } from './route-tables.js';
 import { NAT_LINK, PUBLIC_LINK } from './nft-ruleset.js';
 import { planGatewayNat } from './nat-gateway.js';
+import { limitClasses, planLimits } from './eip-limits.js';
 import { emptyRouter, type HostState, type LinkState, type RouteState, type RouterState } from './state.js';
 
 export interface DriverContext {
@@ -53,6 +54,7 @@ export type StepKind =
   | 'netns-del' // lines: namespace names
   | 'ip' // lines: `ip -batch` input, run in ns
   | 'bridge' // lines: `bridge -batch` input, run in ns
+  | 'tc' // lines: `tc -batch` input, run in ns
   | 'sysctl' // lines: key=value, written in ns
   | 'nft' // lines: `nft -f` input, run in ns, one transaction
   | 'link-del' // lines: interface names deleted in ns, those already gone forgiven (a peering link's other end takes it along)
@@ -135,7 +137,7 @@ export const portAlias = (p: Port, peer: string) => `weft:${p.instanceId},${p.ip
 export const aliasInstance = (alias: string | undefined) => /^weft:([^,]+),/.exec(alias ?? '')?.[1];
 
 /** The plan for a whole host: one group per VPC in the document, one per VPC gone from it (first). */
-export function planHost(doc: HostDocument, actual: HostState, ctx: DriverContext): StepGroup[] {
+export function planHost(doc: HostDocument, actual: HostState, ctx: DriverContext, limitShares: ReadonlyMap<string, number> = new Map()): StepGroup[] {
   const wanted = new Set(doc.vpcs.map((v) => v.vpcId));
   const removals: StepGroup[] = [];
   for (const [ns, state] of Object.entries(actual.routers).sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -153,13 +155,16 @@ export function planHost(doc: HostDocument, actual: HostState, ctx: DriverContex
   if (actual.gateway && ctx.hostNs) {
     try {
       const nat = planGatewayNat(doc, actual.gateway, gatewayLinkName);
+      const limits = planLimits(limitClasses(doc, limitShares), actual.gateway.limits ?? { htbRoot: false, classes: [] });
       const steps = nonEmpty([
         { kind: 'nft', ns: ctx.hostNs, lines: nat.nft ? nat.nft.trimEnd().split('\n') : [], note: 'NAT gateways: replace table ip weftnat' },
         { kind: 'ip', ns: ctx.hostNs, lines: nat.ip, note: 'NAT gateways: reply tables and announced EIPs' },
+        { kind: 'tc', ns: ctx.hostNs, lines: limits.tc, note: "EIP limits: this node's shares" },
+        { kind: 'nft', ns: ctx.hostNs, lines: limits.nft ? limits.nft.trimEnd().split('\n') : [], note: 'EIP limits: replace table ip weftqos' },
       ]);
-      groups.push({ vpcId: '(NAT gateways)', removal: false, steps });
+      groups.push({ vpcId: '(gateway node)', removal: false, steps });
     } catch (e) {
-      groups.push({ vpcId: '(NAT gateways)', removal: false, steps: [], error: (e as Error).message });
+      groups.push({ vpcId: '(gateway node)', removal: false, steps: [], error: (e as Error).message });
     }
   }
   return [...removals, ...groups];

@@ -42,6 +42,8 @@ export const PEERING_GATEWAY = '169.254.0.1';
 export const PUBLIC_TABLE = TABLE_BASE - 1;
 export const PUBLIC_RULE_PRIORITY = 40010;
 export const PUBLIC_GATEWAY = '169.254.255.1';
+/** A pinned EIP port's table: its default route goes to the VPC's owner node (OWNER_GATEWAY). */
+export const OWNER_TABLE = TABLE_BASE - 2;
 /** The next hop towards the VPC's owner node (NAT routes, pinned EIPs): a permanent neighbour, the owner MAC (VpcContext.ownerGateway). */
 export const OWNER_GATEWAY = '169.254.255.2';
 
@@ -188,9 +190,12 @@ export function routingWant(vpc: VpcContext, ctx: RoutingContext): RoutingWant {
   }
   for (const t of tables)
     for (const s of t.subnets) rules.push({ priority: TUNNEL_RULE_PRIORITY, src: s.cidr, iif: vx, table: String(ids.get(t.routeTableId)!.in) });
+  // EIP ports: to the cluster, or (a pinned EIP) to the VPC's owner node.
   const publicPorts = vpc.publicGateway ? vpc.ports.filter((p) => p.publicIp).sort((a, b) => (a.ifname < b.ifname ? -1 : 1)) : [];
-  for (const p of publicPorts) rules.push({ priority: PUBLIC_RULE_PRIORITY, src: 'all', iif: p.ifname, table: String(PUBLIC_TABLE) });
-  if (publicPorts.length) routes.set(`${PUBLIC_TABLE} 0.0.0.0/0`, { gateway: PUBLIC_GATEWAY, dev: vx });
+  const toOwner = (p: (typeof publicPorts)[number]) => !!p.publicPinned && !!vpc.ownerGateway;
+  for (const p of publicPorts) rules.push({ priority: PUBLIC_RULE_PRIORITY, src: 'all', iif: p.ifname, table: String(toOwner(p) ? OWNER_TABLE : PUBLIC_TABLE) });
+  if (publicPorts.some((p) => !toOwner(p))) routes.set(`${PUBLIC_TABLE} 0.0.0.0/0`, { gateway: PUBLIC_GATEWAY, dev: vx });
+  if (publicPorts.some(toOwner)) routes.set(`${OWNER_TABLE} 0.0.0.0/0`, { gateway: OWNER_GATEWAY, dev: vx });
 
   return { nexthops: [...members.values(), ...groups], routes, rules, deferred: ctx.deferredLinks };
 }

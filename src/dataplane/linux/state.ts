@@ -3,6 +3,7 @@
  * `bridge -j`, `sysctl`, `nft -j`), reduced to what planning compares. The
  * parsers are pure: they take the tools' JSON and return plain data.
  */
+import type { LimitsState } from './eip-limits.js';
 import type { GatewayNsState } from './nat-gateway.js';
 import type { NftTable } from './nft-ruleset.js';
 
@@ -106,8 +107,8 @@ export interface HostState {
   hostNeighbours?: NeighState[];
   /** Router namespaces of this host, by namespace name. */
   routers: Record<string, RouterState>;
-  /** On a gateway node: its own namespace's NAT state (nat-gateway.ts). */
-  gateway?: GatewayNsState;
+  /** On a gateway node: its own namespace's NAT state (nat-gateway.ts) and EIP limits (eip-limits.ts). */
+  gateway?: GatewayNsState & { limits?: LimitsState };
 }
 
 type J = Record<string, unknown>;
