@@ -40,8 +40,8 @@ describe('compiler: gateways and elastic IPs', () => {
     assert.equal(a!.peerings, undefined);
     assert.deepEqual(a!.remotes.map((r) => r.instanceId), ['ins-a1', 'ins-a2'], 'the stopped instance has no port to reach');
     assert.deepEqual(a!.eips, [
-      { publicIp: '198.51.100.9', privateIp: '10.0.1.11', instanceId: 'ins-a1' },
-      { publicIp: '203.0.113.7', privateIp: '10.0.1.12', instanceId: 'ins-a2' },
+      { publicIp: '198.51.100.9', privateIp: '10.0.1.11', instanceId: 'ins-a1', bandwidthMbps: 0 },
+      { publicIp: '203.0.113.7', privateIp: '10.0.1.12', instanceId: 'ins-a2', bandwidthMbps: 0 },
     ]);
   });
 

@@ -76,6 +76,26 @@ describe('compiler: NAT gateways', () => {
     for (const d of docs) assert.equal(d.vpcs[0]!.ownerMac, ownerMac(100), 'every node answers the owner MAC');
   });
 
+  it('pins an EIP with a small limit to the owner node: the port says so, the host gets the owner path, every node enforces all of it', () => {
+    const withEips = (host: HostSpan['host']): HostSpan => ({
+      ...span(host),
+      routes: [],
+      addresses: [
+        { ip: '203.0.113.5', private_ip: '10.0.1.11', instance_id: 'ins-a1', bandwidth: 5 },
+        { ip: '203.0.113.6', private_ip: '10.0.1.12', instance_id: 'ins-a2', bandwidth: 100 },
+      ],
+    });
+    const host = compileHost(withEips({ id: 'h1', underlay: '100.64.0.11' })).vpcs[0]!;
+    assert.deepEqual(host.ports.map((p) => [p.publicIp, p.publicPinned]), [['203.0.113.5', true], ['203.0.113.6', undefined]]);
+    assert.equal(host.ownerGateway?.underlay, gatewayNodeAddress('100.64.255.1', natOwner(A, 3) + 1));
+    const gw = compileHost(withEips({ id: 'gw2', underlay: '100.64.1.12', role: 'gateway' }));
+    assert.equal(gw.gatewayNodes, 3);
+    assert.deepEqual(gw.vpcs[0]!.eips, [
+      { publicIp: '203.0.113.5', privateIp: '10.0.1.11', instanceId: 'ins-a1', bandwidthMbps: 5, pinned: true },
+      { publicIp: '203.0.113.6', privateIp: '10.0.1.12', instanceId: 'ins-a2', bandwidthMbps: 100 },
+    ]);
+  });
+
   it('keeps zones within 1–65535 and spreads VPCs over the nodes', () => {
     assert.equal(natZone(65535), 1);
     assert.equal(natZone(100), 101);
