@@ -88,8 +88,8 @@ export function runAgent(o: AgentOptions) {
     splitting = true;
     void (async () => {
       const eips = await o.driver.limitUsage!();
-      if (!eips.length) return;
-      const { shares } = await sendLimitUsage(o, { eips });
+      if (!eips.length || !doc) return;
+      const { shares } = await sendLimitUsage(o, { nodes: doc.gatewayNodes ?? 1, eips });
       await o.driver.setLimitShares!(shares);
     })()
       .catch((e: unknown) => log(`limit re-split failed: ${e instanceof Error ? e.message : String(e)}`))

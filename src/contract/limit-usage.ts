@@ -14,6 +14,8 @@ export interface LimitUsage {
 }
 
 export interface LimitReport {
+  /** How many gateway nodes the cluster has (the node's document): those that have not reported keep an even share. */
+  nodes: number;
   eips: LimitUsage[];
 }
 

@@ -21,15 +21,23 @@ describe('splitting an EIP limit over the gateway nodes', () => {
     assert.ok(Math.abs(sum(s) - 100) < 1e-9);
   });
 
-  it('coordinates: answers each node its share among the nodes that reported the EIP recently', () => {
+  it('coordinates: grants never add up to more than the limit; a node takes up share only once another gave it up', () => {
     let t = 0;
     const c = createLimitCoordinator(() => t);
-    const eip = (bytes: number) => ({ eips: [{ publicIp: '198.51.100.2', limitBps: 20e6, bytes, saturated: true }] });
-    assert.equal(c.report('gw1', eip(3000)).shares['198.51.100.2'], 20e6, 'alone: all of it');
-    const gw2 = c.report('gw2', eip(1000)).shares['198.51.100.2']!;
-    assert.ok(gw2 > 5e6 && gw2 < 5.2e6, `${gw2}`);
-    t = 20_000; // gw2 stops reporting (failed): gw1 gets all of it again
-    assert.equal(c.report('gw1', eip(3000)).shares['198.51.100.2'], 20e6);
-    assert.throws(() => c.report('gw1', { eips: [{ publicIp: 'x', limitBps: -1, bytes: 0, saturated: false }] }), /malformed/);
+    const eip = (bytes: number, limitBps = 20e6) => ({ nodes: 2, eips: [{ publicIp: '198.51.100.2', limitBps, bytes, saturated: true }] });
+    const granted: Record<string, number> = {};
+    const ask = (node: string, bytes: number, limitBps?: number) => (granted[node] = c.report(node, eip(bytes, limitBps)).shares['198.51.100.2']!);
+    assert.equal(ask('gw1', 0), 10e6, 'gw2 has not reported: it keeps its even share');
+    assert.equal(ask('gw2', 9000), 10e6, 'gw1 still holds its 10: gw2 cannot take more yet');
+    ask('gw1', 1000); // gw1 carried little: it gives share up
+    assert.ok(granted.gw1! < 3e6, `${granted.gw1}`);
+    ask('gw2', 9000); // now gw2 takes it up
+    assert.ok(granted.gw2! > 17e6, `${granted.gw2}`);
+    assert.ok(granted.gw1! + granted.gw2! <= 20e6 + 1);
+    ask('gw1', 1000, 10e6); // a new limit starts over from the even split
+    assert.equal(granted.gw1, 5e6);
+    t = 20_000; // gw2 stopped reporting: it keeps its grant, gw1 cannot take it
+    assert.ok(ask('gw1', 5000, 10e6) <= 5e6);
+    assert.throws(() => c.report('gw1', { nodes: 2, eips: [{ publicIp: 'x', limitBps: -1, bytes: 0, saturated: false }] }), /malformed/);
   });
 });
