@@ -28,12 +28,13 @@ import { apiBench } from './api.js';
 import { dataplaneBench } from './dataplane.js';
 import { routingBench } from './routing.js';
 import { publicBench } from './public.js';
+import { limitsBench } from './limits.js';
 import { simBench, simRoutesBench } from './sim.js';
 import type { BenchModule, BenchOptions, Engine } from './lib/module.js';
 import { topProcesses } from './lib/proc.js';
 import { cleanupAll, postgresReachable, ROOT, useWeft, WEFT } from './lib/server.js';
 
-const MODULES: BenchModule[] = [apiBench, dataplaneBench, routingBench, publicBench, simBench, simRoutesBench];
+const MODULES: BenchModule[] = [apiBench, dataplaneBench, routingBench, publicBench, limitsBench, simBench, simRoutesBench];
 
 const { values: a } = parseArgs({
   options: {

@@ -45,7 +45,7 @@ export const netnsList = () =>
     .map((l) => l.split(' ')[0]!)
     .filter(Boolean);
 
-export async function startBox(label: string, hosts: number, quotas: string[] = []): Promise<Box> {
+export async function startBox(label: string, hosts: number, quotas: string[] = [], gateways?: number): Promise<Box> {
   const dataDir = tempDataDir(`dataplane-${label}`);
   let downed = false;
   const children = new Set<ChildProcess>();
@@ -59,7 +59,7 @@ export async function startBox(label: string, hosts: number, quotas: string[] = 
   };
   // Registered before `up`, so a half-started region is removed too (down needs only region.json).
   const unregister = onCleanup(down);
-  const r = await weft(['up', '--detach', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--hosts', String(hosts), '--dataplane', 'linux']);
+  const r = await weft(['up', '--detach', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--hosts', String(hosts), '--dataplane', 'linux', ...(gateways === undefined ? [] : ['--gateways', String(gateways)])]);
   if (r.code !== 0) throw new Error(`weft up failed (${r.code}): ${r.stderr}${r.stdout}`);
   // Quotas before the first API call: the server caches an account's quotas for a few seconds.
   if (quotas.length) await weftOrThrow(['account', 'quota', '--data-dir', dataDir, '--name', 'admin', '--set', ...quotas]);

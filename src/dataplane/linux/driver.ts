@@ -32,7 +32,7 @@ import {
 } from './exec.js';
 import { GATEWAY_INTERNET_LINK } from './edge.js';
 import { NAT_TABLE, parseTableComment, type GatewayNsState } from './nat-gateway.js';
-import { QOS_TABLE, limitClasses, parseHtbRoot, parseTcClasses, type LimitsState } from './eip-limits.js';
+import { QOS_TABLE, limitClasses, parseHtbRoot, parseTcClasses, type LimitShare, type LimitsState } from './eip-limits.js';
 import type { LimitUsage } from '../../contract/limit-usage.js';
 import { checkName, checkPrefix, hostNs, instanceNs, routerVpcOf } from './names.js';
 import { TABLE, tablesFromListing } from './nft-ruleset.js';
@@ -102,7 +102,7 @@ export class LinuxDriver {
   private queue: Promise<unknown> = Promise.resolve();
   /** On a gateway: the document last applied, this node's shares of split EIP limits, and the class counters last read. */
   private lastDoc?: HostDocument;
-  private limitShares = new Map<string, number>();
+  private limitShares = new Map<string, LimitShare>();
   private counted = new Map<string, { bytes: number; held: number }>();
 
   constructor(opts: LinuxDriverOptions) {
@@ -152,8 +152,12 @@ export class LinuxDriver {
 
   /** Takes this node's shares of split EIP limits (bit/s) and applies them with the last document. */
   async setLimitShares(shares: Record<string, number>): Promise<void> {
-    const next = new Map(Object.entries(shares));
-    const same = next.size === this.limitShares.size && [...next].every(([ip, bps]) => Math.abs((this.limitShares.get(ip) ?? -1) - bps) <= bps * 0.01);
+    const limitOf = new Map((this.lastDoc?.vpcs ?? []).flatMap((v) => (v.eips ?? []).map((e) => [e.publicIp, e.bandwidthMbps * 1_000_000] as const)));
+    const next = new Map(Object.entries(shares).flatMap(([ip, bps]) => (limitOf.has(ip) ? [[ip, { limitBps: limitOf.get(ip)!, bps }] as const] : [])));
+    const same = next.size === this.limitShares.size && [...next].every(([ip, s]) => {
+      const old = this.limitShares.get(ip);
+      return old?.limitBps === s.limitBps && Math.abs(old.bps - s.bps) <= s.bps * 0.01;
+    });
     if (same) return;
     this.limitShares = next;
     if (this.lastDoc) await this.apply(this.lastDoc);

@@ -17,7 +17,8 @@
  *
  * The share: a pinned EIP (small limit, carried by the owner node only) gets
  * all of it; any other its measured share (`shares`, from the controller's
- * re-split every few seconds), or limit / nodes until there is one.
+ * re-split every few seconds), or limit / nodes until there is one for its
+ * current limit (a new limit takes effect at the next apply, not 5 s later).
  */
 import type { HostDocument } from '../../contract/host-document.js';
 import { parseIp } from '../../core/cidr.js';
@@ -58,8 +59,14 @@ export interface LimitsState {
   qosComment?: string;
 }
 
+/** A node's share of an EIP's limit (bit/s), and the limit it is a share of: a share of another limit is no share. */
+export interface LimitShare {
+  limitBps: number;
+  bps: number;
+}
+
 /** Classes per EIP: minors 4·slot+1 … +3 (slots 1–16382), from the address, collisions to the next free slot in address order. */
-export function limitClasses(doc: HostDocument, shares: ReadonlyMap<string, number>): LimitClass[] {
+export function limitClasses(doc: HostDocument, shares: ReadonlyMap<string, LimitShare>): LimitClass[] {
   const nodes = Math.max(1, doc.gatewayNodes ?? 1);
   const eips = doc.vpcs.flatMap((v) => v.eips ?? []).filter((e) => e.bandwidthMbps > 0);
   eips.sort((a, b) => parseIp(a.publicIp)! - parseIp(b.publicIp)!);
@@ -69,7 +76,8 @@ export function limitClasses(doc: HostDocument, shares: ReadonlyMap<string, numb
     while (taken.has(slot)) slot = (slot % 16382) + 1;
     taken.add(slot);
     const limitBps = e.bandwidthMbps * 1_000_000;
-    const rateBps = e.pinned ? limitBps : Math.min(limitBps, shares.get(e.publicIp) ?? limitBps / nodes);
+    const share = shares.get(e.publicIp);
+    const rateBps = e.pinned ? limitBps : share?.limitBps === limitBps ? share.bps : limitBps / nodes;
     return { publicIp: e.publicIp, minor: slot * 4 + 1, rateBps: Math.max(OTHER_MIN_BPS * 2, Math.round(rateBps)), limitBps };
   });
 }

@@ -37,7 +37,7 @@ import { isPeeringAlias, linkPlan, makeLinkLines, type LinkPlan } from './peerin
 import { OWNER_GATEWAY, PEERING_GATEWAY, PUBLIC_GATEWAY, checkRouteTable, planRouting, routingWant } from './route-tables.js';
 import { NAT_LINK, PUBLIC_LINK } from './nft-ruleset.js';
 import { planGatewayNat } from './nat-gateway.js';
-import { limitClasses, planLimits } from './eip-limits.js';
+import { limitClasses, planLimits, type LimitShare } from './eip-limits.js';
 import { emptyRouter, type HostState, type LinkState, type RouteState, type RouterState } from './state.js';
 
 export interface DriverContext {
@@ -137,7 +137,7 @@ export const portAlias = (p: Port, peer: string) => `weft:${p.instanceId},${p.ip
 export const aliasInstance = (alias: string | undefined) => /^weft:([^,]+),/.exec(alias ?? '')?.[1];
 
 /** The plan for a whole host: one group per VPC in the document, one per VPC gone from it (first). */
-export function planHost(doc: HostDocument, actual: HostState, ctx: DriverContext, limitShares: ReadonlyMap<string, number> = new Map()): StepGroup[] {
+export function planHost(doc: HostDocument, actual: HostState, ctx: DriverContext, limitShares: ReadonlyMap<string, LimitShare> = new Map()): StepGroup[] {
   const wanted = new Set(doc.vpcs.map((v) => v.vpcId));
   const removals: StepGroup[] = [];
   for (const [ns, state] of Object.entries(actual.routers).sort(([a], [b]) => (a < b ? -1 : 1))) {

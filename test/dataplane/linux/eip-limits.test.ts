@@ -35,8 +35,10 @@ describe('gateway EIP limits', () => {
       ['198.51.100.2', 25_000_000, 100_000_000],
       ['198.51.100.3', 2_000_000, 2_000_000],
     ]);
-    const shared = limitClasses(doc, new Map([['198.51.100.2', 61_000_000], ['198.51.100.3', 1]]));
+    const shared = limitClasses(doc, new Map([['198.51.100.2', { limitBps: 100e6, bps: 61e6 }], ['198.51.100.3', { limitBps: 2e6, bps: 1 }]]));
     assert.equal(shared[0]!.rateBps, 61_000_000);
+    const stale = limitClasses(doc, new Map([['198.51.100.2', { limitBps: 40e6, bps: 30e6 }]]));
+    assert.equal(stale[0]!.rateBps, 25_000_000, 'a share of an old limit: the even split of the new one');
     assert.equal(shared[1]!.rateBps, 2_000_000, 'a pinned EIP ignores shares');
     assert.notEqual(shared[0]!.minor, shared[1]!.minor);
   });
