@@ -4,6 +4,7 @@ import { compileHost, type HostSpan } from '../../src/compile/compile.js';
 import type { HostDocument } from '../../src/contract/host-document.js';
 import type { InternetDetail } from '../../src/trace/internet.js';
 import { reaches, TraceError, type TraceQuery, type TraceResult } from '../../src/trace/model.js';
+import { reachability, reachabilityByTraces } from '../../src/trace/reach.js';
 import { renderTrace } from '../../src/trace/render.js';
 import type { GatewayDetail } from '../../src/trace/stages/gateway.js';
 import type { GatewayTunnelDetail } from '../../src/trace/stages/gateway-tunnel.js';
@@ -262,5 +263,17 @@ describe('tracer, EIP: documents from the compiler', () => {
     assert.equal(out.reply!.verdict, 'delivered');
     const inward = run(docs, { from: CLIENT, to: '198.51.100.2', port: 22 });
     assert.deepEqual(inward.deliveredTo, { instanceId: 'ins-a1', hostId: 'h1' });
+  });
+});
+
+describe('tracer, gateways and the reachability matrix', () => {
+  it('a region with gateway nodes and NAT routes: the matrix by classes equals the one by traces', () => {
+    const docs = gatewayRegion();
+    for (const protocol of ['tcp', 'icmp'] as const) {
+      const q = { vpcId: 'vpc-a0000000', protocol, ...(protocol === 'tcp' ? { port: 80 } : {}) };
+      const m = reachability(docs, q);
+      assert.deepEqual(m, reachabilityByTraces(docs, q));
+      assert.deepEqual(m.instances.map((i) => i.instanceId), ['ins-a1', 'ins-a2', 'ins-a3', 'ins-a4'], 'gateway nodes have no instances');
+    }
   });
 });
