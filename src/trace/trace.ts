@@ -339,4 +339,9 @@ function traceReply(world: World, result: TraceResult, request: Walk, src: { rou
   result.reply = resultOf({ query: q, direction: 'reply', source: { ...endpointOf(to.router, to.port), ip: last.dst }, destination: replyTo, packet }, reply);
   if (asNextHop)
     result.reply.reason = `${reply.end.reason} (traced as ${to.port.instanceId} answering from ${last.dst} itself, as the next hop routed that address to it; if it forwards the request instead, the reply comes from beyond it)`;
+  // Out to the internet from another address than the request was sent to (an EIP's flow answered by a NAT
+  // route, say): the sender does not take it for the reply.
+  const sent = { ip: p.dst, port: p.dstPort };
+  if (reply.end.verdict === 'forwarded' && (reply.packet.src !== sent.ip || reply.packet.srcPort !== sent.port))
+    result.reply.reason += ` — but the request was sent to ${sent.port === undefined ? sent.ip : `${sent.ip}:${sent.port}`} and the reply leaves from ${reply.packet.srcPort === undefined ? reply.packet.src : `${reply.packet.src}:${reply.packet.srcPort}`}: the sender will not take it for the reply (the flow's two directions take different paths)`;
 }

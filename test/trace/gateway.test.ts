@@ -277,3 +277,15 @@ describe('tracer, gateways and the reachability matrix', () => {
     }
   });
 });
+
+describe('tracer, gateways: asymmetric replies', () => {
+  it('an EIP flow answered by a NAT route leaves from the NAT EIP, and the reply says the sender will not take it', () => {
+    const docs = gatewayRegion({ eipSubnetNat: true, nat: { snat: [{ natGatewaySnatId: 'snat-a', source: '10.0.1.0/24', publicIps: ['203.0.113.5'] }] } });
+    const r = run(docs, { from: CLIENT, to: '198.51.100.2', port: 22, reply: true });
+    assert.equal(r.verdict, 'delivered');
+    assert.equal(r.reply!.verdict, 'forwarded');
+    assert.match(r.reply!.reason, /the request was sent to 198\.51\.100\.2:22 and the reply leaves from 203\.0\.113\.5:22: the sender will not take it/);
+    const symmetric = run(gatewayRegion(), { from: CLIENT, to: '198.51.100.2', port: 22, reply: true });
+    assert.doesNotMatch(symmetric.reply!.reason, /will not take it/);
+  });
+});
