@@ -89,7 +89,9 @@ describe('tracer, EIP: an instance to the internet', () => {
     assert.match(r.reason, /no gateway node is in the view/);
     const noEip = gatewayRegion();
     delete noEip[0]!.vpcs[0]!.ports[0]!.publicIp;
-    assert.equal(run(noEip, { from: 'ins-a1', to: CLIENT }).code, 'no-route');
+    const out = run(noEip, { from: 'ins-a1', to: CLIENT });
+    assert.equal(out.code, 'no-route');
+    assert.match(out.reason, /to reach the internet ins-a1 needs an EIP or a route of its table to a NAT gateway/);
   });
 
   it('a frame to a MAC the gateway router does not answer is dropped', () => {

@@ -153,7 +153,12 @@ function byTable(t: Transit): Outcome {
     if (pub) return pub;
     const arp = sameSubnet(t) ? ` (in ${t.ingress.kind === 'port' ? t.ingress.port.subnetId : 'the subnet'}: proxy ARP does not answer for it)` : '';
     const consulted = choice.routes ? `nor does ${choice.text} have a route for it` : `and ${choice.text}`;
-    const reason = `no route to ${dst} on ${at}${arp}: no instance of ${r.vpc.vpcId} has this address here or on another host, ${consulted}; the router has no default route — host unreachable`;
+    // Outside the VPC, say what would have led out: an EIP (the public table) or a route to a NAT gateway.
+    const out =
+      !local && t.ingress.kind === 'port' && !arp
+        ? ` (to reach the internet ${t.ingress.port.instanceId} needs an EIP${t.ingress.port.publicIp ? ` — it has ${t.ingress.port.publicIp}, but ${r.hostId}'s document names no gateway cluster` : ''} or a route of its table to a NAT gateway)`
+        : '';
+    const reason = `no route to ${dst} on ${at}${arp}: no instance of ${r.vpc.vpcId} has this address here or on another host, ${consulted}; the router has no default route — host unreachable${out}`;
     return drop(t, 'no-route', reason, { destination: dst, kind: 'none', table });
   }
   const route = hit.route;
