@@ -111,9 +111,9 @@ export function addTraceCommands(program: Command) {
   common(
     program
       .command('trace')
-      .description("a packet's path hop by hop: source port, security groups, route, tunnel, destination — delivered or dropped, and why")
-      .requiredOption('--from <instance>', 'source instance (ins-…)')
-      .requiredOption('--to <instance|ip>', 'destination instance or IPv4 address (looked up in the source VPC)')
+      .description("a packet's path hop by hop: source port, security groups, route, tunnel, gateways, destination — delivered, forwarded to the internet or dropped, and why")
+      .requiredOption('--from <instance|ip>', 'source instance (ins-…), or an internet address (then --to is a public address, or an instance by its EIP)')
+      .requiredOption('--to <instance|ip>', 'destination instance or IPv4 address (looked up in the source VPC; outside it, the internet through the gateways)')
       .option('--proto <tcp|udp|icmp>', 'protocol', protocol, 'tcp')
       .option('--port <n>', 'destination port (tcp/udp)', portNumber)
       .option('--source-port <n>', 'source port (tcp/udp, default 49152)', portNumber)
@@ -128,8 +128,11 @@ export function addTraceCommands(program: Command) {
       return local(o, () => trace(appliedWorld(o), q), renderTrace);
     }
     const dest = /^ins-/.test(o.to) ? { DestinationInstanceId: o.to } : { DestinationIpAddress: o.to };
+    // From an address, not an instance: the internet (the API's SourceIpAddress without SourceInstanceId).
+    const internet = !/^ins-/.test(o.from);
+    if (internet && o.sourceIp !== undefined) throw new UsageError('--source-ip is for an instance source; from the internet, --from is the address');
     await run(o, 'TraceVpcFlow', {
-      SourceInstanceId: o.from,
+      ...(internet ? { SourceIpAddress: o.from } : { SourceInstanceId: o.from }),
       ...dest,
       Protocol: o.proto,
       ...(o.port !== undefined ? { Port: o.port } : {}),

@@ -20,9 +20,14 @@ export interface Packet {
 
 /** What a trace is asked. */
 export interface TraceQuery {
-  /** Source instance ID: its port, host and VPC are where the packet starts. */
+  /**
+   * Source instance ID: its port, host and VPC are where the packet starts.
+   * Or an IPv4 address on the internet: the packet reaches the region's
+   * gateways from the internet router (`to` is then a public address: an EIP
+   * or a NAT gateway's EIP).
+   */
   from: string;
-  /** Destination: an instance ID or an IPv4 address, looked up in the source's VPC. */
+  /** Destination: an instance ID or an IPv4 address, looked up in the source's VPC (outside it: the internet, through the gateways). */
   to: string;
   protocol: L4;
   /** Destination port (tcp/udp; required for them). */
@@ -53,9 +58,11 @@ export interface Hop<D extends object = object> {
 
 /**
  * delivered: the packet reached an instance; answered: a router answered it
- * itself (the subnet gateway address); dropped: it went no further.
+ * itself (the subnet gateway address); forwarded: a gateway sent it out to
+ * the internet (what happens beyond the region is not the tracer's to say);
+ * dropped: it went no further.
  */
-export type Verdict = 'delivered' | 'answered' | 'dropped';
+export type Verdict = 'delivered' | 'answered' | 'forwarded' | 'dropped';
 
 /** Why a trace ended, as a stable code (data consumers switch on it; `reason` says it in words). */
 export type EndCode =
@@ -76,7 +83,15 @@ export type EndCode =
   | 'tunnel-no-vpc'
   | 'tunnel-mac-mismatch'
   | 'peering-no-link'
-  | 'no-request';
+  | 'no-request'
+  /** A gateway sent the packet to the internet. */
+  | 'internet'
+  /** No gateway translates the address: no EIP bound to a running instance has it (or, outbound, the source has no EIP on the gateway). */
+  | 'no-eip'
+  /** A NAT gateway node has no SNAT rule for the private source: its leak chain drops it. */
+  | 'snat-no-rule'
+  /** To a NAT gateway's EIP with no DNAT rule and no session: dropped on the node. */
+  | 'dnat-no-rule';
 
 export interface Ending {
   verdict: Verdict;
@@ -88,9 +103,11 @@ export interface Ending {
 }
 
 export interface Endpoint {
-  /** The instance; absent when the endpoint is a router (it answers for the subnet gateway). */
+  /** The instance; absent when the endpoint is a router (it answers for the subnet gateway) or the internet. */
   instanceId?: string;
   router?: true;
+  /** An address on the internet (hostId 'internet'; vpcId the VPC of the public address it sends to, when one has it). */
+  internet?: true;
   hostId: string;
   vpcId: string;
   ip: string;
@@ -139,6 +156,6 @@ export class DocumentError extends Error {
   }
 }
 
-/** A flow reaches its destination: delivered to an instance (or answered by the router, for ICMP). */
+/** A flow reaches its destination: delivered to an instance (or answered by the router, for ICMP), or out to the internet. */
 export const reaches = (r: Pick<TraceResult, 'verdict' | 'packet'>) =>
-  r.verdict === 'delivered' || (r.verdict === 'answered' && r.packet.protocol === 'icmp');
+  r.verdict === 'delivered' || r.verdict === 'forwarded' || (r.verdict === 'answered' && r.packet.protocol === 'icmp');

@@ -6,9 +6,10 @@ import type { WhatIfResult } from './what-if.js';
 
 function renderOne(r: TraceResult, indent: string): string[] {
   const lines: string[] = [];
-  const from = r.source.instanceId ?? `the router of ${r.source.hostId}`;
+  const from = r.source.instanceId ?? (r.source.internet ? `the internet (${r.source.ip})` : `the router of ${r.source.hostId}`);
   const to = r.destination.instanceId ? `${r.destination.instanceId} (${r.destination.ip})` : r.destination.ip;
-  lines.push(`${indent}${r.direction} ${describePacket(r.packet)}: ${from} in ${r.source.vpcId} on ${r.source.hostId} → ${to}`);
+  const where = r.source.internet ? (r.source.vpcId ? ` (into ${r.source.vpcId})` : '') : ` in ${r.source.vpcId} on ${r.source.hostId}`;
+  lines.push(`${indent}${r.direction} ${describePacket(r.packet)}: ${from}${where} → ${to}`);
   if (r.destination.note) lines.push(`${indent}  note: ${r.destination.note}`);
   const stageWidth = Math.max(0, ...r.hops.map((h) => h.stage.length));
   r.hops.forEach((h, i) => {
@@ -47,6 +48,10 @@ export const CELL: Record<EndCode, string> = {
   'tunnel-mac-mismatch': 'X',
   'peering-no-link': 'P',
   'no-request': '?',
+  internet: 'O',
+  'no-eip': 'N',
+  'snat-no-rule': 'N',
+  'dnat-no-rule': 'N',
 };
 const LEGEND: [string, string][] = [
   ['✓', 'delivered'],
@@ -63,6 +68,8 @@ const LEGEND: [string, string][] = [
   ['G', 'router address'],
   ['S', 'anti-spoofing'],
   ['T', 'TTL exceeded'],
+  ['O', 'out to the internet'],
+  ['N', 'no EIP or NAT rule translates it'],
   ['-', 'self'],
 ];
 

@@ -11,10 +11,21 @@
  * or into the destination port. Replies of an accepted request are traced
  * with conntrack: on every router the request was forwarded by, the reply is
  * `ct state established` and passes before any security group.
+ *
+ * Outside the VPC the packet goes to the gateways (a port's EIP, a route to a
+ * NAT gateway): on a gateway node's router GATEWAY_STAGES run instead, which
+ * translate it and send it out to the internet (verdict forwarded). A trace
+ * may also start on the internet (`from` an address, `to` a public one):
+ * internet.ts finds the node that takes it. NAT sessions the request makes
+ * are what its reply meets.
  */
 import type { HostDocument, Port } from '../contract/host-document.js';
 import { parseIp } from '../core/cidr.js';
 import { L4_PROTOCOLS, TraceError, type Ending, type Endpoint, type Hop, type Packet, type TraceQuery, type TraceResult } from './model.js';
+import type { NatSession } from './gateways.js';
+import { fromInternet } from './internet.js';
+import { eipTranslation, gatewayRouting, internetExit, nodeNat } from './stages/gateway.js';
+import { gatewayTunnel } from './stages/gateway-tunnel.js';
 import { aclEgress, aclIngress } from './stages/network-acl.js';
 import { peeringLink } from './stages/peering.js';
 import { antiSpoofing, delivery } from './stages/port.js';
@@ -33,9 +44,15 @@ export const ROUTER_STAGES: readonly Stage[] = [
   egressSecurityGroups,
   ingressSecurityGroups,
   tunnel,
+  gatewayTunnel,
   peeringLink,
   delivery,
 ];
+
+/** The stages of a VPC's router on a gateway node (no ports: tunnel on one side, the node's namespace on the other). */
+export const GATEWAY_STAGES: readonly Stage[] = [eipTranslation, gatewayRouting, nodeNat, tunnel, internetExit];
+
+const stagesOf = (router: Router, stages: readonly Stage[]) => (router.host.role === 'gateway' ? GATEWAY_STAGES : stages);
 
 /** A trace takes the ECMP member the tracer's hash picks. */
 const byHash: Chooser = (_members, hashed) => hashed;
@@ -51,31 +68,46 @@ const INSTANCE_ID = /^ins-[0-9a-z]+$/;
 interface Walk {
   hops: Hop[];
   end: Ending;
-  /** The router where it ended. */
-  endedAt: Router;
+  /** The router where it ended (none: it ended on the internet, before any router). */
+  endedAt?: Router;
   /** Routers that forwarded the packet: they hold its conntrack entry. */
   forwardedBy: Set<string>;
+  /** The packet as it last was (translated by the gateways it crossed). */
+  packet: Packet;
 }
 
-/** Runs the packet through routers until a stage ends it. */
-function walk(world: World, packet: Packet, start: Router, ingress: Ingress, established: ReadonlySet<string>, stages: readonly Stage[], choose: Chooser): Walk {
+/** Runs the packet through routers until a stage ends it. `sessions`: the flow's NAT sessions, which translations add to. */
+function walk(
+  world: World,
+  packet: Packet,
+  start: Router,
+  ingress: Ingress,
+  established: ReadonlySet<string>,
+  stages: readonly Stage[],
+  choose: Chooser,
+  sessions: NatSession[],
+): Walk {
   const hops: Hop[] = [];
   const forwardedBy = new Set<string>();
   let at = { router: start, ingress, packet };
   // Each router that forwards decrements the TTL, which ends any loop; the bound is a safety net.
   for (let visits = 0; visits <= INITIAL_TTL; visits++) {
-    const t: Transit = { world, packet: at.packet, router: at.router, ingress: at.ingress, established: established.has(routerKey(at.router)), choose };
+    const t: Transit = { world, packet: at.packet, router: at.router, ingress: at.ingress, established: established.has(routerKey(at.router)), choose, sessions };
     let moved = false;
-    for (const stage of stages) {
+    for (const stage of stagesOf(at.router, stages)) {
       const out = stage.run(t);
       if (out.hop) hops.push(out.hop);
+      if ('rewrite' in out) {
+        t.packet = out.rewrite;
+        continue;
+      }
       if ('end' in out) {
-        if (out.end.verdict === 'delivered') forwardedBy.add(routerKey(at.router));
-        return { hops, end: out.end, endedAt: at.router, forwardedBy };
+        if (out.end.verdict === 'delivered' || out.end.verdict === 'forwarded') forwardedBy.add(routerKey(at.router));
+        return { hops, end: out.end, endedAt: at.router, forwardedBy, packet: t.packet };
       }
       if ('to' in out) {
         forwardedBy.add(routerKey(at.router));
-        at = { router: out.to.router, ingress: out.to.ingress, packet: { ...at.packet, ttl: at.packet.ttl - 1 } };
+        at = { router: out.to.router, ingress: out.to.ingress, packet: { ...t.packet, ttl: t.packet.ttl - 1 } };
         moved = true;
         break;
       }
@@ -83,6 +115,14 @@ function walk(world: World, packet: Packet, start: Router, ingress: Ingress, est
     if (!moved) throw new Error(`no stage decided the fate of ${describePacket(at.packet)} on ${routerKey(at.router)}`);
   }
   throw new Error(`${describePacket(packet)} did not end after ${INITIAL_TTL} routers`);
+}
+
+/** A packet from the internet: the gateway node that takes it (internet.ts), then the routers from there. */
+function walkFromInternet(world: World, packet: Packet, established: ReadonlySet<string>, choose: Chooser, sessions: NatSession[]): Walk & { vpcId?: string } {
+  const entry = fromInternet(world, packet, choose, sessions);
+  if (!entry.to) return { hops: entry.hops, end: entry.end!, forwardedBy: new Set(), packet, vpcId: entry.vpcId };
+  const w = walk(world, entry.to.packet, entry.to.router, entry.to.ingress, established, ROUTER_STAGES, choose, sessions);
+  return { ...w, hops: [...entry.hops, ...w.hops], vpcId: entry.vpcId };
 }
 
 function checkQuery(q: TraceQuery) {
@@ -141,6 +181,7 @@ export function traceEveryPath(region: World | readonly HostDocument[], q: Trace
 
 function traceWith(world: World, q: TraceQuery, choose: Chooser): TraceResult {
   checkQuery(q);
+  if (!INSTANCE_ID.test(q.from) && parseIp(q.from) !== undefined) return traceFromInternet(world, q, choose);
   const src = world.instances.get(q.from);
   if (!src) throw new TraceError('not-placed', `${q.from} has no port on any host: unknown, or not placed yet`);
   const source = endpointOf(src.router, src.port);
@@ -157,13 +198,7 @@ function traceWith(world: World, q: TraceQuery, choose: Chooser): TraceResult {
     destination = { ip: q.to };
   }
 
-  const packet: Packet = {
-    protocol: q.protocol,
-    src: q.sourceIp ?? src.port.ip,
-    dst: destination.ip,
-    ttl: INITIAL_TTL,
-    ...(q.protocol === 'icmp' ? {} : { srcPort: q.sourcePort ?? DEFAULT_SOURCE_PORT, dstPort: q.port }),
-  };
+  const packet = packetOf(q, q.sourceIp ?? src.port.ip, destination.ip);
   const base = { query: q, direction: 'request' as const, source, destination, packet };
 
   if (packet.dst === src.port.ip && packet.src === src.port.ip) {
@@ -172,34 +207,88 @@ function traceWith(world: World, q: TraceQuery, choose: Chooser): TraceResult {
     return { ...base, hops: [hop], verdict: 'delivered', code: 'loopback', reason, deliveredTo: { instanceId: q.from, hostId: source.hostId } };
   }
 
-  const request = walk(world, packet, src.router, { kind: 'port', port: src.port }, new Set(), ROUTER_STAGES, choose);
-  const result: TraceResult = { ...base, hops: request.hops, verdict: request.end.verdict, code: request.end.code, reason: request.end.reason };
-  if (request.end.instanceId) result.deliveredTo = { instanceId: request.end.instanceId, hostId: request.end.hostId! };
-  if (q.reply) traceReply(world, result, request, src, choose);
+  const sessions: NatSession[] = [];
+  const request = walk(world, packet, src.router, { kind: 'port', port: src.port }, new Set(), ROUTER_STAGES, choose, sessions);
+  const result = resultOf(base, request);
+  if (q.reply) traceReply(world, result, request, src, choose, sessions);
   return result;
 }
 
-function traceReply(world: World, result: TraceResult, request: Walk, src: { router: Router; port: Port }, choose: Chooser) {
-  const p = result.packet;
-  const packet: Packet = {
-    protocol: p.protocol,
-    src: p.dst,
-    dst: p.src,
+function packetOf(q: TraceQuery, src: string, dst: string): Packet {
+  return {
+    protocol: q.protocol,
+    src,
+    dst,
     ttl: INITIAL_TTL,
-    ...(p.protocol === 'icmp' ? {} : { srcPort: p.dstPort, dstPort: p.srcPort }),
+    ...(q.protocol === 'icmp' ? {} : { srcPort: q.sourcePort ?? DEFAULT_SOURCE_PORT, dstPort: q.port }),
+  };
+}
+
+function resultOf(base: Pick<TraceResult, 'query' | 'direction' | 'source' | 'destination' | 'packet'>, w: Walk): TraceResult {
+  const result: TraceResult = { ...base, hops: w.hops, verdict: w.end.verdict, code: w.end.code, reason: w.end.reason };
+  if (w.end.instanceId) result.deliveredTo = { instanceId: w.end.instanceId, hostId: w.end.hostId! };
+  return result;
+}
+
+const internetEndpoint = (ip: string, vpcId = ''): Endpoint => ({ internet: true, hostId: 'internet', vpcId, ip, subnetId: '' });
+
+/** A trace that starts on the internet, to a public address (or an instance by its EIP). */
+function traceFromInternet(world: World, q: TraceQuery, choose: Chooser): TraceResult {
+  if (q.sourceIp !== undefined && q.sourceIp !== q.from) throw new TraceError('bad-query', 'a trace from the internet sends from its own address: leave the source address out');
+  let destination: TraceResult['destination'];
+  if (INSTANCE_ID.test(q.to)) {
+    const dst = world.instances.get(q.to);
+    if (!dst) throw new TraceError('unknown-instance', `${q.to} has no port on any host: unknown, or not placed yet`);
+    if (!dst.port.publicIp)
+      throw new TraceError('bad-query', `${q.to} has no EIP: from the internet only public addresses are reached (an instance's EIP, or a NAT gateway's EIP with a port forwarding)`);
+    destination = { ip: dst.port.publicIp, instanceId: q.to };
+  } else {
+    if (parseIp(q.to) === undefined) throw new TraceError('bad-address', `\`${q.to}\` is neither an instance ID (ins-…) nor an IPv4 address`);
+    destination = { ip: q.to };
+  }
+  const packet = packetOf(q, q.from, destination.ip);
+  const sessions: NatSession[] = [];
+  const request = walkFromInternet(world, packet, new Set(), choose, sessions);
+  const result = resultOf({ query: q, direction: 'request', source: internetEndpoint(q.from, request.vpcId), destination, packet }, request);
+  if (q.reply) {
+    const to = result.deliveredTo && world.instances.get(result.deliveredTo.instanceId);
+    if (result.verdict !== 'delivered' || !to) result.replySkipped = `no reply: the request does not arrive (${result.code})`;
+    else traceReply(world, result, request, undefined, choose, sessions);
+  }
+  return result;
+}
+
+/** The reply of a traced request: from where it arrived, back to where it came from, with the request's conntrack state and NAT sessions. */
+function traceReply(world: World, result: TraceResult, request: Walk, src: { router: Router; port: Port } | undefined, choose: Chooser, sessions: NatSession[]) {
+  const p = result.packet;
+  // The reply answers the packet as it arrived (after any translation on the way).
+  const last = request.packet;
+  const packet: Packet = {
+    protocol: last.protocol,
+    src: last.dst,
+    dst: last.src,
+    ttl: INITIAL_TTL,
+    ...(last.protocol === 'icmp' ? {} : { srcPort: last.dstPort, dstPort: last.srcPort }),
   };
   const q = { ...result.query, reply: false };
-  if (result.verdict === 'answered' && request.endedAt !== src.router) {
+  const replyTo = { ip: packet.dst, ...(src ? { instanceId: src.port.instanceId } : {}) };
+  if (result.verdict === 'forwarded') {
+    // Sent to the internet: the answer comes back from there, to the address the request left with.
+    const reply = walkFromInternet(world, packet, request.forwardedBy, choose, sessions);
+    result.reply = resultOf({ query: q, direction: 'reply', source: internetEndpoint(packet.src, reply.vpcId), destination: replyTo, packet }, reply);
+    return;
+  }
+  if (result.verdict === 'answered' && src && request.endedAt !== src.router) {
     // A router answering a packet that came over a peering link: its answer is locally generated, and such
     // traffic is routed by the main table alone (instance routes of its own VPC; route tables apply to packets
     // from ports and the tunnel), which has no route to the peer VPC.
-    const r = request.endedAt;
+    const r = request.endedAt!;
     const reason = `${r.vpc.vpcId}'s router on ${r.hostId} answers from ${p.dst}, but its answer has no route to ${packet.dst}: locally generated traffic is routed by the router's instance routes alone, and route tables (with their peering routes) apply only to packets from ports and the tunnel — dropped`;
     result.reply = {
       query: q,
       direction: 'reply',
       source: { router: true, hostId: r.hostId, vpcId: r.vpc.vpcId, ip: p.dst, subnetId: r.gateways.get(p.dst)?.subnetId ?? '' },
-      destination: { ip: packet.dst, instanceId: src.port.instanceId },
+      destination: replyTo,
       packet,
       hops: [{ stage: 'route', hostId: r.hostId, vpcId: r.vpc.vpcId, result: 'drop', summary: reason, detail: { destination: packet.dst, kind: 'none' } }],
       verdict: 'dropped',
@@ -208,7 +297,7 @@ function traceReply(world: World, result: TraceResult, request: Walk, src: { rou
     };
     return;
   }
-  if (result.verdict === 'answered') {
+  if (result.verdict === 'answered' && src) {
     // The router itself replies: locally generated, it takes the output path, which has no security-group chain.
     const kind = p.protocol === 'icmp' ? 'echo reply' : p.protocol === 'tcp' ? 'TCP reset' : 'ICMP port unreachable';
     const r = src.router;
@@ -226,7 +315,7 @@ function traceReply(world: World, result: TraceResult, request: Walk, src: { rou
       query: q,
       direction: 'reply',
       source: { router: true, hostId: r.hostId, vpcId: r.vpc.vpcId, ip: p.dst, subnetId: r.gateways.get(p.dst)?.subnetId ?? '' },
-      destination: { ip: packet.dst, instanceId: src.port.instanceId },
+      destination: replyTo,
       packet,
       hops,
       verdict: 'delivered',
@@ -245,20 +334,14 @@ function traceReply(world: World, result: TraceResult, request: Walk, src: { rou
   // Delivered to a next hop, the packet was for another address, which the instance may send from (its port's
   // routed CIDRs): the reply is traced as the instance answering for it itself. Whether it forwards the packet
   // instead happens inside the instance, which the tracer does not see.
-  const asNextHop = to.port.ip !== p.dst;
-  const reply = walk(world, packet, to.router, { kind: 'port', port: to.port }, request.forwardedBy, ROUTER_STAGES, choose);
-  result.reply = {
-    query: q,
-    direction: 'reply',
-    source: { ...endpointOf(to.router, to.port), ip: p.dst },
-    destination: { ip: packet.dst, instanceId: src.port.instanceId },
-    packet,
-    hops: reply.hops,
-    verdict: reply.end.verdict,
-    code: reply.end.code,
-    reason: asNextHop
-      ? `${reply.end.reason} (traced as ${to.port.instanceId} answering from ${p.dst} itself, as the next hop routed that address to it; if it forwards the request instead, the reply comes from beyond it)`
-      : reply.end.reason,
-  };
-  if (reply.end.instanceId) result.reply.deliveredTo = { instanceId: reply.end.instanceId, hostId: reply.end.hostId! };
+  const asNextHop = to.port.ip !== last.dst;
+  const reply = walk(world, packet, to.router, { kind: 'port', port: to.port }, request.forwardedBy, ROUTER_STAGES, choose, sessions);
+  result.reply = resultOf({ query: q, direction: 'reply', source: { ...endpointOf(to.router, to.port), ip: last.dst }, destination: replyTo, packet }, reply);
+  if (asNextHop)
+    result.reply.reason = `${reply.end.reason} (traced as ${to.port.instanceId} answering from ${last.dst} itself, as the next hop routed that address to it; if it forwards the request instead, the reply comes from beyond it)`;
+  // Out to the internet from another address than the request was sent to (an EIP's flow answered by a NAT
+  // route, say): the sender does not take it for the reply.
+  const sent = { ip: p.dst, port: p.dstPort };
+  if (reply.end.verdict === 'forwarded' && (reply.packet.src !== sent.ip || reply.packet.srcPort !== sent.port))
+    result.reply.reason += ` — but the request was sent to ${sent.port === undefined ? sent.ip : `${sent.ip}:${sent.port}`} and the reply leaves from ${reply.packet.srcPort === undefined ? reply.packet.src : `${reply.packet.src}:${reply.packet.srcPort}`}: the sender will not take it for the reply (the flow's two directions take different paths)`;
 }

@@ -91,6 +91,11 @@ export interface World {
   instances: Map<string, { router: Router; port: Port }>;
   /** The same, per VPC, sorted by instance ID. */
   byVpc: Map<string, { router: Router; port: Port }[]>;
+  /**
+   * Hosts whose document has the gateway role, sorted by ID: the nodes that
+   * all announce the cluster's address and the EIP pools (gateways.ts).
+   */
+  gatewayNodes: string[];
 }
 
 export const routerKey = (r: Pick<Router, 'hostId' | 'vpc'>) => `${r.hostId}/${r.vpc.vpcId}`;
@@ -141,6 +146,9 @@ function indexRouter(host: HostDocument, vpc: VpcContext): Router {
       throw new DocumentError(`${where}: subnet ${subnet.subnetId} is bound to ${subnet.networkAclId}, which the document does not carry`);
   }
 
+  // A NAT gateway's SNAT sources, as nat-gateway.ts puts them in nft: a malformed one fails the document.
+  for (const g of vpc.nat?.gateways ?? []) for (const rule of g.snat) documentCidr(rule.source, `${where}, ${g.natGatewayId} SNAT rule ${rule.natGatewaySnatId}`);
+
   const routed = new Map<string, { text: string; cidr: Cidr }[]>();
   for (const p of vpc.ports)
     if (p.routedCidrs?.length) routed.set(p.instanceId, p.routedCidrs.map((text) => ({ text, cidr: documentCidr(text, `${where}, port ${p.ifname} routed CIDR`) })));
@@ -163,7 +171,7 @@ function indexRouter(host: HostDocument, vpc: VpcContext): Router {
 }
 
 export function buildWorld(documents: readonly HostDocument[]): World {
-  const world: World = { hosts: new Map(), routers: new Map(), byVni: new Map(), byUnderlay: new Map(), instances: new Map(), byVpc: new Map() };
+  const world: World = { hosts: new Map(), routers: new Map(), byVni: new Map(), byUnderlay: new Map(), instances: new Map(), byVpc: new Map(), gatewayNodes: [] };
   for (const host of documents) {
     world.hosts.set(host.hostId, host);
     world.byUnderlay.set(host.underlay, host.hostId);
@@ -177,7 +185,9 @@ export function buildWorld(documents: readonly HostDocument[]): World {
     }
     world.routers.set(host.hostId, routers);
     world.byVni.set(host.hostId, byVni);
+    if (host.role === 'gateway') world.gatewayNodes.push(host.hostId);
   }
+  world.gatewayNodes.sort();
   for (const i of world.instances.values()) {
     const list = world.byVpc.get(i.router.vpc.vpcId) ?? [];
     list.push(i);

@@ -10,7 +10,9 @@
  * every account's VPCs, which is why the reduction here is what keeps tenants
  * apart. The one exception is a VPC actively peered with one of the account's:
  * traffic crosses into it, so the tracer must see its routers to follow it. Without one (an API used alone) every host is compiled from the
- * store.
+ * store. The gateway nodes are always in the view (reduced like any host to
+ * the visible VPCs: their EIP pairs and NAT rules are per VPC), so a trace
+ * can follow a packet out to the internet, and in from it.
  *
  * These are the desired documents: what every agent converges to. Whether a
  * host has applied its document yet is the agent's report (hosts table):
@@ -60,11 +62,14 @@ export async function accountView(store: Store, account: string, o: { vpcIds?: r
   const hosts = spanned.length
     ? await store.db.selectFrom('instances').select('host_id').distinct().where('vpc_id', 'in', spanned).where('host_id', 'is not', null).execute()
     : [];
-  const hostIds = hosts.map((h) => h.host_id!);
+  // Gateway nodes carry the public traffic of every VPC; a trace to or from the internet crosses one.
+  const gateways = spanned.length ? await store.db.selectFrom('hosts').select('id').where('role', '=', 'gateway').orderBy('id').execute() : [];
+  const hostIds = [...new Set([...hosts.map((h) => h.host_id!), ...gateways.map((g) => g.id)])];
   const docs = o.documents ? await o.documents(hostIds) : await compileDocuments(store, hostIds);
   const documents = docs
     .filter((d): d is HostDocument => !!d)
     .map((d) => ({ ...d, vpcs: d.vpcs.filter((v) => visible.has(v.vpcId)) }))
+    // A gateway with none of the visible VPCs is still a node the cluster's ECMP may pick.
     .sort((a, b) => (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0));
   const key = [storeId(store), account, o.vpcIds ? [...o.vpcIds].sort().join(',') : '*', ...documents.map((d) => `${d.hostId}@${d.revision}`)].join('|');
   return { revision: Math.max(0, ...documents.map((d) => d.revision)), documents, key };

@@ -9,6 +9,9 @@
  * caller's VPCs (api/vpc/region-view.ts): only the caller's instances and
  * VPCs can be traced or seen. TraceVpcFlow and DescribeVpcReachability also
  * say which of the hosts involved have not applied their document yet.
+ * TraceVpcFlow without SourceInstanceId traces from the internet: from
+ * SourceIpAddress to one of the caller's public addresses (an EIP, a NAT
+ * gateway's EIP) or instances by their EIP.
  * Reference: docs/trace.md.
  */
 import { accountView, pendingHosts, storedPolicies, worldOf, type PendingHost } from './region-view.js';
@@ -100,7 +103,7 @@ export const traceVpcFlow = defineAction({
   service: 'vpc',
   name: 'TraceVpcFlow',
   params: obj({
-    SourceInstanceId: str(),
+    SourceInstanceId: opt(str()),
     DestinationInstanceId: opt(str()),
     DestinationIpAddress: opt(str()),
     Protocol: str(),
@@ -117,6 +120,10 @@ export const traceVpcFlow = defineAction({
     if (p.DestinationInstanceId === undefined && p.DestinationIpAddress === undefined) throw missingParameter('DestinationInstanceId');
     for (const [k, v] of [['DestinationIpAddress', p.DestinationIpAddress], ['SourceIpAddress', p.SourceIpAddress]] as const)
       if (v !== undefined && parseIp(v) === undefined) throw invalidValue(k, `\`${v}\` is not an IPv4 address`, 'InvalidParameterValue.Malformed');
+    if (p.SourceInstanceId === undefined) {
+      if (p.SourceIpAddress === undefined) throw missingParameter('SourceInstanceId');
+      return traceFromInternet(ctx, { ...p, SourceIpAddress: p.SourceIpAddress }, protocol);
+    }
     const source = await ownInstance(ctx, p.SourceInstanceId, 'SourceInstanceId');
     if (!source.host_id)
       throw new ApiError('UnsupportedOperation', `The instance \`${source.id}\` is not placed on a host yet (PENDING): it has no port to trace from.`);
@@ -148,6 +155,63 @@ export const traceVpcFlow = defineAction({
     };
   },
 });
+
+interface FlowParams {
+  SourceIpAddress: string;
+  DestinationInstanceId?: string;
+  DestinationIpAddress?: string;
+  Port?: number;
+  SourcePort?: number;
+  Reply?: boolean;
+}
+
+/**
+ * What the store knows of a public address of the caller's that no gateway
+ * may hold: allocated but not bound, or bound to an instance that is not
+ * running (the compiler puts only running instances' EIPs on the gateways).
+ */
+async function publicAddressNote(ctx: Ctx, ip: string): Promise<{ vpcId?: string; note?: string }> {
+  const a = await ctx.db.selectFrom('addresses').select(['id', 'status', 'instance_id', 'nat_gateway_id']).where('ip', '=', ip).where('account', '=', ctx.account.uin).executeTakeFirst();
+  if (!a) return {};
+  if (a.nat_gateway_id) {
+    const n = await ctx.db.selectFrom('nat_gateways').select('vpc_id').where('id', '=', a.nat_gateway_id).executeTakeFirst();
+    return { vpcId: n?.vpc_id };
+  }
+  if (!a.instance_id) return { note: `${ip} (${a.id}) is allocated to the account but not bound to an instance or a NAT gateway: no gateway translates it` };
+  const i = await ctx.db.selectFrom('instances').select(['vpc_id', 'state', 'host_id']).where('id', '=', a.instance_id).executeTakeFirst();
+  if (!i) return {};
+  const running = i.state !== 'STOPPED' && !!i.host_id;
+  return { vpcId: i.vpc_id, ...(running ? {} : { note: `${ip} (${a.id}) is bound to ${a.instance_id}, which is ${i.host_id ? i.state : 'not placed on a host'}: only a running instance's EIP is on the gateways` }) };
+}
+
+/** TraceVpcFlow from an internet address to one of the caller's public addresses. */
+async function traceFromInternet(ctx: Ctx, p: FlowParams, protocol: L4) {
+  let to = p.DestinationIpAddress!;
+  let vpcIds: string[] | undefined;
+  if (p.DestinationInstanceId !== undefined) {
+    const d = await ownInstance(ctx, p.DestinationInstanceId, 'DestinationInstanceId');
+    const eip = await ctx.db.selectFrom('addresses').select('ip').where('instance_id', '=', d.id).executeTakeFirst();
+    if (!eip) throw new ApiError('UnsupportedOperation', `The instance \`${d.id}\` has no EIP: from the internet only public addresses can be reached.`);
+    to = eip.ip;
+    vpcIds = [d.vpc_id];
+  }
+  const known = await publicAddressNote(ctx, to);
+  if (known.vpcId) vpcIds = [known.vpcId];
+  const note = known.note;
+  // The VPC the address leads into; an address that is none of the caller's is traced over all its VPCs (and goes nowhere).
+  const view = await accountView(ctx.store, ctx.account.uin, { vpcIds, documents: ctx.documents });
+  const q: TraceQuery = { from: p.SourceIpAddress, to, protocol, port: p.Port, sourcePort: p.SourcePort, reply: p.Reply };
+  const result = traced(() => trace(worldOf(view), q));
+  if (p.DestinationInstanceId !== undefined) result.destination.instanceId = p.DestinationInstanceId;
+  if (note) result.destination.note = note;
+  const pending = await pendingHosts(ctx.store, view, hostsOf(result));
+  return {
+    ...(pascal(result) as Record<string, unknown>),
+    Revision: view.revision,
+    PendingHostSet: pendingHostSet(pending),
+    Text: renderTrace(result) + pendingText(pending),
+  };
+}
 
 export const describeVpcReachability = defineAction({
   service: 'vpc',

@@ -6,6 +6,12 @@
  * while an agent is down its host keeps acting on what it last applied.
  * `weft trace --applied` and `weft reach --applied` interpret these files,
  * the sim counterpart of probing real namespaces.
+ *
+ * It keeps any document whole, whatever it holds: a gateway node's (role
+ * gateway: EIP pairs, NAT contexts) as a host's (routes of kind nat, the
+ * natGateway and publicGateway it sends to). What a packet meets is the
+ * tracer's to say (src/trace), so the sim data plane and the tracer cannot
+ * disagree about the gateways: one interpreter, one set of stages.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

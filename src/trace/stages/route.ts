@@ -15,12 +15,18 @@
  *                  several next hops (ECMP) → one member by 5-tuple hash;
  *                  no next hop up → blackhole (no fallback to a shorter route);
  *                  peering route → the peer VPC's router on this host, over the link;
+ *                  NAT route → over the tunnel to the node carrying the VPC's NAT
+ *                    (VpcContext.ownerGateway; without it the kernel holds a blackhole);
+ *   public table  (rule 40010, after the route tables': a table's route wins) a
+ *                 port with an EIP: default over the tunnel to the gateway cluster
+ *                 (VpcContext.publicGateway), for what no table routed;
  *   nothing else: no default route, so any other address is unreachable (and
  *   within the instance's own subnet proxy ARP does not answer for it).
  * Forwarding decrements the TTL; a packet that arrives with TTL 1 is dropped.
  */
 import type { NextHop, TableRoute } from '../../contract/host-document.js';
 import { containsIp, parseCidr, parseIp } from '../../core/cidr.js';
+import { OWNER_GATEWAY, PUBLIC_GATEWAY, PUBLIC_RULE_PRIORITY } from '../../dataplane/linux/route-tables.js';
 import { ecmpHash, longestMatch, tableFor, type TableChoice } from '../tables.js';
 import type { Router } from '../world.js';
 import { hop, next, type Outcome, type Route, type Stage, type Transit } from './stage.js';
@@ -30,10 +36,11 @@ export interface RouteDetail {
   /**
    * local: an address of the router itself; port: a local instance (the
    * destination, or a next hop); tunnel: an instance on another host; peering:
-   * the peer VPC's router; blackhole: a route whose next hops are all down;
-   * none: no route.
+   * the peer VPC's router; gateway: over the tunnel to the gateways (an EIP's
+   * public table, or a NAT route); blackhole: a route whose next hops are all
+   * down; none: no route.
    */
-  kind: 'local' | 'port' | 'tunnel' | 'peering' | 'blackhole' | 'none';
+  kind: 'local' | 'port' | 'tunnel' | 'peering' | 'gateway' | 'blackhole' | 'none';
   /** The route as `ip route` would show it. */
   route?: string;
   /** The instance the packet goes to (the destination, or the next hop). */
@@ -61,6 +68,8 @@ export interface TableDetail {
   /** Peering route. */
   peeringId?: string;
   peerVpcId?: string;
+  /** NAT route. */
+  natGatewayId?: string;
 }
 
 const vxName = (r: Router) => `vx${r.vpc.vni}`;
@@ -140,9 +149,16 @@ function byTable(t: Transit): Outcome {
     return drop(t, 'no-route', reason, { destination: dst, kind: 'none', table });
   }
   if (!hit) {
+    const pub = !local && publicRoute(t, table, choice.routes ? `${choice.text} has no route for ${dst}` : choice.text);
+    if (pub) return pub;
     const arp = sameSubnet(t) ? ` (in ${t.ingress.kind === 'port' ? t.ingress.port.subnetId : 'the subnet'}: proxy ARP does not answer for it)` : '';
     const consulted = choice.routes ? `nor does ${choice.text} have a route for it` : `and ${choice.text}`;
-    const reason = `no route to ${dst} on ${at}${arp}: no instance of ${r.vpc.vpcId} has this address here or on another host, ${consulted}; the router has no default route — host unreachable`;
+    // Outside the VPC, say what would have led out: an EIP (the public table) or a route to a NAT gateway.
+    const out =
+      !local && t.ingress.kind === 'port' && !arp
+        ? ` (to reach the internet ${t.ingress.port.instanceId} needs an EIP${t.ingress.port.publicIp ? ` — it has ${t.ingress.port.publicIp}, but ${r.hostId}'s document names no gateway cluster` : ''} or a route of its table to a NAT gateway)`
+        : '';
+    const reason = `no route to ${dst} on ${at}${arp}: no instance of ${r.vpc.vpcId} has this address here or on another host, ${consulted}; the router has no default route — host unreachable${out}`;
     return drop(t, 'no-route', reason, { destination: dst, kind: 'none', table });
   }
   const route = hit.route;
@@ -170,9 +186,7 @@ function byTable(t: Transit): Outcome {
     return next(hop(t, 'route', 'forward', `${which}: to ${route.peerVpcId}'s router on ${r.hostId} over peering ${route.peeringId} (link ${link.ifname})`, detail));
   }
 
-  if (route.kind === 'nat') {
-    return drop(t, 'no-route', `${which} sends ${dst} to NAT gateway ${route.natGatewayId}, which the tracer does not model yet`, { destination: dst, kind: 'none', table });
-  }
+  if (route.kind === 'nat') return natRoute(t, route, which, table);
   const hops = route.nextHops;
   table.nextHops = hops.map((h) => ({ ...h }));
   if (!hops.length) {
@@ -212,4 +226,42 @@ function byTable(t: Transit): Outcome {
   }
   t.route = chosen;
   return next(hop(t, 'route', 'forward', `${which}: ${where}${ecmp}`, detail));
+}
+
+/**
+ * A route to a NAT gateway: over the VPC's tunnel to the node that carries
+ * the VPC's NAT traffic (route-tables.ts: `via OWNER_GATEWAY dev vx<vni>
+ * onlink`, a permanent neighbour to the NAT MAC). A document without
+ * `ownerGateway` gets a blackhole from the driver: no node to send to.
+ */
+function natRoute(t: Transit, route: Extract<TableRoute, { kind: 'nat' }>, which: string, table: TableDetail): Outcome {
+  const r = t.router;
+  const dst = t.packet.dst;
+  table.natGatewayId = route.natGatewayId;
+  const g = r.vpc.ownerGateway;
+  if (!g) {
+    const reason = `${which} sends ${dst} to NAT gateway ${route.natGatewayId}, but ${r.hostId}'s document names no node carrying ${r.vpc.vpcId}'s NAT traffic (no gateway node in the region): the route is a blackhole; dropped`;
+    return drop(t, 'blackhole', reason, { destination: dst, kind: 'blackhole', table });
+  }
+  const detail: RouteDetail = { destination: dst, kind: 'gateway', route: `${route.destination} via ${OWNER_GATEWAY} dev ${vxName(r)} onlink`, table };
+  if (t.packet.ttl <= 1) return ttlExceeded(t, detail);
+  t.route = { kind: 'gateway', via: 'nat', underlay: g.underlay, routerMac: g.routerMac, natGatewayId: route.natGatewayId };
+  return next(hop(t, 'route', 'forward', `${which}: to NAT gateway ${route.natGatewayId}, over ${vxName(r)} to the node carrying ${r.vpc.vpcId}'s NAT at ${g.underlay}`, detail));
+}
+
+/**
+ * What no route table routed, from a port with an EIP: rule
+ * PUBLIC_RULE_PRIORITY (after the tables' rules) sends it to the public
+ * table, whose default route goes over the tunnel to the gateway cluster.
+ */
+function publicRoute(t: Transit, table: TableDetail, unrouted: string): Outcome | undefined {
+  const r = t.router;
+  const g = r.vpc.publicGateway;
+  if (t.ingress.kind !== 'port' || !t.ingress.port.publicIp || !g) return undefined;
+  const port = t.ingress.port;
+  const detail: RouteDetail = { destination: t.packet.dst, kind: 'gateway', route: `default via ${PUBLIC_GATEWAY} dev ${vxName(r)} onlink (public table)`, table };
+  if (t.packet.ttl <= 1) return ttlExceeded(t, detail);
+  t.route = { kind: 'gateway', via: 'eip', underlay: g.underlay, routerMac: g.routerMac };
+  const summary = `${unrouted}; ${port.instanceId} has EIP ${port.publicIp}, so rule ${PUBLIC_RULE_PRIORITY} (iif ${port.ifname}) takes the public table: default via ${PUBLIC_GATEWAY} dev ${vxName(r)}, to the gateway cluster at ${g.underlay}`;
+  return next(hop(t, 'route', 'forward', summary, detail));
 }

@@ -10,15 +10,26 @@
  * module exporting a Stage, and one line in ROUTER_STAGES.
  */
 import type { PeeringLink, Port, RemoteEndpoint, SubnetContext } from '../../contract/host-document.js';
+import type { NatSession } from '../gateways.js';
 import type { Ending, Hop, Packet } from '../model.js';
 import type { Router, World } from '../world.js';
 
 /** Where the packet entered this router. */
 export type Ingress =
   | { kind: 'port'; port: Port }
-  | { kind: 'tunnel'; fromHostId: string; vni: number }
+  /**
+   * `via`, on a gateway: what the frame was addressed to — the cluster's
+   * router MAC (EIP traffic, vx<vni>) or the VPC's NAT MAC (nat0).
+   */
+  | { kind: 'tunnel'; fromHostId: string; vni: number; via?: 'eip' | 'nat' }
   /** From a peering link: `link` is this router's end of it. */
-  | { kind: 'peering'; link: PeeringLink; fromVpcId: string };
+  | { kind: 'peering'; link: PeeringLink; fromVpcId: string }
+  /**
+   * On a gateway, from the node's own namespace (pub0), where the internet
+   * is: `via` eip — to an EIP, translated in this router; nat — already
+   * translated to a private address by the node's NAT (DNAT or a session).
+   */
+  | { kind: 'internet'; via: 'eip' | 'nat' };
 
 /** Where the routing decision sends it. */
 export type Route =
@@ -27,7 +38,15 @@ export type Route =
   | { kind: 'tunnel'; remote: RemoteEndpoint }
   /** `link` is this router's end, `peer` the router at the other end, `peerLink` its end. */
   | { kind: 'peering'; link: PeeringLink; peer: Router; peerLink: PeeringLink }
-  | { kind: 'local'; subnet: SubnetContext };
+  | { kind: 'local'; subnet: SubnetContext }
+  /**
+   * Over the tunnel to the gateways: `eip` the public table's default route
+   * to the cluster (VpcContext.publicGateway), `nat` a route to a NAT gateway
+   * (VpcContext.ownerGateway).
+   */
+  | { kind: 'gateway'; via: 'eip' | 'nat'; underlay: string; routerMac: string; natGatewayId?: string }
+  /** On a gateway: out of the node's namespace to the internet router. */
+  | { kind: 'internet' };
 
 /**
  * Picks the ECMP member a packet takes: `hashed` is the tracer's 5-tuple hash
@@ -37,7 +56,8 @@ export type Chooser = (members: number, hashed: number) => number;
 
 export interface Transit {
   readonly world: World;
-  readonly packet: Packet;
+  /** The packet as it is now: a gateway's translation rewrites it (the `rewrite` outcome). */
+  packet: Packet;
   readonly router: Router;
   readonly ingress: Ingress;
   /** Set by the route stage. */
@@ -48,6 +68,11 @@ export interface Transit {
   conntrackSaid?: boolean;
   /** ECMP member choice. */
   readonly choose: Chooser;
+  /**
+   * NAT sessions of the flow (conntrack on the NAT node): those the request
+   * made, which its reply meets; a translation that makes one adds it.
+   */
+  readonly sessions: NatSession[];
 }
 
 export type Outcome =
@@ -55,7 +80,9 @@ export type Outcome =
   | { hop?: Hop; next: true }
   | { hop: Hop; end: Ending }
   /** Leaves this router for another one (the tunnel, a peering link). */
-  | { hop: Hop; to: { router: Router; ingress: Ingress } };
+  | { hop: Hop; to: { router: Router; ingress: Ingress } }
+  /** A translation (a gateway's EIP or NAT): the packet goes on to the next stage rewritten. */
+  | { hop: Hop; rewrite: Packet };
 
 export interface Stage {
   name: string;

@@ -4,6 +4,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSimState, SimDriver } from '../../../src/dataplane/sim/driver.js';
+import { trace } from '../../../src/trace/trace.js';
+import { buildWorld } from '../../../src/trace/world.js';
+import { gatewayRegion } from '../../trace/gateway-region.js';
 import { baseScenario, documents } from '../../trace/scenario.js';
 
 test("the sim driver's state outlives its agent: written on change, adopted on start", async () => {
@@ -23,6 +26,25 @@ test("the sim driver's state outlives its agent: written on change, adopted on s
     assert.deepEqual(await b.apply({ ...h1!, revision: h1!.revision + 1 }), { changes: 1 });
     assert.equal(readSimState(dir)[0]!.revision, h1!.revision + 1);
     assert.deepEqual(readSimState(join(dir, 'none')), [], 'no state directory: no hosts');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the sim driver keeps gateway documents and NAT routes as applied, and the tracer follows packets through them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-sim-gw-'));
+  try {
+    const docs = gatewayRegion();
+    for (const d of docs) assert.deepEqual(await new SimDriver(join(dir, `${d.hostId}.json`)).apply(d), { changes: 1 });
+    const applied = readSimState(dir);
+    assert.deepEqual(applied.map((d) => [d.hostId, d.role ?? 'host']), [['gw1', 'gateway'], ['gw2', 'gateway'], ['h1', 'host'], ['h2', 'host']]);
+    // What `weft trace --applied` does: the tracer over the applied documents.
+    const world = buildWorld(applied);
+    const out = trace(world, { from: 'ins-a2', to: '198.18.0.10', protocol: 'tcp', port: 443, reply: true });
+    assert.equal(out.code, 'internet');
+    assert.equal(out.reply?.verdict, 'delivered');
+    assert.equal(trace(world, { from: '198.18.0.10', to: '198.51.100.2', protocol: 'tcp', port: 22 }).code, 'delivered');
+    assert.equal(trace(world, { from: '198.18.0.10', to: '203.0.113.5', protocol: 'tcp', port: 9999 }).code, 'dnat-no-rule');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
