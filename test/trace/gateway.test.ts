@@ -291,3 +291,22 @@ describe('tracer, gateways: asymmetric replies', () => {
     assert.doesNotMatch(symmetric.reply!.reason, /will not take it/);
   });
 });
+
+describe('tracer, EIP: a pinned EIP (small limit) through the owner node', () => {
+  it('goes to the owner node by the owner table, and is translated 1:1 there', () => {
+    const docs = gatewayRegion();
+    const h1 = docs.find((d) => d.hostId === 'h1')!;
+    const owner = docs.find((d) => d.role === 'gateway' && d.vpcs[0]!.nat?.rank === 0)!;
+    const vpc = h1.vpcs[0]!;
+    const port = vpc.ports.find((p) => p.publicIp)!;
+    port.publicPinned = true;
+    vpc.ownerGateway = { underlay: NAT_NODE, routerMac: owner.vpcs[0]!.ownerMac! };
+    for (const d of docs.filter((d) => d.role === 'gateway')) for (const e of d.vpcs[0]!.eips!) if (e.privateIp === port.ip) e.pinned = true;
+    const r = run(docs, { from: port.instanceId, to: CLIENT });
+    assert.equal(r.verdict, 'forwarded', r.reason);
+    const route = r.hops.find((h) => h.stage === 'route' && h.hostId === 'h1')!;
+    assert.match(route.summary, /owner table/);
+    assert.ok(r.hops.some((h) => h.hostId === owner.hostId && h.stage === 'eip' && h.summary.includes(port.publicIp!)), 'translated on the owner node');
+    assert.ok(!r.hops.some((h) => h.stage === 'nat'), 'not the NAT gateway');
+  });
+});

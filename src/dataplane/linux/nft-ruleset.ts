@@ -115,6 +115,16 @@ function eipTable(vpc: VpcContext): NftTable {
     sets: [
       { name: 'eip_out', type: 'ipv4_addr', map: 'ipv4_addr', elem: [...eips].sort((a, b) => cmpIp(a.privateIp, b.privateIp)).map((e) => [e.privateIp, e.publicIp]) },
       { name: 'eip_in', type: 'ipv4_addr', map: 'ipv4_addr', elem: eips.map((e) => [e.publicIp, e.privateIp]) },
+      // Pinned EIPs (small limits) arrive on the owner path; anything else there is NAT traffic, even from an EIP instance whose route table sends it to a NAT gateway.
+      {
+        name: 'eip_pinned_out',
+        type: 'ipv4_addr',
+        map: 'ipv4_addr',
+        elem: eips
+          .filter((e) => e.pinned)
+          .sort((a, b) => cmpIp(a.privateIp, b.privateIp))
+          .map((e) => [e.privateIp, e.publicIp]),
+      },
     ],
     chains: [
       {
@@ -123,9 +133,9 @@ function eipTable(vpc: VpcContext): NftTable {
         rules: [
           [match(meta('iifname'), `vx${vpc.vni}`), { notrack: null }, mangle('saddr', 'eip_out'), ACCEPT],
           [match(meta('iifname'), PUBLIC_LINK), { notrack: null }, mangle('daddr', 'eip_in'), ACCEPT],
-          // Traffic for the owner node: NAT traffic passes untranslated (the gateway's namespace translates it,
-          // statefully: nat-gateway.ts); a pinned EIP's is translated as on the tunnel.
-          [match(meta('iifname'), NAT_LINK), { notrack: null }, mangle('saddr', 'eip_out'), ACCEPT],
+          // Traffic for the owner node: a pinned EIP's is translated as on the tunnel; NAT traffic passes
+          // untranslated (the gateway's namespace translates it, statefully: nat-gateway.ts).
+          [match(meta('iifname'), NAT_LINK), { notrack: null }, mangle('saddr', 'eip_pinned_out'), ACCEPT],
           ...(vpc.nat
             ? [
                 [match(meta('iifname'), NAT_LINK), { notrack: null }, ACCEPT],

@@ -57,7 +57,9 @@ export const eipTranslation: Stage = {
     const r = t.router;
     const p = t.packet;
     const eips = r.vpc.eips ?? [];
-    if (t.ingress.kind === 'tunnel' && t.ingress.via !== 'nat') {
+    // From the tunnel: the cluster MAC (any node), or the owner MAC (nat0) with a pinned EIP's source; other owner traffic is NAT's.
+    const pinned = t.ingress.kind === 'tunnel' && t.ingress.via === 'nat' ? eips.find((e) => e.pinned && e.privateIp === p.src) : undefined;
+    if (t.ingress.kind === 'tunnel' && (t.ingress.via !== 'nat' || pinned)) {
       const eip = eips.find((e) => e.privateIp === p.src);
       const detail: GatewayDetail = { action: 'eip-out', from: p.src };
       if (!eip) {
@@ -123,7 +125,10 @@ export const nodeNat: Stage = {
     if (t.route?.kind !== 'internet' || t.ingress.kind !== 'tunnel' || t.ingress.via !== 'nat') return next();
     const r = t.router;
     const p = t.packet;
-    const nat = r.vpc.nat!;
+    // A pinned EIP's packet, translated by the eip chain: the node's NAT leaves it alone.
+    if ((r.vpc.eips ?? []).some((e) => e.pinned && e.publicIp === p.src)) return next();
+    const nat = r.vpc.nat;
+    if (!nat) return dropped(t, 'nat', 'snat-no-rule', `${r.hostId} holds no NAT gateway of ${r.vpc.vpcId}: ${p.src} would leave with its private source, which the leak chain drops; dropped`, { action: 'snat', from: p.src });
     const reply = sessionFromVpc(t.sessions, r.vpc.vpcId, p);
     if (reply) {
       const detail: GatewayDetail = { action: 'dnat-reply', from: endpoint(p.src, p.srcPort), to: endpoint(reply.public.ip, reply.public.port), natGatewayId: reply.natGatewayId };

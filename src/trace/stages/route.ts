@@ -259,6 +259,15 @@ function publicRoute(t: Transit, table: TableDetail, unrouted: string): Outcome 
   const g = r.vpc.publicGateway;
   if (t.ingress.kind !== 'port' || !t.ingress.port.publicIp || !g) return undefined;
   const port = t.ingress.port;
+  const owner = r.vpc.ownerGateway;
+  if (port.publicPinned && owner) {
+    // A small limit: the owner table sends it to the VPC's owner node, which enforces all of the limit.
+    const detail: RouteDetail = { destination: t.packet.dst, kind: 'gateway', route: `default via ${OWNER_GATEWAY} dev ${vxName(r)} onlink (owner table)`, table };
+    if (t.packet.ttl <= 1) return ttlExceeded(t, detail);
+    t.route = { kind: 'gateway', via: 'nat', underlay: owner.underlay, routerMac: owner.routerMac };
+    const summary = `${unrouted}; ${port.instanceId} has EIP ${port.publicIp} with a small limit, pinned: rule ${PUBLIC_RULE_PRIORITY} (iif ${port.ifname}) takes the owner table: default via ${OWNER_GATEWAY} dev ${vxName(r)}, to ${r.vpc.vpcId}'s owner node at ${owner.underlay}`;
+    return next(hop(t, 'route', 'forward', summary, detail));
+  }
   const detail: RouteDetail = { destination: t.packet.dst, kind: 'gateway', route: `default via ${PUBLIC_GATEWAY} dev ${vxName(r)} onlink (public table)`, table };
   if (t.packet.ttl <= 1) return ttlExceeded(t, detail);
   t.route = { kind: 'gateway', via: 'eip', underlay: g.underlay, routerMac: g.routerMac };
