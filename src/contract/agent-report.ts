@@ -34,10 +34,11 @@ export interface GatewayFlowReport {
 /**
  * The controller's answer to a GatewayFlowReport it accepted (a malformed
  * report is answered 400 and nothing of it is kept): how many samples it
- * kept, and the gateways whose samples it dropped (deleted, or not a NAT
- * gateway: the node's document is behind).
+ * took (repeats of samples it had are among them, and change nothing), and
+ * the gateways whose samples it dropped (deleted: the node's document is
+ * behind).
  */
 export interface GatewayFlowAnswer {
-  stored: number;
+  accepted: number;
   unknownGateways: string[];
 }

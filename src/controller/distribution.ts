@@ -5,7 +5,8 @@
  * nothing) or when this process has not answered the agent with that document
  * yet (after a controller restart), or 204 after `wait` seconds. Nothing
  * relies on an agent having seen every intermediate change. Agents
- * authenticate with their host token and report the revision they applied.
+ * authenticate with their host token and report the revision they applied;
+ * gateway nodes also report per-address flow counters (gateway-flows.ts).
  *
  * Documents come from document-cache.ts: compiled once, kept until a commit
  * touches something they hold, so only the hosts a change spans are woken and
@@ -26,6 +27,7 @@ import type { HostDocument } from '../contract/host-document.js';
 import type { AgentReport } from '../contract/agent-report.js';
 import type { Store } from '../store/store.js';
 import { createDocumentCache, type CachedDocument } from './document-cache.js';
+import { receiveFlows } from './gateway-flows.js';
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -125,7 +127,7 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: string) {
     const url = new URL(req.url ?? '/', 'http://agent');
-    const m = /^\/v1\/hosts\/([a-z0-9-]+)\/(document|status)$/.exec(url.pathname);
+    const m = /^\/v1\/hosts\/([a-z0-9-]+)\/(document|status|flows)$/.exec(url.pathname);
     if (!m) return send(res, 404, { error: 'no such path' });
     const [, hostId, what] = m as unknown as [string, string, string];
     if (!(await authorised(hostId, req))) return send(res, 401, { error: 'bad host token' });
@@ -142,6 +144,16 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
     if (what === 'status' && req.method === 'POST') {
       await report(hostId, JSON.parse(body) as AgentReport);
       return send(res, 200, { ok: true });
+    }
+    if (what === 'flows' && req.method === 'POST') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        return send(res, 400, { error: 'the body is not JSON' });
+      }
+      const r = await receiveFlows(store, hostId, parsed);
+      return r.status === 200 ? send(res, 200, r.answer) : send(res, r.status, { error: r.error });
     }
     return send(res, 405, { error: 'method not allowed' });
   }
