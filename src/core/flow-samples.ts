@@ -8,7 +8,7 @@
  * last one kept are dropped as repeats).
  */
 import type { GatewayFlowSample } from '../contract/agent-report.js';
-import { formatIp, parseIp } from './cidr.js';
+import { parseIp } from './cidr.js';
 
 export const MAX_SAMPLES = 50_000;
 export const MAX_SKEW_MS = 5 * 60_000;
@@ -17,7 +17,7 @@ const NAT_ID = /^nat-[0-9a-z]{8}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const NUMBERS = ['inBytes', 'outBytes', 'inPackets', 'outPackets', 'connections', 'newConnections'] as const;
 
-/** A sample as the controller keeps it: its address normalised, its time in epoch ms. */
+/** A sample as the controller keeps it: its time in epoch ms. */
 export interface CheckedSample extends Omit<GatewayFlowSample, 'at'> {
   at: number;
 }
@@ -47,7 +47,7 @@ export function checkFlowReport(body: unknown, now: number): CheckedReport {
     if (errors.length > 20) break;
     samples.push({
       natGatewayId: s.natGatewayId as string,
-      privateIp: ip === undefined ? '' : formatIp(ip),
+      privateIp: s.privateIp as string,
       at,
       inBytes: s.inBytes as number,
       outBytes: s.outBytes as number,
