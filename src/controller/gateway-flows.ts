@@ -11,6 +11,7 @@
  * only while it is on. Minutes older than RETENTION_MS go (Tencent's console
  * shows 7 days).
  */
+import { sql } from 'kysely';
 import type { GatewayFlowAnswer } from '../contract/agent-report.js';
 import { flowMinutes, type Counters } from '../core/flow-minutes.js';
 import { checkFlowReport, type CheckedSample } from '../core/flow-samples.js';
@@ -30,6 +31,9 @@ export async function receiveFlows(store: Store, hostId: string, body: unknown, 
   if (host?.role !== 'gateway') return { status: 403, error: `${hostId} is not a gateway node: only gateway nodes report flows` };
   const ids = [...new Set(checked.samples.map((s) => s.natGatewayId))];
   return store.db.transaction().execute(async (tx) => {
+    // A node's reports one at a time, across replicas too: two that read the same base would count twice.
+    // (SQLite: one controller, whose transactions already run one at a time.)
+    if (store.engine === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`gateway-flows:${hostId}`}))`.execute(tx);
     const known = new Set(ids.length ? (await tx.selectFrom('nat_gateways').select('id').where('id', 'in', ids).execute()).map((r) => r.id) : []);
     const monitored = await monitoredGateways(tx, [...known]);
     const last = new Map((await countersOf(tx, hostId, [...known])).map((r) => [keyOf(r.gateway_id, r.private_ip), toCounters(r)]));

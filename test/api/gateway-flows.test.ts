@@ -237,6 +237,19 @@ describe(`gateway flow monitor and QoS through the official SDK (${engineName()}
       assert.deepEqual(await figures({ TimePoint: tencentTime(T - MINUTE) }), { total: 0, set: [] }, 'a minute without figures');
     });
 
+    it("takes one node's reports one at a time: two sent at once never count the same bytes twice", async () => {
+      const C = '10.0.1.7';
+      await sendFlows(link.gw2!, { flows: [s(T, C)] });
+      for (let round = 1; round <= 5; round++) {
+        const at = T + round * 5_000;
+        await Promise.all([sendFlows(link.gw2!, { flows: [s(at - 2_000, C, { inBytes: round * 300 - 200 })] }), sendFlows(link.gw2!, { flows: [s(at, C, { inBytes: round * 300 })] })]);
+      }
+      // Whichever came first, the node's counter reached 1500 and nothing before T: 1500 bytes in all.
+      assert.equal((await figures({ PrivateIpAddress: C })).set[0]!.InTraffic, 1500);
+      // C is gw2's alone; the other tests count A and B.
+      await store.db.deleteFrom('gateway_flow_minutes').where('private_ip', '=', C).execute();
+    });
+
     it('orders, filters and pages as asked', async () => {
       assert.deepEqual((await figures({ OrderField: 'InPkg', OrderDirection: 'ASC' })).set.map((d) => d.PrivateIpAddress), [B, A]);
       assert.deepEqual((await figures({ OrderField: 'NewConnectionRate', OrderDirection: 'DESC' })).set.map((d) => d.PrivateIpAddress), [A, B]);
