@@ -6,6 +6,7 @@
  * gateway node posts them, over the controller's agents socket.
  */
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GatewayFlowSample } from '../../src/contract/agent-report.js';
@@ -289,6 +290,16 @@ describe(`gateway flow monitor and QoS through the official SDK (${engineName()}
       ];
       for (const [name, report] of bad) await assert.rejects(sendFlows(link.gw1!, loose(report)), /controller answered 400/, name);
       await assert.rejects(sendFlows(link.h1!, { flows: [s(T + 100_000, A)] }), /controller answered 403/, 'a compute host');
+      await assert.rejects(sendFlows({ ...link.gw1!, token: 'wrong' }, { flows: [s(T + 100_000, A)] }), /controller answered 401/, 'a bad token');
+      const notJson = await new Promise<number>((ok, fail) =>
+        request({ socketPath: join(r.dataDir, 'agents.sock'), method: 'POST', path: '/v1/hosts/gw1/flows', headers: { authorization: `Bearer ${link.gw1!.token}` } }, (res) => {
+          res.resume();
+          ok(res.statusCode ?? 0);
+        })
+          .on('error', fail)
+          .end('{"flows": ['),
+      );
+      assert.equal(notJson, 400, 'a body that is not JSON');
       assert.deepEqual(await state(), before_, 'nothing kept');
       const answer = await sendFlows(link.gw1!, { flows: [s(T + 100_000, A, { inBytes: 2200 }), s(T + 100_000, A, {}, 'nat-00000000')] });
       assert.deepEqual(answer, { accepted: 1, unknownGateways: ['nat-00000000'] });
