@@ -44,6 +44,18 @@ export async function qosOf(db: Reader, gatewayIds: readonly string[], ips?: rea
   return q.orderBy('created_at').orderBy('private_ip').execute();
 }
 
+/** One page of a gateway's QoS rows (by creation and address), only these addresses when `ips` is given, and how many there are. */
+export async function qosPage(db: Reader, gatewayId: string, ips: readonly string[] | undefined, offset: number, limit: number): Promise<{ rows: QosRow[]; total: number }> {
+  if (ips?.length === 0) return { rows: [], total: 0 };
+  let q = db.selectFrom('gateway_flow_qos').where('gateway_id', '=', gatewayId);
+  if (ips) q = q.where('private_ip', 'in', [...ips]);
+  const [rows, total] = await Promise.all([
+    q.selectAll().orderBy('created_at').orderBy('private_ip').limit(limit).offset(offset).execute(),
+    q.select(sql<string | number>`count(*)`.as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(total.n) };
+}
+
 /** Caps these addresses of a gateway at `bandwidth` Mbps; an address capped before keeps its creation time. */
 export async function setQos(tx: Tx, gatewayId: string, ips: readonly string[], bandwidth: number, now: string): Promise<void> {
   for (let i = 0; i < ips.length; i += BATCH)

@@ -16,7 +16,7 @@
  */
 import { containsCidr, parseCidr, parsePeer, parseIp } from '../../core/cidr.js';
 import type { NatGatewayRow } from '../../store/nat-gateways.js';
-import { deleteQos, flowDetail, qosOf, setFlowMonitor, setQos, monitoredGateways, type FlowColumn } from '../../store/gateway-flows.js';
+import { deleteQos, flowDetail, monitoredGateways, qosPage, setFlowMonitor, setQos, type FlowColumn } from '../../store/gateway-flows.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
 import { page, tencentTime } from '../common.js';
@@ -211,10 +211,10 @@ export const describeGatewayFlowQos = defineAction({
     checkGatewayId(p.GatewayId, 'GatewayId');
     const ips = p.IpAddresses && checkPrivateIps(p.IpAddresses, undefined, 'IpAddresses');
     const nat = await readNat(ctx, p.GatewayId, 'GatewayId');
-    const rows = await qosOf(ctx.db, [nat.id], ips);
     const { offset, limit } = page(p);
+    const { rows, total } = await qosPage(ctx.db, nat.id, ips, offset, limit);
     return {
-      GatewayQosSet: rows.slice(offset, offset + limit).map((r) => ({
+      GatewayQosSet: rows.map((r) => ({
         VpcId: nat.vpc_id,
         IpAddress: r.private_ip,
         Bandwidth: r.bandwidth,
@@ -222,7 +222,7 @@ export const describeGatewayFlowQos = defineAction({
         // Inbound caps are a standard NAT feature: never set.
         InBandwidth: -1,
       })),
-      TotalCount: rows.length,
+      TotalCount: total,
     };
   },
 });
