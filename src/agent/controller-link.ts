@@ -1,7 +1,7 @@
 /** The agent's side of distribution: long-poll its document, report what it applied. */
 import { request } from 'node:http';
 import type { HostDocument } from '../contract/host-document.js';
-import type { AgentReport } from '../contract/agent-report.js';
+import type { AgentReport, GatewayFlowAnswer, GatewayFlowReport } from '../contract/agent-report.js';
 import type { LimitReport, LimitShares } from '../contract/limit-usage.js';
 
 export interface LinkOptions {
@@ -49,4 +49,11 @@ export async function sendLimitUsage(o: LinkOptions, r: LimitReport): Promise<Li
 export async function sendReport(o: LinkOptions, report: AgentReport): Promise<void> {
   const r = await call(o, 'POST', `/v1/hosts/${o.hostId}/status`, report, 10_000);
   if (r.status !== 200) throw new Error(`controller answered ${r.status}: ${r.body}`);
+}
+
+/** A gateway node's flow counters (GatewayFlowSample); a refused report throws with the controller's reason. */
+export async function sendFlows(o: LinkOptions, report: GatewayFlowReport): Promise<GatewayFlowAnswer> {
+  const r = await call(o, 'POST', `/v1/hosts/${o.hostId}/flows`, report, 10_000);
+  if (r.status !== 200) throw new Error(`controller answered ${r.status}: ${r.body}`);
+  return JSON.parse(r.body) as GatewayFlowAnswer;
 }

@@ -5,3 +5,40 @@ export interface AgentReport {
   error?: string;
   changes?: number;
 }
+
+/**
+ * What a gateway node counts for one private address of one NAT gateway it
+ * carries (POST …/hosts/{id}/flows, body GatewayFlowReport). Byte, packet and
+ * new-connection figures are cumulative since the node started counting (a
+ * counter that goes down means the node started again from 0); `connections`
+ * is the conntrack entries of the address now. The controller turns a node's
+ * consecutive samples into per-minute figures (core/flow-minutes.ts).
+ */
+export interface GatewayFlowSample {
+  natGatewayId: string;
+  privateIp: string;
+  /** When the counters were read, ISO 8601 with a zone (`2026-12-02T17:09:27.123Z`). */
+  at: string;
+  inBytes: number;
+  outBytes: number;
+  inPackets: number;
+  outPackets: number;
+  connections: number;
+  newConnections: number;
+}
+
+export interface GatewayFlowReport {
+  flows: GatewayFlowSample[];
+}
+
+/**
+ * The controller's answer to a GatewayFlowReport it accepted (a malformed
+ * report is answered 400 and nothing of it is kept): how many samples it
+ * took (repeats of samples it had are among them, and change nothing), and
+ * the gateways whose samples it dropped (deleted: the node's document is
+ * behind).
+ */
+export interface GatewayFlowAnswer {
+  accepted: number;
+  unknownGateways: string[];
+}

@@ -134,6 +134,18 @@ export interface NatGatewayRules {
   snat: { natGatewaySnatId: string; source: string; publicIps: string[] }[];
   /** Port forwarding, sorted by public address, protocol and port. */
   dnat: { protocol: 'tcp' | 'udp'; publicIp: string; publicPort: number; privateIp: string; privatePort: number }[];
+  /**
+   * EnableGatewayFlowMonitor: count traffic per private address of the VPC
+   * (bytes and packets each way, conntrack entries, new connections) and
+   * report it (GatewayFlowSample). Absent when off.
+   */
+  flowMonitor?: boolean;
+  /**
+   * ModifyGatewayFlowQos: caps on the traffic a private address sends out
+   * through the gateway, sorted by privateIp (numerically); 0 Mbps drops it
+   * all. Absent when there are none.
+   */
+  qos?: { privateIp: string; bandwidthMbps: number }[];
 }
 
 export interface ElasticIp {

@@ -461,6 +461,63 @@ const hostRoles: Migration = {
   },
 };
 
+/**
+ * Per-IP flow control on NAT gateways (docs/public-network.md "Flow monitor
+ * and QoS"). A gateway's flow monitor is on while it has a row in
+ * gateway_flow_monitors; its QoS caps are one row per private address.
+ * Gateway nodes report cumulative counters: the last one per node, gateway and
+ * address is kept (gateway_flow_counters) so the next report becomes
+ * per-minute deltas (gateway_flow_minutes, one row per node so that nodes
+ * never write the same row; the API sums them). Counters are bigint: a
+ * gateway's bytes pass 2^31 in seconds.
+ */
+const gatewayFlows: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('gateway_flow_monitors')
+      .addColumn('gateway_id', 'text', (c) => c.primaryKey())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('gateway_flow_qos')
+      .addColumn('gateway_id', 'text', (c) => c.notNull())
+      .addColumn('private_ip', 'text', (c) => c.notNull())
+      .addColumn('bandwidth', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('gateway_flow_qos_pk', ['gateway_id', 'private_ip'])
+      .execute();
+    await db.schema
+      .createTable('gateway_flow_counters')
+      .addColumn('host_id', 'text', (c) => c.notNull())
+      .addColumn('gateway_id', 'text', (c) => c.notNull())
+      .addColumn('private_ip', 'text', (c) => c.notNull())
+      .addColumn('at', 'text', (c) => c.notNull())
+      .addColumn('in_bytes', 'bigint', (c) => c.notNull())
+      .addColumn('out_bytes', 'bigint', (c) => c.notNull())
+      .addColumn('in_packets', 'bigint', (c) => c.notNull())
+      .addColumn('out_packets', 'bigint', (c) => c.notNull())
+      .addColumn('new_connections', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('gateway_flow_counters_pk', ['host_id', 'gateway_id', 'private_ip'])
+      .execute();
+    await db.schema.createIndex('gateway_flow_counters_by_gateway').on('gateway_flow_counters').column('gateway_id').execute();
+    await db.schema
+      .createTable('gateway_flow_minutes')
+      .addColumn('gateway_id', 'text', (c) => c.notNull())
+      .addColumn('minute', 'text', (c) => c.notNull())
+      .addColumn('private_ip', 'text', (c) => c.notNull())
+      .addColumn('host_id', 'text', (c) => c.notNull())
+      .addColumn('in_bytes', 'bigint', (c) => c.notNull())
+      .addColumn('out_bytes', 'bigint', (c) => c.notNull())
+      .addColumn('in_packets', 'bigint', (c) => c.notNull())
+      .addColumn('out_packets', 'bigint', (c) => c.notNull())
+      .addColumn('connections', 'bigint', (c) => c.notNull())
+      .addColumn('new_connections', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('gateway_flow_minutes_pk', ['gateway_id', 'minute', 'private_ip', 'host_id'])
+      .execute();
+    await db.schema.createIndex('gateway_flow_minutes_by_minute').on('gateway_flow_minutes').column('minute').execute();
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
@@ -471,6 +528,7 @@ const migrations: Record<string, Migration> = {
   '0007-nat-gateways': natGateways,
   '0008-nat-rules': natRules,
   '0009-host-roles': hostRoles,
+  '0010-gateway-flows': gatewayFlows,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -313,6 +313,49 @@ export interface HostsTable {
   created_at: string;
 }
 
+/** A gateway whose flow monitor is on (EnableGatewayFlowMonitor). */
+export interface GatewayFlowMonitorsTable {
+  gateway_id: string;
+  created_at: string;
+}
+
+/** ModifyGatewayFlowQos: a cap on one private address's traffic through a gateway. */
+export interface GatewayFlowQosTable {
+  gateway_id: string;
+  private_ip: string;
+  /** Mbps; 0 blocks the address completely. */
+  bandwidth: number;
+  created_at: string;
+}
+
+/** The last cumulative counters a gateway node reported for one gateway and private address. */
+export interface GatewayFlowCountersTable {
+  host_id: string;
+  gateway_id: string;
+  private_ip: string;
+  at: string;
+  in_bytes: number;
+  out_bytes: number;
+  in_packets: number;
+  out_packets: number;
+  new_connections: number;
+}
+
+/** One node's figures for one gateway, private address and minute (`minute`: ISO time of its start). */
+export interface GatewayFlowMinutesTable {
+  gateway_id: string;
+  minute: string;
+  private_ip: string;
+  host_id: string;
+  in_bytes: number;
+  out_bytes: number;
+  in_packets: number;
+  out_packets: number;
+  /** The most conntrack entries seen in the minute. */
+  connections: number;
+  new_connections: number;
+}
+
 export interface DB {
   hosts: HostsTable;
   accounts: AccountsTable;
@@ -339,4 +382,8 @@ export interface DB {
   nat_gateways: NatGatewaysTable;
   nat_snat_rules: NatSnatRulesTable;
   nat_dnat_rules: NatDnatRulesTable;
+  gateway_flow_monitors: GatewayFlowMonitorsTable;
+  gateway_flow_qos: GatewayFlowQosTable;
+  gateway_flow_counters: GatewayFlowCountersTable;
+  gateway_flow_minutes: GatewayFlowMinutesTable;
 }

@@ -19,6 +19,7 @@ import { parseIp } from '../../core/cidr.js';
 import { newId } from '../../core/ids.js';
 import { runNatGatewayTask } from '../../controller/nat-gateway-task.js';
 import { eipsOfNats, holdEipsForNat, insertNatGateway, releaseEipsOfNat, routesToNat, type NatGatewayRow } from '../../store/nat-gateways.js';
+import { deleteFlowsOfGateway } from '../../store/gateway-flows.js';
 import { deleteRulesOfNat, dnatRulesOf, dropIpsFromSnatRules, snatRulesOf } from '../../store/nat-rules.js';
 import { recordRunningTask } from '../../store/tasks.js';
 import type { Write } from '../../store/store.js';
@@ -405,6 +406,7 @@ export const deleteNatGateway = defineAction({
         );
       const eips = (await eipsOfNats(w.tx, [nat.id])).get(nat.id)!;
       await deleteRulesOfNat(w.tx, nat.id);
+      await deleteFlowsOfGateway(w.tx, nat.id);
       await releaseEipsOfNat(w.tx, nat.id);
       for (const e of eips) eipChanged(w, nat.account, e.id, 'update');
       await w.tx.deleteFrom('nat_gateways').where('id', '=', nat.id).execute();
