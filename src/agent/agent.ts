@@ -8,7 +8,8 @@
 import { performance } from 'node:perf_hooks';
 import type { HostDocument } from '../contract/host-document.js';
 import type { LimitUsage } from '../contract/limit-usage.js';
-import { fetchDocument, sendLimitUsage, sendReport, type LinkOptions } from './controller-link.js';
+import type { GatewayFlowSample } from '../contract/agent-report.js';
+import { fetchDocument, sendFlows, sendLimitUsage, sendReport, type LinkOptions } from './controller-link.js';
 
 export interface Driver {
   /** Makes the data plane match the document; returns how many changes it made (and, optionally, where the time went, in ms). */
@@ -17,6 +18,8 @@ export interface Driver {
   limitUsage?(): Promise<LimitUsage[]>;
   /** Takes this node's shares of the EIPs' limits (bit/s), from the controller's re-split. */
   setLimitShares?(shares: Record<string, number>): Promise<void>;
+  /** On a gateway node: the flow monitor's counters of the NAT gateways it carries. */
+  flowSamples?(): Promise<GatewayFlowSample[]>;
 }
 
 export interface AgentOptions extends LinkOptions {
@@ -24,6 +27,8 @@ export interface AgentOptions extends LinkOptions {
   resyncMs?: number;
   /** How often a gateway node reports EIP usage for the limits' re-split (source document 001: every 5 s). */
   limitPeriodMs?: number;
+  /** How often a gateway node reports the flow monitor's counters (the API answers per minute). */
+  flowPeriodMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -95,6 +100,18 @@ export function runAgent(o: AgentOptions) {
       .catch((e: unknown) => log(`limit re-split failed: ${e instanceof Error ? e.message : String(e)}`))
       .finally(() => (splitting = false));
   }, o.limitPeriodMs ?? 5000);
+  // The flow monitor: the counters of the monitored NAT gateways' addresses (a failed round is lost, the counters are not).
+  let reporting = false;
+  const flows = setInterval(() => {
+    if (reporting || stopped || !o.driver.flowSamples) return;
+    reporting = true;
+    void (async () => {
+      const samples = await o.driver.flowSamples!();
+      if (samples.length) await sendFlows(o, { flows: samples });
+    })()
+      .catch((e: unknown) => log(`flow report failed: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => (reporting = false));
+  }, o.flowPeriodMs ?? 15_000);
   const done = watch();
   return {
     done,
@@ -102,6 +119,7 @@ export function runAgent(o: AgentOptions) {
       stopped = true;
       clearInterval(resync);
       clearInterval(split);
+      clearInterval(flows);
       await applying;
     },
   };

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { collapseCidrs, formatCidr, formatIp, normaliseCidr, parseCidr, parseIp, parsePeer, type Cidr } from '../core/cidr.js';
 import { gatewayOf } from '../core/ipam.js';
 import { gatewayNodeAddress } from '../core/region.js';
+import { natFlowRules, type NatFlowRows } from './nat-flows.js';
 import { portSpec } from '../core/sg-policy.js';
 import type {
   AclRule,
@@ -61,6 +62,8 @@ export interface HostSpan {
   natAddresses?: { ip: string; nat_gateway_id: string }[];
   snatRules?: { id: string; nat_gateway_id: string; private_ip: string; public_ips: string }[];
   dnatRules?: { nat_gateway_id: string; protocol: string; public_ip: string; public_port: number; private_ip: string; private_port: number }[];
+  /** On a gateway: the NAT gateways' flow monitor and per-address caps (nat-flows.ts). */
+  natFlows?: Map<string, NatFlowRows>;
 }
 
 /** MAC of a host's tunnel end for one VPC: locally administered, the same wherever it is computed. */
@@ -414,7 +417,7 @@ function natContext(span: HostSpan, vpc: HostSpan['vpcs'][number], node: number,
           privatePort: r.private_port,
         }))
         .sort((a, b) => ipNumber(a.publicIp) - ipNumber(b.publicIp) || (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0) || a.publicPort - b.publicPort);
-      return { natGatewayId: n.id, publicIps: [...held].sort((a, b) => ipNumber(a) - ipNumber(b)), snat, dnat };
+      return { natGatewayId: n.id, publicIps: [...held].sort((a, b) => ipNumber(a) - ipNumber(b)), snat, dnat, ...natFlowRules(span.natFlows?.get(n.id)) };
     });
   return { zone: natZone(vpc.vni), rank: (node - owner + nodes) % nodes, gateways };
 }

@@ -13,6 +13,7 @@
  */
 import type { Store, Tx } from '../store/store.js';
 import type { HostSpan } from './compile.js';
+import { loadNatFlows, type NatFlowRows } from './nat-flows.js';
 
 /** One host's span (what loadSpans reads, for a single host). */
 export async function loadSpan(store: Store, hostId: string): Promise<HostSpan | undefined> {
@@ -146,6 +147,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
           .execute(),
       ])
     : [[], [], []];
+  const natFlows = natIds.length ? await loadNatFlows(tx, natIds) : new Map<string, NatFlowRows>();
   const gatewayOrder = gatewayNodes.map((h) => h.id).sort(byNumber);
 
   const vpcById = new Map(vpcs.map((v) => [v.id, v]));
@@ -200,6 +202,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
       span.natAddresses = natAddresses.filter((a) => mineNat.has(a.nat_gateway_id!)).map((a) => ({ ip: a.ip, nat_gateway_id: a.nat_gateway_id! }));
       span.snatRules = snatRules.filter((r) => mineNat.has(r.nat_gateway_id));
       span.dnatRules = dnatRules.filter((r) => mineNat.has(r.nat_gateway_id));
+      span.natFlows = new Map([...natFlows].filter(([id]) => mineNat.has(id)));
     }
   }
   return spans;

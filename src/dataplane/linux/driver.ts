@@ -34,6 +34,8 @@ import { GATEWAY_INTERNET_LINK } from './edge.js';
 import { NAT_TABLE, parseTableComment, type GatewayNsState } from './nat-gateway.js';
 import { QOS_TABLE, limitClasses, parseHtbRoot, parseTcClasses, type LimitShare, type LimitsState } from './eip-limits.js';
 import type { LimitUsage } from '../../contract/limit-usage.js';
+import type { GatewayFlowSample } from '../../contract/agent-report.js';
+import { countSessions, flowSamples, parseCounterSet, type Counter } from './nat-flows.js';
 import { checkName, checkPrefix, hostNs, instanceNs, routerVpcOf } from './names.js';
 import { TABLE, tablesFromListing } from './nft-ruleset.js';
 import { isGatewayLinkName, planHost, sysctlKeys, type DriverContext, type Step, type StepKind } from './plan.js';
@@ -148,6 +150,21 @@ export class LinuxDriver {
       const fresh = !before || now.bytes < before.bytes; // first look, or the class was made again
       return [{ publicIp: c.publicIp, limitBps: c.limitBps, bytes: fresh ? 0 : now.bytes - before.bytes, saturated: !fresh && now.held > before.held }];
     });
+  }
+
+  /** On a gateway node: the flow monitor's figures of its monitored NAT gateways (nat-flows.ts), the counters as the kernel holds them. */
+  async flowSamples(): Promise<GatewayFlowSample[]> {
+    const doc = this.lastDoc;
+    const ns = this.ctx.hostNs;
+    if (!doc || doc.role !== 'gateway' || ns === null || !doc.vpcs.some((v) => v.nat?.gateways.some((g) => g.flowMonitor))) return [];
+    const set = (name: string) => nftJson(ns, ['list', 'set', 'ip', NAT_TABLE, name]).then(parseCounterSet, () => new Map<string, Counter>());
+    const [out, inn, fresh, sessions] = await Promise.all([
+      set('acct_out'),
+      set('acct_in'),
+      set('acct_new'),
+      run(['ip', 'netns', 'exec', ns, 'conntrack', '-L']).then((r) => countSessions(r.stdout), () => new Map<string, number>()),
+    ]);
+    return flowSamples(doc, new Date().toISOString(), { out, in: inn, new: fresh, sessions });
   }
 
   /** Takes this node's shares of split EIP limits (bit/s) and applies them with the last document. */

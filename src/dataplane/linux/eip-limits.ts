@@ -65,15 +65,15 @@ export interface LimitShare {
   bps: number;
 }
 
-/** Classes per EIP: minors 4·slot+1 … +3 (slots 1–16382), from the address, collisions to the next free slot in address order. */
+/** Classes per EIP: minors 4·slot+1 … +3 (slots 1–8190: below 0x8000), from the address, collisions to the next free slot in address order. */
 export function limitClasses(doc: HostDocument, shares: ReadonlyMap<string, LimitShare>): LimitClass[] {
   const nodes = Math.max(1, doc.gatewayNodes ?? 1);
   const eips = doc.vpcs.flatMap((v) => v.eips ?? []).filter((e) => e.bandwidthMbps > 0);
   eips.sort((a, b) => parseIp(a.publicIp)! - parseIp(b.publicIp)!);
   const taken = new Set<number>();
   return eips.map((e) => {
-    let slot = (parseIp(e.publicIp)! % 16382) + 1;
-    while (taken.has(slot)) slot = (slot % 16382) + 1;
+    let slot = (parseIp(e.publicIp)! % 8190) + 1;
+    while (taken.has(slot)) slot = (slot % 8190) + 1;
     taken.add(slot);
     const limitBps = e.bandwidthMbps * 1_000_000;
     const share = shares.get(e.publicIp);
@@ -82,12 +82,51 @@ export function limitClasses(doc: HostDocument, shares: ReadonlyMap<string, Limi
   });
 }
 
+/**
+ * A NAT gateway's per-address cap (ModifyGatewayFlowQos): what the private
+ * address sends out through the node, in the VPC's conntrack zone, in one
+ * HTB class (minors from 0x8000; 0 Mbit/s is no class: nat-gateway.ts drops
+ * it). Classified before source NAT, by zone and private address.
+ */
+export interface QosClass {
+  zone: number;
+  privateIp: string;
+  minor: number;
+  rateBps: number;
+}
+
+export function qosClasses(doc: HostDocument): QosClass[] {
+  const caps = doc.vpcs.flatMap((v) =>
+    v.nat ? v.nat.gateways.flatMap((g) => (g.qos ?? []).filter((q) => q.bandwidthMbps > 0).map((q) => ({ zone: v.nat!.zone, privateIp: q.privateIp, mbps: q.bandwidthMbps }))) : [],
+  );
+  caps.sort((a, b) => a.zone - b.zone || parseIp(a.privateIp)! - parseIp(b.privateIp)!);
+  const taken = new Set<number>();
+  const seen = new Set<string>();
+  return caps.flatMap((c) => {
+    const key = `${c.zone} ${c.privateIp}`;
+    if (seen.has(key)) return []; // two gateways of a VPC capping one address: the first (lowest) cap
+    seen.add(key);
+    let slot = (c.zone * 7919 + parseIp(c.privateIp)!) % 0x7ff0;
+    while (taken.has(slot)) slot = (slot + 1) % 0x7ff0;
+    taken.add(slot);
+    return [{ zone: c.zone, privateIp: c.privateIp, minor: 0x8000 + slot, rateBps: c.mbps * 1_000_000 }];
+  });
+}
+
 /** Bursts of 5 ms at the rate (at least two full packets): the kernel's timer granularity must not cap the rate. */
 const burst = (bps: number) => Math.max(3200, Math.round((bps / 8) * 0.005));
 const hex = (n: number) => n.toString(16);
 
-/** The class lines `tc -batch` runs, and what a class must look like. */
-function wantedClasses(classes: LimitClass[]): { minor: number; parentMinor?: number; rateBps: number; ceilBps: number; prio?: number }[] {
+interface WantedClass {
+  minor: number;
+  parentMinor?: number;
+  rateBps: number;
+  ceilBps: number;
+  prio?: number;
+}
+
+/** What each EIP's classes must look like. */
+function wantedClasses(classes: LimitClass[]): WantedClass[] {
   return classes.flatMap((c) => [
     { minor: c.minor, rateBps: c.rateBps, ceilBps: c.rateBps },
     { minor: c.minor + 1, parentMinor: c.minor, rateBps: c.rateBps, ceilBps: c.rateBps, prio: 0 },
@@ -117,10 +156,10 @@ export function qosTableText(classes: LimitClass[]): string {
 }
 
 /** `tc -batch` lines and `nft -f` text that make the node's limits match (empty: nothing to do). */
-export function planLimits(classes: LimitClass[], actual: LimitsState): { tc: string[]; nft: string } {
+export function planLimits(classes: LimitClass[], actual: LimitsState, qos: QosClass[] = []): { tc: string[]; nft: string } {
   const dev = GATEWAY_INTERNET_LINK;
   const tc: string[] = [];
-  const want = wantedClasses(classes);
+  const want: WantedClass[] = [...wantedClasses(classes), ...qos.map((q) => ({ minor: q.minor, rateBps: q.rateBps, ceilBps: q.rateBps }))];
   if (want.length && !actual.htbRoot) tc.push(`qdisc replace dev ${dev} root handle 1: htb`);
   const have = actual.htbRoot ? actual.classes : [];
   const wanted = new Set(want.map((w) => w.minor));

@@ -38,6 +38,7 @@ import { createHash } from 'node:crypto';
 import type { HostDocument, NatContext } from '../../contract/host-document.js';
 import { parseCidr, parseIp } from '../../core/cidr.js';
 import { GATEWAY_INTERNET_LINK } from './edge.js';
+import { qosClasses, type QosClass } from './eip-limits.js';
 import type { RouteState, RuleState } from './state.js';
 
 export const NAT_TABLE = 'weftnat';
@@ -92,7 +93,7 @@ function validate(vpcs: NatVpc[]): void {
 }
 
 /** The `nft -f` text of table ip weftnat, without its comment. */
-export function natTableText(vpcs: NatVpc[]): string {
+export function natTableText(vpcs: NatVpc[], qos: QosClass[] = []): string {
   const elems = (pairs: string[]) => (pairs.length ? ` elements = { ${pairs.join(', ')} };` : '');
   const eips = vpcs.flatMap((v) => v.nat.gateways.flatMap((g) => g.publicIps.map((ip) => ({ ip, zone: v.nat.zone }))));
   const dnat = vpcs.flatMap((v) => v.nat.gateways.flatMap((g) => g.dnat));
@@ -108,6 +109,9 @@ export function natTableText(vpcs: NatVpc[]): string {
   // Within a VPC, the most specific source first (the compiler sorts each gateway's; across gateways, sort again).
   snat.sort((a, b) => a.zone - b.zone || b.prefix - a.prefix);
   const i0 = `"${GATEWAY_INTERNET_LINK}"`;
+  // Per-address caps: 0 Mbit/s blocks the address, any other rate is an HTB class (eip-limits.ts qosClasses).
+  const blocked = vpcs.flatMap((v) => v.nat.gateways.flatMap((g) => (g.qos ?? []).filter((q) => q.bandwidthMbps === 0).map((q) => `${v.nat.zone} . ${q.privateIp}`)));
+  const classes = qos.map((q) => `${q.zone} . ${q.privateIp} : 1:${q.minor.toString(16)}`);
   return [
     `table ip ${NAT_TABLE} {`,
     `  map zone_of_if { typeof iifname : ct zone;${elems(vpcs.map((v) => `"${v.link}" : ${v.nat.zone}`))} }`,
@@ -117,6 +121,12 @@ export function natTableText(vpcs: NatVpc[]): string {
     `  map dnat_to { typeof ip daddr . meta l4proto . th dport : ip daddr . th dport;${elems(
       dnat.map((d) => `${d.publicIp} . ${d.protocol} . ${d.publicPort} : ${d.privateIp} . ${d.privatePort}`),
     )} }`,
+    // What each private address sends and receives through the node, and the connections it opens (flow monitor).
+    '  set acct_out { typeof ct zone . ip saddr; flags dynamic; counter; size 65536; }',
+    '  set acct_in { typeof ct zone . ip daddr; flags dynamic; counter; size 65536; }',
+    '  set acct_new { typeof ct zone . ip saddr; flags dynamic; counter; size 65536; }',
+    `  set qos_block { typeof ct zone . ip saddr;${elems(blocked)} }`,
+    `  map qos_class { typeof ct zone . ip saddr : meta priority;${elems(classes)} }`,
     '  chain raw {',
     '    type filter hook prerouting priority raw; policy accept;',
     `    iifname ${i0} meta mark set ip daddr map @mark_of_eip ct zone set ip daddr map @zone_of_eip accept`,
@@ -134,6 +144,15 @@ export function natTableText(vpcs: NatVpc[]): string {
     '  chain srcnat {',
     '    type nat hook postrouting priority srcnat; policy accept;',
     ...snat.map((s) => s.line),
+    '  }',
+    '  chain account {',
+    '    type filter hook forward priority 0; policy accept;',
+    '    ct zone 0 accept',
+    `    iifname != ${i0} ct zone . ip saddr @qos_block drop`,
+    `    iifname != ${i0} update @acct_out { ct zone . ip saddr } meta priority set ct zone . ip saddr map @qos_class`,
+    `    iifname != ${i0} ct state new update @acct_new { ct zone . ip saddr }`,
+    `    iifname ${i0} update @acct_in { ct zone . ip daddr }`,
+    `    iifname ${i0} ct state new update @acct_new { ct zone . ip daddr }`,
     '  }',
     '  chain leak {',
     '    type filter hook postrouting priority 200; policy accept;',
@@ -159,7 +178,7 @@ export function planGatewayNat(doc: HostDocument, actual: GatewayNsState, linkNa
   // nft: the whole table, replaced in one transaction when its digest differs; removed when no VPC has NAT.
   let nft = '';
   if (vpcs.length) {
-    const text = natTableText(vpcs);
+    const text = natTableText(vpcs, qosClasses(doc));
     const comment = `weft ${digestOf(text)}`;
     if (actual.natTableComment !== comment) {
       const body = text.replace(`table ip ${NAT_TABLE} {`, `table ip ${NAT_TABLE} {\n  comment "${comment}"`);

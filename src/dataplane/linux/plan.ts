@@ -37,7 +37,7 @@ import { isPeeringAlias, linkPlan, makeLinkLines, type LinkPlan } from './peerin
 import { OWNER_GATEWAY, PEERING_GATEWAY, PUBLIC_GATEWAY, checkRouteTable, planRouting, routingWant } from './route-tables.js';
 import { NAT_LINK, PUBLIC_LINK } from './nft-ruleset.js';
 import { planGatewayNat } from './nat-gateway.js';
-import { limitClasses, planLimits, type LimitShare } from './eip-limits.js';
+import { limitClasses, planLimits, qosClasses, type LimitShare } from './eip-limits.js';
 import { emptyRouter, type HostState, type LinkState, type RouteState, type RouterState } from './state.js';
 
 export interface DriverContext {
@@ -155,7 +155,7 @@ export function planHost(doc: HostDocument, actual: HostState, ctx: DriverContex
   if (actual.gateway && ctx.hostNs) {
     try {
       const nat = planGatewayNat(doc, actual.gateway, gatewayLinkName);
-      const limits = planLimits(limitClasses(doc, limitShares), actual.gateway.limits ?? { htbRoot: false, classes: [] });
+      const limits = planLimits(limitClasses(doc, limitShares), actual.gateway.limits ?? { htbRoot: false, classes: [] }, qosClasses(doc));
       const steps = nonEmpty([
         { kind: 'nft', ns: ctx.hostNs, lines: nat.nft ? nat.nft.trimEnd().split('\n') : [], note: 'NAT gateways: replace table ip weftnat' },
         { kind: 'ip', ns: ctx.hostNs, lines: nat.ip, note: 'NAT gateways: reply tables and announced EIPs' },
