@@ -150,6 +150,47 @@ describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ?
     }
   });
 
+  it('counts what each private address sends through the NAT gateway, per minute (flow monitor)', async () => {
+    await box.vpc.EnableGatewayFlowMonitor({ GatewayId: natId });
+    // One report round to set the counters' base, then 2,000,000 bytes out.
+    await pause(16_000);
+    const sink = background(`${box.prefix}-internet`, ['timeout', '20', 'nc', '-n', '-l', '-p', '9100']);
+    await pause(300);
+    await box.exec(instanceId, ['sh', '-c', 'head -c 2000000 /dev/zero | nc -N -w 2 198.18.0.10 9100']);
+    await sink;
+    const minute = () => new Date().toISOString().replace('T', ' ').slice(0, 17) + '00';
+    const seen = await until('the figures reported', async () => {
+      for (const m of new Set([minute(), new Date(Date.now() - 60_000).toISOString().replace('T', ' ').slice(0, 17) + '00'])) {
+        const d = await box.vpc.DescribeGatewayFlowMonitorDetail({ TimePoint: m, NatId: natId });
+        const mine = d.GatewayFlowMonitorDetailSet?.find((x) => x.PrivateIpAddress === privateIp && x.OutTraffic! >= 2_000_000);
+        if (mine) return mine;
+      }
+      return false;
+    }, 40_000);
+    // What was sent, plus the TCP/IP headers of its ~1,400 segments (and the odd ping), no more.
+    assert.ok(seen.OutTraffic! >= 2_000_000 && seen.OutTraffic! < 2_200_000, `OutTraffic ${seen.OutTraffic}`);
+    assert.ok(seen.OutPkg! >= 2_000_000 / 65536, `OutPkg ${seen.OutPkg}`);
+    assert.ok(seen.InPkg! > 0 && seen.InTraffic! > 0, 'the ACKs came back');
+  });
+
+  it('caps one private address (ModifyGatewayFlowQos), and blocks one with 0', async () => {
+    await box.vpc.ModifyGatewayFlowQos({ GatewayId: natId, Bandwidth: 2, IpAddresses: [privateIp] });
+    await pause(3000);
+    const server = spawn('ip', ['netns', 'exec', `${box.prefix}-internet`, 'iperf3', '-s', '-1', '-p', '5301'], { stdio: 'ignore' });
+    try {
+      await pause(300);
+      const out = execFileSync('ip', ['netns', 'exec', `${box.prefix}-${instanceId}`, 'iperf3', '-c', '198.18.0.10', '-p', '5301', '-P', '2', '-t', '6', '-O', '2', '-J'], { encoding: 'utf8', timeout: 40_000 });
+      const mbps = (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e6;
+      assert.ok(mbps <= 2 * 1.05 && mbps >= 2 * 0.7, `${mbps.toFixed(2)} Mbit/s under a 2 Mbit/s cap`);
+    } finally {
+      server.kill();
+    }
+    await box.vpc.ModifyGatewayFlowQos({ GatewayId: natId, Bandwidth: 0, IpAddresses: [privateIp] });
+    await until('blocked', async () => (await box.exec(instanceId, ['ping', '-c', '1', '-W', '1', '198.18.0.10'])).code !== 0, 15_000);
+    await box.vpc.ModifyGatewayFlowQos({ GatewayId: natId, Bandwidth: -1, IpAddresses: [privateIp] });
+    await until('unblocked', async () => (await box.exec(instanceId, ['ping', '-c', '1', '-W', '1', '198.18.0.10'])).code === 0, 15_000);
+  });
+
   it('drops what no SNAT rule covers, and lets the VPC go from the gateways when the NAT gateway is deleted', async () => {
     const rules = await box.vpc.DescribeNatGatewaySourceIpTranslationNatRules({ NatGatewayId: natId });
     await box.vpc.DeleteNatGatewaySourceIpTranslationNatRule({ NatGatewayId: natId, NatGatewaySnatIds: rules.SourceIpTranslationNatRuleSet!.map((r) => r.NatGatewaySnatId!) });
