@@ -18,7 +18,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { BenchModule, BenchOptions } from './lib/module.js';
-import { isRoot, netnsList, startBox, until, type Box } from './lib/box.js';
+import { inRegion, isRoot, startBox, until, type Box } from './lib/box.js';
 import { waitForQuiet } from './lib/proc.js';
 import { fmt, round, table } from './lib/stats.js';
 
@@ -128,9 +128,7 @@ for(let i=0;i<${concurrency};i++)one();setTimeout(()=>{console.log(JSON.stringif
 export async function benchLimits(o: BenchOptions): Promise<LimitsResult> {
   const result: LimitsResult = { namespacesLeft: [] };
   const seconds = o.quick ? 8 : 15;
-  let r: Region | undefined;
-  try {
-    r = await region();
+  return inRegion(result, region, async (r) => {
     result.distributed = [];
     for (const limit of o.quick ? [40] : [40, 10]) {
       await setLimit(r, limit);
@@ -171,14 +169,7 @@ export async function benchLimits(o: BenchOptions): Promise<LimitsResult> {
     const natPerSecond = await connectRate(r.box, r.n, connSeconds, concurrency);
     const eipPerSecond = await connectRate(r.box, r.e, connSeconds, concurrency);
     result.nat = { natPerSecond: Math.round(natPerSecond), eipPerSecond: Math.round(eipPerSecond), ratio: round(natPerSecond / eipPerSecond), seconds: connSeconds, concurrency };
-  } catch (e) {
-    result.error = (e as Error).message;
-  } finally {
-    const prefix = r?.box.prefix;
-    await r?.box.down();
-    if (prefix) result.namespacesLeft = netnsList().filter((n) => n.startsWith(`${prefix}-`));
-  }
-  return result;
+  });
 }
 
 export function report(r: LimitsResult): string {

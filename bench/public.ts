@@ -12,7 +12,7 @@
  * bench creates; `weft down` removes them.
  */
 import type { BenchModule, BenchOptions } from './lib/module.js';
-import { iperfGbps, isRoot, netnsList, startBox, until, type Box } from './lib/box.js';
+import { inRegion, iperfGbps, isRoot, startBox, until, type Box } from './lib/box.js';
 import { waitForQuiet } from './lib/proc.js';
 import { fmt, round, spreadOf, table, type Spread } from './lib/stats.js';
 
@@ -70,9 +70,7 @@ export async function benchPublic(o: BenchOptions): Promise<PublicResult> {
   const result: PublicResult = { namespacesLeft: [] };
   const rounds = o.quick ? o.rounds : Math.max(o.rounds, 5);
   const seconds = o.quick ? 2 : 5;
-  let r: Region | undefined;
-  try {
-    r = await region();
+  return inRegion(result, region, async (r) => {
     const server = r.box.spawnIn(r.e, ['iperf3', '-s', '-B', '10.0.1.10', '-p', String(PORT)]);
     await sleep(1000);
     const runs = { eip: [] as number[], overlay: [] as number[] };
@@ -88,14 +86,7 @@ export async function benchPublic(o: BenchOptions): Promise<PublicResult> {
     }
     const gbps = { eip: spreadOf(runs.eip), overlay: spreadOf(runs.overlay) };
     Object.assign(result, { mss: MSS, runSeconds: seconds, rounds, gbps, eipRatio: round(gbps.eip.median / gbps.overlay.median) });
-  } catch (e) {
-    result.error = (e as Error).message;
-  } finally {
-    const prefix = r?.box.prefix;
-    await r?.box.down();
-    if (prefix) result.namespacesLeft = netnsList().filter((n) => n.startsWith(`${prefix}-`));
-  }
-  return result;
+  });
 }
 
 export function report(r: PublicResult): string {

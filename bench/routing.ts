@@ -14,7 +14,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import type { BenchModule, BenchOptions } from './lib/module.js';
-import { iperfGbps, isRoot, netnsList, startBox, until, type Box } from './lib/box.js';
+import { inRegion, iperfGbps, isRoot, startBox, until, type Box } from './lib/box.js';
 import { waitForQuiet } from './lib/proc.js';
 import { fmt, round, spreadOf, table, type Spread } from './lib/stats.js';
 
@@ -137,9 +137,7 @@ export async function benchRouting(o: BenchOptions): Promise<RoutingResult> {
   const result: RoutingResult = { goals: GOALS, namespacesLeft: [] };
   const rounds = o.quick ? o.rounds : Math.max(o.rounds, 5);
   const seconds = o.quick ? 2 : 5;
-  let r: Region | undefined;
-  try {
-    r = await region();
+  return inRegion(result, region, async (r) => {
     const servers = [r.box.spawnIn(r.b, ['iperf3', '-s', '-B', '10.0.2.10', '-p', String(PORT)]), r.box.spawnIn('behind', ['iperf3', '-s', '-B', '192.168.50.2', '-p', String(PORT)])];
     await sleep(1000);
     const runs = { direct: [] as number[], nextHop: [] as number[], acl: [] as number[] };
@@ -167,14 +165,7 @@ export async function benchRouting(o: BenchOptions): Promise<RoutingResult> {
       nextHopRatio: round(gbps.nextHop.median / gbps.direct.median),
       aclRatio: round(gbps.acl.median / gbps.direct.median),
     });
-  } catch (e) {
-    result.error = (e as Error).message;
-  } finally {
-    const prefix = r?.box.prefix;
-    await r?.box.down();
-    if (prefix) result.namespacesLeft = netnsList().filter((n) => n.startsWith(`${prefix}-`));
-  }
-  return result;
+  });
 }
 
 export function report(r: RoutingResult): string {

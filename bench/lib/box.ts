@@ -137,3 +137,27 @@ export async function iperfGbps(box: Box, client: string, address: string, o: { 
   if (j.error || !j.end?.sum_received) throw new Error(`iperf3 ${client} → ${address}: ${j.error ?? 'no summary'}`);
   return j.end.sum_received.bits_per_second / 1e9;
 }
+
+/**
+ * Measures on a region `start` makes, whatever happens: a failure is said in
+ * `result.error`, the region is taken down, and any of its namespaces left
+ * behind are listed in `result.namespacesLeft`.
+ */
+export async function inRegion<R extends { error?: string; namespacesLeft: string[] }, G extends { box: Box }>(
+  result: R,
+  start: () => Promise<G>,
+  measure: (region: G) => Promise<void>,
+): Promise<R> {
+  let region: G | undefined;
+  try {
+    region = await start();
+    await measure(region);
+  } catch (e) {
+    result.error = (e as Error).message;
+  } finally {
+    const prefix = region?.box.prefix;
+    await region?.box.down();
+    if (prefix) result.namespacesLeft = netnsList().filter((n) => n.startsWith(`${prefix}-`));
+  }
+  return result;
+}

@@ -101,3 +101,34 @@ export async function startBox(hosts = 3, env: Record<string, string> = {}, gate
     },
   };
 }
+
+/**
+ * A VPC (10.0.0.0/16) with subnet 10.0.1.0/24 in local-1, a security group
+ * open both ways, and one instance there, RUNNING: what a test of the public
+ * network starts from.
+ */
+export async function openInstance(box: Box, name: string): Promise<{ vpcId: string; subnetId: string; instanceId: string; privateIp: string }> {
+  const vpcId = (await box.vpc.CreateVpc({ VpcName: name, CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
+  const subnetId = (await box.vpc.CreateSubnet({ VpcId: vpcId, SubnetName: name, CidrBlock: '10.0.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
+  const sg = (await box.vpc.CreateSecurityGroupWithPolicies({
+    GroupName: name,
+    GroupDescription: 'open both ways',
+    SecurityGroupPolicySet: { Ingress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }], Egress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }] },
+  })).SecurityGroup!.SecurityGroupId!;
+  const instanceId = (await box.cvm.RunInstances({ Placement: { Zone: 'local-1' }, VirtualPrivateCloud: { VpcId: vpcId, SubnetId: subnetId }, SecurityGroupIds: [sg], InstanceCount: 1 }))
+    .InstanceIdSet![0]!;
+  const inst = await until('RUNNING', async () => {
+    const i = (await box.cvm.DescribeInstances({ InstanceIds: [instanceId] })).InstanceSet![0]!;
+    return i.InstanceState === 'RUNNING' && i;
+  }, 60_000);
+  return { vpcId, subnetId, instanceId, privateIp: inst.PrivateIpAddresses![0]! };
+}
+
+/** Runs `cmd` in namespace `where` in the background; resolves with its output (stdout and stderr) when it exits. */
+export function background(where: string, cmd: string[], timeoutMs = 60_000): Promise<string> {
+  const p = spawn('ip', ['netns', 'exec', where, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+  let out = '';
+  p.stdout.on('data', (d) => (out += d));
+  p.stderr.on('data', (d) => (out += d));
+  return new Promise<string>((ok) => p.on('close', () => ok(out)));
+}

@@ -5,9 +5,9 @@
  * ECMP routes and bring it back.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { isRoot, startBox, until, type Box } from '../helpers/box.js';
+import { background, isRoot, openInstance, startBox, until, type Box } from '../helpers/box.js';
 import { engineName, run } from '../helpers/region.js';
 
 describe(`the edge of a region in a box (${engineName()})`, { skip: isRoot ? false : 'needs root (network namespaces)' }, () => {
@@ -83,32 +83,11 @@ describe(`the edge of a region in a box (${engineName()})`, { skip: isRoot ? fal
     let eip = '';
     let publicIp = '';
     const ns = () => `${box.prefix}-${instanceId}`;
-    /** Runs `cmd` in namespace `where` in the background; resolves with its output when it exits. */
-    const background = (where: string, cmd: string[]) => {
-      const p = spawn('ip', ['netns', 'exec', where, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-      let out = '';
-      p.stdout.on('data', (d) => (out += d));
-      p.stderr.on('data', (d) => (out += d));
-      return new Promise<string>((ok) => p.on('close', () => ok(out)));
-    };
     const pause = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
     const routers = (gw: string) => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(`${box.prefix}-${gw}-vpc-`));
 
     before(async () => {
-      vpcId = (await box.vpc.CreateVpc({ VpcName: 'pub', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
-      const subnetId = (await box.vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 's', CidrBlock: '10.0.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
-      const sg = (await box.vpc.CreateSecurityGroupWithPolicies({
-        GroupName: 'web',
-        GroupDescription: 'open to the internet',
-        SecurityGroupPolicySet: { Ingress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }], Egress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }] },
-      })).SecurityGroup!.SecurityGroupId!;
-      const run = await box.cvm.RunInstances({ Placement: { Zone: 'local-1' }, VirtualPrivateCloud: { VpcId: vpcId, SubnetId: subnetId }, SecurityGroupIds: [sg], InstanceCount: 1 });
-      instanceId = run.InstanceIdSet![0]!;
-      const inst = await until('RUNNING', async () => {
-        const i = (await box.cvm.DescribeInstances({ InstanceIds: [instanceId] })).InstanceSet![0]!;
-        return i.InstanceState === 'RUNNING' && i;
-      }, 60_000);
-      privateIp = inst.PrivateIpAddresses![0]!;
+      ({ vpcId, instanceId, privateIp } = await openInstance(box, 'pub'));
     });
 
     it("puts the EIP's VPC on every gateway, and nothing before", async () => {

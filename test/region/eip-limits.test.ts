@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { isRoot, startBox, until, type Box } from '../helpers/box.js';
+import { isRoot, openInstance, startBox, until, type Box } from '../helpers/box.js';
 import { engineName } from '../helpers/region.js';
 
 describe(`EIP bandwidth limits (${engineName()})`, { skip: isRoot ? false : 'needs root (network namespaces)' }, () => {
@@ -39,15 +39,7 @@ describe(`EIP bandwidth limits (${engineName()})`, { skip: isRoot ? false : 'nee
 
   before(async () => {
     box = await startBox(2, {}, 2);
-    const vpcId = (await box.vpc.CreateVpc({ VpcName: 'limited', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
-    const subnetId = (await box.vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 's', CidrBlock: '10.0.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
-    const sg = (await box.vpc.CreateSecurityGroupWithPolicies({
-      GroupName: 'open',
-      GroupDescription: 'everything',
-      SecurityGroupPolicySet: { Ingress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }], Egress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }] },
-    })).SecurityGroup!.SecurityGroupId!;
-    instanceId = (await box.cvm.RunInstances({ Placement: { Zone: 'local-1' }, VirtualPrivateCloud: { VpcId: vpcId, SubnetId: subnetId }, SecurityGroupIds: [sg], InstanceCount: 1 })).InstanceIdSet![0]!;
-    await until('RUNNING', async () => (await box.cvm.DescribeInstances({ InstanceIds: [instanceId] })).InstanceSet![0]!.InstanceState === 'RUNNING', 60_000);
+    instanceId = (await openInstance(box, 'limited')).instanceId;
     eip = (await box.vpc.AllocateAddresses({ AddressCount: 1, InternetMaxBandwidthOut: 20 })).AddressSet![0]!;
     await box.vpc.AssociateAddress({ AddressId: eip, InstanceId: instanceId });
     await until('internet reachable', async () => (await box.exec(instanceId, ['ping', '-c', '1', '-W', '1', '198.18.0.10'])).code === 0, 30_000);

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { isRoot, startBox, until, type Box } from '../helpers/box.js';
+import { background, isRoot, openInstance, startBox, until, type Box } from '../helpers/box.js';
 import { engineName, run } from '../helpers/region.js';
 
 describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ? false : 'needs root (network namespaces)' }, () => {
@@ -21,14 +21,6 @@ describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ?
   const weft = (...args: string[]) => run([...args.slice(0, 2), '--data-dir', box.dataDir, ...args.slice(2)]);
   const internet = (...cmd: string[]) => run(['exec', '--data-dir', box.dataDir, 'internet', '--', ...cmd]);
   const pause = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
-  /** Runs `cmd` in namespace `where` in the background; resolves with its output when it exits. */
-  const background = (where: string, cmd: string[]) => {
-    const p = spawn('ip', ['netns', 'exec', where, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    return new Promise<string>((ok) => p.on('close', () => ok(out)));
-  };
   const via = (router: string, prefix: string) => {
     const out = execFileSync('ip', ['-n', `${box.prefix}-${router}`, '-j', 'route', 'show', prefix], { encoding: 'utf8' });
     const routes = JSON.parse(out) as { gateway?: string; nexthops?: { gateway: string }[] }[];
@@ -45,20 +37,9 @@ describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ?
 
   before(async () => {
     box = await startBox(2, {}, 2);
-    vpcId = (await box.vpc.CreateVpc({ VpcName: 'private', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
-    const subnetId = (await box.vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 'private', CidrBlock: '10.0.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
-    const sg = (await box.vpc.CreateSecurityGroupWithPolicies({
-      GroupName: 'open',
-      GroupDescription: 'everything',
-      SecurityGroupPolicySet: { Ingress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }], Egress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }] },
-    })).SecurityGroup!.SecurityGroupId!;
-    const ran = await box.cvm.RunInstances({ Placement: { Zone: 'local-1' }, VirtualPrivateCloud: { VpcId: vpcId, SubnetId: subnetId }, SecurityGroupIds: [sg], InstanceCount: 1 });
-    instanceId = ran.InstanceIdSet![0]!;
-    const inst = await until('RUNNING', async () => {
-      const i = (await box.cvm.DescribeInstances({ InstanceIds: [instanceId] })).InstanceSet![0]!;
-      return i.InstanceState === 'RUNNING' && i;
-    }, 60_000);
-    privateIp = inst.PrivateIpAddresses![0]!;
+    const open = await openInstance(box, 'private');
+    ({ vpcId, instanceId, privateIp } = open);
+    const subnetId = open.subnetId;
 
     const created = await box.vpc.CreateNatGateway({ VpcId: vpcId, NatGatewayName: 'out', AddressCount: 1 });
     natId = created.NatGatewaySet![0]!.NatGatewayId!;
