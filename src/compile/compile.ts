@@ -242,6 +242,8 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
     if (gateway) {
       context.eips = elasticIps(members, eipOf);
       context.ownerMac = ownerMac(vpc.vni);
+      const nodes = span.gatewayNodes ?? [];
+      if (nodes.includes(hostId)) context.ownerRank = (nodes.indexOf(hostId) - natOwner(vpc.id, nodes.length) + nodes.length) % nodes.length;
     }
     if (span.gatewayAddress && ports.some((p) => p.publicIp)) context.publicGateway = { underlay: span.gatewayAddress, routerMac: gatewayMac(vpc.vni) };
     const nodes = span.gatewayNodes ?? [];

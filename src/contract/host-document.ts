@@ -97,6 +97,8 @@ export interface VpcContext {
   ownerGateway?: { underlay: string; routerMac: string };
   /** On a gateway: the MAC its router for this VPC answers to for traffic sent to the owner node (host side: `ownerGateway.routerMac`). */
   ownerMac?: string;
+  /** On a gateway: this node's place in the order in which nodes carry the VPC's owner traffic (0: the owner; `nat.rank` is the same). */
+  ownerRank?: number;
   /** On a gateway: the VPC's NAT gateways, translated statefully in the gateway node's own namespace. */
   nat?: NatContext;
 }

@@ -10,9 +10,19 @@ import { settlePendingNat } from '../store/nat-gateways.js';
 import type { Store } from '../store/store.js';
 import { runTask, type StartedTask } from './tasks.js';
 
-/** Gateway nodes that have not yet applied `revision`, by name (none: the gateway is in effect everywhere it must be). */
+/**
+ * Gateway nodes that have not yet applied `revision`, by name (none: the
+ * gateway is in effect everywhere it must be). A node whose agent never
+ * reported has not joined the cluster and is not waited for.
+ */
 export async function natGatewayPending(store: Store, revision: number): Promise<string[]> {
-  const rows = await store.db.selectFrom('hosts').select('id').where('role', '=', 'gateway').where('applied_revision', '<', revision).execute();
+  const rows = await store.db
+    .selectFrom('hosts')
+    .select('id')
+    .where('role', '=', 'gateway')
+    .where('reported_at', 'is not', null)
+    .where('applied_revision', '<', revision)
+    .execute();
   return rows.map((r) => r.id).sort();
 }
 

@@ -39,11 +39,12 @@ export function gatewayRouters(world: World, vni: number): Router[] {
   });
 }
 
-/** The nodes carrying a VPC's NAT, lowest rank first: the first carries it (BGP), the next should it fail. */
+/** The nodes carrying a VPC's owner traffic (NAT, pinned EIPs), lowest rank first: the first carries it (BGP), the next should it fail. */
 export function natCarriers(world: World, vni: number): Router[] {
+  const rank = (r: Router) => r.vpc.ownerRank ?? r.vpc.nat?.rank;
   return gatewayRouters(world, vni)
-    .filter((r) => r.vpc.nat)
-    .sort((a, b) => a.vpc.nat!.rank - b.vpc.nat!.rank || (a.hostId < b.hostId ? -1 : 1));
+    .filter((r) => rank(r) !== undefined)
+    .sort((a, b) => rank(a)! - rank(b)! || (a.hostId < b.hostId ? -1 : 1));
 }
 
 /** Who translates a public address: an EIP of an instance (every node), a NAT gateway's EIP (the VPC's carrier), or nobody. */

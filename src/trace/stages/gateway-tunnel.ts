@@ -65,13 +65,13 @@ export const gatewayTunnel: Stage = {
       target = carriers[0];
       if (!target) {
         const holders = gatewayRouters(t.world, vni).map((x) => x.hostId);
-        const reason = `${via}: no gateway node in the view carries ${r.vpc.vpcId}'s NAT (${nodes.length ? `of ${nodes.join(', ')}, ${holders.length ? `${holders.join(', ')} hold${holders.length === 1 ? 's' : ''} the VPC without a NAT context` : 'none holds the VPC'}` : 'there are no gateway nodes'}); the frame is lost`;
+        const reason = `${via}: no gateway node in the view carries ${r.vpc.vpcId}'s owner traffic (NAT, pinned EIPs) (${nodes.length ? `of ${nodes.join(', ')}, ${holders.length ? `${holders.join(', ')} hold${holders.length === 1 ? 's' : ''} the VPC without a rank for it` : 'none holds the VPC'}` : 'there are no gateway nodes'}); the frame is lost`;
         return dropped(t, 'tunnel-no-host', reason, detail);
       }
-      const rank = target.vpc.nat!.rank;
+      const rank = target.vpc.ownerRank ?? target.vpc.nat!.rank;
       detail.toHostId = target.hostId;
       detail.rank = rank;
-      const after = carriers.slice(1).map((x) => `${x.hostId} (rank ${x.vpc.nat!.rank})`);
+      const after = carriers.slice(1).map((x) => `${x.hostId} (rank ${x.vpc.ownerRank ?? x.vpc.nat!.rank})`);
       why =
         rank === 0
           ? `${target.hostId}, the node of rank 0 for ${r.vpc.vpcId}'s NAT, announces it${after.length ? `; ${after.join(', ')} ${after.length === 1 ? 'takes' : 'take'} over in turn should it fail` : ''}`
