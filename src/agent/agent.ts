@@ -16,8 +16,8 @@ export interface Driver {
   apply(doc: HostDocument): Promise<{ changes: number; timings?: Record<string, number> }>;
   /** On a gateway node: what each EIP with a split limit sent since the last call (none elsewhere). */
   limitUsage?(): Promise<LimitUsage[]>;
-  /** Takes this node's shares of the EIPs' limits (bit/s), from the controller's re-split. */
-  setLimitShares?(shares: Record<string, number>): Promise<void>;
+  /** Takes this node's shares of the EIPs' limits (bit/s), from the controller's re-split of `limits` (each EIP's limit as reported). */
+  setLimitShares?(shares: Record<string, number>, limits: Record<string, number>): Promise<void>;
   /** On a gateway node: the flow monitor's counters of the NAT gateways it carries. */
   flowSamples?(): Promise<GatewayFlowSample[]>;
 }
@@ -95,7 +95,8 @@ export function runAgent(o: AgentOptions) {
       const eips = await o.driver.limitUsage!();
       if (!eips.length || !doc) return;
       const { shares } = await sendLimitUsage(o, { nodes: doc.gatewayNodes ?? 1, eips });
-      await o.driver.setLimitShares!(shares);
+      // The limits the shares are of: the document may have changed since the report.
+      await o.driver.setLimitShares!(shares, Object.fromEntries(eips.map((e) => [e.publicIp, e.limitBps])));
     })()
       .catch((e: unknown) => log(`limit re-split failed: ${e instanceof Error ? e.message : String(e)}`))
       .finally(() => (splitting = false));

@@ -167,10 +167,9 @@ export class LinuxDriver {
     return flowSamples(doc, new Date().toISOString(), { out, in: inn, new: fresh, sessions });
   }
 
-  /** Takes this node's shares of split EIP limits (bit/s) and applies them with the last document. */
-  async setLimitShares(shares: Record<string, number>): Promise<void> {
-    const limitOf = new Map((this.lastDoc?.vpcs ?? []).flatMap((v) => (v.eips ?? []).map((e) => [e.publicIp, e.bandwidthMbps * 1_000_000] as const)));
-    const next = new Map(Object.entries(shares).flatMap(([ip, bps]) => (limitOf.has(ip) ? [[ip, { limitBps: limitOf.get(ip)!, bps }] as const] : [])));
+  /** Takes this node's shares of split EIP limits (bit/s), each of the limit it was computed for, and applies them with the last document. */
+  async setLimitShares(shares: Record<string, number>, limits: Record<string, number>): Promise<void> {
+    const next = new Map(Object.entries(shares).flatMap(([ip, bps]) => (limits[ip] ? [[ip, { limitBps: limits[ip], bps }] as const] : [])));
     const same = next.size === this.limitShares.size && [...next].every(([ip, s]) => {
       const old = this.limitShares.get(ip);
       return old?.limitBps === s.limitBps && Math.abs(old.bps - s.bps) <= s.bps * 0.01;
