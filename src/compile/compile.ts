@@ -59,7 +59,7 @@ export interface HostSpan {
   /** The region's gateway nodes (hosts with role gateway), in order: node n is the n-th (core/region.ts gatewayNodeAddress). */
   gatewayNodes?: string[];
   /** On a gateway: the EIPs its NAT gateways hold, and their SNAT and DNAT rules. */
-  natAddresses?: { ip: string; nat_gateway_id: string }[];
+  natAddresses?: { ip: string; nat_gateway_id: string; bandwidth?: number }[];
   snatRules?: { id: string; nat_gateway_id: string; private_ip: string; public_ips: string }[];
   dnatRules?: { nat_gateway_id: string; protocol: string; public_ip: string; public_port: number; private_ip: string; private_port: number }[];
   /** On a gateway: the NAT gateways' flow monitor and per-address caps (nat-flows.ts). */
@@ -245,7 +245,7 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
       const nodes = span.gatewayNodes ?? [];
       if (nodes.includes(hostId)) context.ownerRank = (nodes.indexOf(hostId) - natOwner(vpc.id, nodes.length) + nodes.length) % nodes.length;
     }
-    if (span.gatewayAddress && ports.some((p) => p.publicIp)) context.publicGateway = { underlay: span.gatewayAddress, routerMac: gatewayMac(vpc.vni) };
+    if (span.gatewayAddress && (ports.some((p) => p.publicIp) || tables.some((t) => t.routes.some((r) => r.kind === 'eip')))) context.publicGateway = { underlay: span.gatewayAddress, routerMac: gatewayMac(vpc.vni) };
     const nodes = span.gatewayNodes ?? [];
     if (gateway && natVpcs.has(vpc.id) && nodes.includes(hostId)) context.nat = natContext(span, vpc, nodes.indexOf(hostId), nodes.length);
     const toOwner = tables.some((t) => t.routes.some((r) => r.kind === 'nat')) || ports.some((p) => p.publicPinned);
@@ -334,6 +334,11 @@ function vpcShared(span: HostSpan, vpc: HostSpan['vpcs'][number], running: HostS
         out.peered.add(t.id);
         continue;
       }
+      const eip = sorted.find((r) => r.gateway_type === 'EIP');
+      if (eip) {
+        routes.push({ destination, kind: 'eip', routeIds: [eip.id] });
+        continue;
+      }
       const nat = sorted.find((r) => r.gateway_type === 'NAT' && natIds.has(r.gateway_id));
       if (nat) {
         routes.push({ destination, kind: 'nat', natGatewayId: nat.gateway_id, routeIds: [nat.id] });
@@ -419,7 +424,11 @@ function natContext(span: HostSpan, vpc: HostSpan['vpcs'][number], node: number,
           privatePort: r.private_port,
         }))
         .sort((a, b) => ipNumber(a.publicIp) - ipNumber(b.publicIp) || (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0) || a.publicPort - b.publicPort);
-      return { natGatewayId: n.id, publicIps: [...held].sort((a, b) => ipNumber(a) - ipNumber(b)), snat, dnat, ...natFlowRules(span.natFlows?.get(n.id)) };
+      const publicIps = [...held].sort((a, b) => ipNumber(a) - ipNumber(b));
+      const bandwidth = new Map((span.natAddresses ?? []).map((a) => [a.ip, a.bandwidth ?? 0]));
+      const limited = publicIps.filter((ip) => bandwidth.get(ip)! > 0);
+      const eipBandwidthMbps = limited.length ? { eipBandwidthMbps: Object.fromEntries(limited.map((ip) => [ip, bandwidth.get(ip)!])) } : {};
+      return { natGatewayId: n.id, publicIps, ...eipBandwidthMbps, snat, dnat, ...natFlowRules(span.natFlows?.get(n.id)) };
     });
   return { zone: natZone(vpc.vni), rank: (node - owner + nodes) % nodes, gateways };
 }

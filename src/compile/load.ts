@@ -138,7 +138,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
   const natIds = gateways.length ? natGateways.map((n) => n.id) : [];
   const [natAddresses, snatRules, dnatRules] = natIds.length
     ? await Promise.all([
-        tx.selectFrom('addresses').select(['ip', 'nat_gateway_id']).where('nat_gateway_id', 'in', natIds).execute(),
+        tx.selectFrom('addresses').select(['ip', 'nat_gateway_id', 'bandwidth']).where('nat_gateway_id', 'in', natIds).execute(),
         tx.selectFrom('nat_snat_rules').select(['id', 'nat_gateway_id', 'private_ip', 'public_ips']).where('nat_gateway_id', 'in', natIds).execute(),
         tx
           .selectFrom('nat_dnat_rules')
@@ -199,7 +199,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
     span.gatewayNodes = gatewayOrder;
     if (host.role === 'gateway') {
       const mineNat = new Set(span.natGateways.map((n) => n.id));
-      span.natAddresses = natAddresses.filter((a) => mineNat.has(a.nat_gateway_id!)).map((a) => ({ ip: a.ip, nat_gateway_id: a.nat_gateway_id! }));
+      span.natAddresses = natAddresses.filter((a) => mineNat.has(a.nat_gateway_id!)).map((a) => ({ ip: a.ip, nat_gateway_id: a.nat_gateway_id!, bandwidth: a.bandwidth }));
       span.snatRules = snatRules.filter((r) => mineNat.has(r.nat_gateway_id));
       span.dnatRules = dnatRules.filter((r) => mineNat.has(r.nat_gateway_id));
       span.natFlows = new Map([...natFlows].filter(([id]) => mineNat.has(id)));

@@ -127,6 +127,8 @@ export interface NatGatewayRules {
   natGatewayId: string;
   /** The gateway's EIPs, sorted. */
   publicIps: string[];
+  /** Outbound limits of those EIPs (Mbit/s; PublicIpAddressesBandwidthOut), by address: enforced whole on the node that carries the VPC's NAT. */
+  eipBandwidthMbps?: Record<string, number>;
   /**
    * SNAT rules, most specific source first (an interface's /32 before its
    * subnet's CIDR): a new flow from `source` leaves with one of `publicIps`,
@@ -190,6 +192,12 @@ export type TableRoute =
       kind: 'peering';
       peeringId: string;
       peerVpcId: string;
+      routeIds: string[];
+    }
+  | {
+      /** To the internet as the sender's EIP (GatewayType EIP): over the tunnel to the gateway cluster (`publicGateway`); a sender without an EIP is dropped there. */
+      destination: string;
+      kind: 'eip';
       routeIds: string[];
     }
   | {

@@ -99,6 +99,21 @@ export const NEXT_HOPS: Readonly<Record<string, NextHopKind>> = {
       return gatewayId;
     },
   },
+  /**
+   * The internet, through the public IP of each instance the route's table
+   * routes (GatewayId is 0, as Tencent documents): an instance with an EIP
+   * leaves as its EIP through the gateway cluster; one without has no public
+   * address, and the gateway drops it.
+   */
+  EIP: {
+    maxPerDestination: 1,
+
+    async check(gatewayId, _destination, _env, param) {
+      if (gatewayId !== '0')
+        routeFail('InvalidParameterValue.RouteNextHopInvalid', `\`${param}.GatewayId\` must be 0 when GatewayType is EIP (the public IP of each instance the route serves), not \`${gatewayId}\`.`);
+      return '0';
+    },
+  },
 };
 
 /** GatewayTypes Tencent documents that Weft does not have yet, and what each is. */
@@ -107,7 +122,6 @@ const NOT_YET: Readonly<Record<string, string>> = {
   VPN: 'VPN gateways',
   DIRECTCONNECT: 'direct connect gateways',
   HAVIP: 'high-availability virtual IPs',
-  EIP: 'routes to an instance\'s public IP',
   LOCAL_GATEWAY: 'CDC local gateways',
   INTRANAT: 'private NAT gateways',
   USER_CCN: 'Cloud Connect Networks',

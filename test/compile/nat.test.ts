@@ -42,6 +42,13 @@ describe('compiler: NAT gateways', () => {
     assert.equal(vpc.nat, undefined, 'a host translates nothing');
   });
 
+  it('routes a destination of GatewayType EIP to the gateway cluster, by the sender\'s public IP', () => {
+    const doc = compileHost({ ...span({ id: 'h1', underlay: '100.64.0.11' }), routes: [{ id: 'rti-2', route_table_id: 'rtb-a', destination: '198.18.0.0/24', gateway_type: 'EIP', gateway_id: '0' }] });
+    const vpc = doc.vpcs[0]!;
+    assert.deepEqual(vpc.routeTables![0]!.routes, [{ destination: '198.18.0.0/24', kind: 'eip', routeIds: ['rti-2'] }]);
+    assert.equal(vpc.publicGateway?.underlay, '100.64.255.1', 'the host reaches the cluster though no port here has an EIP');
+  });
+
   it('leaves a route to a NAT gateway that does not exist out, and no NAT path without gateway nodes', () => {
     const gone = compileHost({ ...span({ id: 'h1', underlay: '100.64.0.11' }), natGateways: [] });
     assert.deepEqual(gone.vpcs[0]!.routeTables![0]!.routes, []);
@@ -94,6 +101,15 @@ describe('compiler: NAT gateways', () => {
       { publicIp: '203.0.113.5', privateIp: '10.0.1.11', instanceId: 'ins-a1', bandwidthMbps: 5, pinned: true },
       { publicIp: '203.0.113.6', privateIp: '10.0.1.12', instanceId: 'ins-a2', bandwidthMbps: 100 },
     ]);
+  });
+
+  it("gives a gateway node its NAT EIPs' own limits", () => {
+    const withLimits = { ...span({ id: 'gw1', underlay: '100.64.1.11', role: 'gateway' }) };
+    withLimits.natAddresses = [
+      { ip: '198.51.100.7', nat_gateway_id: 'nat-a', bandwidth: 50 },
+      { ip: '198.51.100.8', nat_gateway_id: 'nat-a', bandwidth: 0 },
+    ];
+    assert.deepEqual(compileHost(withLimits).vpcs[0]!.nat!.gateways[0]!.eipBandwidthMbps, { '198.51.100.7': 50 });
   });
 
   it('keeps zones within 1–65535 and spreads VPCs over the nodes', () => {

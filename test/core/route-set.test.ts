@@ -111,17 +111,24 @@ describe('next hop kinds', () => {
   };
   const dest = (s: string) => parseCidr(s)!;
 
-  it('knows NORMAL_CVM, PEERCONNECTION and NAT in any case, refuses LOCAL as the system route and names what Weft lacks', async () => {
+  it('knows NORMAL_CVM, PEERCONNECTION, NAT and EIP in any case, refuses LOCAL as the system route and names what Weft lacks', async () => {
     assert.equal(nextHopKind('normal_cvm', 'Routes.0').type, 'NORMAL_CVM');
     assert.equal(nextHopKind('PEERCONNECTION', 'Routes.0').type, 'PEERCONNECTION');
     assert.equal(nextHopKind('nat', 'Routes.0').type, 'NAT');
     assert.equal(await codeOf(() => nextHopKind('LOCAL', 'Routes.0')), 'UnsupportedOperation.SystemRoute');
-    for (const t of ['VPN', 'EIP', 'HAVIP', 'DIRECTCONNECT', 'CVM', 'GWLB_ENDPOINT'])
+    assert.equal(nextHopKind('eip', 'Routes.0').type, 'EIP');
+    for (const t of ['VPN', 'HAVIP', 'DIRECTCONNECT', 'CVM', 'GWLB_ENDPOINT'])
       assert.equal(await codeOf(() => nextHopKind(t, 'Routes.0')), 'UnsupportedOperation', t);
     assert.equal(await codeOf(() => nextHopKind('WORMHOLE', 'Routes.0')), 'InvalidParameterValue');
     assert.equal(maxPerDestination('NORMAL_CVM'), 8);
     assert.equal(maxPerDestination('PEERCONNECTION'), 1);
     assert.equal(maxPerDestination('NAT'), 1);
+  });
+
+  it('takes 0 as the GatewayId of an EIP route, as Tencent documents, and nothing else', async () => {
+    const eip = NEXT_HOPS.EIP!;
+    assert.equal(await eip.check('0', dest('0.0.0.0/0'), env, 'Routes.0'), '0');
+    assert.equal(await codeOf(() => eip.check('eip-12345678', dest('0.0.0.0/0'), env, 'Routes.0')), 'InvalidParameterValue.RouteNextHopInvalid');
   });
 
   it('checks a NAT next hop is a NAT gateway of the VPC, AVAILABLE or PENDING', async () => {

@@ -127,7 +127,7 @@ describe(`the edge of a region in a box (${engineName()})`, { skip: isRoot ? fal
       assert.match(seenOutside, new RegExp(`Connection received on ${publicIp.replace(/\./g, '\\.')} `), 'the internet sees the EIP');
       assert.match(seenOutside, /back/);
 
-      const udp = background(ns(), ['timeout', '4', 'nc', '-n', '-u', '-l', '-p', '7000']);
+      const udp = background(ns(), ['timeout', '10', 'nc', '-n', '-u', '-l', '-p', '7000']);
       await pause(300);
       for (let i = 0; i < 3; i++) await run(['exec', '--data-dir', box.dataDir, 'internet', '--', 'sh', '-c', `echo datagram | nc -n -u -w 1 ${publicIp} 7000`]);
       assert.match(await udp, /datagram/);

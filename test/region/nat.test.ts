@@ -180,6 +180,44 @@ describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ?
     await until('unblocked', async () => (await box.exec(instanceId, ['ping', '-c', '1', '-W', '1', '198.18.0.10'])).code === 0, 15_000);
   });
 
+  it('holds the NAT EIP to its own limit', async () => {
+    const eipId = (await box.vpc.DescribeAddresses({ Filters: [{ Name: 'address-ip', Values: [natIp] }] })).AddressSet![0]!.AddressId!;
+    await box.vpc.ModifyAddressesBandwidth({ AddressIds: [eipId], InternetMaxBandwidthOut: 5 });
+    await pause(3000);
+    const server = spawn('ip', ['netns', 'exec', `${box.prefix}-internet`, 'iperf3', '-s', '-1', '-p', '5302'], { stdio: 'ignore' });
+    try {
+      await pause(300);
+      const out = execFileSync('ip', ['netns', 'exec', `${box.prefix}-${instanceId}`, 'iperf3', '-c', '198.18.0.10', '-p', '5302', '-P', '2', '-t', '6', '-O', '2', '-J'], { encoding: 'utf8', timeout: 40_000 });
+      const mbps = (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e6;
+      assert.ok(mbps <= 5 * 1.05 && mbps >= 5 * 0.7, `${mbps.toFixed(2)} Mbit/s through a NAT EIP limited to 5 Mbit/s`);
+    } finally {
+      server.kill();
+      await box.vpc.ModifyAddressesBandwidth({ AddressIds: [eipId], InternetMaxBandwidthOut: 100 });
+    }
+  });
+
+  it("routes by the table first: an EIP instance behind 0.0.0.0/0 → NAT leaves as the NAT EIP, and as its own EIP for a route of GatewayType EIP", async () => {
+    const eipId = (await box.vpc.AllocateAddresses({ AddressCount: 1, InternetMaxBandwidthOut: 100 })).AddressSet![0]!;
+    await box.vpc.AssociateAddress({ AddressId: eipId, InstanceId: instanceId });
+    const own = (await box.vpc.DescribeAddresses({ AddressIds: [eipId] })).AddressSet![0]!.AddressIp!;
+    const seenAs = async (port: number) => {
+      const seen = background(`${box.prefix}-internet`, ['timeout', '8', 'nc', '-n', '-v', '-l', '-p', String(port)]);
+      await pause(300);
+      await box.exec(instanceId, ['sh', '-c', `echo hi | nc -n -w 1 198.18.0.10 ${port}`]);
+      return /Connection received on (\S+) /.exec(await seen)?.[1];
+    };
+    await pause(3000);
+    assert.equal(await seenAs(9200), natIp, 'the table (0.0.0.0/0 → NAT) wins over the EIP');
+    const table = (await box.vpc.DescribeRouteTables({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })).RouteTableSet![0]!.RouteTableId!;
+    const bad = await box.vpc.CreateRoutes({ RouteTableId: table, Routes: [{ DestinationCidrBlock: '198.18.0.0/24', GatewayType: 'EIP', GatewayId: 'eip-x' }] }).catch((e: { code: string }) => e.code);
+    assert.equal(bad, 'InvalidParameterValue.RouteNextHopInvalid');
+    await box.vpc.CreateRoutes({ RouteTableId: table, Routes: [{ DestinationCidrBlock: '198.18.0.0/24', GatewayType: 'EIP', GatewayId: '0' }] });
+    await until('the EIP route in effect', async () => (await seenAs(9201)) === own, 20_000);
+    const routes = (await box.vpc.DescribeRouteTables({ RouteTableIds: [table] })).RouteTableSet![0]!.RouteSet!;
+    await box.vpc.DeleteRoutes({ RouteTableId: table, Routes: routes.filter((r) => r.GatewayType === 'EIP') });
+    await box.vpc.DisassociateAddress({ AddressId: eipId });
+  });
+
   it('drops what no SNAT rule covers, and lets the VPC go from the gateways when the NAT gateway is deleted', async () => {
     const rules = await box.vpc.DescribeNatGatewaySourceIpTranslationNatRules({ NatGatewayId: natId });
     await box.vpc.DeleteNatGatewaySourceIpTranslationNatRule({ NatGatewayId: natId, NatGatewaySnatIds: rules.SourceIpTranslationNatRuleSet!.map((r) => r.NatGatewaySnatId!) });

@@ -68,7 +68,11 @@ export interface LimitShare {
 /** Classes per EIP: minors 4·slot+1 … +3 (slots 1–8190: below 0x8000), from the address, collisions to the next free slot in address order. */
 export function limitClasses(doc: HostDocument, shares: ReadonlyMap<string, LimitShare>): LimitClass[] {
   const nodes = Math.max(1, doc.gatewayNodes ?? 1);
-  const eips = doc.vpcs.flatMap((v) => v.eips ?? []).filter((e) => e.bandwidthMbps > 0);
+  // Instances' EIPs, and NAT gateways' (carried by the VPC's owner node alone: all of the limit, like a pinned EIP).
+  const natEips = doc.vpcs.flatMap((v) =>
+    (v.nat?.gateways ?? []).flatMap((g) => Object.entries(g.eipBandwidthMbps ?? {}).map(([publicIp, bandwidthMbps]) => ({ publicIp, bandwidthMbps, pinned: true as const }))),
+  );
+  const eips = [...doc.vpcs.flatMap((v) => v.eips ?? []), ...natEips].filter((e) => e.bandwidthMbps > 0);
   eips.sort((a, b) => parseIp(a.publicIp)! - parseIp(b.publicIp)!);
   const taken = new Set<number>();
   return eips.map((e) => {
@@ -147,9 +151,10 @@ export function qosTableText(classes: LimitClass[]): string {
     `  map first_class_of { typeof ip saddr : meta priority;${elems(classes.map((c) => `${c.publicIp} : 1:${hex(c.minor + 1)}`))} }`,
     '  chain classify {',
     '    type filter hook postrouting priority 300; policy accept;',
-    `    oifname ${i0} meta priority set ip saddr map @class_of`,
-    `    oifname ${i0} tcp sport ${ports} meta priority set ip saddr map @first_class_of`,
-    `    oifname ${i0} tcp dport ${ports} meta priority set ip saddr map @first_class_of`,
+    // A NAT address with its own cap (nat-gateway.ts qos_class, minors from 0x8000) keeps it.
+    `    oifname ${i0} meta priority < 1:8000 meta priority set ip saddr map @class_of`,
+    `    oifname ${i0} tcp sport ${ports} meta priority < 1:8000 meta priority set ip saddr map @first_class_of`,
+    `    oifname ${i0} tcp dport ${ports} meta priority < 1:8000 meta priority set ip saddr map @first_class_of`,
     '  }',
     '}',
   ].join('\n');

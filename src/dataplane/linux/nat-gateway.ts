@@ -79,6 +79,8 @@ function validate(vpcs: NatVpc[]): void {
     for (const g of nat.gateways) {
       if (!/^nat-[a-z0-9]+$/.test(g.natGatewayId)) throw new Error(`invalid NAT gateway ID ${JSON.stringify(g.natGatewayId)}`);
       for (const ip of g.publicIps) if (parseIp(ip) === undefined) throw new Error(`${g.natGatewayId}: invalid EIP ${JSON.stringify(ip)}`);
+      for (const [ip, mbps] of Object.entries(g.eipBandwidthMbps ?? {}))
+        if (!g.publicIps.includes(ip) || !(mbps > 0)) throw new Error(`${g.natGatewayId}: invalid limit ${mbps} of ${JSON.stringify(ip)}`);
       for (const s of g.snat) {
         if (!parseCidr(s.source)) throw new Error(`${s.natGatewaySnatId}: invalid source ${JSON.stringify(s.source)}`);
         if (!s.publicIps.length || s.publicIps.some((ip) => !g.publicIps.includes(ip))) throw new Error(`${s.natGatewaySnatId}: EIPs not of ${g.natGatewayId}`);

@@ -345,7 +345,7 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
     neigh.set(`${PUBLIC_LINK} ${GATEWAY_ROOT_HOP}`, { dev: PUBLIC_LINK, dst: GATEWAY_ROOT_HOP, lladdr: GATEWAY_ROOT_MAC });
   }
   // The gateway cluster, for ports with an elastic IP (route-tables.ts PUBLIC_TABLE).
-  if (vpc.publicGateway && vpc.ports.some((p) => p.publicIp)) {
+  if (vpc.publicGateway) {
     neigh.set(`${vx} ${PUBLIC_GATEWAY}`, { dev: vx, dst: PUBLIC_GATEWAY, lladdr: macText(vpc.publicGateway.routerMac) });
     fdb.set(macText(vpc.publicGateway.routerMac), vpc.publicGateway.underlay);
   }

@@ -154,6 +154,10 @@ export function routingWant(vpc: VpcContext, ctx: RoutingContext): RoutingWant {
         if (!ctx.deferredLinks.has(link)) routes.set(`${out} ${r.destination}`, { gateway: PEERING_GATEWAY, dev: link });
         continue;
       }
+      if (r.kind === 'eip') {
+        routes.set(`${out} ${r.destination}`, vpc.publicGateway ? { gateway: PUBLIC_GATEWAY, dev: vx } : { blackhole: true });
+        continue;
+      }
       if (r.kind === 'nat') {
         routes.set(`${out} ${r.destination}`, vpc.ownerGateway ? { gateway: OWNER_GATEWAY, dev: vx } : { blackhole: true });
         continue;
@@ -308,6 +312,6 @@ export function checkRouteTable(t: RouteTable, where: string): void {
         const ip = parseIp(h.ip);
         if (ip === undefined || ip < GROUP_ID_LIMIT) throw new Error(`${where} ${r.destination}: invalid next hop ${JSON.stringify(h.ip)}`);
       }
-    } else if (r.kind !== 'peering' && r.kind !== 'nat') throw new Error(`${where} ${(r as { destination: string }).destination}: unknown route kind`);
+    } else if (r.kind !== 'peering' && r.kind !== 'nat' && r.kind !== 'eip') throw new Error(`${where} ${(r as { destination: string }).destination}: unknown route kind`);
   }
 }

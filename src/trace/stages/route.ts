@@ -187,6 +187,7 @@ function byTable(t: Transit): Outcome {
   }
 
   if (route.kind === 'nat') return natRoute(t, route, which, table);
+  if (route.kind === 'eip') return eipRoute(t, route, which, table);
   const hops = route.nextHops;
   table.nextHops = hops.map((h) => ({ ...h }));
   if (!hops.length) {
@@ -234,6 +235,21 @@ function byTable(t: Transit): Outcome {
  * onlink`, a permanent neighbour to the NAT MAC). A document without
  * `ownerGateway` gets a blackhole from the driver: no node to send to.
  */
+/** A route of GatewayType EIP: over the tunnel to the gateway cluster, where the sender's EIP (if it has one) is its source. */
+function eipRoute(t: Transit, route: Extract<TableRoute, { kind: 'eip' }>, which: string, table: TableDetail): Outcome {
+  const r = t.router;
+  const dst = t.packet.dst;
+  const g = r.vpc.publicGateway;
+  if (!g) {
+    const reason = `${which} sends ${dst} to the internet by the sender's public IP (EIP), but ${r.hostId}'s document names no gateway cluster (no gateway node in the region): the route is a blackhole; dropped`;
+    return drop(t, 'blackhole', reason, { destination: dst, kind: 'blackhole', table });
+  }
+  const detail: RouteDetail = { destination: dst, kind: 'gateway', route: `${route.destination} via ${PUBLIC_GATEWAY} dev ${vxName(r)} onlink`, table };
+  if (t.packet.ttl <= 1) return ttlExceeded(t, detail);
+  t.route = { kind: 'gateway', via: 'eip', underlay: g.underlay, routerMac: g.routerMac };
+  return next(hop(t, 'route', 'forward', `${which}: to the internet by the sender's EIP, over ${vxName(r)} to the gateway cluster at ${g.underlay}`, detail));
+}
+
 function natRoute(t: Transit, route: Extract<TableRoute, { kind: 'nat' }>, which: string, table: TableDetail): Outcome {
   const r = t.router;
   const dst = t.packet.dst;

@@ -52,7 +52,7 @@ describe('gateway EIP limits', () => {
     assert.ok(plan.tc.some((l) => l.startsWith(`class replace dev i0 parent 1:${m} classid 1:${(classes[0]!.minor + 1).toString(16)} htb rate 25000000bit`) && l.endsWith('prio 0')));
     assert.ok(plan.tc.some((l) => l.includes(`classid 1:${(classes[0]!.minor + 2).toString(16)} htb rate 8000bit ceil 25000000bit`) && l.endsWith('prio 1')));
     assert.match(plan.nft, /comment "weft [0-9a-f]{16}"/);
-    assert.match(qosTableText(classes), /tcp sport \{ 22, 3389 \} meta priority set ip saddr map @first_class_of/);
+    assert.match(qosTableText(classes), /tcp sport \{ 22, 3389 \} meta priority < 1:8000 meta priority set ip saddr map @first_class_of/);
   });
 
   it('reads classes as tc prints them, and plans nothing when they match (rates within 1 %)', () => {
