@@ -3,6 +3,7 @@
  * fresh PostgreSQL database when WEFT_TEST_DATABASE is set), official-SDK
  * clients, `exec` inside instances, and `down()` that removes everything.
  */
+import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -131,4 +132,23 @@ export function background(where: string, cmd: string[], timeoutMs = 60_000): Pr
   p.stdout.on('data', (d) => (out += d));
   p.stderr.on('data', (d) => (out += d));
   return new Promise<string>((ok) => p.on('close', () => ok(out)));
+}
+
+/** The next hops (sorted) of router namespace `router`'s route to `prefix` (`inet`, `fab`: the part after the prefix). */
+export function routerVia(box: Box, router: string, prefix: string): string[] {
+  const out = execFileSync('ip', ['-n', `${box.prefix}-${router}`, '-j', 'route', 'show', prefix], { encoding: 'utf8' });
+  const routes = JSON.parse(out) as { gateway?: string; nexthops?: { gateway: string }[] }[];
+  return routes.flatMap((r) => r.nexthops?.map((n) => n.gateway) ?? (r.gateway ? [r.gateway] : [])).sort();
+}
+
+/** The failure drill: each of the two gateways fails for 2 s and recovers in turn, until both routers use it again. */
+export async function failEachGateway(box: Box): Promise<void> {
+  const pause = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+  for (const gw of ['gw1', 'gw2']) {
+    await pause(1500);
+    assert.equal((await run(['node', 'fail', '--data-dir', box.dataDir, gw])).code, 0, `weft node fail ${gw}`);
+    await pause(2000);
+    assert.equal((await run(['node', 'recover', '--data-dir', box.dataDir, gw])).code, 0, `weft node recover ${gw}`);
+    await until(`${gw} back`, async () => routerVia(box, 'inet', '198.51.100.0/24').length === 2 && routerVia(box, 'fab', '100.64.255.1').length === 2, 15_000);
+  }
 }

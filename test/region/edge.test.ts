@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { background, isRoot, openInstance, startBox, until, type Box } from '../helpers/box.js';
+import { background, failEachGateway, isRoot, openInstance, routerVia, startBox, until, type Box } from '../helpers/box.js';
 import { engineName, run } from '../helpers/region.js';
 
 describe(`the edge of a region in a box (${engineName()})`, { skip: isRoot ? false : 'needs root (network namespaces)' }, () => {
@@ -16,11 +16,7 @@ describe(`the edge of a region in a box (${engineName()})`, { skip: isRoot ? fal
   const nodes = async () => JSON.parse((await weft('node', 'list')).stdout) as { name: string; role: string; zone?: string; state: string }[];
   const internet = (...cmd: string[]) => run(['exec', '--data-dir', box.dataDir, 'internet', '--', ...cmd]);
   /** The gateways a router's route to `prefix` goes through. */
-  const via = (router: string, prefix: string) => {
-    const out = execFileSync('ip', ['-n', `${box.prefix}-${router}`, '-j', 'route', 'show', prefix], { encoding: 'utf8' });
-    const routes = JSON.parse(out) as { gateway?: string; nexthops?: { gateway: string }[] }[];
-    return routes.flatMap((r) => r.nexthops?.map((n) => n.gateway) ?? (r.gateway ? [r.gateway] : [])).sort();
-  };
+  const via = (router: string, prefix: string) => routerVia(box, router, prefix);
   const birds = () => {
     try {
       return execFileSync('pgrep', ['-f', `${box.dataDir}/bird/`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
@@ -141,13 +137,7 @@ describe(`the edge of a region in a box (${engineName()})`, { skip: isRoot ? fal
       try {
         await pause(500);
         const download = run(['exec', '--data-dir', box.dataDir, 'internet', '--', 'sh', '-c', `nc -n -w 10 ${publicIp} 7070 | wc -c`]);
-        for (const gw of ['gw1', 'gw2']) {
-          await pause(1500);
-          assert.equal((await weft('node', 'fail', gw)).code, 0);
-          await pause(2000);
-          assert.equal((await weft('node', 'recover', gw)).code, 0);
-          await until(`${gw} back`, async () => via('inet', '198.51.100.0/24').length === 2 && via('fab', '100.64.255.1').length === 2, 15_000);
-        }
+        await failEachGateway(box);
         const got = await download;
         assert.equal(got.code, 0, got.stderr);
         assert.equal(Number(got.stdout.trim()), total, 'every byte arrived');

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { background, isRoot, openInstance, startBox, until, type Box } from '../helpers/box.js';
+import { background, failEachGateway, isRoot, openInstance, routerVia, startBox, until, type Box } from '../helpers/box.js';
 import { engineName, run } from '../helpers/region.js';
 
 describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ? false : 'needs root (network namespaces)' }, () => {
@@ -18,14 +18,9 @@ describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ?
   let privateIp = '';
   let natId = '';
   let natIp = '';
-  const weft = (...args: string[]) => run([...args.slice(0, 2), '--data-dir', box.dataDir, ...args.slice(2)]);
   const internet = (...cmd: string[]) => run(['exec', '--data-dir', box.dataDir, 'internet', '--', ...cmd]);
   const pause = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
-  const via = (router: string, prefix: string) => {
-    const out = execFileSync('ip', ['-n', `${box.prefix}-${router}`, '-j', 'route', 'show', prefix], { encoding: 'utf8' });
-    const routes = JSON.parse(out) as { gateway?: string; nexthops?: { gateway: string }[] }[];
-    return routes.flatMap((r) => r.nexthops?.map((n) => n.gateway) ?? (r.gateway ? [r.gateway] : [])).sort();
-  };
+  const via = (router: string, prefix: string) => routerVia(box, router, prefix);
   /** NAT sessions in a gateway node's conntrack table. */
   const sessions = (gw: string) => {
     try {
@@ -116,13 +111,7 @@ describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ?
       await pause(1000);
       // Both nodes hold the session: the one carrying it, and the other by conntrackd.
       for (const gw of ['gw1', 'gw2']) assert.match(sessions(gw), /dport=7070/, `${gw} holds the session`);
-      for (const gw of ['gw1', 'gw2']) {
-        await pause(1500);
-        assert.equal((await weft('node', 'fail', gw)).code, 0);
-        await pause(2000);
-        assert.equal((await weft('node', 'recover', gw)).code, 0);
-        await until(`${gw} back`, async () => via('inet', '198.51.100.0/24').length === 2 && via('fab', '100.64.255.1').length === 2, 15_000);
-      }
+      await failEachGateway(box);
       const got = await download;
       assert.equal(got.code, 0, got.out);
       assert.equal(Number(got.out.trim()), total, 'every byte arrived');
