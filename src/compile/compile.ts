@@ -78,6 +78,12 @@ export const gatewayMac = (vni: number) => routerMac('gateway-cluster', vni);
 /** MAC a VPC's routers on the gateway nodes answer to for traffic sent to the VPC's owner node (VpcContext.ownerGateway). */
 export const ownerMac = (vni: number) => routerMac('nat-gateway', vni);
 
+/** MAC of the LB cluster's tunnel end for one VPC: the same on every LB node, which any of them may answer. */
+export const lbMac = (vni: number) => routerMac('lb-cluster', vni);
+
+/** MAC LB node `n` sends from in one VPC: a flow's replies come back to the node whose MAC its last packet carried. */
+export const lbNodeMac = (vni: number, n: number) => routerMac(`lb-node-${n}`, vni);
+
 /** Conntrack zone of a VPC's NAT sessions on every gateway node: 1–65535 (zone 0 is everything else's). */
 export const natZone = (vni: number) => 1 + (vni % 65535);
 

@@ -42,3 +42,14 @@ export interface GatewayFlowAnswer {
   accepted: number;
   unknownGateways: string[];
 }
+
+/**
+ * What an LB node's health checks say of the targets it probes
+ * (POST …/hosts/{id}/health, body LbHealthReport): the whole current state,
+ * sent when any target's status changes and again every 30 s. `Unknown`: not
+ * yet probed to a verdict. The controller keeps one row per node and target;
+ * a target is healthy when any node that reports finds it Alive.
+ */
+export interface LbHealthReport {
+  targets: { listenerId: string; ip: string; port: number; status: 'Alive' | 'Dead' | 'Unknown' }[];
+}

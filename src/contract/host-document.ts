@@ -22,9 +22,11 @@ export interface HostDocument {
    * its VPCs are those with a bound EIP or a NAT gateway, without ports, each
    * with `eips` and `nat`. Absent on a host.
    */
-  role?: 'gateway';
+  role?: 'gateway' | 'lb';
   /** On a gateway: how many gateway nodes the cluster has (an EIP's limit is split over them until measured shares say otherwise). */
   gatewayNodes?: number;
+  /** On an LB node: its number among the LB nodes (1-based, in name order: lb1 is 1); its per-VPC MAC and health-check source follow from it (core/region.ts). */
+  lbNode?: number;
   vpcs: VpcContext[];
 }
 
@@ -101,6 +103,85 @@ export interface VpcContext {
   ownerRank?: number;
   /** On a gateway: the VPC's NAT gateways, translated statefully in the gateway node's own namespace. */
   nat?: NatContext;
+  /**
+   * On an LB node: the VPC's load balancers, sorted by ID (docs/load-balancers.md).
+   * The node's router for the VPC answers the cluster MAC (`routerMac`, the same
+   * on every LB node) on its tunnel and sends to the VPC's hosts from its own
+   * MAC (`lbNodeMac`), so the replies of each flow come back to it.
+   */
+  loadBalancers?: LoadBalancer[];
+  /**
+   * On a host of a VPC with an internal load balancer: where its VIPs are
+   * (sorted): over the tunnel to the LB cluster's address, to the cluster MAC.
+   */
+  lbVips?: { vips: string[]; underlay: string; routerMac: string };
+  /**
+   * On a host of a VPC with a load balancer: the LB nodes, by number. A flow
+   * that arrives from node n's MAC is marked n in conntrack, and its replies
+   * go back to that node (the last one that sent a packet of it), which
+   * translates them back.
+   */
+  lbNodes?: { node: number; mac: string; underlay: string }[];
+}
+
+/**
+ * A load balancer as an LB node runs it: its VIP and listeners. A new flow to
+ * a listener is sent to the backend the listener's Maglev table (core/maglev.ts,
+ * computed from `backends` and `tableSize`, the same on every node) holds at
+ * the slot of the flow's hash; conntrack keeps it there.
+ */
+export interface LoadBalancer {
+  loadBalancerId: string;
+  vip: string;
+  /** OPEN: the VIP is public, announced to the internet by the LB nodes. */
+  public: boolean;
+  /** Sorted by protocol, then port. */
+  listeners: Listener[];
+}
+
+export interface Listener {
+  listenerId: string;
+  protocol: 'tcp' | 'udp';
+  port: number;
+  /** Maglev table size: a prime (65537 by default). */
+  tableSize: number;
+  /**
+   * Every registered target, sorted by address then port, with what the
+   * cluster's health checks say (`healthy` false: out of the table; absent
+   * when health checks are off). The table holds those with weight > 0 that
+   * are not unhealthy.
+   */
+  targets: LbTarget[];
+  /** What the LB nodes probe; absent: health checks off (every target counts as healthy). */
+  healthCheck?: HealthCheckSpec;
+}
+
+export interface LbTarget {
+  ip: string;
+  port: number;
+  instanceId: string;
+  /** 0–100; 0 drains: no new flows, existing ones go on. */
+  weight: number;
+  healthy?: boolean;
+}
+
+/** A listener's health check, normalised from Tencent's HealthCheck. */
+export interface HealthCheckSpec {
+  /** TCP connect; HTTP request (TCP listeners); PING, an ICMP echo (UDP listeners, as Tencent's UDP checks). */
+  type: 'tcp' | 'http' | 'ping';
+  /** IntervalTime, TimeOut: milliseconds. */
+  intervalMs: number;
+  timeoutMs: number;
+  /** HealthNum: consecutive successes that make a dead target alive; UnHealthNum: failures that make it dead. */
+  rise: number;
+  fall: number;
+  /** CheckPort: probe this port instead of the target's. */
+  port?: number;
+  /** HTTP: path, Host header, method (GET or HEAD) and the accepted status classes (Tencent's HttpCode bits: 1 = 1xx … 16 = 5xx). */
+  httpPath?: string;
+  httpDomain?: string;
+  httpMethod?: 'GET' | 'HEAD';
+  httpCodes?: number;
 }
 
 /**

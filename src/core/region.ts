@@ -38,6 +38,23 @@ export function gatewayNodeAddress(gatewayAddress: string, n: number): string {
   return formatIp(v);
 }
 
+/**
+ * The LB cluster's tunnel address (docs/load-balancers.md): every LB node
+ * holds it and the fabric router spreads flows over them (ECMP); hosts send
+ * traffic for internal VIPs there.
+ */
+export const DEFAULT_LB_ADDRESS = '100.64.254.1';
+
+/**
+ * The address LB node `n` (1-based) sends its health checks from, inside
+ * each VPC router of the node: in 100.64.0.0/10 like Tencent's health-check
+ * sources (SourceIpType 1), never a VPC's (VPCs are RFC 1918). A backend's
+ * security group must allow it, as on Tencent Cloud.
+ */
+export function lbHealthSource(n: number): string {
+  return formatIp((parseIp('100.64.253.10')! + n) >>> 0);
+}
+
 /** Throws an Error naming what to fix when `publicPools` is not a valid set of pools. */
 export function makeRegion(name = 'local', zoneCount = 2, publicPools: readonly string[] = DEFAULT_PUBLIC_POOLS, gatewayAddress = DEFAULT_GATEWAY_ADDRESS): Region {
   return {

@@ -518,6 +518,70 @@ const gatewayFlows: Migration = {
   },
 };
 
+/** CLB: load balancers, listeners, targets and what the LB nodes' health checks say (docs/load-balancers.md). */
+const loadBalancers: Migration = {
+  async up(db) {
+    await db.schema
+      .createTable('load_balancers')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('vpc_id', 'text', (c) => c.notNull())
+      .addColumn('subnet_id', 'text', (c) => c.notNull())
+      .addColumn('vip', 'text', (c) => c.notNull())
+      .addColumn('status', 'integer', (c) => c.notNull())
+      .addColumn('bandwidth', 'integer')
+      .addColumn('project_id', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('pass_to_target', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('delete_protect', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('task_id', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('load_balancers_by_account').on('load_balancers').columns(['account', 'id']).execute();
+    await db.schema.createIndex('load_balancers_by_vpc').on('load_balancers').column('vpc_id').execute();
+    // Public VIPs are unique in the region; internal ones are private_ips rows (unique per VPC there).
+    await db.schema.createIndex('load_balancers_by_vip').on('load_balancers').column('vip').execute();
+    await db.schema
+      .createTable('lb_listeners')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('load_balancer_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('protocol', 'text', (c) => c.notNull())
+      .addColumn('port', 'integer', (c) => c.notNull())
+      .addColumn('scheduler', 'text', (c) => c.notNull())
+      .addColumn('session_expire_time', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('health_check', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    // One listener per protocol and port of a load balancer.
+    await db.schema.createIndex('lb_listeners_port').on('lb_listeners').columns(['load_balancer_id', 'protocol', 'port']).unique().execute();
+    await db.schema
+      .createTable('lb_targets')
+      .addColumn('listener_id', 'text', (c) => c.notNull())
+      .addColumn('load_balancer_id', 'text', (c) => c.notNull())
+      .addColumn('instance_id', 'text', (c) => c.notNull())
+      .addColumn('private_ip', 'text', (c) => c.notNull())
+      .addColumn('port', 'integer', (c) => c.notNull())
+      .addColumn('weight', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('lb_targets_pk', ['listener_id', 'private_ip', 'port'])
+      .execute();
+    await db.schema.createIndex('lb_targets_by_lb').on('lb_targets').column('load_balancer_id').execute();
+    await db.schema.createIndex('lb_targets_by_instance').on('lb_targets').column('instance_id').execute();
+    await db.schema
+      .createTable('lb_target_health')
+      .addColumn('listener_id', 'text', (c) => c.notNull())
+      .addColumn('private_ip', 'text', (c) => c.notNull())
+      .addColumn('port', 'integer', (c) => c.notNull())
+      .addColumn('host_id', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('changed_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('lb_target_health_pk', ['listener_id', 'private_ip', 'port', 'host_id'])
+      .execute();
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
@@ -529,6 +593,7 @@ const migrations: Record<string, Migration> = {
   '0008-nat-rules': natRules,
   '0009-host-roles': hostRoles,
   '0010-gateway-flows': gatewayFlows,
+  '0011-load-balancers': loadBalancers,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -356,6 +356,78 @@ export interface GatewayFlowMinutesTable {
   new_connections: number;
 }
 
+/**
+ * A CLB instance (clb 2018-03-17; docs/load-balancers.md). Public (OPEN) ones
+ * take their VIP from the region's public pools, as EIPs do (never the same
+ * address as an EIP); internal ones a private address of their subnet, held
+ * in `private_ips` like an instance's.
+ */
+export interface LoadBalancersTable {
+  id: string; // lb-xxxxxxxx
+  account: string;
+  name: string;
+  /** OPEN or INTERNAL (LoadBalancerType). */
+  type: string;
+  vpc_id: string;
+  /** INTERNAL: the subnet its VIP is in; OPEN: ''. */
+  subnet_id: string;
+  vip: string;
+  /** Tencent's Status: 0 creating (until every LB node holds it), 1 normal. */
+  status: number;
+  /** InternetAccessible.InternetMaxBandwidthOut (Mbps) of an OPEN one; null: none given. */
+  bandwidth: number | null;
+  project_id: number;
+  /** LoadBalancerPassToTarget: 0/1. */
+  pass_to_target: number;
+  /** DeleteProtect (ModifyLoadBalancerAttributes): 0/1. */
+  delete_protect: number;
+  /** The RequestId of CreateLoadBalancer: the task that makes it normal. */
+  task_id: string;
+  created_at: string;
+}
+
+/** A layer-4 listener of a load balancer: one protocol and port. */
+export interface LbListenersTable {
+  id: string; // lbl-xxxxxxxx
+  load_balancer_id: string;
+  name: string;
+  /** TCP or UDP. */
+  protocol: string;
+  port: number;
+  /** WRR (the Maglev table honours weights; LEAST_CONN is refused). */
+  scheduler: string;
+  session_expire_time: number;
+  /**
+   * JSON of the normalised HealthCheck (contract/host-document.ts
+   * HealthCheckSpec plus Tencent's echo-only fields): what the LB nodes probe.
+   */
+  health_check: string;
+  created_at: string;
+}
+
+/** A backend of a listener: an instance's private address and a port, with its weight. */
+export interface LbTargetsTable {
+  listener_id: string;
+  load_balancer_id: string;
+  instance_id: string;
+  private_ip: string;
+  port: number;
+  /** 0–100; 0 drains (no new flows). */
+  weight: number;
+  created_at: string;
+}
+
+/** What each LB node's health checks last said of a target (one row per node: they never write the same row). */
+export interface LbTargetHealthTable {
+  listener_id: string;
+  private_ip: string;
+  port: number;
+  host_id: string;
+  /** Alive, Dead or Unknown (Tencent's HealthStatusDetail). */
+  status: string;
+  changed_at: string;
+}
+
 export interface DB {
   hosts: HostsTable;
   accounts: AccountsTable;
@@ -386,4 +458,8 @@ export interface DB {
   gateway_flow_qos: GatewayFlowQosTable;
   gateway_flow_counters: GatewayFlowCountersTable;
   gateway_flow_minutes: GatewayFlowMinutesTable;
+  load_balancers: LoadBalancersTable;
+  lb_listeners: LbListenersTable;
+  lb_targets: LbTargetsTable;
+  lb_target_health: LbTargetHealthTable;
 }
