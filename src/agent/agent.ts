@@ -71,6 +71,8 @@ export function runAgent(o: AgentOptions) {
         const ms = Math.round(performance.now() - t0);
         // A slow no-op is worth a line too: it is what every resync costs.
         if (changes || ms >= 1000) log(`applied revision ${current.revision}: ${changes} change(s) in ${ms} ms${timings ? ` (${formatTimings(timings)})` : ''}`);
+        // Health checks start once their namespaces exist (a probe process that died comes back here too).
+        health?.update(current);
         await sendReport(o, { revision: current.revision, ok: true, changes });
       } catch (e) {
         const error = e instanceof Error ? e.message : String(e);
@@ -88,7 +90,6 @@ export function runAgent(o: AgentOptions) {
         if (next) {
           doc = next.document;
           digest = next.digest;
-          health?.update(doc);
           await apply();
         }
       } catch (e) {

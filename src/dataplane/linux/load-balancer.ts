@@ -64,7 +64,7 @@ export function lbTableText(vpc: VpcContext): string {
       if (elems.length) out.push(`    elements = { ${elems.join(', ')} }`);
       out.push('  }');
       entries.push(`${lb.vip} . ${l.protocol} . ${l.port} : goto ${l.listenerId}`);
-      chains.push(`  chain ${l.listenerId} {`, `    dnat ip to ${flowHashExpr(l.tableSize, l.protocol)} map @${mapName(l)}`, '  }');
+      chains.push(`  chain ${l.listenerId} {`, `    meta l4proto ${l.protocol} dnat ip to ${flowHashExpr(l.tableSize)} map @${mapName(l)}`, '  }');
     }
   }
   out.push('  map listeners {', '    type ipv4_addr . inet_proto . inet_service : verdict');
