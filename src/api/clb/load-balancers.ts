@@ -257,7 +257,7 @@ export const createLoadBalancer = defineAction({
       if (parseIp(p.Vip) === undefined) fail('InvalidParameter.FormatError', `\`Vip\` ${p.Vip} is not an IPv4 address.`);
     }
     const account = ctx.account.uin;
-    const rows = await ctx.write(async (w) => {
+    const answer = await ctx.write(async (w) => {
       const vpc = await w.tx.selectFrom('vpcs').select('id').where('id', '=', p.VpcId!).where('account', '=', account).executeTakeFirst();
       if (!vpc) fail('InvalidParameterValue', `The VPC \`${p.VpcId}\` (\`VpcId\`) does not exist.`);
       const ids = Array.from({ length: n }, () => newId('lb'));
@@ -287,10 +287,11 @@ export const createLoadBalancer = defineAction({
       for (const r of rows) await saveTags(w, account, r.id, p.Tags?.map((t) => ({ Key: t.TagKey, Value: t.TagValue })));
       await beginTask(w, ctx, 'CreateLoadBalancer', []);
       for (const r of rows) lbChanged(w, r, 'create');
-      return rows;
+      // The answer, which a retry with the same ClientToken gets again.
+      return { LoadBalancerIds: ids, DealName: ctx.requestId };
     });
-    runLbTask(ctx.store, { taskId: ctx.requestId, lbIds: rows.map((r) => r.id) });
-    return { LoadBalancerIds: rows.map((r) => r.id), DealName: ctx.requestId };
+    runLbTask(ctx.store, { taskId: ctx.requestId, lbIds: answer.LoadBalancerIds });
+    return answer;
   },
 });
 
