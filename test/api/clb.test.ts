@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { registerHost } from '../../src/controller/agents-endpoint.js';
 import { openStore, type Store } from '../../src/store/store.js';
-import { engineName, errorOf, loose, startRegion, type Creds, type TestRegion } from '../helpers/region.js';
+import { engineName, errorOf, loose, refusalCheck, startRegion, type Creds, type TestRegion } from '../helpers/region.js';
 
 describe(`load balancers through the official SDK (${engineName()})`, () => {
   let r: TestRegion;
@@ -70,13 +70,7 @@ describe(`load balancers through the official SDK (${engineName()})`, () => {
     vips: await store.db.selectFrom('private_ips').selectAll().where('owner_kind', '=', 'clb').orderBy('ip').execute(),
     tasks: (await store.db.selectFrom('tasks').select('id').execute()).length,
   });
-  async function refused(name: string, call: () => Promise<unknown>, code: string, message?: RegExp) {
-    const before_ = await state();
-    const e = await errorOf(call());
-    assert.equal(e.code, code, `${name}: ${e.message}`);
-    if (message) assert.match(e.message, message, name);
-    assert.deepEqual(await state(), before_, `${name}: nothing written`);
-  }
+  const refused = refusalCheck(state);
   /** The change log entries since `revision`, as kind:id. */
   const changesSince = async (revision: number) =>
     [...new Set((await store.db.selectFrom('changes').select(['kind', 'resource_id']).where('revision', '>', revision).execute()).map((c) => `${c.kind}:${c.resource_id}`))].sort();

@@ -149,6 +149,22 @@ export async function errorOf(p: Promise<unknown>): Promise<{ code: string; mess
   throw new Error('expected the call to fail, but it succeeded');
 }
 
+/**
+ * A table-driven refusal check: the call fails with `code` (and a message
+ * matching `message`), and `state()` — what the actions under test write — is
+ * the same after it as before.
+ */
+export function refusalCheck<S>(state: () => Promise<S>) {
+  return async (name: string, call: () => Promise<unknown>, code: string, message?: RegExp) => {
+    const before = await state();
+    const e = await errorOf(call());
+    if (e.code !== code) throw new Error(`${name}: expected ${code}, got ${e.code}: ${e.message}`);
+    if (message && !message.test(e.message)) throw new Error(`${name}: the message ${JSON.stringify(e.message)} does not match ${message}`);
+    const now = await state();
+    if (JSON.stringify(now) !== JSON.stringify(before)) throw new Error(`${name}: the refused call wrote something`);
+  };
+}
+
 /** The Tencent error code of a rejected SDK call (fails the test if the call succeeds). */
 export const errorCode = async (p: Promise<unknown>): Promise<string> => (await errorOf(p)).code;
 
