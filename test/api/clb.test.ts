@@ -45,7 +45,7 @@ describe(`load balancers through the official SDK (${engineName()})`, () => {
     assert.equal(await settled(out.RequestId!, c), 0, 'the task succeeds');
     return out;
   }
-  async function newLb(o: { type?: 'OPEN' | 'INTERNAL'; name?: string; c?: Creds; vpc?: string; subnet?: string } = {}) {
+  async function newLb(o: { type?: 'OPEN' | 'INTERNAL'; name?: string; c?: Creds; vpc?: string; subnet?: string; tags?: Record<string, string> } = {}) {
     const type = o.type ?? 'INTERNAL';
     const out = await done(
       clb(o.c).CreateLoadBalancer({
@@ -53,6 +53,7 @@ describe(`load balancers through the official SDK (${engineName()})`, () => {
         VpcId: o.vpc ?? vpcId,
         ...(type === 'INTERNAL' && { SubnetId: o.subnet ?? subnetId }),
         ...(o.name && { LoadBalancerName: o.name }),
+        ...(o.tags && { Tags: Object.entries(o.tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) }),
       }),
       o.c,
     );
@@ -239,7 +240,7 @@ describe(`load balancers through the official SDK (${engineName()})`, () => {
   });
 
   it('describes load balancers by IDs, filters and search, in the model of the SDK', async () => {
-    const a = await newLb({ name: 'alpha-web' });
+    const a = await newLb({ name: 'alpha-web', tags: { env: 'prod' } });
     const b = await newLb({ type: 'OPEN', name: 'beta' });
     await clb().ModifyLoadBalancerAttributes({ LoadBalancerId: a, DeleteProtect: true });
     const aLb = await describeLb(a);
@@ -254,6 +255,9 @@ describe(`load balancers through the official SDK (${engineName()})`, () => {
     assert.deepEqual(await ids({ VpcId: otherVpc }), []);
     assert.deepEqual(await ids({ Filters: [{ Name: 'vip-isp', Values: ['INTERNAL'] }] }), [a]);
     assert.deepEqual(await ids({ Filters: [{ Name: 'exclusive', Values: ['1'] }] }), []);
+    assert.deepEqual(await ids({ Filters: [{ Name: 'tag:env', Values: ['prod'] }] }), [a]);
+    assert.deepEqual(await ids({ Filters: [{ Name: 'tag:env', Values: ['dev'] }] }), []);
+    assert.deepEqual(await ids({ Filters: [{ Name: 'tag-key', Values: ['env'] }, { Name: 'vip-isp', Values: ['BGP'] }] }), []);
     assert.deepEqual(await ids({ Forward: 0 }), []);
     assert.deepEqual(await ids({ WithRs: 1 }), []);
     assert.deepEqual(await ids({ WithRs: 0, LoadBalancerIds: [a, b] }), [a, b].sort());
