@@ -69,10 +69,22 @@ export interface LbApplied {
   maps: Map<string, string[]>;
 }
 
-/** The tables for one VPC: text, digest, and what the node holds once it is loaded. Undefined without load balancers. */
+const wanted = new Map<string, { text: string; applied: LbApplied }>();
+
+/** The tables for one VPC: text, digest, and what the node holds once it is loaded. Undefined without load balancers. Memoised by the VPC's load balancers. */
 export function lbWant(vpc: VpcContext): { text: string; applied: LbApplied } | undefined {
   const lbs = vpc.loadBalancers ?? [];
   if (!lbs.length) return undefined;
+  const key = JSON.stringify(lbs);
+  const known = wanted.get(key);
+  if (known) return known;
+  const want = buildWant(lbs);
+  if (wanted.size >= 64) wanted.delete(wanted.keys().next().value!);
+  wanted.set(key, want);
+  return want;
+}
+
+function buildWant(lbs: NonNullable<VpcContext['loadBalancers']>): { text: string; applied: LbApplied } {
   const shape = [`table ip ${LB_TABLE} {`];
   const maps = new Map<string, string[]>();
   const entries: string[] = [];
