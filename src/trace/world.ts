@@ -96,6 +96,12 @@ export interface World {
    * all announce the cluster's address and the EIP pools (gateways.ts).
    */
   gatewayNodes: string[];
+  /**
+   * Hosts whose document has the LB role, by node number (`lbNode`; then ID):
+   * the nodes that all hold the LB cluster's address and announce the public
+   * VIPs (load-balancers.ts).
+   */
+  lbNodes: string[];
 }
 
 export const routerKey = (r: Pick<Router, 'hostId' | 'vpc'>) => `${r.hostId}/${r.vpc.vpcId}`;
@@ -171,7 +177,7 @@ function indexRouter(host: HostDocument, vpc: VpcContext): Router {
 }
 
 export function buildWorld(documents: readonly HostDocument[]): World {
-  const world: World = { hosts: new Map(), routers: new Map(), byVni: new Map(), byUnderlay: new Map(), instances: new Map(), byVpc: new Map(), gatewayNodes: [] };
+  const world: World = { hosts: new Map(), routers: new Map(), byVni: new Map(), byUnderlay: new Map(), instances: new Map(), byVpc: new Map(), gatewayNodes: [], lbNodes: [] };
   for (const host of documents) {
     world.hosts.set(host.hostId, host);
     world.byUnderlay.set(host.underlay, host.hostId);
@@ -186,8 +192,11 @@ export function buildWorld(documents: readonly HostDocument[]): World {
     world.routers.set(host.hostId, routers);
     world.byVni.set(host.hostId, byVni);
     if (host.role === 'gateway') world.gatewayNodes.push(host.hostId);
+    if (host.role === 'lb') world.lbNodes.push(host.hostId);
   }
   world.gatewayNodes.sort();
+  const nodeNumber = (h: string) => world.hosts.get(h)!.lbNode ?? Number.MAX_SAFE_INTEGER;
+  world.lbNodes.sort((a, b) => nodeNumber(a) - nodeNumber(b) || (a < b ? -1 : a > b ? 1 : 0));
   for (const i of world.instances.values()) {
     const list = world.byVpc.get(i.router.vpc.vpcId) ?? [];
     list.push(i);
