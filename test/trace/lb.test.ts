@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { lbNodeMac } from '../../src/compile/compile.js';
 import type { HostDocument, Listener } from '../../src/contract/host-document.js';
+import { pascal } from '../../src/api/vpc/trace.js';
 import { flowSlot, maglevTable, MAGLEV_SIZE } from '../../src/core/maglev.js';
 import type { InternetDetail } from '../../src/trace/internet.js';
 import { reaches, type TraceQuery, type TraceResult } from '../../src/trace/model.js';
@@ -84,6 +85,15 @@ describe('tracer, load balancers: an internal VIP', () => {
     assert.match(text, new RegExp(`→ 10\\.0\\.1\\.100 \\(VIP of lb-int00000\\)`));
     assert.match(text, new RegExp(`load balancer: lb-int00000 \\(VIP 10\\.0\\.1\\.100\\) on ${node} \\(node ${tunnel.node}\\), listener lbl-web0000: Maglev slot ${want.slot} of ${SIZE}`));
     assert.match(text, new RegExp(`Maglev slot ${want.slot} of ${SIZE} → backend ${want.backend!.ip.replace(/\./g, '\\.')}:8080 \\(${want.backend!.instanceId}\\), one of 2 backend\\(s\\)`));
+  });
+
+  it("TraceVpcFlow's output carries it as LoadBalancer and in the lb hop's Detail (PascalCase)", () => {
+    const r = pascal(run(docs, { from: 'ins-a1', to: VIP })) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.deepEqual(Object.keys(r.LoadBalancer).sort(), ['Action', 'Backend', 'Backends', 'ListenerId', 'LbNode', 'LoadBalancerId', 'Node', 'Slot', 'TableSize', 'Vip'].sort());
+    assert.equal(r.LoadBalancer.Backend.InstanceId, r.DeliveredTo.InstanceId);
+    const hop = r.Hops.find((h: { Stage: string }) => h.Stage === 'lb');
+    assert.equal(hop.Detail.Slot, r.LoadBalancer.Slot);
+    assert.equal(hop.Detail.Excluded[0].Why, 'weight 0');
   });
 
   it('every LB node the ECMP may pick chooses the same backend', () => {
