@@ -155,6 +155,17 @@ function indexRouter(host: HostDocument, vpc: VpcContext): Router {
   // A NAT gateway's SNAT sources, as nat-gateway.ts puts them in nft: a malformed one fails the document.
   for (const g of vpc.nat?.gateways ?? []) for (const rule of g.snat) documentCidr(rule.source, `${where}, ${g.natGatewayId} SNAT rule ${rule.natGatewaySnatId}`);
 
+  // Load balancers, as the LB node's nft maps hold them: a VIP or target that is not an address, or a table size the
+  // Maglev table cannot have, fails the document.
+  for (const lb of vpc.loadBalancers ?? []) {
+    documentCidr(`${lb.vip}/32`, `${where}, ${lb.loadBalancerId} VIP`);
+    for (const l of lb.listeners) {
+      if (!Number.isInteger(l.tableSize) || l.tableSize < 1) throw new DocumentError(`${where}, ${l.listenerId}: table size ${String(l.tableSize)} is not a positive integer`);
+      for (const t of l.targets) documentCidr(`${t.ip}/32`, `${where}, ${l.listenerId} target ${t.instanceId}`);
+    }
+  }
+  for (const vip of vpc.lbVips?.vips ?? []) documentCidr(`${vip}/32`, `${where}, VIP route`);
+
   const routed = new Map<string, { text: string; cidr: Cidr }[]>();
   for (const p of vpc.ports)
     if (p.routedCidrs?.length) routed.set(p.instanceId, p.routedCidrs.map((text) => ({ text, cidr: documentCidr(text, `${where}, port ${p.ifname} routed CIDR`) })));

@@ -190,6 +190,23 @@ describe('tracer, load balancers: an internal VIP', () => {
     assert.equal(r.code, 'no-route');
   });
 
+  it('documents out of step: a VIP the nodes do not hold, a cluster MAC that is not theirs', () => {
+    const gone = lbRegion();
+    for (const d of gone) if (d.role === 'lb') d.vpcs[0]!.loadBalancers = [];
+    const r = run(gone, { from: 'ins-a1', to: VIP });
+    assert.equal(r.code, 'no-route');
+    assert.match(r.reason, /holds no load balancer of vpc-a0000000 with VIP 10\.0\.1\.100/);
+    const wrong = lbRegion();
+    wrong[0]!.vpcs[0]!.lbVips!.routerMac = '52:54:00:99:99:99';
+    assert.equal(run(wrong, { from: 'ins-a1', to: VIP }).code, 'tunnel-mac-mismatch');
+  });
+
+  it('a VIP that is not an address fails the document, as the node would refuse it', () => {
+    const bad = lbRegion();
+    bad.find((d) => d.hostId === 'lb1')!.vpcs[0]!.loadBalancers![0]!.vip = '10.0.1.300';
+    assert.throws(() => run(bad, { from: 'ins-a1', to: VIP }), /lb-int00000 VIP/);
+  });
+
   it('one LB node: it alone takes every flow', () => {
     const r = run(lbRegion({ nodes: ['lb2'] }), { from: 'ins-a1', to: VIP });
     assert.equal(lbHop(r).lbNode, 'lb2');
