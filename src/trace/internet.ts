@@ -19,7 +19,7 @@ import { dnatRuleFor, natCarriers, publicHolder, sessionFromInternet, type NatSe
 import { publicVip } from './load-balancers.js';
 import type { Ending, Hop, Packet } from './model.js';
 import type { Ingress, Chooser } from './stages/stage.js';
-import { ecmpHash } from './tables.js';
+import { pickNode } from './tables.js';
 import type { Router, World } from './world.js';
 
 export interface InternetDetail {
@@ -52,24 +52,27 @@ export interface InternetEntry {
 const INTERNET = 'internet';
 const endpoint = (ip: string, port?: number) => (port === undefined ? ip : `${ip}:${port}`);
 
-const ECMP_NOTE =
-  "every gateway node announces the EIP pools; the internet router hashes the flow with its own function, so on Linux another node may take it — any translates it alike (the same EIP maps on every node)";
+const GATEWAY_WORDS = {
+  router: 'internet router',
+  what: 'gateway nodes',
+  one: 'gateway node',
+  alike: 'any node translates alike',
+  note: 'every gateway node announces the EIP pools; the internet router hashes the flow with its own function, so on Linux another node may take it — any translates it alike (the same EIP maps on every node)',
+};
 
-const LB_ECMP_NOTE =
-  'every LB node announces the public VIPs; the internet router hashes the flow with its own function, so on Linux another node may take it — every node computes the same Maglev table, so the backend is the same';
+const LB_WORDS = {
+  router: 'internet router',
+  what: 'LB nodes',
+  one: 'LB node',
+  alike: 'every node chooses the same backend',
+  note: 'every LB node announces the public VIPs; the internet router hashes the flow with its own function, so on Linux another node may take it — every node computes the same Maglev table, so the backend is the same',
+};
 
 /** To a public VIP: the internet router's ECMP over the LB nodes. */
 function toLoadBalancer(world: World, packet: Packet, choose: Chooser, vip: NonNullable<ReturnType<typeof publicVip>>): InternetEntry {
   const nodes = world.lbNodes;
-  const hash = ecmpHash(packet);
-  const index = choose(nodes.length, hash % nodes.length);
-  const node = nodes[index]!;
-  const detail: InternetDetail = { gatewayNodes: [...world.gatewayNodes], holder: 'lb', lbNodes: [...nodes], loadBalancerId: vip.lb.loadBalancerId, toHostId: node };
-  if (nodes.length > 1) detail.ecmp = { hash, index, note: LB_ECMP_NOTE };
-  const why =
-    nodes.length > 1
-      ? `the internet router's ECMP over the LB nodes ${nodes.join(', ')} chooses; the tracer takes ${node} (member ${index + 1} of ${nodes.length} by its hash; every node chooses the same backend)`
-      : `${node}, the only LB node`;
+  const { node, why, ecmp } = pickNode(nodes, packet, choose, LB_WORDS);
+  const detail: InternetDetail = { gatewayNodes: [...world.gatewayNodes], holder: 'lb', lbNodes: [...nodes], loadBalancerId: vip.lb.loadBalancerId, toHostId: node, ...(ecmp ? { ecmp } : {}) };
   const step = (result: Hop['result'], summary: string): Hop => ({ stage: 'internet', hostId: INTERNET, vpcId: vip.vpcId, result, summary, detail });
   const router = world.routers.get(node)?.get(vip.vpcId);
   if (!router) {
@@ -98,15 +101,9 @@ export function fromInternet(world: World, packet: Packet, choose: Chooser, sess
 
   if (holder.kind === 'eip') {
     detail.instanceId = holder.eip.instanceId;
-    const hash = ecmpHash(packet);
-    const index = choose(nodes.length, hash % nodes.length);
-    const node = nodes[index]!;
+    const { node, why, ecmp } = pickNode(nodes, packet, choose, GATEWAY_WORDS);
     detail.toHostId = node;
-    if (nodes.length > 1) detail.ecmp = { hash, index, note: ECMP_NOTE };
-    const why =
-      nodes.length > 1
-        ? `the internet router's ECMP over the gateway nodes ${nodes.join(', ')} chooses; the tracer takes ${node} (member ${index + 1} of ${nodes.length} by its hash; any node translates alike)`
-        : `${node}, the only gateway node`;
+    if (ecmp) detail.ecmp = ecmp;
     const router = world.routers.get(node)?.get(holder.vpcId);
     if (!router) {
       const reason = `${packet.dst} is the EIP of ${holder.eip.instanceId} in ${holder.vpcId}, but ${why}, and ${node} has no router for ${holder.vpcId} (documents out of step); dropped`;

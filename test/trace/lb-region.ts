@@ -16,8 +16,9 @@
  *     lb-pub  public, VIP 203.0.113.80: tcp 443 → b1, b2 on 8443
  */
 import { lbMac, lbNodeMac } from '../../src/compile/compile.js';
-import type { HostDocument, LoadBalancer, Port, RemoteEndpoint, SecurityGroupRules, VpcContext } from '../../src/contract/host-document.js';
+import type { HostDocument, LoadBalancer, Port, SecurityGroupRules, VpcContext } from '../../src/contract/host-document.js';
 import { DEFAULT_LB_ADDRESS } from '../../src/core/region.js';
+import { hostMac, port, remote } from './gateway-region.js';
 
 export const VPC = 'vpc-a0000000';
 export const VNI = 100;
@@ -26,21 +27,6 @@ export const PUBLIC_VIP = '203.0.113.80';
 export const CLIENT = '198.18.0.10';
 /** A small prime: the tests walk many flows; the default size (65537) is one test's. */
 export const SIZE = 251;
-
-const hostMac = (h: number) => `52:54:00:00:0${h}:64`;
-
-const port = (instanceId: string, ip: string, subnetId: string, sg: string): Port => ({
-  instanceId,
-  ifname: `p${instanceId.slice(4)}`,
-  ip,
-  mac: `52:54:00:${ip.split('.').slice(1).map((o) => Number(o).toString(16).padStart(2, '0')).join(':')}`,
-  subnetId,
-  prefix: 24,
-  gateway: ip.replace(/\.\d+$/, '.1'),
-  securityGroups: [sg],
-});
-
-const remote = (p: Port, hostId: string, underlay: string, h: number): RemoteEndpoint => ({ ip: p.ip, instanceId: p.instanceId, hostId, underlay, routerMac: hostMac(h) });
 
 const anywhere = '0.0.0.0/0';
 export const groups: Record<string, SecurityGroupRules> = {

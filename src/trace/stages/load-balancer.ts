@@ -35,11 +35,11 @@ import type { Listener, LoadBalancer } from '../../contract/host-document.js';
 import { lbNodeMac } from '../../compile/compile.js';
 import { chooseBackend, lbKey, lbNodeNumber, lbSessionFromBackend, listenerFor, vipOn, type LbChoice } from '../load-balancers.js';
 import type { Packet } from '../model.js';
-import { ecmpHash } from '../tables.js';
+import { pickNode } from '../tables.js';
 import type { Router } from '../world.js';
 import type { RouteDetail } from './route.js';
 import { describePacket, hop, next, type Outcome, type Stage, type Transit } from './stage.js';
-import type { TunnelDetail } from './tunnel.js';
+import { tunnelDropped, type TunnelDetail } from './tunnel.js';
 
 /** The next hop of the hosts' VIP routes (onlink over vx<vni>; its neighbour entry is the cluster MAC). */
 export const LB_GATEWAY = '169.254.254.1';
@@ -121,13 +121,13 @@ export function returnRoute(t: Transit, drop: (t: Transit, reason: string, d: Ro
   return next(hop(t, 'route', 'forward', `${why}; the mark's rule comes before the main table: back over ${vxName(r)} to ${s.hostId} at ${entry.underlay}, which translates it back`, detail));
 }
 
-const ECMP_NOTE =
-  "every LB node holds the LB cluster's address; the fabric router hashes the flow with its own function, so on Linux another node may take it — every node computes the same Maglev table, so the backend is the same";
-
-const tunnelDrop = (t: Transit, code: 'tunnel-no-host' | 'tunnel-no-vpc' | 'tunnel-mac-mismatch', reason: string, detail: LbTunnelDetail): Outcome => ({
-  hop: hop(t, 'tunnel', 'drop', reason, detail),
-  end: { verdict: 'dropped', code, reason },
-});
+const WORDS = {
+  router: 'fabric router',
+  what: 'LB nodes',
+  one: 'LB node',
+  alike: 'every node chooses the same backend',
+  note: "every LB node holds the LB cluster's address; the fabric router hashes the flow with its own function, so on Linux another node may take it — every node computes the same Maglev table, so the backend is the same",
+};
 
 /** The frame to the LB cluster (any node, by ECMP) or to one node. */
 export const lbTunnel: Stage = {
@@ -144,21 +144,17 @@ export const lbTunnel: Stage = {
     let node: string;
     let why: string;
     if (route.kind === 'lb') {
-      if (!nodes.length) return tunnelDrop(t, 'tunnel-no-host', `${via}, the LB cluster: no LB node is in the view to receive it; the frame is lost on the underlay`, detail);
-      const hash = ecmpHash(t.packet);
-      const index = t.choose(nodes.length, hash % nodes.length);
-      node = nodes[index]!;
-      if (nodes.length > 1) detail.ecmp = { hash, index, note: ECMP_NOTE };
-      why =
-        nodes.length > 1
-          ? `the fabric router's ECMP over the LB nodes ${nodes.join(', ')} chooses; the tracer takes ${node} (member ${index + 1} of ${nodes.length} by its hash; every node chooses the same backend)`
-          : `${node}, the only LB node`;
+      if (!nodes.length) return tunnelDropped(t, 'tunnel-no-host', `${via}, the LB cluster: no LB node is in the view to receive it; the frame is lost on the underlay`, detail);
+      const pick = pickNode(nodes, t.packet, t.choose, WORDS);
+      node = pick.node;
+      why = pick.why;
+      if (pick.ecmp) detail.ecmp = pick.ecmp;
     } else {
       const h = t.world.byUnderlay.get(route.underlay);
       const host = h === undefined ? undefined : t.world.hosts.get(h);
       if (!h || host?.role !== 'lb' || lbNodeNumber(host) !== route.node) {
         const what = !h ? 'no host has that address' : `${h} is not LB node ${route.node}`;
-        return tunnelDrop(t, 'tunnel-no-host', `${via}, LB node ${route.node}: ${what} (documents out of step); the frame is lost`, detail);
+        return tunnelDropped(t, 'tunnel-no-host', `${via}, LB node ${route.node}: ${what} (documents out of step); the frame is lost`, detail);
       }
       node = h;
       why = `LB node ${route.node}, ${h}`;
@@ -166,12 +162,12 @@ export const lbTunnel: Stage = {
     detail.toHostId = node;
     detail.node = lbNodeNumber(t.world.hosts.get(node)!);
     const target = t.world.byVni.get(node)?.get(vni);
-    if (!target) return tunnelDrop(t, 'tunnel-no-vpc', `${via} (${why}): ${node} has no router for ${r.vpc.vpcId} (VNI ${vni}) — its document holds no load balancer of the VPC (documents out of step); the frame is dropped`, detail);
+    if (!target) return tunnelDropped(t, 'tunnel-no-vpc', `${via} (${why}): ${node} has no router for ${r.vpc.vpcId} (VNI ${vni}) — its document holds no load balancer of the VPC (documents out of step); the frame is dropped`, detail);
     const expected = route.kind === 'lb' ? target.vpc.routerMac : lbNodeMac(vni, route.node);
     detail.receiverMac = expected;
     if (expected.toLowerCase() !== sentMac.toLowerCase()) {
       const whose = route.kind === 'lb' ? `the LB cluster MAC of ${r.vpc.vpcId}'s router on ${node}` : `${node}'s own MAC in ${r.vpc.vpcId}`;
-      return tunnelDrop(t, 'tunnel-mac-mismatch', `${via} (${why}): the frame is addressed to ${sentMac} but ${whose} is ${expected}; not for it, dropped`, detail);
+      return tunnelDropped(t, 'tunnel-mac-mismatch', `${via} (${why}): the frame is addressed to ${sentMac} but ${whose} is ${expected}; not for it, dropped`, detail);
     }
     const mac = route.kind === 'lb' ? `the cluster MAC ${sentMac}` : `its own MAC ${sentMac}`;
     return {
