@@ -9,7 +9,9 @@ import { performance } from 'node:perf_hooks';
 import type { HostDocument } from '../contract/host-document.js';
 import type { LimitUsage } from '../contract/limit-usage.js';
 import type { GatewayFlowSample } from '../contract/agent-report.js';
-import { fetchDocument, sendFlows, sendLimitUsage, sendReport, type LinkOptions } from './controller-link.js';
+import { fetchDocument, sendFlows, sendHealth, sendLimitUsage, sendReport, type LinkOptions } from './controller-link.js';
+import type { HealthMonitor } from './health-checks.js';
+import type { LbHealthReport } from '../contract/agent-report.js';
 
 export interface Driver {
   /** Makes the data plane match the document; returns how many changes it made (and, optionally, where the time went, in ms). */
@@ -29,6 +31,8 @@ export interface AgentOptions extends LinkOptions {
   limitPeriodMs?: number;
   /** How often a gateway node reports the flow monitor's counters (the API answers per minute). */
   flowPeriodMs?: number;
+  /** On an LB node: its health checks, made from the report callback the agent gives (health-checks.ts). */
+  health?: (report: (r: LbHealthReport) => void) => HealthMonitor;
   log?: (msg: string) => void;
 }
 
@@ -46,6 +50,16 @@ export function runAgent(o: AgentOptions) {
   let doc: HostDocument | undefined;
   let digest = '';
   let applying: Promise<void> = Promise.resolve();
+  // Health verdicts go to the controller as they change, and again every 30 s (a lost one is sent again).
+  let verdicts: LbHealthReport | undefined;
+  const sendVerdicts = () => {
+    if (verdicts && !stopped) sendHealth(o, verdicts).catch((e: unknown) => log(`health report failed: ${e instanceof Error ? e.message : String(e)}`));
+  };
+  const health = o.health?.((r) => {
+    verdicts = r;
+    sendVerdicts();
+  });
+  const healthResend = setInterval(sendVerdicts, 30_000);
 
   const apply = () =>
     (applying = applying.then(async () => {
@@ -57,6 +71,8 @@ export function runAgent(o: AgentOptions) {
         const ms = Math.round(performance.now() - t0);
         // A slow no-op is worth a line too: it is what every resync costs.
         if (changes || ms >= 1000) log(`applied revision ${current.revision}: ${changes} change(s) in ${ms} ms${timings ? ` (${formatTimings(timings)})` : ''}`);
+        // Health checks start once their namespaces exist (a probe process that died comes back here too).
+        health?.update(current);
         await sendReport(o, { revision: current.revision, ok: true, changes });
       } catch (e) {
         const error = e instanceof Error ? e.message : String(e);
@@ -121,6 +137,8 @@ export function runAgent(o: AgentOptions) {
       clearInterval(resync);
       clearInterval(split);
       clearInterval(flows);
+      clearInterval(healthResend);
+      health?.stop();
       await applying;
     },
   };

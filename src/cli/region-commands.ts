@@ -4,10 +4,13 @@ import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { runAgent, type Driver } from '../agent/agent.js';
+import { probeProcesses, simHealth } from '../agent/health-checks.js';
+import type { LbHealthReport } from '../contract/agent-report.js';
 import { LinuxDriver } from '../dataplane/linux/driver.js';
 import { checkTools } from '../dataplane/linux/preflight.js';
 import { SimDriver } from '../dataplane/sim/driver.js';
 import { internetClientNs } from '../dataplane/linux/edge.js';
+import { routerNs } from '../dataplane/linux/names.js';
 import { EDGE, INTERNET, instanceNamespace, paths, readLayout, readToken } from '../region/layout.js';
 import { listNodes, setNode } from '../region/nodes.js';
 import { canUseLinux, down, up, type Dataplane } from '../region/up.js';
@@ -25,12 +28,13 @@ export function addRegionCommands(program: Command) {
     .requiredOption('--data-dir <dir>')
     .option('--hosts <n>', 'compute hosts', (v) => Number(v), 3)
     .option('--gateways <n>', 'gateway nodes: the internet edge (default 2; none when BIRD is missing)', (v) => Number(v))
+    .option('--lb-nodes <n>', 'LB nodes: the CLB cluster (default 2; none when BIRD is missing)', (v) => Number(v))
     .option('--listen <host:port>', 'API endpoint', '127.0.0.1:9080')
     .option('--dataplane <linux|sim>', 'linux (root) or sim; default linux when root')
     .option('--database <url>', 'postgres://… (default: SQLite in the data dir)')
     .option('--rate-limit <n>', 'API requests per second per account (0: unlimited)', (v) => Number(v), 1000)
     .option('--detach', 'run in the background; stop it with weft down')
-    .action(async (o: { dataDir: string; hosts: number; gateways?: number; listen: string; dataplane?: string; database?: string; rateLimit: number; detach?: boolean }) => {
+    .action(async (o: { dataDir: string; hosts: number; gateways?: number; lbNodes?: number; listen: string; dataplane?: string; database?: string; rateLimit: number; detach?: boolean }) => {
       const dataplane = dataplaneOf(o.dataplane);
       if (o.detach) return detach(o.dataDir);
       if (dataplane === 'sim' && !o.dataplane) console.log('not root: running the sim data plane (no namespaces); run as root for the linux data plane');
@@ -39,6 +43,7 @@ export function addRegionCommands(program: Command) {
       console.log(`weft region ${c.region.name} is up: ${region.layout.hosts.length} hosts (${dataplane} data plane), namespaces ${region.layout.prefix}-*`);
       for (const h of region.layout.hosts) console.log(`  host ${h.id}  zone ${h.zone}  underlay ${h.underlay}`);
       for (const g of region.layout.gateways ?? []) console.log(`  gateway ${g.id}  underlay ${g.underlay}  internet ${g.internet}`);
+      for (const g of region.layout.lbNodes ?? []) console.log(`  lb node ${g.id}  underlay ${g.underlay}  internet ${g.internet}`);
       if (region.layout.gateways?.length && dataplane === 'linux') console.log(`  internet     weft exec --data-dir ${o.dataDir} internet -- CMD  (client ${EDGE.client})`);
       console.log(`  endpoint     http://${c.endpoint}`);
       console.log(`  credentials  ${c.credentialsFile}`);
@@ -69,7 +74,7 @@ export function addRegionCommands(program: Command) {
     .option('--dataplane <linux|sim>')
     .action(async (o: { dataDir: string; hostId: string; dataplane?: string }) => {
       const layout = readLayout(o.dataDir);
-      if (!layout || ![...layout.hosts, ...(layout.gateways ?? [])].some((h) => h.id === o.hostId))
+      if (!layout || ![...layout.hosts, ...(layout.gateways ?? []), ...(layout.lbNodes ?? [])].some((h) => h.id === o.hostId))
         throw new Error(`no host or gateway ${o.hostId} in ${paths(o.dataDir).layout}; run weft up first`);
       const linux = dataplaneOf(o.dataplane) === 'linux';
       if (linux) checkTools();
@@ -82,6 +87,13 @@ export function addRegionCommands(program: Command) {
         token: readToken(o.dataDir, o.hostId),
         driver,
         resyncMs: Number(process.env.WEFT_AGENT_RESYNC_MS) || undefined,
+        // LB nodes probe their targets (on the sim data plane, every target is alive).
+        ...((layout.lbNodes ?? []).some((n) => n.id === o.hostId)
+          ? {
+              health: (report: (r: LbHealthReport) => void) =>
+                linux ? probeProcesses((vpcId) => routerNs(layout.prefix, o.hostId, vpcId), report, (m) => console.log(`[agent ${o.hostId}] ${m}`)) : simHealth(report),
+            }
+          : {}),
       });
       const stop = async () => {
         await agent.stop();

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { collapseCidrs, formatCidr, formatIp, normaliseCidr, parseCidr, parseIp, parsePeer, type Cidr } from '../core/cidr.js';
 import { gatewayOf } from '../core/ipam.js';
-import { gatewayNodeAddress } from '../core/region.js';
+import { DEFAULT_LB_ADDRESS, gatewayNodeAddress } from '../core/region.js';
+import { hostLbContext, loadBalancersOf } from './load-balancers.js';
 import { natFlowRules, type NatFlowRows } from './nat-flows.js';
 import { portSpec } from '../core/sg-policy.js';
 import type {
@@ -54,6 +55,8 @@ export interface HostSpan {
   addresses?: { ip: string; private_ip: string; instance_id: string; bandwidth?: number }[];
   /** The region's gateway cluster on the underlay (core/region.ts); without it no host sends public traffic. */
   gatewayAddress?: string;
+  /** The LB cluster's tunnel address (core/region.ts DEFAULT_LB_ADDRESS unless set). */
+  lbAddress?: string;
   /** NAT gateways of the spanned VPCs. */
   natGateways?: { id: string; vpc_id: string }[];
   /** The region's gateway nodes (hosts with role gateway), in order: node n is the n-th (core/region.ts gatewayNodeAddress). */
@@ -64,6 +67,14 @@ export interface HostSpan {
   dnatRules?: { nat_gateway_id: string; protocol: string; public_ip: string; public_port: number; private_ip: string; private_port: number }[];
   /** On a gateway: the NAT gateways' flow monitor and per-address caps (nat-flows.ts). */
   natFlows?: Map<string, NatFlowRows>;
+  /** Load balancers of the spanned VPCs. */
+  loadBalancers?: { id: string; vpc_id: string; vip: string; type: string }[];
+  /** The region's LB nodes in their natural order (lb2 before lb10): node n is the n-th. */
+  lbNodes?: { id: string; underlay: string }[];
+  /** On an LB node: the listeners, targets and per-node health-check statuses of its load balancers. */
+  lbListeners?: { id: string; load_balancer_id: string; protocol: string; port: number; health_check: string }[];
+  lbTargets?: { listener_id: string; load_balancer_id: string; instance_id: string; private_ip: string; port: number; weight: number }[];
+  lbHealth?: { listener_id: string; private_ip: string; port: number; status: string }[];
 }
 
 /** MAC of a host's tunnel end for one VPC: locally administered, the same wherever it is computed. */
@@ -170,12 +181,16 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
   const eipOf = new Map((span.addresses ?? []).filter((a) => runningById.has(a.instance_id)).map((a) => [a.instance_id, a]));
   // Routers on this host: VPCs with a running instance here, and the VPCs actively peered with those;
   // on a gateway, the VPCs whose instances have elastic IPs (and no peers: a gateway carries public traffic only).
+  // On an LB node, the VPCs with load balancers (no peers either).
   const gateway = span.host.role === 'gateway';
+  const lb = span.host.role === 'lb';
   const natVpcs = new Set((span.natGateways ?? []).map((n) => n.vpc_id));
   const home = gateway
     ? new Set([...[...eipOf.keys()].map((id) => runningById.get(id)!.vpc_id), ...natVpcs])
-    : new Set(span.vpcs.filter((v) => (membersOf.get(v.id) ?? []).some((i) => i.host_id === hostId && live(i))).map((v) => v.id));
-  const peerings = gateway ? [] : (span.peerings ?? []).filter((p) => home.has(p.vpc_id) || home.has(p.peer_vpc_id));
+    : lb
+      ? new Set((span.loadBalancers ?? []).map((l) => l.vpc_id))
+      : new Set(span.vpcs.filter((v) => (membersOf.get(v.id) ?? []).some((i) => i.host_id === hostId && live(i))).map((v) => v.id));
+  const peerings = gateway || lb ? [] : (span.peerings ?? []).filter((p) => home.has(p.vpc_id) || home.has(p.peer_vpc_id));
   const present = new Set([...home, ...peerings.flatMap((p) => [p.vpc_id, p.peer_vpc_id])]);
 
   const vpcs: VpcContext[] = [];
@@ -223,7 +238,7 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
     const context: VpcContext = {
       vpcId: vpc.id,
       vni: vpc.vni,
-      routerMac: gateway ? gatewayMac(vpc.vni) : routerMac(hostId, vpc.vni),
+      routerMac: gateway ? gatewayMac(vpc.vni) : lb ? lbMac(vpc.vni) : routerMac(hostId, vpc.vni),
       subnets: subnetIds.map((id) => {
         const row = subnetRow.get(id)!;
         const c = parseCidr(row.cidr)!;
@@ -259,9 +274,16 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
       const owner = gatewayNodeAddress(span.gatewayAddress, natOwner(vpc.id, nodes.length) + 1);
       context.ownerGateway = { underlay: owner, routerMac: ownerMac(vpc.vni) };
     }
+    if (lb) context.loadBalancers = loadBalancersOf(span, vpc.id);
+    else if (!gateway) Object.assign(context, hostLbContext(span, vpc, span.lbAddress ?? DEFAULT_LB_ADDRESS));
     vpcs.push(context);
   }
-  const cluster = gateway ? { role: 'gateway' as const, gatewayNodes: Math.max(1, (span.gatewayNodes ?? []).length) } : {};
+  const lbNode = (span.lbNodes ?? []).findIndex((n) => n.id === hostId) + 1;
+  const cluster = gateway
+    ? { role: 'gateway' as const, gatewayNodes: Math.max(1, (span.gatewayNodes ?? []).length) }
+    : lb
+      ? { role: 'lb' as const, ...(lbNode ? { lbNode } : {}) }
+      : {};
   return { hostId, revision: span.revision, underlay: span.host.underlay, ...cluster, vpcs };
 }
 

@@ -55,6 +55,12 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
   const placed = await tx.selectFrom('instances').select(['host_id', 'vpc_id']).distinct().where('host_id', 'in', [...hostIds]).execute();
   const homeVpcs = groupBy(placed, (p) => p.host_id!, (p) => p.vpc_id);
   // A gateway's VPCs: those with an elastic IP bound to an instance or with a NAT gateway (it carries their public traffic).
+  // An LB node's VPCs: those with a load balancer.
+  const lbHosts = hosts.filter((h) => h.role === 'lb').map((h) => h.id);
+  if (lbHosts.length) {
+    const lbVpcs = (await tx.selectFrom('load_balancers').select('vpc_id').distinct().execute()).map((v) => v.vpc_id);
+    for (const h of lbHosts) homeVpcs.set(h, lbVpcs);
+  }
   const gateways = hosts.filter((h) => h.role === 'gateway').map((h) => h.id);
   if (gateways.length) {
     const [eipVpcs, natVpcs] = await Promise.all([
@@ -100,7 +106,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
   const subnetById = new Map(subnets.map((s) => [s.id, s]));
   const localAcls = [...new Set(local.flatMap((i) => subnetById.get(i.subnet_id)?.network_acl_id || []))];
   const tableIds = routeTables.map((t) => t.id);
-  const [underlayRows, policies, routes, aclEntries, addresses, natGateways, gatewayNodes] = await Promise.all([
+  const [underlayRows, policies, routes, aclEntries, addresses, natGateways, gatewayNodes, loadBalancers, lbNodeRows] = await Promise.all([
     underlayIds.length ? tx.selectFrom('hosts').select(['id', 'underlay']).where('id', 'in', underlayIds).execute() : [],
     localGroups.length
       ? tx
@@ -133,7 +139,24 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
       .execute(),
     tx.selectFrom('nat_gateways').select(['id', 'vpc_id']).where('vpc_id', 'in', vpcIds).execute(),
     tx.selectFrom('hosts').select('id').where('role', '=', 'gateway').execute(),
+    tx.selectFrom('load_balancers').select(['id', 'vpc_id', 'vip', 'type']).where('vpc_id', 'in', vpcIds).execute(),
+    tx.selectFrom('hosts').select(['id', 'underlay']).where('role', '=', 'lb').execute(),
   ]);
+  // What an LB node balances: the listeners, their targets and what the health checks say of them.
+  const lbIds = lbHosts.length ? loadBalancers.map((l) => l.id) : [];
+  const [lbListeners, lbTargets, lbHealth] = lbIds.length
+    ? await Promise.all([
+        tx.selectFrom('lb_listeners').select(['id', 'load_balancer_id', 'protocol', 'port', 'health_check']).where('load_balancer_id', 'in', lbIds).execute(),
+        tx.selectFrom('lb_targets').select(['listener_id', 'load_balancer_id', 'instance_id', 'private_ip', 'port', 'weight']).where('load_balancer_id', 'in', lbIds).execute(),
+        tx
+          .selectFrom('lb_target_health')
+          .innerJoin('lb_listeners', 'lb_listeners.id', 'lb_target_health.listener_id')
+          .select(['lb_target_health.listener_id', 'lb_target_health.private_ip', 'lb_target_health.port', 'lb_target_health.status'])
+          .where('lb_listeners.load_balancer_id', 'in', lbIds)
+          .execute(),
+      ])
+    : [[], [], []];
+  const lbNodeOrder = [...lbNodeRows].sort((a, b) => byNumber(a.id, b.id));
   // What a gateway translates for the NAT gateways: their EIPs and rules (hosts only need to know the gateways exist).
   const natIds = gateways.length ? natGateways.map((n) => n.id) : [];
   const [natAddresses, snatRules, dnatRules] = natIds.length
@@ -171,6 +194,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
   const policiesOf = groupBy(policies, (p) => p.sg_id, (p) => p);
   const entriesOf = groupBy(aclEntries, (e) => e.acl_id, (e) => e);
   const natByVpc = byVpc(natGateways);
+  const lbByVpc = byVpc(loadBalancers);
   const addressesByVpc = groupBy(addresses, (a) => a.vpc_id, (a) => ({ ip: a.ip, private_ip: a.private_ip ?? '', instance_id: a.instance_id!, bandwidth: a.bandwidth }));
 
   for (const host of hosts) {
@@ -178,7 +202,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
     spans.set(host.id, span);
     const home = homeVpcs.get(host.id) ?? [];
     if (!home.length) continue;
-    const peered = host.role === 'gateway' ? [] : home.flatMap((v) => peersOf.get(v) ?? []);
+    const peered = host.role === 'gateway' || host.role === 'lb' ? [] : home.flatMap((v) => peersOf.get(v) ?? []);
     const present = [...new Set([...home, ...peered])].filter((v) => vpcById.has(v));
     const presentSet = new Set(present);
     span.vpcs = present.map((v) => vpcById.get(v)!);
@@ -197,6 +221,15 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
     span.addresses = across(present, addressesByVpc);
     span.natGateways = across(present, natByVpc);
     span.gatewayNodes = gatewayOrder;
+    span.loadBalancers = across(present, lbByVpc);
+    span.lbNodes = lbNodeOrder;
+    if (host.role === 'lb') {
+      const mineLb = new Set(span.loadBalancers.map((l) => l.id));
+      span.lbListeners = lbListeners.filter((l) => mineLb.has(l.load_balancer_id));
+      span.lbTargets = lbTargets.filter((t) => mineLb.has(t.load_balancer_id));
+      const mineListeners = new Set(span.lbListeners.map((l) => l.id));
+      span.lbHealth = lbHealth.filter((h) => mineListeners.has(h.listener_id));
+    }
     if (host.role === 'gateway') {
       const mineNat = new Set(span.natGateways.map((n) => n.id));
       span.natAddresses = natAddresses.filter((a) => mineNat.has(a.nat_gateway_id!)).map((a) => ({ ip: a.ip, nat_gateway_id: a.nat_gateway_id!, bandwidth: a.bandwidth }));

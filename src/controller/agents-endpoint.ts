@@ -45,7 +45,7 @@ export async function startAgentsEndpoint(store: Store, dist: Distribution, o: {
 }
 
 /** Registers (or re-keys) a host; returns the agent's new token. */
-export async function registerHost(store: Store, h: { id: string; zone: string; underlay: string; role?: 'host' | 'gateway' }): Promise<string> {
+export async function registerHost(store: Store, h: { id: string; zone: string; underlay: string; role?: 'host' | 'gateway' | 'lb' }): Promise<string> {
   const token = randomBytes(24).toString('base64url');
   const role = h.role ?? 'host';
   await store.write(async (w) => {

@@ -167,6 +167,10 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
           // (The action also records a change of the VPC, which reaches its hosts.)
           invalidateAll([...cache].filter(([, e]) => e.document.role === 'gateway').map(([h]) => h));
           break;
+        case 'load_balancer':
+          // LB nodes hold the VPCs with load balancers (the action also records a change of the VPC, for its hosts).
+          invalidateAll([...cache].filter(([, e]) => e.document.role === 'lb').map(([h]) => h));
+          break;
         case 'network_acl':
         case 'peering':
           // Their actions also record a change of every VPC whose hosts they affect (both VPCs of a peering; an EIP's

@@ -21,6 +21,7 @@ export const EDGE_ADDRESSES: EdgeAddresses = {
   underlayPrefix: UNDERLAY_PREFIX,
   gatewayAnycast: EDGE.gatewayAnycast,
   gatewayBlock: EDGE.gatewayBlock,
+  lbBlock: EDGE.lbBlock,
   internetRouter: EDGE.internetRouter,
   transitPrefix: EDGE.transitPrefix,
   client: EDGE.client,
@@ -37,7 +38,8 @@ export const poolGatewayAddresses = (pools: readonly string[]) => pools.map((p) 
 /** Builds the edge and starts its routers; resolves once every gateway carries traffic (or after `timeoutMs`, saying which do not). */
 export async function upEdge(dataDir: string, layout: RegionLayout, pools: readonly string[], timeoutMs = 20_000): Promise<void> {
   const gateways = layout.gateways ?? [];
-  if (!gateways.length) return;
+  const lbNodes = layout.lbNodes ?? [];
+  if (!gateways.length && !lbNodes.length) return;
   const { prefix } = layout;
   const dir = paths(dataDir).bird;
   const log = (name: string) => join(paths(dataDir).logs, `${name}.log`);
@@ -46,6 +48,8 @@ export async function upEdge(dataDir: string, layout: RegionLayout, pools: reado
   await ensureInternet(prefix, EDGE_ADDRESSES);
   for (const [i, gw] of gateways.entries())
     await ensureGateway(prefix, gw, EDGE_ADDRESSES, [...poolGatewayAddresses(pools), ...nodeAddresses], hostCpu(layout.hosts.length + i));
+  // An LB node is wired as a gateway is, the LB cluster's tunnel address on its lo.
+  for (const [i, lb] of lbNodes.entries()) await ensureGateway(prefix, lb, { ...EDGE_ADDRESSES, gatewayAnycast: EDGE.lbAnycast }, [], hostCpu(layout.hosts.length + gateways.length + i));
   for (const h of layout.hosts) await routeHostToGateways(prefix, h.id, EDGE_ADDRESSES);
   for (const gw of gateways) {
     const ns = hostNs(prefix, gw.id);
@@ -53,7 +57,8 @@ export async function upEdge(dataDir: string, layout: RegionLayout, pools: reado
     await startConntrackd(sync, gw.id, ns, conntrackdConfig({ address: gw.underlay, ifname: UPLINK, dir: sync, name: gw.id, log: log(`conntrackd-${gw.id}`) }), log(`conntrackd-${gw.id}-out`));
   }
 
-  const gatewayRange = networkOf(EDGE.gatewayUnderlayBase, 24);
+  // Gateways (100.64.1.x) and LB nodes (100.64.2.x) share the cluster AS; the routers accept both.
+  const gatewayRange = networkOf(EDGE.gatewayUnderlayBase, 22);
   const transitRange = networkOf(EDGE.internetRouter, EDGE.transitPrefix);
   await startBird(dir, 'fabric', fabricNs(prefix), routerConfig({ routerId: EDGE.fabricRouter, asn: EDGE.routerAs, peers: gatewayRange, peerAs: EDGE.gatewayAs, ifname: FABRIC_BRIDGE, log: log('bird-fabric') }));
   await startBird(dir, 'inet', internetRouterNs(prefix), routerConfig({ routerId: EDGE.internetRouter, asn: EDGE.routerAs, peers: transitRange, peerAs: EDGE.gatewayAs, ifname: TRANSIT_BRIDGE, log: log('bird-inet') }));
@@ -77,15 +82,35 @@ export async function upEdge(dataDir: string, layout: RegionLayout, pools: reado
       }),
     );
   }
+  // LB nodes: the cluster's tunnel address to the fabric; public VIPs to the internet from the kernel table the agent fills (metric 0: no rank).
+  for (const lb of lbNodes) {
+    await startBird(
+      dir,
+      lb.id,
+      hostNs(prefix, lb.id),
+      gatewayConfig({
+        routerId: lb.underlay,
+        asn: EDGE.gatewayAs,
+        peerAs: EDGE.routerAs,
+        log: log(`bird-${lb.id}`),
+        sessions: [
+          { name: 'fabric', local: lb.underlay, neighbor: EDGE.fabricRouter, ifname: UPLINK, announce: [`${EDGE.lbAnycast}/32`] },
+          { name: 'internet', local: lb.internet, neighbor: EDGE.internetRouter, ifname: GATEWAY_INTERNET_LINK, announce: [], kernelTable: ANNOUNCE_TABLE },
+        ],
+      }),
+    );
+  }
   const end = Date.now() + timeoutMs;
   for (;;) {
     const carried = await Promise.all([
-      nextHops(fabricNs(prefix), `${EDGE.gatewayAnycast}/32`),
-      ...pools.map((p) => nextHops(internetRouterNs(prefix), p)),
+      ...(gateways.length ? [nextHops(fabricNs(prefix), `${EDGE.gatewayAnycast}/32`), ...pools.map((p) => nextHops(internetRouterNs(prefix), p))] : []),
     ]);
-    if (carried.every((n) => n.length === gateways.length)) return;
+    const lbCarried = lbNodes.length ? await nextHops(fabricNs(prefix), `${EDGE.lbAnycast}/32`) : [];
+    if (carried.every((n) => n.length === gateways.length) && lbCarried.length === lbNodes.length) return;
     if (Date.now() > end) {
-      console.error(`weft up: after ${timeoutMs / 1000} s the routers reach the gateways over ${carried.map((n) => n.length).join('/')} of ${gateways.length} gateways; see ${dir} and the bird-*.log files`);
+      console.error(
+        `weft up: after ${timeoutMs / 1000} s the routers reach the gateways over ${carried.map((n) => n.length).join('/')} of ${gateways.length} gateways, the LB cluster over ${lbCarried.length} of ${lbNodes.length} LB nodes; see ${dir} and the bird-*.log files`,
+      );
       return;
     }
     await new Promise((ok) => setTimeout(ok, 200));

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomString } from '../core/ids.js';
 import { formatIp, parseIp } from '../core/cidr.js';
-import { DEFAULT_GATEWAY_ADDRESS } from '../core/region.js';
+import { DEFAULT_GATEWAY_ADDRESS, DEFAULT_LB_ADDRESS } from '../core/region.js';
 import { agentsSocket } from '../controller/controller.js';
 
 export interface HostPlan {
@@ -29,6 +29,8 @@ export interface RegionLayout {
   hosts: HostPlan[];
   /** Absent in a layout written before gateways existed: none. */
   gateways?: GatewayPlan[];
+  /** LB nodes (CLB), wired like gateways (docs/load-balancers.md). Absent in older layouts: none. */
+  lbNodes?: GatewayPlan[];
 }
 
 /**
@@ -54,9 +56,16 @@ export const EDGE = {
   client: '198.18.0.10',
   clientRouter: '198.18.0.1',
   clientPrefix: 24,
-  /** Private AS numbers: the two routers (fabric, internet) and the gateway cluster. */
+  /** Private AS numbers: the two routers (fabric, internet), the gateway cluster and the LB cluster. */
   routerAs: 64512,
   gatewayAs: 64513,
+  lbAs: 64514,
+  /** The LB cluster's tunnel address (every LB node holds it; ECMP over them), in a block hosts reach through the fabric router. */
+  lbAnycast: DEFAULT_LB_ADDRESS,
+  lbBlock: '100.64.254.0/24',
+  /** LB nodes' underlay addresses: 100.64.2.11, .12 …; their transit addresses 198.19.255.201, .202 … */
+  lbUnderlayBase: '100.64.2.10',
+  lbInternetBase: '198.19.255.200',
 } as const;
 
 /** Gateways gw1..gwN: underlay 100.64.1.11, .12 …, internet side 198.19.255.11, .12 … */
@@ -64,6 +73,13 @@ export function planGateways(count: number): GatewayPlan[] {
   const u = parseIp(EDGE.gatewayUnderlayBase)!;
   const i = parseIp(EDGE.gatewayInternetBase)!;
   return Array.from({ length: count }, (_, k) => ({ id: `gw${k + 1}`, underlay: formatIp(u + k + 1), internet: formatIp(i + k + 1) }));
+}
+
+/** LB nodes lb1..lbN: underlay 100.64.2.11, .12 …, internet side 198.19.255.201, .202 … */
+export function planLbNodes(count: number): GatewayPlan[] {
+  const u = parseIp(EDGE.lbUnderlayBase)!;
+  const i = parseIp(EDGE.lbInternetBase)!;
+  return Array.from({ length: count }, (_, k) => ({ id: `lb${k + 1}`, underlay: formatIp(u + k + 1), internet: formatIp(i + k + 1) }));
 }
 
 export const UNDERLAY_PREFIX = 10; // 100.64.0.0/10
@@ -101,12 +117,13 @@ export function readLayout(dataDir: string): RegionLayout | undefined {
 }
 
 /** The layout of this data dir, created on first use; more hosts and gateways are added when asked for. */
-export function ensureLayout(dataDir: string, hostCount: number, zones: readonly string[], gatewayCount = 0): RegionLayout {
+export function ensureLayout(dataDir: string, hostCount: number, zones: readonly string[], gatewayCount = 0, lbCount = 0): RegionLayout {
   const old = readLayout(dataDir);
   const prefix = old?.prefix ?? `weft${randomString(5)}`;
   const hosts = planHosts(Math.max(hostCount, old?.hosts.length ?? 0), zones);
   const gateways = planGateways(Math.max(gatewayCount, old?.gateways?.length ?? 0));
-  const layout: RegionLayout = { prefix, hosts: old ? [...old.hosts, ...hosts.slice(old.hosts.length)] : hosts, gateways };
+  const lbNodes = planLbNodes(Math.max(lbCount, old?.lbNodes?.length ?? 0));
+  const layout: RegionLayout = { prefix, hosts: old ? [...old.hosts, ...hosts.slice(old.hosts.length)] : hosts, gateways, lbNodes };
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   writeFileSync(paths(dataDir).layout, JSON.stringify(layout, null, 2) + '\n');
   return layout;

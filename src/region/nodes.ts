@@ -45,15 +45,17 @@ export async function listNodes(dataDir: string): Promise<NodeInfo[]> {
   return [
     ...(await Promise.all(layout.hosts.map(async (h) => ({ name: h.id, role: 'host' as const, zone: h.zone, state: await state(h.id, false) })))),
     ...(await Promise.all((layout.gateways ?? []).map(async (g) => ({ name: g.id, role: 'gateway' as const, state: await state(g.id, true) })))),
+    ...(await Promise.all((layout.lbNodes ?? []).map(async (g) => ({ name: g.id, role: 'lb' as const, state: await state(g.id, true) })))),
   ];
 }
 
 /** Takes node `name` off the fabric (`up` false) or brings it back. */
 export async function setNode(dataDir: string, name: string, up: boolean): Promise<NodeInfo> {
   const layout = layoutOf(dataDir);
-  const gateway = (layout.gateways ?? []).some((g) => g.id === name);
+  // Gateways and LB nodes are on the transit network too.
+  const gateway = [...(layout.gateways ?? []), ...(layout.lbNodes ?? [])].some((g) => g.id === name);
   if (!gateway && !layout.hosts.some((h) => h.id === name)) {
-    const names = [...layout.hosts.map((h) => h.id), ...(layout.gateways ?? []).map((g) => g.id)];
+    const names = [...layout.hosts.map((h) => h.id), ...(layout.gateways ?? []).map((g) => g.id), ...(layout.lbNodes ?? []).map((g) => g.id)];
     throw new Error(`no node ${JSON.stringify(name)} in this region; its nodes are ${names.join(', ')}`);
   }
   if (kernelOf(dataDir) === 'linux') await setNodeLinks(layout.prefix, name, gateway, up);

@@ -23,6 +23,8 @@ export interface UpOptions {
   hosts: number;
   /** Gateway nodes (the internet edge); default 2. */
   gateways?: number;
+  /** LB nodes (CLB); default 2, none without BIRD. */
+  lbNodes?: number;
   listen: string;
   dataplane: Dataplane;
   database?: string;
@@ -39,10 +41,11 @@ export async function up(o: UpOptions) {
   const gateways = o.gateways ?? (o.dataplane === 'linux' && missingTools(undefined, EDGE_TOOLS).length ? 0 : 2);
   if (o.gateways === undefined && gateways === 0)
     console.error(`weft up: no gateways (no internet): ${missingTools(undefined, EDGE_TOOLS).join(', ')} not installed (Debian/Ubuntu: apt-get install -y bird2 conntrackd conntrack)`);
-  if (o.dataplane === 'linux') checkTools(undefined, { gateways: gateways > 0 });
+  const lbNodes = o.lbNodes ?? (gateways > 0 || o.dataplane === 'sim' ? 2 : 0);
+  if (o.dataplane === 'linux') checkTools(undefined, { gateways: gateways + lbNodes > 0 });
   const c = await startController({ dataDir: o.dataDir, listen: o.listen, database: o.database, rateLimit: o.rateLimit });
   const p = paths(o.dataDir);
-  const layout = ensureLayout(o.dataDir, o.hosts, c.region.zones.map((z) => z.name), gateways);
+  const layout = ensureLayout(o.dataDir, o.hosts, c.region.zones.map((z) => z.name), gateways, lbNodes);
   mkdirSync(p.logs, { recursive: true });
   if (o.dataplane === 'linux') {
     await ensureFabric(layout.prefix);
@@ -50,8 +53,12 @@ export async function up(o: UpOptions) {
     await upEdge(o.dataDir, layout, c.region.publicPools.map(formatCidr));
   }
   const agents = new Map<string, ChildProcess>();
-  // Gateways run the same agent: their documents hold the VPCs whose public traffic they carry.
-  const nodes = [...layout.hosts, ...(layout.gateways ?? []).map((g) => ({ id: g.id, zone: '', underlay: g.underlay, role: 'gateway' as const }))];
+  // Gateways and LB nodes run the same agent: their documents hold the VPCs whose public traffic or load balancers they carry.
+  const nodes = [
+    ...layout.hosts,
+    ...(layout.gateways ?? []).map((g) => ({ id: g.id, zone: '', underlay: g.underlay, role: 'gateway' as const })),
+    ...(layout.lbNodes ?? []).map((g) => ({ id: g.id, zone: '', underlay: g.underlay, role: 'lb' as const })),
+  ];
   for (const h of nodes) {
     writeToken(o.dataDir, h.id, await registerHost(c.store, h));
     const log = createWriteStream(join(p.logs, `agent-${h.id}.log`), { flags: 'a' });
@@ -105,7 +112,7 @@ export async function down(dataDir: string): Promise<string[]> {
   }
   // Agents started by hand (`weft agent`) leave a pid file each.
   const layout = readLayout(dataDir);
-  for (const h of [...(layout?.hosts ?? []), ...(layout?.gateways ?? [])]) {
+  for (const h of [...(layout?.hosts ?? []), ...(layout?.gateways ?? []), ...(layout?.lbNodes ?? [])]) {
     const f = join(dataDir, 'agents', `${h.id}.pid`);
     if (!existsSync(f)) continue;
     const pid = Number(readFileSync(f, 'utf8'));

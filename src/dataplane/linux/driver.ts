@@ -38,7 +38,8 @@ import type { GatewayFlowSample } from '../../contract/agent-report.js';
 import { countSessions, flowSamples, parseCounterSet, type Counter } from './nat-flows.js';
 import { checkName, checkPrefix, hostNs, instanceNs, routerVpcOf } from './names.js';
 import { TABLE, tablesFromListing } from './nft-ruleset.js';
-import { isGatewayLinkName, planHost, sysctlKeys, type DriverContext, type Step, type StepKind } from './plan.js';
+import { isGatewayLinkName, LB_SYSCTLS, planHost, sysctlKeys, type DriverContext, type Step, type StepKind } from './plan.js';
+import { LB_DIGEST_TABLE } from './load-balancer.js';
 import {
   parseAddrs,
   parseFdb,
@@ -190,7 +191,7 @@ export class LinuxDriver {
       timings[what] = Math.round((timings[what] ?? 0) + now - t);
       t = now;
     };
-    const actual = await this.readActual();
+    const actual = await this.readActual(doc.role === 'lb');
     lap('read');
     const plan = planHost(doc, actual, this.ctx, this.limitShares);
     lap('plan');
@@ -225,7 +226,7 @@ export class LinuxDriver {
   }
 
   /** The host's actual state: all namespace names, the host's links, and each of its router namespaces in full. */
-  async readActual(): Promise<HostState> {
+  async readActual(lbNode = false): Promise<HostState> {
     const namespaces = await listNetns();
     const { prefix, hostName, hostNs: hns } = this.ctx;
     const hostLinks = hns === null || namespaces.includes(hns) ? parseLinks(await ipJson(hns, ['-d', 'link', 'show'])) : [];
@@ -237,7 +238,7 @@ export class LinuxDriver {
     const routers: Record<string, RouterState> = {};
     await Promise.all(
       routerNames.map(async (ns) => {
-        routers[ns] = await readRouter(ns);
+        routers[ns] = await readRouter(ns, lbNode);
       }),
     );
     // A gateway node's namespace is the one with the internet link: it holds the NAT gateways (nat-gateway.ts).
@@ -265,12 +266,19 @@ async function readGatewayNs(ns: string): Promise<GatewayNsState & { limits: Lim
   };
 }
 
-export async function readRouter(ns: string): Promise<RouterState> {
-  const [[addrs, links, routes, neigh, rules, nexthops], fdb, nft] = await Promise.all([
+/**
+ * A router namespace's state. On an LB node (`lbNode`) the ruleset is never
+ * listed whole: its Maglev maps take ~0.5 s per listener to list. Its tables
+ * are listed one by one instead, and the LB tables by their digest.
+ */
+export async function readRouter(ns: string, lbNode = false): Promise<RouterState> {
+  const table = (family: string, name: string) => nftJson(ns, ['list', 'table', family, name]).catch(() => [] as unknown[]);
+  const [[addrs, links, routes, neigh, rules, nexthops], fdb, nft, lbDigest] = await Promise.all([
     // `addr show` first: in one batch, a `link show` before it makes it print links without addresses.
     ipJsonBatch(ns, ['addr show dev lo', 'link show', 'route show table all', 'neigh show', 'rule show', 'nexthop show']),
     bridgeJson(ns, ['fdb', 'show']),
-    nftJson(ns, ['list', 'ruleset']),
+    lbNode ? Promise.all([table('inet', TABLE), table('arp', TABLE), table('ip', TABLE)]).then((l) => l.flat()) : nftJson(ns, ['list', 'ruleset']),
+    lbNode ? run(['ip', 'netns', 'exec', ns, 'nft', 'list', 'table', 'ip', LB_DIGEST_TABLE]).then((r) => parseTableComment(r.stdout), () => undefined) : undefined,
   ]);
   const linkStates = parseLinks(links!);
   const tables = splitTables(parseRoutes(routes!));
@@ -283,8 +291,9 @@ export async function readRouter(ns: string): Promise<RouterState> {
     nexthops: parseNexthops(nexthops!),
     neighbours: parseNeighbours(neigh!),
     fdb: parseFdb(fdb),
-    sysctl: await sysctlRead(ns, sysctlKeys(linkStates)),
+    sysctl: await sysctlRead(ns, [...sysctlKeys(linkStates), ...(lbNode ? LB_SYSCTLS.map(([k]) => k) : [])]),
     nft: tablesFromListing(nft).filter((t) => t.name === TABLE && ['inet', 'arp', 'ip'].includes(t.family)),
+    ...(lbDigest !== undefined ? { lbDigest } : {}),
   };
 }
 

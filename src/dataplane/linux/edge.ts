@@ -33,6 +33,8 @@ export interface EdgeAddresses {
   gatewayAnycast: string;
   /** The block of the cluster's and the nodes' tunnel addresses. */
   gatewayBlock: string;
+  /** The LB cluster's block (its tunnel address): hosts reach it through the fabric router too. */
+  lbBlock?: string;
   internetRouter: string;
   transitPrefix: number;
   client: string;
@@ -110,9 +112,12 @@ export async function ensureGateway(prefix: string, gw: GatewayNode, a: EdgeAddr
   await sysctlWrite(ns, ['net.netfilter.nf_conntrack_tcp_be_liberal=1']).catch(() => undefined);
 }
 
-/** A host sends to the gateway cluster's tunnel addresses (the cluster's, each node's) through the fabric router. Idempotent. */
+/** A host sends to the gateway cluster's tunnel addresses (the cluster's, each node's) and the LB cluster's through the fabric router. Idempotent. */
 export async function routeHostToGateways(prefix: string, hostId: string, a: EdgeAddresses): Promise<void> {
-  await ipBatch(hostNs(prefix, hostId), [`route replace ${a.gatewayBlock} via ${a.fabricRouter} dev ${UPLINK}`]);
+  await ipBatch(
+    hostNs(prefix, hostId),
+    [a.gatewayBlock, ...(a.lbBlock ? [a.lbBlock] : [])].map((block) => `route replace ${block} via ${a.fabricRouter} dev ${UPLINK}`),
+  );
 }
 
 /** The bridge ports that plug a node in: its fabric port, and for a gateway its transit port too. */

@@ -33,6 +33,7 @@ import type { NetworkAcl, Port, Rule, VpcContext } from '../../contract/host-doc
 import { formatIp, lastOf, maskOf, parseCidr, parseIp } from '../../core/cidr.js';
 import { stableJson } from '../../core/stable-json.js';
 import { aclBoxes, exactPrefix, type AclBox, type Interval } from './acl-set.js';
+import { LB_MARK } from './route-tables.js';
 
 /** One nft statement as `nft -j` lists it, e.g. `{ accept: null }`. */
 export type Stmt = Record<string, unknown>;
@@ -206,7 +207,11 @@ function inetTable(vpc: VpcContext): NftTable {
     })),
   ];
 
+  // Load-balanced flows: the LB node they came through, and their replies marked for the way back (route-tables.ts LB_MARK).
+  const lbNodes = vpc.ports.length ? [...(vpc.lbNodes ?? [])].sort((a, b) => a.node - b.node) : [];
+  if (lbNodes.length) sets.push({ name: 'lb_nodes', type: 'ether_addr', map: 'mark', elem: lbNodes.map((n) => [mac(n.mac), LB_MARK + n.node]) });
   const chains: NftChain[] = [
+    ...(lbNodes.length ? [lbChain(vpc)] : []),
     {
       name: 'prerouting',
       base: { type: 'filter', hook: 'prerouting', prio: -150, policy: 'accept' },
@@ -264,6 +269,25 @@ function inetTable(vpc: VpcContext): NftTable {
     ),
   ];
   return { family: 'inet', name: TABLE, sets, chains };
+}
+
+/**
+ * On a host of a VPC with load balancers: a packet an LB node sends into the
+ * tunnel in a flow's original direction (a client's, to a backend here; or a
+ * health check) marks the flow with that node's number, so the last node
+ * that carried it gets its replies, which leave from the backend's port with
+ * the flow's mark as packet mark (a rule per node routes them). After
+ * conntrack (-200), before routing.
+ */
+function lbChain(vpc: VpcContext): NftChain {
+  return {
+    name: 'lb',
+    base: { type: 'filter', hook: 'prerouting', prio: -140, policy: 'accept' },
+    rules: [
+      [match(meta('iifname'), `vx${vpc.vni}`), match(ct('direction'), 'original'), { mangle: { key: ct('mark'), value: { map: { key: payload('ether', 'saddr'), data: '@lb_nodes' } } } }],
+      [match(meta('iifname'), '@port_ifs'), match(ct('direction'), 'reply'), { mangle: { key: meta('mark'), value: ct('mark') } }],
+    ],
+  };
 }
 
 /** A CIDR as nft lists it: a plain address for a /32, otherwise a prefix (masked). */
@@ -670,7 +694,7 @@ function stmtText(s: Stmt): string {
   }
   if (s.mangle) {
     const m = s.mangle as { key: unknown; value: { map?: { key: unknown; data: string } } };
-    if (!m.value.map) throw new Error(`cannot render nft statement ${JSON.stringify(s)}`);
+    if (!m.value.map) return `${lhsText(m.key)} set ${lhsText(m.value)}`;
     return `${lhsText(m.key)} set ${lhsText(m.value.map.key)} map ${m.value.map.data}`;
   }
   if ('notrack' in s) return 'notrack';

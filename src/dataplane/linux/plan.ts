@@ -34,9 +34,11 @@ import {
 } from './names.js';
 import { desiredTables, mac as macText, planNft } from './nft-ruleset.js';
 import { isPeeringAlias, linkPlan, makeLinkLines, type LinkPlan } from './peering.js';
-import { OWNER_GATEWAY, PEERING_GATEWAY, PUBLIC_GATEWAY, checkRouteTable, planRouting, routingWant } from './route-tables.js';
+import { LB_GATEWAY, OWNER_GATEWAY, PEERING_GATEWAY, PUBLIC_GATEWAY, checkRouteTable, lbNodeHop, planRouting, routingWant } from './route-tables.js';
+import { LB_LINK, lbLocalAddresses, planLbAnnouncements, planLbTable, publicVips } from './load-balancer.js';
+import { lbNodeMac } from '../../compile/compile.js';
 import { NAT_LINK, PUBLIC_LINK } from './nft-ruleset.js';
-import { planGatewayNat } from './nat-gateway.js';
+import { ANNOUNCE_TABLE, planGatewayNat } from './nat-gateway.js';
 import { limitClasses, planLimits, qosClasses, type LimitShare } from './eip-limits.js';
 import { emptyRouter, type HostState, type LinkState, type RouteState, type RouterState } from './state.js';
 
@@ -80,6 +82,9 @@ export interface StepGroup {
 }
 
 /** Sysctls of the whole router namespace; set before devices are created, so they inherit `default`. */
+/** An LB node's VPC router picks up flows mid-stream (another node started them): no TCP window checks there. */
+export const LB_SYSCTLS: [string, string][] = [['net.netfilter.nf_conntrack_tcp_be_liberal', '1']];
+
 export const ROUTER_SYSCTLS: [string, string][] = [
   ['net.ipv4.ip_forward', '1'],
   ['net.ipv4.conf.default.forwarding', '1'],
@@ -151,8 +156,12 @@ export function planHost(doc: HostDocument, actual: HostState, ctx: DriverContex
       return { vpcId: vpc.vpcId, removal: false, steps: [], error: (e as Error).message };
     }
   });
-  // The gateway node's own namespace last: its reply routes go over the VPC routers' links made above.
-  if (actual.gateway && ctx.hostNs) {
+  // An LB node's own namespace: the public VIPs it announces.
+  if (doc.role === 'lb' && actual.gateway && ctx.hostNs) {
+    const lines = planLbAnnouncements(doc, actual.gateway.tableRoutes, ANNOUNCE_TABLE);
+    groups.push({ vpcId: '(LB node)', removal: false, steps: nonEmpty([{ kind: 'ip', ns: ctx.hostNs, lines, note: 'public VIPs announced' }]) });
+  } else if (actual.gateway && ctx.hostNs) {
+    // The gateway node's own namespace last: its reply routes go over the VPC routers' links made above.
     try {
       const nat = planGatewayNat(doc, actual.gateway, gatewayLinkName);
       const limits = planLimits(limitClasses(doc, limitShares), actual.gateway.limits ?? { htbRoot: false, classes: [] }, qosClasses(doc));
@@ -215,16 +224,23 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
   const peerLinks: LinkPlan[] = (vpc.peerings ?? []).map((l) => linkPlan(doc, actual, vpc, R, routerNs(ctx.prefix, ctx.hostName, l.peerVpcId), l));
   const linkByIf = new Map(peerLinks.map((lp) => [lp.link.ifname, lp]));
 
-  // On a gateway: the link to its own namespace, right when both ends are veths with their MACs.
-  const gatewayVpc = doc.role === 'gateway' && vpc.eips !== undefined;
+  // On a gateway (or an LB node, for public VIPs): the link to its own namespace, right when both ends are veths with their MACs.
+  const lbVpc = doc.role === 'lb' && vpc.loadBalancers !== undefined;
+  const gatewayVpc = (doc.role === 'gateway' && vpc.eips !== undefined) || lbVpc;
   const xName = gatewayLinkName(vpc.vni);
   const rootEnd = actual.hostLinks.find((l) => l.name === xName);
   const routerEnd = a.links.find((l) => l.name === PUBLIC_LINK);
   const publicLinkOk =
     gatewayVpc && rootEnd?.kind === 'veth' && rootEnd.mac === GATEWAY_ROOT_MAC && routerEnd?.kind === 'veth' && routerEnd.mac === GATEWAY_ROUTER_MAC;
-  // On a gateway: the router answers the VPC's owner MAC on a macvlan over the tunnel (made again with the tunnel).
-  const natMac = gatewayVpc && vpc.ownerMac ? macText(vpc.ownerMac) : undefined;
-  const natEnd = a.links.find((l) => l.name === NAT_LINK);
+  // A macvlan over the tunnel (made again with the tunnel): on a gateway, the router answers the VPC's owner MAC
+  // there; on an LB node, it sends to the hosts from the node's own MAC, so that replies come back to this node.
+  const macLink =
+    doc.role === 'gateway' && gatewayVpc && vpc.ownerMac
+      ? { name: NAT_LINK, mac: macText(vpc.ownerMac) }
+      : lbVpc && doc.lbNode
+        ? { name: LB_LINK, mac: macText(lbNodeMac(vpc.vni, doc.lbNode)) }
+        : undefined;
+  const macEnd = macLink && a.links.find((l) => l.name === macLink.name);
 
   // ---- links ----
   const linkDel: string[] = [];
@@ -246,7 +262,7 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
       continue;
     }
     if (l.name === PUBLIC_LINK && publicLinkOk) continue;
-    if (l.name === NAT_LINK && natMac && l.kind === 'macvlan' && l.mac === natMac) continue;
+    if (macLink && l.name === macLink.name && l.kind === 'macvlan' && l.mac === macLink.mac) continue;
     const lp = linkByIf.get(l.name);
     if (lp || isPeeringAlias(l.alias)) {
       if (lp?.ok) continue;
@@ -293,12 +309,12 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
     }
     if (!publicLinkOk || !routerEnd?.up) main.push(`link set ${PUBLIC_LINK} up`);
   }
-  const natOk = !!natMac && natEnd?.kind === 'macvlan' && natEnd.mac === natMac && !gone.has(vx);
-  if (natMac && !natOk) {
-    main.push(`link add ${NAT_LINK} link ${vx} address ${natMac} mtu ${INSTANCE_MTU} type macvlan mode private`);
-    gone.add(NAT_LINK);
+  const macOk = !!macLink && macEnd?.kind === 'macvlan' && macEnd.mac === macLink.mac && !gone.has(vx);
+  if (macLink && !macOk) {
+    main.push(`link add ${macLink.name} link ${vx} address ${macLink.mac} mtu ${INSTANCE_MTU} type macvlan mode private`);
+    gone.add(macLink.name);
   }
-  if (natMac && !(natOk && natEnd?.up)) main.push(`link set ${NAT_LINK} up`);
+  if (macLink && !(macOk && macEnd?.up)) main.push(`link set ${macLink.name} up`);
   const vxLink = vxNew ? undefined : links.get(vx);
   if (vxLink && vxLink.mac !== routerMac) main.push(`link set ${vx} address ${routerMac}`);
   if (vxLink && vxLink.mtu !== INSTANCE_MTU) main.push(`link set ${vx} mtu ${INSTANCE_MTU}`);
@@ -315,7 +331,8 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
   }
 
   // Gateways on lo: the kernel answers ARP for a local address on any interface.
-  const gateways = unique(vpc.subnets.map((s) => `${s.gateway}/32`));
+  // On an LB node, its VIPs and health-check source too.
+  const gateways = unique([...vpc.subnets.map((s) => `${s.gateway}/32`), ...lbLocalAddresses(vpc, doc)]);
   for (const addr of a.loAddrs) if (!gateways.includes(addr)) main.push(`addr del ${addr} dev lo`);
   for (const addr of gateways) if (!a.loAddrs.includes(addr)) main.push(`addr add ${addr} dev lo`);
 
@@ -333,12 +350,26 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
   // The static next hop of each peering link: the peer end's MAC.
   for (const { lp } of okLinks) neigh.set(`${lp.link.ifname} ${PEERING_GATEWAY}`, { dev: lp.link.ifname, dst: PEERING_GATEWAY, lladdr: macText(lp.link.peerMac) });
   const fdb = new Map<string, string>();
+  // An LB node reaches the instances from its own MAC (the macvlan); the tunnel's FDB still carries the frames.
+  const toRemotes = lbVpc && macLink ? macLink.name : vx;
   for (const r of vpc.remotes) {
     if (routes.has(`${r.ip}/32`)) continue; // a local port wins over a stale remote entry
-    routes.set(`${r.ip}/32`, { dev: vx, gateway: r.ip });
-    neigh.set(`${vx} ${r.ip}`, { dev: vx, dst: r.ip, lladdr: macText(r.routerMac) });
+    routes.set(`${r.ip}/32`, { dev: toRemotes, gateway: r.ip });
+    neigh.set(`${toRemotes} ${r.ip}`, { dev: toRemotes, dst: r.ip, lladdr: macText(r.routerMac) });
     fdb.set(macText(r.routerMac), r.underlay);
   }
+  // Internal VIPs: to the LB cluster (any node; the fabric's ECMP picks). Proxy ARP answers for them on the ports.
+  if (vpc.lbVips) {
+    for (const vip of vpc.lbVips.vips) if (!routes.has(`${vip}/32`)) routes.set(`${vip}/32`, { dev: vx, gateway: LB_GATEWAY });
+    neigh.set(`${vx} ${LB_GATEWAY}`, { dev: vx, dst: LB_GATEWAY, lladdr: macText(vpc.lbVips.routerMac) });
+    fdb.set(macText(vpc.lbVips.routerMac), vpc.lbVips.underlay);
+  }
+  // Each LB node, for the replies of the flows it brought here (route-tables.ts LB_MARK).
+  if (vpc.ports.length)
+    for (const n of vpc.lbNodes ?? []) {
+      neigh.set(`${vx} ${lbNodeHop(n.node)}`, { dev: vx, dst: lbNodeHop(n.node), lladdr: macText(n.mac) });
+      fdb.set(macText(n.mac), n.underlay);
+    }
   // On a gateway: what is not the VPC's leaves towards the gateway's namespace (translated by the eip table).
   if (gatewayVpc) {
     routes.set('0.0.0.0/0', { dev: PUBLIC_LINK, gateway: GATEWAY_ROOT_HOP });
@@ -389,7 +420,7 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
   if (gatewayVpc) {
     const fresh = !publicLinkOk;
     if (fresh || !rootEnd?.up) gatewayHostPost.push(`link set ${xName} up`);
-    const want = new Set((vpc.eips ?? []).map((e) => `${e.publicIp}/32`));
+    const want = new Set([...(vpc.eips ?? []).map((e) => e.publicIp), ...publicVips(vpc)].map((ip) => `${ip}/32`));
     const have = fresh ? [] : (actual.hostRoutes ?? []).filter((r) => r.dev === xName);
     const right = (r: RouteState) => r.type === 'unicast' && r.gateway === GATEWAY_ROUTER_HOP && r.onlink && want.has(r.dst);
     for (const r of have) if (!right(r)) gatewayHostPost.push(`route del ${r.dst} dev ${xName}`);
@@ -407,7 +438,9 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
     ...ports.flatMap((p) => sysctlDiff(portSysctls(p.port.ifname), gone.has(p.port.ifname))),
     ...okLinks.flatMap(({ lp }) => sysctlDiff(tunnelSysctls(lp.link.ifname), false)),
     ...(gatewayVpc ? sysctlDiff(tunnelSysctls(PUBLIC_LINK), !publicLinkOk) : []),
-    ...(natMac ? sysctlDiff(tunnelSysctls(NAT_LINK), gone.has(NAT_LINK)) : []),
+    ...(macLink ? sysctlDiff(tunnelSysctls(macLink.name), gone.has(macLink.name)) : []),
+    // An LB node picks up a flow that another node started (ECMP moved it): no TCP window checks.
+    ...(lbVpc ? sysctlDiff(LB_SYSCTLS, !have) : []),
   ];
 
   // ---- peering links this plan makes (both ends), and the route tables ----
@@ -424,6 +457,7 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
 
   // ---- nftables ----
   const nft = planNft(desiredTables(vpc), a.nft);
+  const lbNft = lbVpc || a.lbDigest !== undefined ? planLbTable(vpc, a.lbDigest) : [];
 
   // ---- the VXLAN device: created where its UDP socket must live, then moved ----
   const hostLines: string[] = [];
@@ -451,6 +485,7 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
     { kind: 'ip', ns: R, lines: main },
     { kind: 'ip', ns: ctx.hostNs, lines: gatewayHostPost, note: 'the gateway: EIPs into this VPC' },
     { kind: 'bridge', ns: R, lines: bridge },
+    { kind: 'nft', ns: R, lines: lbNft, note: 'load balancers: replace tables ip weftlb, weftlbd' },
     { kind: 'sysctl', ns: R, lines: post },
     ...create.map(
       (p): Step => ({

@@ -42,6 +42,21 @@ export const PEERING_GATEWAY = '169.254.0.1';
 export const PUBLIC_TABLE = TABLE_BASE - 1;
 export const PUBLIC_RULE_PRIORITY = 40010;
 export const PUBLIC_GATEWAY = '169.254.255.1';
+/**
+ * Load balancers (docs/load-balancers.md). A flow an LB node brought to a
+ * local backend carries the node's number in its conntrack mark (LB_MARK + n,
+ * set by nft-ruleset.ts lbChain from the frame's source MAC); its replies get
+ * it as packet mark, and a rule per node sends them to that node's table: a
+ * default route to an address nobody has, resolved by a permanent neighbour
+ * to the node's MAC. Before main (32766): the client's /32 must not win.
+ */
+export const LB_MARK = 0x4c420000;
+export const LB_RULE_PRIORITY = 20000;
+export const lbTable = (node: number) => TABLE_BASE - 0x1000 + node;
+export const lbNodeHop = (node: number) => `169.254.254.${10 + node}`;
+/** Where hosts send internal VIPs: the LB cluster's MAC, over the tunnel to its address (plan.ts). */
+export const LB_GATEWAY = '169.254.254.1';
+
 /** A pinned EIP port's table: its default route goes to the VPC's owner node (OWNER_GATEWAY). */
 export const OWNER_TABLE = TABLE_BASE - 2;
 /** The next hop towards the VPC's owner node (NAT routes, pinned EIPs): a permanent neighbour, the owner MAC (VpcContext.ownerGateway). */
@@ -200,6 +215,12 @@ export function routingWant(vpc: VpcContext, ctx: RoutingContext): RoutingWant {
   for (const p of publicPorts) rules.push({ priority: PUBLIC_RULE_PRIORITY, src: 'all', iif: p.ifname, table: String(toOwner(p) ? OWNER_TABLE : PUBLIC_TABLE) });
   if (publicPorts.some((p) => !toOwner(p))) routes.set(`${PUBLIC_TABLE} 0.0.0.0/0`, { gateway: PUBLIC_GATEWAY, dev: vx });
   if (publicPorts.some(toOwner)) routes.set(`${OWNER_TABLE} 0.0.0.0/0`, { gateway: OWNER_GATEWAY, dev: vx });
+  // Replies of load-balanced flows, back to the LB node each came through (only where a backend may be: a host with ports).
+  if (vpc.ports.length)
+    for (const n of vpc.lbNodes ?? []) {
+      rules.push({ priority: LB_RULE_PRIORITY, src: 'all', fwmark: `0x${(LB_MARK + n.node).toString(16)}`, table: String(lbTable(n.node)) });
+      routes.set(`${lbTable(n.node)} 0.0.0.0/0`, { gateway: lbNodeHop(n.node), dev: vx });
+    }
 
   return { nexthops: [...members.values(), ...groups], routes, rules, deferred: ctx.deferredLinks };
 }
@@ -233,7 +254,7 @@ export function planRouting(want: RoutingWant, actual: RoutingActual, gone: Set<
   const wantIds = new Set(want.nexthops.map((n) => n.id));
   const sameMembers = (a: number[], b: number[]) => a.length === b.length && [...a].sort((x, y) => x - y).every((x, i) => x === b[i]);
 
-  const ruleKey = (r: RuleState) => `${r.priority} ${r.iif ?? '-'} ${r.src} ${r.table}`;
+  const ruleKey = (r: RuleState) => `${r.priority} ${r.iif ?? '-'} ${r.src} ${r.fwmark ?? '-'} ${r.table}`;
   const wantRules = new Set(want.rules.map(ruleKey));
   const haveRules = new Set(actual.rules.map(ruleKey));
   const ours = (r: RuleState) => !(r.protocol === 'kernel' || ([0, 32766, 32767].includes(r.priority) && r.src === 'all' && !r.iif));
@@ -299,7 +320,7 @@ export function planRouting(want: RoutingWant, actual: RoutingActual, gone: Set<
 }
 
 function ruleSpec(r: RuleState): string {
-  return `priority ${r.priority}${r.iif ? ` iif ${r.iif}` : ''}${r.src === 'all' ? '' : ` from ${r.src}`} lookup ${r.table}`;
+  return `priority ${r.priority}${r.iif ? ` iif ${r.iif}` : ''}${r.src === 'all' ? '' : ` from ${r.src}`}${r.fwmark ? ` fwmark ${r.fwmark}` : ''} lookup ${r.table}`;
 }
 
 /** Checks a route table before anything derived from it reaches a command line. */

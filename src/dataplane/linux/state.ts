@@ -47,6 +47,8 @@ export interface RuleState {
   /** `all` or `a.b.c.d/n`. */
   src: string;
   iif?: string;
+  /** `0x…` or `0x…/0x…` (mask when not all ones). */
+  fwmark?: string;
   table: string;
   protocol?: string;
 }
@@ -95,6 +97,8 @@ export interface RouterState {
   sysctl: Record<string, string>;
   /** The driver's nftables tables as listed (inet weft, arp weft), if present. */
   nft: NftTable[];
+  /** On an LB node: the digest of its load-balancer tables (load-balancer.ts; the comment of ip weftlbd), if present. */
+  lbDigest?: string;
 }
 
 export interface HostState {
@@ -201,6 +205,7 @@ export function parseRules(json: unknown[]): RuleState[] {
         table: String(r.table ?? ''),
       };
       if (str(r.iif)) rule.iif = str(r.iif);
+      if (str(r.fwmark)) rule.fwmark = str(r.fwmask) && str(r.fwmask) !== '0xffffffff' ? `${str(r.fwmark)}/${str(r.fwmask)}` : str(r.fwmark);
       if (str(r.protocol)) rule.protocol = str(r.protocol);
       return rule;
     });
