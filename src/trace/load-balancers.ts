@@ -12,7 +12,8 @@
  * candidate, and the backend does not depend on the pick.
  */
 import type { HostDocument, Listener, LoadBalancer, LbTarget } from '../contract/host-document.js';
-import { flowSlot, maglevTable } from '../core/maglev.js';
+import { flowSlot } from '../core/maglev.js';
+import { listenerTable } from '../dataplane/linux/load-balancer.js';
 import type { L4, Packet } from './model.js';
 import type { Router, World } from './world.js';
 
@@ -62,25 +63,25 @@ export const lbKey = (t: Pick<LbTarget, 'ip' | 'port'>) => `${t.ip}:${t.port}`;
 // The table is a pure function of the listener; the world (and its documents) are only read, so one per listener object.
 const tables = new WeakMap<Listener, LbTable>();
 
-/** A listener's table as every LB node computes it: targets with weight > 0 that are not unhealthy, by `ip:port` and weight. */
-export function listenerTable(listener: Listener): LbTable {
+/**
+ * A listener's table exactly as the LB node programs it (dataplane/linux/load-balancer.ts: targets with weight > 0
+ * that are not unhealthy, by `ip:port` and weight), with the targets it leaves out.
+ */
+export function tableOf(listener: Listener): LbTable {
   let t = tables.get(listener);
   if (t) return t;
-  const backends: LbTarget[] = [];
-  const excluded: LbExcluded[] = [];
-  for (const target of listener.targets) {
-    if (target.weight <= 0) excluded.push({ target, why: 'weight 0' });
-    else if (target.healthy === false) excluded.push({ target, why: 'unhealthy' });
-    else backends.push(target);
-  }
-  t = { backends, excluded, table: maglevTable(backends.map((b) => ({ key: lbKey(b), weight: b.weight })), listener.tableSize) };
+  const { table, backends } = listenerTable(listener);
+  const excluded: LbExcluded[] = listener.targets
+    .filter((target) => !backends.includes(target))
+    .map((target) => ({ target, why: target.weight <= 0 ? 'weight 0' : 'unhealthy' }));
+  t = { backends, excluded, table };
   tables.set(listener, t);
   return t;
 }
 
 /** The backend a new flow gets: the table's entry at the flow's slot (the flow as it reaches the VIP). */
 export function chooseBackend(listener: Listener, p: Packet): LbChoice {
-  const t = listenerTable(listener);
+  const t = tableOf(listener);
   const slot = flowSlot({ src: p.src, sport: p.srcPort ?? 0, dst: p.dst, dport: p.dstPort ?? 0, protocol: listener.protocol }, listener.tableSize);
   const index = t.table[slot] ?? -1;
   return { ...t, slot, ...(index >= 0 ? { backend: t.backends[index]! } : {}) };

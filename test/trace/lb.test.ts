@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { lbNodeMac } from '../../src/compile/compile.js';
+import { compileHost, lbNodeMac } from '../../src/compile/compile.js';
 import type { HostDocument, Listener } from '../../src/contract/host-document.js';
 import { pascal } from '../../src/api/vpc/trace.js';
 import { flowSlot, maglevTable, MAGLEV_SIZE } from '../../src/core/maglev.js';
@@ -12,6 +12,7 @@ import type { LbDetail, LbTunnelDetail } from '../../src/trace/stages/load-balan
 import type { RouteDetail } from '../../src/trace/stages/route.js';
 import { trace, traceEveryPath } from '../../src/trace/trace.js';
 import { CLIENT, lbRegion, PUBLIC_VIP, SIZE, VIP, VNI, VPC } from './lb-region.js';
+import { baseScenario, policyRows } from './scenario.js';
 
 const run = (docs: HostDocument[], q: Partial<TraceQuery> & { from: string; to: string }) => trace(docs, { protocol: 'tcp', port: 80, ...q } as TraceQuery);
 const steps = (r: TraceResult) => r.hops.map((h) => `${h.hostId} ${h.stage} ${h.result}`);
@@ -155,7 +156,9 @@ describe('tracer, load balancers: an internal VIP', () => {
     assert.deepEqual(reply.deliveredTo, { instanceId: 'ins-a1', hostId: 'h1' });
     const back = reply.hops.find((h) => h.stage === 'route')!;
     assert.equal(back.hostId, backend.hostId);
-    assert.match(back.summary, new RegExp(`marks it ${lbHop(r).node}.*back over vx100 to ${node}`));
+    const n = lbHop(r).node;
+    assert.match(back.summary, new RegExp(`marks it for node ${n} \\(0x4c42000${n}\\).*rule 20000 .*default via 169\\.254\\.254\\.1${n} dev vx100, back to ${node}`));
+    assert.equal((back.detail as RouteDetail).route, `default via 169.254.254.1${n} dev vx100 table ${0x100000 - 0x1000 + n} (rule 20000: fwmark 0x4c42000${n})`);
     const tunnel = reply.hops.find((h) => h.stage === 'tunnel')!.detail as LbTunnelDetail;
     assert.deepEqual([tunnel.via, tunnel.toHostId, tunnel.routerMac], ['lb-node', node, lbNodeMac(VNI, lbHop(r).node)]);
     const translated = lbHop(reply);
@@ -270,5 +273,59 @@ describe('tracer, load balancers: a public VIP from the internet', () => {
 
   it('an internal VIP is not reached from the internet', () => {
     assert.equal(run(docs, { from: CLIENT, to: VIP }).code, 'no-eip');
+  });
+});
+
+describe('tracer, load balancers: over documents compiled by the real compiler', () => {
+  const s = baseScenario();
+  const vni = new Map(s.vpcs.map((v) => [v.id, v.vni]));
+  const lbNodes = [
+    { id: 'lb1', underlay: '100.64.2.11' },
+    { id: 'lb2', underlay: '100.64.2.12' },
+  ];
+  /** ins-a1 (h1) is the client; ins-a3 (h2) and ins-a6 (h3) serve tcp 80 behind VIP 10.0.1.100. */
+  const compiled = (healthCheck: string, health: { private_ip: string; status: string }[] = []) => {
+    const instances = s.instances.map((i) => ({ id: i.id, vpc_id: i.vpc, subnet_id: i.subnet, private_ip: i.ip, mac: `52:54:${vni.get(i.vpc)!.toString(16)}:00:00:${i.ip.split('.')[3]}`, host_id: i.host }));
+    const lb = {
+      loadBalancers: [{ id: 'lb-aaaaaaaa', vpc_id: 'vpc-aaaaaaaa', vip: VIP, type: 'INTERNAL' }],
+      lbNodes,
+      lbListeners: [{ id: 'lbl-aaaaaaaa', load_balancer_id: 'lb-aaaaaaaa', protocol: 'TCP', port: 80, health_check: healthCheck }],
+      lbTargets: ['10.0.2.7', '10.0.2.10'].map((ip) => ({ listener_id: 'lbl-aaaaaaaa', load_balancer_id: 'lb-aaaaaaaa', instance_id: s.instances.find((i) => i.ip === ip && i.vpc === 'vpc-aaaaaaaa')!.id, private_ip: ip, port: 80, weight: 10 })),
+      lbHealth: health.map((h) => ({ listener_id: 'lbl-aaaaaaaa', port: 80, ...h })),
+    };
+    const hosts: [string, string, string?][] = [...Object.entries(s.hosts), ...lbNodes.map((n): [string, string, string] => [n.id, n.underlay, 'lb'])];
+    return hosts.map(([id, underlay, role]) =>
+      compileHost({
+        host: { id, underlay, ...(role ? { role } : {}) },
+        revision: 1,
+        underlays: s.hosts,
+        vpcs: s.vpcs,
+        instances,
+        subnets: Object.entries(s.subnets).map(([sid, cidr]) => ({ id: sid, cidr })),
+        bindings: s.instances.flatMap((i) => i.groups.map((sg_id, position) => ({ instance_id: i.id, sg_id, position }))),
+        policies: policyRows(s.groups),
+        ...lb,
+      }),
+    );
+  };
+
+  it('health checks off: the VIP reaches the backend core/maglev.ts gives, and the reply comes back through the node', () => {
+    const docs = compiled('{"HealthSwitch":0}');
+    for (const sport of [40001, 40002, 40003, 40004]) {
+      const r = trace(docs, { from: 'ins-a1', to: VIP, protocol: 'tcp', port: 80, sourcePort: sport, reply: true });
+      const want = expected(listenerOf(docs, 'lbl-aaaaaaaa'), { src: '10.0.1.5', sport, dst: VIP, dport: 80 });
+      assert.equal(r.verdict, 'delivered', renderTrace(r));
+      assert.equal(r.deliveredTo!.instanceId, want.backend!.instanceId);
+      assert.deepEqual([r.loadBalancer!.slot, r.loadBalancer!.tableSize], [want.slot, MAGLEV_SIZE]);
+      assert.equal(r.reply!.verdict, 'delivered', renderTrace(r));
+      assert.ok(r.reply!.hops.some((h) => h.stage === 'lb' && h.hostId === r.loadBalancer!.lbNode));
+    }
+  });
+
+  it('health checks on: a target no node has found alive takes no flow; one found alive takes them all', () => {
+    assert.equal(trace(compiled(''), { from: 'ins-a1', to: VIP, protocol: 'tcp', port: 80 }).code, 'lb-no-backend');
+    const one = compiled('', [{ private_ip: '10.0.2.10', status: 'Alive' }]);
+    for (const sport of [40001, 40002, 40003])
+      assert.equal(trace(one, { from: 'ins-a1', to: VIP, protocol: 'tcp', port: 80, sourcePort: sport }).deliveredTo?.instanceId, 'ins-a6');
   });
 });

@@ -33,6 +33,7 @@
  */
 import type { Listener, LoadBalancer } from '../../contract/host-document.js';
 import { lbNodeMac } from '../../compile/compile.js';
+import { LB_GATEWAY, LB_MARK, LB_RULE_PRIORITY, lbNodeHop, lbTable } from '../../dataplane/linux/route-tables.js';
 import { chooseBackend, lbKey, lbNodeNumber, lbSessionFromBackend, listenerFor, vipOn, type LbChoice } from '../load-balancers.js';
 import type { Packet } from '../model.js';
 import { pickNode } from '../tables.js';
@@ -40,9 +41,6 @@ import type { Router } from '../world.js';
 import type { RouteDetail } from './route.js';
 import { describePacket, hop, next, type Outcome, type Stage, type Transit } from './stage.js';
 import { tunnelDropped, type TunnelDetail } from './tunnel.js';
-
-/** The next hop of the hosts' VIP routes (onlink over vx<vni>; its neighbour entry is the cluster MAC). */
-export const LB_GATEWAY = '169.254.254.1';
 
 export interface LbDetail {
   /** balance: a new flow sent to a backend; reply: translated back by its session; no-listener / no-backend: the node answers for the VIP. */
@@ -111,14 +109,16 @@ export function returnRoute(t: Transit, drop: (t: Transit, reason: string, d: Ro
   if (!s || !r.ports.has(s.backend.ip)) return undefined;
   const dst = t.packet.dst;
   const entry = r.vpc.lbNodes?.find((n) => n.node === s.node);
-  const why = `the reply of a flow ${s.backend.instanceId} got from LB node ${s.node} (${s.hostId}) for ${s.loadBalancerId}: it arrived from that node's MAC, so conntrack marks it ${s.node}`;
+  const why = `the reply of a flow ${s.backend.instanceId} got from LB node ${s.node} (${s.hostId}) for ${s.loadBalancerId}: it arrived from that node's MAC, so conntrack marks it for node ${s.node}`;
   if (!entry) {
     const reason = `${why}, but ${r.hostId}'s document names no LB node ${s.node} (documents out of step): the reply has no way back to the node that translates it; dropped`;
     return drop(t, reason, { destination: dst, kind: 'none' });
   }
-  const detail: RouteDetail = { destination: dst, kind: 'lb', route: `mark ${s.node}: ${dst} via ${entry.underlay} dev ${vxName(r)} (LB node ${s.node}, MAC ${entry.mac})` };
+  const mark = `0x${(LB_MARK + s.node).toString(16)}`;
+  const detail: RouteDetail = { destination: dst, kind: 'lb', route: `default via ${lbNodeHop(s.node)} dev ${vxName(r)} table ${lbTable(s.node)} (rule ${LB_RULE_PRIORITY}: fwmark ${mark})` };
   t.route = { kind: 'lb-node', node: s.node, underlay: entry.underlay, mac: entry.mac };
-  return next(hop(t, 'route', 'forward', `${why}; the mark's rule comes before the main table: back over ${vxName(r)} to ${s.hostId} at ${entry.underlay}, which translates it back`, detail));
+  const summary = `${why} (${mark}), which the reply carries as its packet mark; rule ${LB_RULE_PRIORITY} (fwmark ${mark}, before the main table) takes node ${s.node}'s table: default via ${lbNodeHop(s.node)} dev ${vxName(r)}, back to ${s.hostId} at ${entry.underlay}, which translates it back`;
+  return next(hop(t, 'route', 'forward', summary, detail));
 }
 
 const WORDS = {
