@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { compileHost, lbNodeMac } from '../../src/compile/compile.js';
 import type { HostDocument, Listener } from '../../src/contract/host-document.js';
 import { pascal } from '../../src/api/vpc/trace.js';
 import { flowSlot, maglevTable, MAGLEV_SIZE } from '../../src/core/maglev.js';
+import { readSimState, SimDriver } from '../../src/dataplane/sim/driver.js';
 import type { InternetDetail } from '../../src/trace/internet.js';
 import { reaches, type TraceQuery, type TraceResult } from '../../src/trace/model.js';
 import { reachability, reachabilityByTraces } from '../../src/trace/reach.js';
@@ -11,6 +15,7 @@ import { renderTrace } from '../../src/trace/render.js';
 import type { LbDetail, LbTunnelDetail } from '../../src/trace/stages/load-balancer.js';
 import type { RouteDetail } from '../../src/trace/stages/route.js';
 import { trace, traceEveryPath } from '../../src/trace/trace.js';
+import { buildWorld } from '../../src/trace/world.js';
 import { CLIENT, lbRegion, PUBLIC_VIP, SIZE, VIP, VNI, VPC } from './lb-region.js';
 import { baseScenario, policyRows } from './scenario.js';
 
@@ -327,5 +332,29 @@ describe('tracer, load balancers: over documents compiled by the real compiler',
     const one = compiled('', [{ private_ip: '10.0.2.10', status: 'Alive' }]);
     for (const sport of [40001, 40002, 40003])
       assert.equal(trace(one, { from: 'ins-a1', to: VIP, protocol: 'tcp', port: 80, sourcePort: sport }).deliveredTo?.instanceId, 'ins-a6');
+  });
+});
+
+describe('tracer, load balancers: what the sim hosts applied (weft trace --applied)', () => {
+  it('the sim driver keeps LB nodes\' documents; the tracer follows a VIP through them, and a node that lags chooses by its own table', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-sim-lb-'));
+    try {
+      const docs = lbRegion();
+      for (const d of docs) await new SimDriver(join(dir, `${d.hostId}.json`)).apply(d);
+      const q: TraceQuery = { from: 'ins-a1', to: VIP, protocol: 'tcp', port: 80, sourcePort: 30001 };
+      const applied = readSimState(dir);
+      assert.deepEqual(applied.filter((d) => d.role === 'lb').map((d) => [d.hostId, d.lbNode]), [['lb1', 1], ['lb2', 2]]);
+      const before = traceEveryPath(buildWorld(applied), q);
+      assert.equal(new Set(before.map((p) => p.deliveredTo?.instanceId)).size, 1);
+      // lb1 applies a document where the chosen backend drains; lb2 has not yet: the two nodes now disagree.
+      const chosen = before[0]!.deliveredTo!.instanceId;
+      const lb1 = structuredClone(docs.find((d) => d.hostId === 'lb1')!);
+      for (const t of lb1.vpcs[0]!.loadBalancers![0]!.listeners.find((l) => l.listenerId === 'lbl-web0000')!.targets) if (t.instanceId === chosen) t.weight = 0;
+      await new SimDriver(join(dir, 'lb1.json')).apply({ ...lb1, revision: 2 });
+      const after = traceEveryPath(buildWorld(readSimState(dir)), q);
+      assert.deepEqual(after.map((p) => [p.loadBalancer!.lbNode, p.deliveredTo!.instanceId === chosen]), [['lb1', false], ['lb2', true]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
