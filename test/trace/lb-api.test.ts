@@ -8,13 +8,11 @@
  * are the server's.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
 import { registerHost } from '../../src/controller/agents-endpoint.js';
 import { flowSlot, maglevTable, MAGLEV_SIZE } from '../../src/core/maglev.js';
-import { openStore, type Store } from '../../src/store/store.js';
-import { engineName, startRegion, type TestRegion, vpcCommonClient } from '../helpers/region.js';
+import { engineName, tracedRegion } from '../helpers/region.js';
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -23,8 +21,7 @@ const VIP = '10.0.1.100';
 const PUBLIC_VIP = '203.0.113.80';
 
 describe(`TraceVpcFlow through load balancers (${engineName()})`, () => {
-  let r: TestRegion;
-  let store: Store;
+  let region: Awaited<ReturnType<typeof tracedRegion>> | undefined;
   let api: CommonClient;
   let bob: CommonClient;
   let client = '';
@@ -39,21 +36,9 @@ describe(`TraceVpcFlow through load balancers (${engineName()})`, () => {
   };
 
   before(async () => {
-    r = await startRegion();
-    store = await openStore(r.database ?? join(r.dataDir, 'weft.db'));
-    api = vpcCommonClient(r.endpoint, r.admin);
-    bob = vpcCommonClient(r.endpoint, await r.newAccount('bob'));
-    const vpc = r.vpc();
-    const vpcId = (await vpc.CreateVpc({ VpcName: 'app', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
-    const subnet = (await vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 'a', CidrBlock: '10.0.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
-    const sg = (await vpc.CreateSecurityGroupWithPolicies({
-      GroupName: 'web',
-      GroupDescription: 'web from anywhere',
-      SecurityGroupPolicySet: {
-        Ingress: [{ Protocol: 'TCP', Port: '8080', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }],
-        Egress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }],
-      },
-    })).SecurityGroup!.SecurityGroupId!;
+    region = await tracedRegion({ name: 'web', port: '8080' });
+    ({ api, bob } = region);
+    const { r, store, vpcId, subnetId: subnet, sg } = region;
     await registerHost(store, { id: 'h1', zone: 'local-1', underlay: '100.64.0.11' });
     await registerHost(store, { id: 'lb1', zone: '', underlay: '100.64.2.11', role: 'lb' });
     await registerHost(store, { id: 'lb2', zone: '', underlay: '100.64.2.12', role: 'lb' });
@@ -86,8 +71,7 @@ describe(`TraceVpcFlow through load balancers (${engineName()})`, () => {
       .execute();
   });
   after(async () => {
-    await store?.close();
-    await r?.stop();
+    await region?.close();
   });
 
   it('an internal VIP from an instance: the LB node, the listener, the Maglev slot and the backend; the reply back through the node', async () => {
