@@ -113,7 +113,8 @@ export function addRegionCommands(program: Command) {
     .action(async (instance: string, command: string[], o: { dataDir: string }) => {
       const layout = readLayout(o.dataDir);
       if (!layout) throw new Error(`no region in ${o.dataDir}; run weft up first`);
-      if (instance === INTERNET && !layout.gateways?.length) throw new Error(`this region has no internet: it was started with no gateways (weft up --gateways N)`);
+      if (instance === INTERNET && !layout.gateways?.length && !layout.lbNodes?.length)
+        throw new Error(`this region has no internet: it was started with no gateways or LB nodes (weft up --gateways N --lb-nodes N)`);
       const ns = instance === INTERNET ? internetClientNs(layout.prefix) : instanceNamespace(layout.prefix, instance);
       const child = spawn('ip', ['netns', 'exec', ns, ...command], { stdio: 'inherit' });
       child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));

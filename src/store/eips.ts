@@ -13,6 +13,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { AddressesTable, DB, InstancesTable } from './schema.js';
 import type { Engine, Tx } from './store.js';
+import { publicVips } from './load-balancers.js';
 
 type Reader = Kysely<DB>;
 export type EipRow = Selectable<AddressesTable>;
@@ -24,10 +25,10 @@ export interface Binding {
   directConnection: boolean;
 }
 
-/** Every public address held in the region, by any account. */
+/** Every public address held in the region, by any account: EIPs and the VIPs of OPEN load balancers. */
 export async function takenPublicIps(tx: Tx): Promise<Set<string>> {
   const rows = await tx.selectFrom('addresses').select('ip').execute();
-  return new Set(rows.map((r) => r.ip));
+  return new Set([...rows.map((r) => r.ip), ...(await publicVips(tx))]);
 }
 
 export async function insertEips(tx: Tx, rows: readonly EipRow[]): Promise<void> {

@@ -582,6 +582,17 @@ const loadBalancers: Migration = {
   },
 };
 
+/**
+ * The task now running on a load balancer (CreateListener, RegisterTargets …: the RequestId), beside task_id, which
+ * stays CreateLoadBalancer's (DescribeTaskStatus answers its LoadBalancerIds). While that task runs, Tencent refuses
+ * other changes of the load balancer (FailedOperation.ResourceInOperating).
+ */
+const lbOperations: Migration = {
+  async up(db) {
+    await db.schema.alterTable('load_balancers').addColumn('operation_id', 'text', (c) => c.notNull().defaultTo('')).execute();
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
@@ -594,6 +605,7 @@ const migrations: Record<string, Migration> = {
   '0009-host-roles': hostRoles,
   '0010-gateway-flows': gatewayFlows,
   '0011-load-balancers': loadBalancers,
+  '0012-lb-operations': lbOperations,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -384,6 +384,8 @@ export interface LoadBalancersTable {
   /** The RequestId of CreateLoadBalancer: the task that makes it normal. */
   task_id: string;
   created_at: string;
+  /** The RequestId of the latest task on it (its creation, a listener or target change); it is busy while that task runs. */
+  operation_id: Generated<string>;
 }
 
 /** A layer-4 listener of a load balancer: one protocol and port. */

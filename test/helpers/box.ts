@@ -8,6 +8,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client as ClbClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/clb/v20180317/clb_client.js';
 import { Client as CvmClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_client.js';
 import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_client.js';
 import { freshDatabase, run, type Creds } from './region.js';
@@ -30,6 +31,7 @@ export interface Box {
   prefix: string;
   vpc: VpcClient;
   cvm: CvmClient;
+  clb: ClbClient;
   /** Runs a command inside an instance; resolves with its exit code and output. */
   exec(instanceId: string, cmd: string[], timeoutMs?: number): Promise<{ code: number; out: string }>;
   /** Starts a long-running command inside an instance; returns a stopper. */
@@ -40,13 +42,14 @@ export interface Box {
 }
 
 /**
- * `gateways`: the edge (gateway nodes, their agents and BIRD) only for the
- * tests of the public network; the others run without it, as lighter boxes.
+ * `gateways`, `lbNodes`: the edge (gateway nodes, LB nodes, their agents and
+ * BIRD) only for the tests of the public network and the load balancers; the
+ * others run without it, as lighter boxes.
  */
-export async function startBox(hosts = 3, env: Record<string, string> = {}, gateways = 0): Promise<Box> {
+export async function startBox(hosts = 3, env: Record<string, string> = {}, gateways = 0, lbNodes = 0): Promise<Box> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weft-box-'));
   const db = await freshDatabase();
-  const args = ['up', '--detach', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--hosts', String(hosts), '--gateways', String(gateways), '--dataplane', 'linux'];
+  const args = ['up', '--detach', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--hosts', String(hosts), '--gateways', String(gateways), '--lb-nodes', String(lbNodes), '--dataplane', 'linux'];
   const r = await run([...args, ...(db ? ['--database', db.url] : [])], env);
   if (r.code !== 0) throw new Error(`weft up failed (${r.code}): ${r.stderr}${r.stdout}`);
   const creds = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as Creds;
@@ -62,6 +65,7 @@ export async function startBox(hosts = 3, env: Record<string, string> = {}, gate
     prefix,
     vpc: new VpcClient(opts),
     cvm: new CvmClient(opts),
+    clb: new ClbClient(opts),
     exec: (id, cmd, timeoutMs = 10_000) =>
       new Promise((ok) => {
         const p = spawn('ip', ['netns', 'exec', `${prefix}-${id}`, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client as ClbClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/clb/v20180317/clb_client.js';
 import { Client as CvmClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_client.js';
 import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_client.js';
 import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
@@ -28,6 +29,7 @@ export interface TestRegion {
   database?: string;
   vpc(creds?: Pick<Creds, 'SecretId' | 'SecretKey'>): VpcClient;
   cvm(creds?: Pick<Creds, 'SecretId' | 'SecretKey'>): CvmClient;
+  clb(creds?: Pick<Creds, 'SecretId' | 'SecretKey'>): ClbClient;
   newAccount(name: string): Promise<Creds>;
   weft(args: string[], env?: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }>;
   restart(): Promise<void>;
@@ -116,6 +118,7 @@ export async function startRegion(extra: string[] = []): Promise<TestRegion> {
     database: db?.url,
     vpc: (c) => new VpcClient({ credential: cred(c), region: 'local', profile: profile() }),
     cvm: (c) => new CvmClient({ credential: cred(c), region: 'local', profile: profile() }),
+    clb: (c) => new ClbClient({ credential: cred(c), region: 'local', profile: profile() }),
     async newAccount(name) {
       const r = await run(['account', 'create', '--data-dir', dataDir, '--name', name, ...dbArgs]);
       if (r.code !== 0) throw new Error(`account create failed: ${r.stderr}`);
@@ -145,6 +148,22 @@ export async function errorOf(p: Promise<unknown>): Promise<{ code: string; mess
     throw e;
   }
   throw new Error('expected the call to fail, but it succeeded');
+}
+
+/**
+ * A table-driven refusal check: the call fails with `code` (and a message
+ * matching `message`), and `state()` — what the actions under test write — is
+ * the same after it as before.
+ */
+export function refusalCheck<S>(state: () => Promise<S>) {
+  return async (name: string, call: () => Promise<unknown>, code: string, message?: RegExp) => {
+    const before = await state();
+    const e = await errorOf(call());
+    if (e.code !== code) throw new Error(`${name}: expected ${code}, got ${e.code}: ${e.message}`);
+    if (message && !message.test(e.message)) throw new Error(`${name}: the message ${JSON.stringify(e.message)} does not match ${message}`);
+    const now = await state();
+    if (JSON.stringify(now) !== JSON.stringify(before)) throw new Error(`${name}: the refused call wrote something`);
+  };
 }
 
 /** The Tencent error code of a rejected SDK call (fails the test if the call succeeds). */

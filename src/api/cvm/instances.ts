@@ -28,6 +28,7 @@ import { isoSeconds, loadTags, nameContains, page, release, reserve, saveTags, u
 import { ApiError, fail, missingParameter } from '../errors.js';
 import { any, arr, bool, intish, obj, opt, paging, str, type Filter, type Schema } from '../params.js';
 import { publicIpsOfInstances, unbindEipsOfInstances } from '../../store/eips.js';
+import { deregisterInstances } from '../../store/load-balancers.js';
 import { dropSnatRulesOf } from '../vpc/nat-rules.js';
 import { releaseAddresses, takeAddresses } from '../vpc/addresses.js';
 import { eipChanged } from '../vpc/eips.js';
@@ -705,6 +706,11 @@ export const terminateInstances = defineAction({
       for (const eip of await unbindEipsOfInstances(w.tx, ids)) eipChanged(w, uin, eip.id, 'update', vpcOf.get(eip.instance_id!));
       await release(w, uin, 'instance', ids.length);
       for (const id of ids) w.changed(uin, 'instance', id, 'delete');
+      // Their load balancer targets go with them (Tencent unbinds a terminated instance).
+      for (const lb of await deregisterInstances(w.tx, ids)) {
+        w.changed(lb.account, 'load_balancer', lb.id, 'update');
+        w.changed(lb.account, 'vpc', lb.vpc_id, 'update');
+      }
       return {};
     });
   },

@@ -353,7 +353,7 @@ export const deleteSubnet = defineAction({
           `The subnet \`${subnet.id}\` still has addresses in use: ${held
             .slice(0, 5)
             .map((h) => `${h.ip} by ${h.owner_kind} ${h.owner_id}`)
-            .join(', ')}${held.length > 5 ? ', …' : ''}. Release them (terminate the instances) first.`,
+            .join(', ')}${held.length > 5 ? ', …' : ''}. Release them (terminate the instances, delete the load balancers) first.`,
         );
       await dropSnatRulesOf(w, [subnet.id]);
       await w.tx.deleteFrom('subnets').where('id', '=', subnet.id).execute();

@@ -3,6 +3,7 @@ import type { Vpc } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v201
 import { sql } from 'kysely';
 import { containsCidr, formatCidr, parseCidr, parseIp, PRIVATE_BLOCKS } from '../../core/cidr.js';
 import { newId } from '../../core/ids.js';
+import { loadBalancersInVpc } from '../../store/load-balancers.js';
 import { deleteRouteTable, insertRouteTable, mainTableOf } from '../../store/route-tables.js';
 import type { VpcsTable } from '../../store/schema.js';
 import type { Write } from '../../store/store.js';
@@ -208,10 +209,10 @@ export const deleteVpc = defineAction({
 /**
  * What keeps a VPC that has no subnets: route tables other than its main one,
  * network ACLs, peering connections that are pending or active (either
- * side), and NAT gateways. ResourceInUse names them.
+ * side), NAT gateways and load balancers. ResourceInUse names them.
  */
 async function refuseWhileInUse(w: Write, vpcId: string): Promise<void> {
-  const [tables, acls, peerings, nats] = await Promise.all([
+  const [tables, acls, peerings, nats, lbs] = await Promise.all([
     w.tx.selectFrom('route_tables').select('id').where('vpc_id', '=', vpcId).where('is_main', '=', 0).orderBy('id').limit(6).execute(),
     w.tx.selectFrom('network_acls').select('id').where('vpc_id', '=', vpcId).orderBy('id').limit(6).execute(),
     w.tx
@@ -223,6 +224,7 @@ async function refuseWhileInUse(w: Write, vpcId: string): Promise<void> {
       .limit(6)
       .execute(),
     w.tx.selectFrom('nat_gateways').select('id').where('vpc_id', '=', vpcId).orderBy('id').limit(6).execute(),
+    loadBalancersInVpc(w.tx, vpcId).then((ids) => ids.map((id) => ({ id }))),
   ]);
   const list = (rows: { id: string }[]) => `${rows.slice(0, 5).map((r) => r.id).join(', ')}${rows.length > 5 ? ', …' : ''}`;
   const held = [
@@ -230,6 +232,7 @@ async function refuseWhileInUse(w: Write, vpcId: string): Promise<void> {
     acls.length && `network ACLs (${list(acls)}): delete them`,
     peerings.length && `pending or active peering connections (${list(peerings)}): delete or reject them`,
     nats.length && `NAT gateways (${list(nats)}): delete them (DeleteNatGateway)`,
+    lbs.length && `load balancers (${list(lbs)}): delete them (clb DeleteLoadBalancer)`,
   ].filter((x): x is string => !!x);
   if (held.length) throw new ApiError('ResourceInUse', `The VPC \`${vpcId}\` still has ${held.join('; ')}; then delete the VPC.`);
 }
