@@ -13,7 +13,7 @@
  */
 import type { HostDocument, Listener, LoadBalancer, LbTarget } from '../contract/host-document.js';
 import { flowSlot } from '../core/maglev.js';
-import { listenerTable } from '../dataplane/linux/load-balancer.js';
+import { listenerTable, tableBackends } from '../dataplane/linux/load-balancer.js';
 import type { L4, Packet } from './model.js';
 import type { Router, World } from './world.js';
 
@@ -60,23 +60,16 @@ export const lbNodeNumber = (host: HostDocument): number => host.lbNode ?? 0;
 
 export const lbKey = (t: Pick<LbTarget, 'ip' | 'port'>) => `${t.ip}:${t.port}`;
 
-// The table is a pure function of the listener; the world (and its documents) are only read, so one per listener object.
-const tables = new WeakMap<Listener, LbTable>();
-
 /**
  * A listener's table exactly as the LB node programs it (dataplane/linux/load-balancer.ts: targets with weight > 0
- * that are not unhealthy, by `ip:port` and weight), with the targets it leaves out.
+ * that are not unhealthy, by `ip:port` and weight; memoised there), with the targets it leaves out.
  */
 export function tableOf(listener: Listener): LbTable {
-  let t = tables.get(listener);
-  if (t) return t;
-  const { table, backends } = listenerTable(listener);
+  const backends = tableBackends(listener);
   const excluded: LbExcluded[] = listener.targets
     .filter((target) => !backends.includes(target))
     .map((target) => ({ target, why: target.weight <= 0 ? 'weight 0' : 'unhealthy' }));
-  t = { backends, excluded, table };
-  tables.set(listener, t);
-  return t;
+  return { backends, excluded, table: listenerTable(listener).table };
 }
 
 /** The backend a new flow gets: the table's entry at the flow's slot (the flow as it reaches the VIP). */
