@@ -1,7 +1,9 @@
 /**
  * weft trace | reach | what-if: the packet tracer from the command line,
  * through the controller's Weft actions TraceVpcFlow, DescribeVpcReachability
- * and PreviewSecurityGroupPolicyChange (docs/trace.md). Text by default,
+ * and PreviewSecurityGroupPolicyChange (docs/trace.md); a trace to a load
+ * balancer's VIP names the LB node, the listener, the Maglev slot and the
+ * backend. Text by default,
  * the API's JSON with --json. With --applied, trace and reach interpret what
  * the sim hosts of a region in a box have applied (DATA_DIR/sim) instead of
  * what the controller wants: the sim data plane's own state.
@@ -111,9 +113,9 @@ export function addTraceCommands(program: Command) {
   common(
     program
       .command('trace')
-      .description("a packet's path hop by hop: source port, security groups, route, tunnel, gateways, destination — delivered, forwarded to the internet or dropped, and why")
-      .requiredOption('--from <instance|ip>', 'source instance (ins-…), or an internet address (then --to is a public address, or an instance by its EIP)')
-      .requiredOption('--to <instance|ip>', 'destination instance or IPv4 address (looked up in the source VPC; outside it, the internet through the gateways)')
+      .description("a packet's path hop by hop: source port, security groups, route, tunnel, gateways, load balancers (the LB node, listener, Maglev slot and backend), destination — delivered, forwarded to the internet or dropped, and why")
+      .requiredOption('--from <instance|ip>', "source instance (ins-…), or an internet address (then --to is a public address: an EIP, a NAT gateway's EIP, a public load balancer's VIP, or an instance by its EIP)")
+      .requiredOption('--to <instance|ip>', "destination instance or IPv4 address (looked up in the source VPC, a load balancer's VIP included; outside it, the internet through the gateways)")
       .option('--proto <tcp|udp|icmp>', 'protocol', protocol, 'tcp')
       .option('--port <n>', 'destination port (tcp/udp)', portNumber)
       .option('--source-port <n>', 'source port (tcp/udp, default 49152)', portNumber)

@@ -9,13 +9,17 @@
  *     the fewest AS hops; its namespace translates the reply of a session
  *     back, or a new flow by a DNAT rule (protocol, EIP, port), and routes it
  *     into the VPC's router; no rule and no session: dropped there;
+ *   - a public load balancer's VIP: every LB node announces it, the router's
+ *     ECMP picks one (the tracer takes a member by its hash); the VPC's
+ *     router there balances it (stages/load-balancer.ts lbBalance);
  *   - anything else: no gateway translates it, dropped.
  * Pure.
  */
 import { dnatRuleFor, natCarriers, publicHolder, sessionFromInternet, type NatSession } from './gateways.js';
+import { publicVip } from './load-balancers.js';
 import type { Ending, Hop, Packet } from './model.js';
 import type { Ingress, Chooser } from './stages/stage.js';
-import { ecmpHash } from './tables.js';
+import { pickNode } from './tables.js';
 import type { Router, World } from './world.js';
 
 export interface InternetDetail {
@@ -23,7 +27,10 @@ export interface InternetDetail {
   gatewayNodes: string[];
   toHostId?: string;
   /** What holds the address. */
-  holder?: 'eip' | 'nat';
+  holder?: 'eip' | 'nat' | 'lb';
+  /** A public VIP: the LB nodes that announce it, and its load balancer. */
+  lbNodes?: string[];
+  loadBalancerId?: string;
   instanceId?: string;
   natGatewayId?: string;
   ecmp?: { hash: number; index: number; note: string };
@@ -45,10 +52,40 @@ export interface InternetEntry {
 const INTERNET = 'internet';
 const endpoint = (ip: string, port?: number) => (port === undefined ? ip : `${ip}:${port}`);
 
-const ECMP_NOTE =
-  "every gateway node announces the EIP pools; the internet router hashes the flow with its own function, so on Linux another node may take it — any translates it alike (the same EIP maps on every node)";
+const GATEWAY_WORDS = {
+  router: 'internet router',
+  what: 'gateway nodes',
+  one: 'gateway node',
+  alike: 'any node translates alike',
+  note: 'every gateway node announces the EIP pools; the internet router hashes the flow with its own function, so on Linux another node may take it — any translates it alike (the same EIP maps on every node)',
+};
+
+const LB_WORDS = {
+  router: 'internet router',
+  what: 'LB nodes',
+  one: 'LB node',
+  alike: 'every node chooses the same backend',
+  note: 'every LB node announces the public VIPs; the internet router hashes the flow with its own function, so on Linux another node may take it — every node computes the same Maglev table, so the backend is the same',
+};
+
+/** To a public VIP: the internet router's ECMP over the LB nodes. */
+function toLoadBalancer(world: World, packet: Packet, choose: Chooser, vip: NonNullable<ReturnType<typeof publicVip>>): InternetEntry {
+  const nodes = world.lbNodes;
+  const { node, why, ecmp } = pickNode(nodes, packet, choose, LB_WORDS);
+  const detail: InternetDetail = { gatewayNodes: [...world.gatewayNodes], holder: 'lb', lbNodes: [...nodes], loadBalancerId: vip.lb.loadBalancerId, toHostId: node, ...(ecmp ? { ecmp } : {}) };
+  const step = (result: Hop['result'], summary: string): Hop => ({ stage: 'internet', hostId: INTERNET, vpcId: vip.vpcId, result, summary, detail });
+  const router = world.routers.get(node)?.get(vip.vpcId);
+  if (!router) {
+    const reason = `${packet.dst} is the VIP of ${vip.lb.loadBalancerId} in ${vip.vpcId}, but ${why}, and ${node} has no router for ${vip.vpcId} (documents out of step); dropped`;
+    return { hops: [step('drop', reason)], vpcId: vip.vpcId, end: { verdict: 'dropped', code: 'no-route', reason } };
+  }
+  const summary = `the internet router: ${packet.dst} is the public VIP of load balancer ${vip.lb.loadBalancerId} (${vip.vpcId}); ${why}; to ${node}'s namespace, then ${vip.vpcId}'s router`;
+  return { hops: [step('forward', summary)], vpcId: vip.vpcId, to: { router, ingress: { kind: 'internet', via: 'lb' }, packet } };
+}
 
 export function fromInternet(world: World, packet: Packet, choose: Chooser, sessions: NatSession[]): InternetEntry {
+  const vip = publicVip(world, packet.dst);
+  if (vip) return toLoadBalancer(world, packet, choose, vip);
   const nodes = world.gatewayNodes;
   const holder = publicHolder(world, packet.dst);
   const detail: InternetDetail = { gatewayNodes: [...nodes] };
@@ -64,15 +101,9 @@ export function fromInternet(world: World, packet: Packet, choose: Chooser, sess
 
   if (holder.kind === 'eip') {
     detail.instanceId = holder.eip.instanceId;
-    const hash = ecmpHash(packet);
-    const index = choose(nodes.length, hash % nodes.length);
-    const node = nodes[index]!;
+    const { node, why, ecmp } = pickNode(nodes, packet, choose, GATEWAY_WORDS);
     detail.toHostId = node;
-    if (nodes.length > 1) detail.ecmp = { hash, index, note: ECMP_NOTE };
-    const why =
-      nodes.length > 1
-        ? `the internet router's ECMP over the gateway nodes ${nodes.join(', ')} chooses; the tracer takes ${node} (member ${index + 1} of ${nodes.length} by its hash; any node translates alike)`
-        : `${node}, the only gateway node`;
+    if (ecmp) detail.ecmp = ecmp;
     const router = world.routers.get(node)?.get(holder.vpcId);
     if (!router) {
       const reason = `${packet.dst} is the EIP of ${holder.eip.instanceId} in ${holder.vpcId}, but ${why}, and ${node} has no router for ${holder.vpcId} (documents out of step); dropped`;

@@ -58,7 +58,7 @@ export interface Hop<D extends object = object> {
 
 /**
  * delivered: the packet reached an instance; answered: a router answered it
- * itself (the subnet gateway address); forwarded: a gateway sent it out to
+ * itself (the subnet gateway address, a VIP without listener or backend); forwarded: a gateway sent it out to
  * the internet (what happens beyond the region is not the tracer's to say);
  * dropped: it went no further.
  */
@@ -91,7 +91,11 @@ export type EndCode =
   /** A NAT gateway node has no SNAT rule for the private source: its leak chain drops it. */
   | 'snat-no-rule'
   /** To a NAT gateway's EIP with no DNAT rule and no session: dropped on the node. */
-  | 'dnat-no-rule';
+  | 'dnat-no-rule'
+  /** To a load balancer's VIP with no listener for its protocol and port (or ICMP): the LB node answers for the VIP. */
+  | 'lb-no-listener'
+  /** To a listener whose Maglev table is empty (no target, or all at weight 0 or unhealthy): the LB node answers for the VIP. */
+  | 'lb-no-backend';
 
 export interface Ending {
   verdict: Verdict;
@@ -127,6 +131,24 @@ export interface TraceResult {
   code: EndCode;
   reason: string;
   deliveredTo?: { instanceId: string; hostId: string };
+  /**
+   * The load balancer the path crossed (its `lb` hop, where the detail has the
+   * rest): the LB node (host ID and number), the listener, the flow's Maglev
+   * slot of `tableSize`, how many backends the table holds and the backend
+   * chosen — or, translating a reply back, whose reply it is.
+   */
+  loadBalancer?: {
+    action: 'balance' | 'reply' | 'no-listener' | 'no-backend';
+    lbNode: string;
+    node: number;
+    loadBalancerId: string;
+    vip: string;
+    listenerId?: string;
+    slot?: number;
+    tableSize?: number;
+    backends?: number;
+    backend?: { ip: string; port: number; instanceId: string; weight?: number };
+  };
   /** The reply's trace (query.reply), or why there is none. */
   reply?: TraceResult;
   replySkipped?: string;

@@ -7,7 +7,9 @@ import type { WhatIfResult } from './what-if.js';
 function renderOne(r: TraceResult, indent: string): string[] {
   const lines: string[] = [];
   const from = r.source.instanceId ?? (r.source.internet ? `the internet (${r.source.ip})` : `the router of ${r.source.hostId}`);
-  const to = r.destination.instanceId ? `${r.destination.instanceId} (${r.destination.ip})` : r.destination.ip;
+  const lb = r.loadBalancer;
+  const vip = lb && r.direction === 'request' && lb.vip === r.destination.ip ? ` (VIP of ${lb.loadBalancerId})` : '';
+  const to = r.destination.instanceId ? `${r.destination.instanceId} (${r.destination.ip})` : `${r.destination.ip}${vip}`;
   const where = r.source.internet ? (r.source.vpcId ? ` (into ${r.source.vpcId})` : '') : ` in ${r.source.vpcId} on ${r.source.hostId}`;
   lines.push(`${indent}${r.direction} ${describePacket(r.packet)}: ${from}${where} → ${to}`);
   if (r.destination.note) lines.push(`${indent}  note: ${r.destination.note}`);
@@ -18,6 +20,10 @@ function renderOne(r: TraceResult, indent: string): string[] {
   // The last hop usually says it all; repeat the reason only when it adds something.
   const said = r.hops.at(-1)?.summary === r.reason;
   lines.push(`${indent}  verdict: ${r.verdict.toUpperCase()} (${r.code})${said ? '' : ` — ${r.reason}`}`);
+  if (lb?.action === 'balance' && lb.backend)
+    lines.push(
+      `${indent}  load balancer: ${lb.loadBalancerId} (VIP ${lb.vip}) on ${lb.lbNode} (node ${lb.node}), listener ${lb.listenerId}: Maglev slot ${lb.slot} of ${lb.tableSize} → backend ${lb.backend.ip}:${lb.backend.port} (${lb.backend.instanceId}), one of ${lb.backends} in the table`,
+    );
   return lines;
 }
 
@@ -52,6 +58,8 @@ export const CELL: Record<EndCode, string> = {
   'no-eip': 'N',
   'snat-no-rule': 'N',
   'dnat-no-rule': 'N',
+  'lb-no-listener': 'L',
+  'lb-no-backend': 'L',
 };
 const LEGEND: [string, string][] = [
   ['✓', 'delivered'],
@@ -70,6 +78,7 @@ const LEGEND: [string, string][] = [
   ['T', 'TTL exceeded'],
   ['O', 'out to the internet'],
   ['N', 'no EIP or NAT rule translates it'],
+  ['L', 'a VIP without listener or backend: the LB node answers'],
   ['-', 'self'],
 ];
 

@@ -60,6 +60,27 @@ export function anyTableRoute(router: Router, ip: number): boolean {
 }
 
 /**
+ * One node of a cluster that all announce an address, as a router's ECMP
+ * picks it: by the tracer's hash (`choose` may take another member), with the
+ * choice in words — `the <router>'s ECMP over the <what> a, b chooses; the
+ * tracer takes b (member 2 of 2 by its hash; <alike>)`, or `a, the only <one>`.
+ * `ecmp` only with two members or more. `nodes` must not be empty.
+ */
+export function pickNode(
+  nodes: readonly string[],
+  p: Packet,
+  choose: (members: number, hashed: number) => number,
+  words: { router: string; what: string; one: string; alike: string; note: string },
+): { node: string; why: string; ecmp?: { hash: number; index: number; note: string } } {
+  const hash = ecmpHash(p);
+  const index = choose(nodes.length, hash % nodes.length);
+  const node = nodes[index]!;
+  if (nodes.length < 2) return { node, why: `${node}, the only ${words.one}` };
+  const why = `the ${words.router}'s ECMP over the ${words.what} ${nodes.join(', ')} chooses; the tracer takes ${node} (member ${index + 1} of ${nodes.length} by its hash; ${words.alike})`;
+  return { node, why, ecmp: { hash, index, note: words.note } };
+}
+
+/**
  * The tracer's ECMP hash: FNV-1a (32 bit) over the 5-tuple
  * `protocol|src|dst|srcPort|dstPort` (ports empty for ICMP). Deterministic,
  * so one query always takes one member; the kernel hashes with its own

@@ -18,6 +18,13 @@
  * may also start on the internet (`from` an address, `to` a public one):
  * internet.ts finds the node that takes it. NAT sessions the request makes
  * are what its reply meets.
+ *
+ * A VIP of a load balancer (an internal one from an instance of its VPC, a
+ * public one from the internet) leads to an LB node, whose router runs
+ * LB_STAGES: the listener's Maglev table picks the backend, and the flow goes
+ * on to it over the tunnel. Its reply comes back to the same node (the
+ * backend's host marks the flow by the node's MAC) and is translated back
+ * there (stages/load-balancer.ts).
  */
 import type { HostDocument, Port } from '../contract/host-document.js';
 import { parseIp } from '../core/cidr.js';
@@ -26,6 +33,8 @@ import type { NatSession } from './gateways.js';
 import { fromInternet } from './internet.js';
 import { eipTranslation, gatewayRouting, internetExit, nodeNat } from './stages/gateway.js';
 import { gatewayTunnel } from './stages/gateway-tunnel.js';
+import type { LbSession } from './load-balancers.js';
+import { lbBalance, lbRouting, lbTunnel, type LbDetail } from './stages/load-balancer.js';
 import { aclEgress, aclIngress } from './stages/network-acl.js';
 import { peeringLink } from './stages/peering.js';
 import { antiSpoofing, delivery } from './stages/port.js';
@@ -45,6 +54,7 @@ export const ROUTER_STAGES: readonly Stage[] = [
   ingressSecurityGroups,
   tunnel,
   gatewayTunnel,
+  lbTunnel,
   peeringLink,
   delivery,
 ];
@@ -52,7 +62,11 @@ export const ROUTER_STAGES: readonly Stage[] = [
 /** The stages of a VPC's router on a gateway node (no ports: tunnel on one side, the node's namespace on the other). */
 export const GATEWAY_STAGES: readonly Stage[] = [eipTranslation, gatewayRouting, nodeNat, tunnel, internetExit];
 
-const stagesOf = (router: Router, stages: readonly Stage[]) => (router.host.role === 'gateway' ? GATEWAY_STAGES : stages);
+/** The stages of a VPC's router on an LB node (no ports: the tunnel, and for public VIPs the node's namespace). */
+export const LB_STAGES: readonly Stage[] = [lbBalance, lbRouting, tunnel, internetExit];
+
+const stagesOf = (router: Router, stages: readonly Stage[]) =>
+  router.host.role === 'gateway' ? GATEWAY_STAGES : router.host.role === 'lb' ? LB_STAGES : stages;
 
 /** A trace takes the ECMP member the tracer's hash picks. */
 const byHash: Chooser = (_members, hashed) => hashed;
@@ -86,13 +100,14 @@ function walk(
   stages: readonly Stage[],
   choose: Chooser,
   sessions: NatSession[],
+  lbSessions: LbSession[],
 ): Walk {
   const hops: Hop[] = [];
   const forwardedBy = new Set<string>();
   let at = { router: start, ingress, packet };
   // Each router that forwards decrements the TTL, which ends any loop; the bound is a safety net.
   for (let visits = 0; visits <= INITIAL_TTL; visits++) {
-    const t: Transit = { world, packet: at.packet, router: at.router, ingress: at.ingress, established: established.has(routerKey(at.router)), choose, sessions };
+    const t: Transit = { world, packet: at.packet, router: at.router, ingress: at.ingress, established: established.has(routerKey(at.router)), choose, sessions, lbSessions };
     let moved = false;
     for (const stage of stagesOf(at.router, stages)) {
       const out = stage.run(t);
@@ -118,10 +133,10 @@ function walk(
 }
 
 /** A packet from the internet: the gateway node that takes it (internet.ts), then the routers from there. */
-function walkFromInternet(world: World, packet: Packet, established: ReadonlySet<string>, choose: Chooser, sessions: NatSession[]): Walk & { vpcId?: string } {
+function walkFromInternet(world: World, packet: Packet, established: ReadonlySet<string>, choose: Chooser, sessions: NatSession[], lbSessions: LbSession[]): Walk & { vpcId?: string } {
   const entry = fromInternet(world, packet, choose, sessions);
   if (!entry.to) return { hops: entry.hops, end: entry.end!, forwardedBy: new Set(), packet, vpcId: entry.vpcId };
-  const w = walk(world, entry.to.packet, entry.to.router, entry.to.ingress, established, ROUTER_STAGES, choose, sessions);
+  const w = walk(world, entry.to.packet, entry.to.router, entry.to.ingress, established, ROUTER_STAGES, choose, sessions, lbSessions);
   return { ...w, hops: [...entry.hops, ...w.hops], vpcId: entry.vpcId };
 }
 
@@ -208,9 +223,10 @@ function traceWith(world: World, q: TraceQuery, choose: Chooser): TraceResult {
   }
 
   const sessions: NatSession[] = [];
-  const request = walk(world, packet, src.router, { kind: 'port', port: src.port }, new Set(), ROUTER_STAGES, choose, sessions);
+  const lbSessions: LbSession[] = [];
+  const request = walk(world, packet, src.router, { kind: 'port', port: src.port }, new Set(), ROUTER_STAGES, choose, sessions, lbSessions);
   const result = resultOf(base, request);
-  if (q.reply) traceReply(world, result, request, src, choose, sessions);
+  if (q.reply) traceReply(world, result, request, src, choose, sessions, lbSessions);
   return result;
 }
 
@@ -227,7 +243,18 @@ function packetOf(q: TraceQuery, src: string, dst: string): Packet {
 function resultOf(base: Pick<TraceResult, 'query' | 'direction' | 'source' | 'destination' | 'packet'>, w: Walk): TraceResult {
   const result: TraceResult = { ...base, hops: w.hops, verdict: w.end.verdict, code: w.end.code, reason: w.end.reason };
   if (w.end.instanceId) result.deliveredTo = { instanceId: w.end.instanceId, hostId: w.end.hostId! };
+  const lb = loadBalancerOf(w.hops);
+  if (lb) result.loadBalancer = lb;
   return result;
+}
+
+/** What a load balancer the path crossed decided, from its hop (the first). */
+function loadBalancerOf(hops: readonly Hop[]): TraceResult['loadBalancer'] {
+  const h = hops.find((x) => x.stage === 'lb');
+  if (!h) return undefined;
+  const d = h.detail as LbDetail;
+  const { action, lbNode, node, loadBalancerId, vip, listenerId, slot, tableSize, backends, backend } = d;
+  return { action, lbNode, node, loadBalancerId, vip, ...(listenerId ? { listenerId } : {}), ...(slot !== undefined ? { slot, tableSize: tableSize!, backends: backends! } : {}), ...(backend ? { backend } : {}) };
 }
 
 const internetEndpoint = (ip: string, vpcId = ''): Endpoint => ({ internet: true, hostId: 'internet', vpcId, ip, subnetId: '' });
@@ -248,18 +275,28 @@ function traceFromInternet(world: World, q: TraceQuery, choose: Chooser): TraceR
   }
   const packet = packetOf(q, q.from, destination.ip);
   const sessions: NatSession[] = [];
-  const request = walkFromInternet(world, packet, new Set(), choose, sessions);
+  const lbSessions: LbSession[] = [];
+  const request = walkFromInternet(world, packet, new Set(), choose, sessions, lbSessions);
   const result = resultOf({ query: q, direction: 'request', source: internetEndpoint(q.from, request.vpcId), destination, packet }, request);
   if (q.reply) {
     const to = result.deliveredTo && world.instances.get(result.deliveredTo.instanceId);
-    if (result.verdict !== 'delivered' || !to) result.replySkipped = `no reply: the request does not arrive (${result.code})`;
-    else traceReply(world, result, request, undefined, choose, sessions);
+    const lbAnswered = result.verdict === 'answered' && request.endedAt?.host.role === 'lb';
+    if ((result.verdict !== 'delivered' || !to) && !lbAnswered) result.replySkipped = `no reply: the request does not arrive (${result.code})`;
+    else traceReply(world, result, request, undefined, choose, sessions, lbSessions);
   }
   return result;
 }
 
 /** The reply of a traced request: from where it arrived, back to where it came from, with the request's conntrack state and NAT sessions. */
-function traceReply(world: World, result: TraceResult, request: Walk, src: { router: Router; port: Port } | undefined, choose: Chooser, sessions: NatSession[]) {
+function traceReply(
+  world: World,
+  result: TraceResult,
+  request: Walk,
+  src: { router: Router; port: Port } | undefined,
+  choose: Chooser,
+  sessions: NatSession[],
+  lbSessions: LbSession[],
+) {
   const p = result.packet;
   // The reply answers the packet as it arrived (after any translation on the way).
   const last = request.packet;
@@ -274,8 +311,25 @@ function traceReply(world: World, result: TraceResult, request: Walk, src: { rou
   const replyTo = { ip: packet.dst, ...(src ? { instanceId: src.port.instanceId } : {}) };
   if (result.verdict === 'forwarded') {
     // Sent to the internet: the answer comes back from there, to the address the request left with.
-    const reply = walkFromInternet(world, packet, request.forwardedBy, choose, sessions);
+    const reply = walkFromInternet(world, packet, request.forwardedBy, choose, sessions, lbSessions);
     result.reply = resultOf({ query: q, direction: 'reply', source: internetEndpoint(packet.src, reply.vpcId), destination: replyTo, packet }, reply);
+    return;
+  }
+  if (result.verdict === 'answered' && request.endedAt?.host.role === 'lb') {
+    // An LB node answering for a VIP: locally generated from the VIP, routed back to the client by the node's router.
+    const r = request.endedAt;
+    const kind = p.protocol === 'icmp' ? 'echo reply' : p.protocol === 'tcp' ? 'TCP reset' : 'ICMP port unreachable';
+    const said: Hop = {
+      stage: 'lb',
+      hostId: r.hostId,
+      vpcId: r.vpc.vpcId,
+      result: 'pass',
+      summary: `${r.vpc.vpcId}'s router on ${r.hostId} answers from the VIP ${p.dst} (${kind}): locally generated, it takes the output path`,
+      detail: request.hops.at(-1)!.detail,
+    };
+    const reply = walk(world, packet, r, { kind: 'local' }, request.forwardedBy, ROUTER_STAGES, choose, sessions, lbSessions);
+    const source: Endpoint = { router: true, hostId: r.hostId, vpcId: r.vpc.vpcId, ip: p.dst, subnetId: '' };
+    result.reply = resultOf({ query: q, direction: 'reply', source, destination: replyTo, packet }, { ...reply, hops: [said, ...reply.hops] });
     return;
   }
   if (result.verdict === 'answered' && src && request.endedAt !== src.router) {
@@ -335,7 +389,7 @@ function traceReply(world: World, result: TraceResult, request: Walk, src: { rou
   // routed CIDRs): the reply is traced as the instance answering for it itself. Whether it forwards the packet
   // instead happens inside the instance, which the tracer does not see.
   const asNextHop = to.port.ip !== last.dst;
-  const reply = walk(world, packet, to.router, { kind: 'port', port: to.port }, request.forwardedBy, ROUTER_STAGES, choose, sessions);
+  const reply = walk(world, packet, to.router, { kind: 'port', port: to.port }, request.forwardedBy, ROUTER_STAGES, choose, sessions, lbSessions);
   result.reply = resultOf({ query: q, direction: 'reply', source: { ...endpointOf(to.router, to.port), ip: last.dst }, destination: replyTo, packet }, reply);
   if (asNextHop)
     result.reply.reason = `${reply.end.reason} (traced as ${to.port.instanceId} answering from ${last.dst} itself, as the next hop routed that address to it; if it forwards the request instead, the reply comes from beyond it)`;

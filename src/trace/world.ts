@@ -96,6 +96,12 @@ export interface World {
    * all announce the cluster's address and the EIP pools (gateways.ts).
    */
   gatewayNodes: string[];
+  /**
+   * Hosts whose document has the LB role, by node number (`lbNode`; then ID):
+   * the nodes that all hold the LB cluster's address and announce the public
+   * VIPs (load-balancers.ts).
+   */
+  lbNodes: string[];
 }
 
 export const routerKey = (r: Pick<Router, 'hostId' | 'vpc'>) => `${r.hostId}/${r.vpc.vpcId}`;
@@ -149,6 +155,17 @@ function indexRouter(host: HostDocument, vpc: VpcContext): Router {
   // A NAT gateway's SNAT sources, as nat-gateway.ts puts them in nft: a malformed one fails the document.
   for (const g of vpc.nat?.gateways ?? []) for (const rule of g.snat) documentCidr(rule.source, `${where}, ${g.natGatewayId} SNAT rule ${rule.natGatewaySnatId}`);
 
+  // Load balancers, as the LB node's nft maps hold them: a VIP or target that is not an address, or a table size the
+  // Maglev table cannot have, fails the document.
+  for (const lb of vpc.loadBalancers ?? []) {
+    documentCidr(`${lb.vip}/32`, `${where}, ${lb.loadBalancerId} VIP`);
+    for (const l of lb.listeners) {
+      if (!Number.isInteger(l.tableSize) || l.tableSize < 1) throw new DocumentError(`${where}, ${l.listenerId}: table size ${String(l.tableSize)} is not a positive integer`);
+      for (const t of l.targets) documentCidr(`${t.ip}/32`, `${where}, ${l.listenerId} target ${t.instanceId}`);
+    }
+  }
+  for (const vip of vpc.lbVips?.vips ?? []) documentCidr(`${vip}/32`, `${where}, VIP route`);
+
   const routed = new Map<string, { text: string; cidr: Cidr }[]>();
   for (const p of vpc.ports)
     if (p.routedCidrs?.length) routed.set(p.instanceId, p.routedCidrs.map((text) => ({ text, cidr: documentCidr(text, `${where}, port ${p.ifname} routed CIDR`) })));
@@ -171,7 +188,7 @@ function indexRouter(host: HostDocument, vpc: VpcContext): Router {
 }
 
 export function buildWorld(documents: readonly HostDocument[]): World {
-  const world: World = { hosts: new Map(), routers: new Map(), byVni: new Map(), byUnderlay: new Map(), instances: new Map(), byVpc: new Map(), gatewayNodes: [] };
+  const world: World = { hosts: new Map(), routers: new Map(), byVni: new Map(), byUnderlay: new Map(), instances: new Map(), byVpc: new Map(), gatewayNodes: [], lbNodes: [] };
   for (const host of documents) {
     world.hosts.set(host.hostId, host);
     world.byUnderlay.set(host.underlay, host.hostId);
@@ -186,8 +203,11 @@ export function buildWorld(documents: readonly HostDocument[]): World {
     world.routers.set(host.hostId, routers);
     world.byVni.set(host.hostId, byVni);
     if (host.role === 'gateway') world.gatewayNodes.push(host.hostId);
+    if (host.role === 'lb') world.lbNodes.push(host.hostId);
   }
   world.gatewayNodes.sort();
+  const nodeNumber = (h: string) => world.hosts.get(h)!.lbNode ?? Number.MAX_SAFE_INTEGER;
+  world.lbNodes.sort((a, b) => nodeNumber(a) - nodeNumber(b) || (a < b ? -1 : a > b ? 1 : 0));
   for (const i of world.instances.values()) {
     const list = world.byVpc.get(i.router.vpc.vpcId) ?? [];
     list.push(i);

@@ -5,19 +5,18 @@
  * registered in the store as weft up does; the documents are the server's.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
 import { registerHost } from '../../src/controller/agents-endpoint.js';
-import { openStore, type Store } from '../../src/store/store.js';
-import { engineName, errorCode, startRegion, type TestRegion, vpcCommonClient } from '../helpers/region.js';
+import type { Store } from '../../src/store/store.js';
+import { engineName, errorCode, tracedRegion } from '../helpers/region.js';
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const CLIENT = '198.18.0.10';
 
 describe(`TraceVpcFlow through the gateways (${engineName()})`, () => {
-  let r: TestRegion;
+  let region: Awaited<ReturnType<typeof tracedRegion>> | undefined;
   let store: Store;
   let api: CommonClient;
   let bob: CommonClient;
@@ -27,21 +26,10 @@ describe(`TraceVpcFlow through the gateways (${engineName()})`, () => {
   const call = (action: string, params: Any, c = api) => c.request(action, params) as Promise<Any>;
 
   before(async () => {
-    r = await startRegion();
-    store = await openStore(r.database ?? join(r.dataDir, 'weft.db'));
-    api = vpcCommonClient(r.endpoint, r.admin);
-    bob = vpcCommonClient(r.endpoint, await r.newAccount('bob'));
+    region = await tracedRegion({ name: 'ssh', port: '22' });
+    ({ store, api, bob } = region);
+    const { r, vpcId, subnetId: subnet, sg } = region;
     const vpc = r.vpc();
-    const vpcId = (await vpc.CreateVpc({ VpcName: 'app', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
-    const subnet = (await vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 'a', CidrBlock: '10.0.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
-    const sg = (await vpc.CreateSecurityGroupWithPolicies({
-      GroupName: 'ssh',
-      GroupDescription: 'ssh from anywhere',
-      SecurityGroupPolicySet: {
-        Ingress: [{ Protocol: 'TCP', Port: '22', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }],
-        Egress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }],
-      },
-    })).SecurityGroup!.SecurityGroupId!;
     instance = (await r.cvm().RunInstances({ Placement: { Zone: 'local-1' }, VirtualPrivateCloud: { VpcId: vpcId, SubnetId: subnet }, SecurityGroupIds: [sg] })).InstanceIdSet![0]!;
     await registerHost(store, { id: 'h1', zone: 'local-1', underlay: '100.64.0.11' });
     await registerHost(store, { id: 'gw1', zone: '', underlay: '100.64.1.11', role: 'gateway' });
@@ -59,8 +47,7 @@ describe(`TraceVpcFlow through the gateways (${engineName()})`, () => {
     await vpc.AssociateAddress({ AddressId: ids[0]!, InstanceId: instance });
   });
   after(async () => {
-    await store?.close();
-    await r?.stop();
+    await region?.close();
   });
 
   it('from the instance: through the gateway node, translated to its EIP, out to the internet; the reply back', async () => {

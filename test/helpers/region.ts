@@ -15,6 +15,7 @@ import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/servic
 import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
 import pg from 'pg';
 import type { CredentialsFile as Creds } from '../../src/controller/controller.js';
+import { openStore } from '../../src/store/store.js';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
 export const WEFT = join(ROOT, 'dist/src/cli/main.js');
@@ -184,3 +185,33 @@ export const loose = <T>(v: unknown) => v as T;
  */
 export const vpcCommonClient = (endpoint: string, c: Pick<Creds, 'SecretId' | 'SecretKey'>, reqTimeout = 30) =>
   new CommonClient(endpoint, '2017-03-12', { credential: { secretId: c.SecretId, secretKey: c.SecretKey }, region: 'local', profile: { httpProfile: { protocol: 'http://', reqTimeout } } });
+
+/**
+ * What the tracer's API tests start from: a server, its store (to register
+ * hosts and nodes as weft up does), vpc clients of the admin and of a second
+ * account (bob), and a VPC 10.0.0.0/16 with subnet 10.0.1.0/24 in local-1 and
+ * a group that accepts TCP `port` from anywhere and sends anything. Stop it
+ * with `close()`.
+ */
+export async function tracedRegion(group: { name: string; port: string }) {
+  const r = await startRegion();
+  const store = await openStore(r.database ?? join(r.dataDir, 'weft.db'));
+  const api = vpcCommonClient(r.endpoint, r.admin);
+  const bob = vpcCommonClient(r.endpoint, await r.newAccount('bob'));
+  const vpc = r.vpc();
+  const vpcId = (await vpc.CreateVpc({ VpcName: 'app', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
+  const subnetId = (await vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 'a', CidrBlock: '10.0.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
+  const sg = (await vpc.CreateSecurityGroupWithPolicies({
+    GroupName: group.name,
+    GroupDescription: `${group.name} from anywhere`,
+    SecurityGroupPolicySet: {
+      Ingress: [{ Protocol: 'TCP', Port: group.port, CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }],
+      Egress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }],
+    },
+  })).SecurityGroup!.SecurityGroupId!;
+  const close = async () => {
+    await store.close();
+    await r.stop();
+  };
+  return { r, store, api, bob, vpcId, subnetId, sg, close };
+}

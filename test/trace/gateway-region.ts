@@ -21,9 +21,9 @@ export const NAT_MAC = '52:54:fe:00:00:64';
 const VPC = 'vpc-a0000000';
 const VNI = 100;
 
-const hostMac = (h: number) => `52:54:00:00:0${h}:64`;
+export const hostMac = (h: number) => `52:54:00:00:0${h}:64`;
 
-const port = (instanceId: string, ip: string, subnetId: string, sg: string, extra: Partial<Port> = {}): Port => ({
+export const port = (instanceId: string, ip: string, subnetId: string, sg: string, extra: Partial<Port> = {}): Port => ({
   instanceId,
   ifname: `p${instanceId.slice(4)}`,
   ip,
@@ -35,7 +35,7 @@ const port = (instanceId: string, ip: string, subnetId: string, sg: string, extr
   ...extra,
 });
 
-const remote = (p: Port, hostId: string, underlay: string, h: number): RemoteEndpoint => ({ ip: p.ip, instanceId: p.instanceId, hostId, underlay, routerMac: hostMac(h) });
+export const remote = (p: Port, hostId: string, underlay: string, h: number): RemoteEndpoint => ({ ip: p.ip, instanceId: p.instanceId, hostId, underlay, routerMac: hostMac(h) });
 
 const groups: Record<string, SecurityGroupRules> = {
   'sg-a': {

@@ -12,7 +12,9 @@
  * traffic crosses into it, so the tracer must see its routers to follow it. Without one (an API used alone) every host is compiled from the
  * store. The gateway nodes are always in the view (reduced like any host to
  * the visible VPCs: their EIP pairs and NAT rules are per VPC), so a trace
- * can follow a packet out to the internet, and in from it.
+ * can follow a packet out to the internet, and in from it; so are the LB
+ * nodes (their load balancers are per VPC), so a trace can follow a packet to
+ * a VIP.
  *
  * These are the desired documents: what every agent converges to. Whether a
  * host has applied its document yet is the agent's report (hosts table):
@@ -62,8 +64,9 @@ export async function accountView(store: Store, account: string, o: { vpcIds?: r
   const hosts = spanned.length
     ? await store.db.selectFrom('instances').select('host_id').distinct().where('vpc_id', 'in', spanned).where('host_id', 'is not', null).execute()
     : [];
-  // Gateway nodes carry the public traffic of every VPC; a trace to or from the internet crosses one.
-  const gateways = spanned.length ? await store.db.selectFrom('hosts').select('id').where('role', '=', 'gateway').orderBy('id').execute() : [];
+  // Gateway nodes carry the public traffic of every VPC; a trace to or from the internet crosses one. LB nodes
+  // carry every VPC's load balancers; a trace to a VIP crosses one.
+  const gateways = spanned.length ? await store.db.selectFrom('hosts').select('id').where('role', 'in', ['gateway', 'lb']).orderBy('id').execute() : [];
   const hostIds = [...new Set([...hosts.map((h) => h.host_id!), ...gateways.map((g) => g.id)])];
   const docs = o.documents ? await o.documents(hostIds) : await compileDocuments(store, hostIds);
   const documents = docs

@@ -11,7 +11,9 @@
  * say which of the hosts involved have not applied their document yet.
  * TraceVpcFlow without SourceInstanceId traces from the internet: from
  * SourceIpAddress to one of the caller's public addresses (an EIP, a NAT
- * gateway's EIP) or instances by their EIP.
+ * gateway's EIP, a public load balancer's VIP) or instances by their EIP. A
+ * trace through a load balancer says what it chose in `LoadBalancer` (and its
+ * `lb` hop): the LB node, the listener, the Maglev slot and the backend.
  * Reference: docs/trace.md.
  */
 import { accountView, pendingHosts, storedPolicies, worldOf, type PendingHost } from './region-view.js';
@@ -195,9 +197,11 @@ async function traceFromInternet(ctx: Ctx, p: FlowParams, protocol: L4) {
     to = eip.ip;
     vpcIds = [d.vpc_id];
   }
-  const known = await publicAddressNote(ctx, to);
+  // A public VIP of one of the caller's load balancers leads into its VPC; any other address is looked up as an EIP.
+  const lb = await ctx.db.selectFrom('load_balancers').select('vpc_id').where('vip', '=', to).where('account', '=', ctx.account.uin).where('type', '=', 'OPEN').executeTakeFirst();
+  const known = lb ? { vpcId: lb.vpc_id } : await publicAddressNote(ctx, to);
   if (known.vpcId) vpcIds = [known.vpcId];
-  const note = known.note;
+  const note = 'note' in known ? known.note : undefined;
   // The VPC the address leads into; an address that is none of the caller's is traced over all its VPCs (and goes nowhere).
   const view = await accountView(ctx.store, ctx.account.uin, { vpcIds, documents: ctx.documents });
   const q: TraceQuery = { from: p.SourceIpAddress, to, protocol, port: p.Port, sourcePort: p.SourcePort, reply: p.Reply };

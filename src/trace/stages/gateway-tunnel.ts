@@ -9,10 +9,10 @@
  * VPC's NAT MAC on nat0.
  */
 import { gatewayRouters, natCarriers } from '../gateways.js';
-import { ecmpHash } from '../tables.js';
+import { pickNode } from '../tables.js';
 import type { Router } from '../world.js';
-import { describePacket, hop, next, type Outcome, type Stage, type Transit } from './stage.js';
-import type { TunnelDetail } from './tunnel.js';
+import { describePacket, hop, next, type Stage } from './stage.js';
+import { tunnelDropped, type TunnelDetail } from './tunnel.js';
 
 export interface GatewayTunnelDetail extends TunnelDetail {
   via: 'eip' | 'nat';
@@ -24,13 +24,13 @@ export interface GatewayTunnelDetail extends TunnelDetail {
   rank?: number;
 }
 
-const ECMP_NOTE =
-  "every gateway node announces the cluster's address; the fabric router hashes the flow with its own function, so on Linux another node may carry it — any translates it alike (stateless, the same EIP maps on every node)";
-
-const dropped = (t: Transit, code: 'tunnel-no-host' | 'tunnel-no-vpc' | 'tunnel-mac-mismatch', reason: string, detail: GatewayTunnelDetail): Outcome => ({
-  hop: hop(t, 'tunnel', 'drop', reason, detail),
-  end: { verdict: 'dropped', code, reason },
-});
+const WORDS = {
+  router: 'fabric router',
+  what: 'gateway nodes',
+  one: 'gateway node',
+  alike: 'any node translates alike',
+  note: "every gateway node announces the cluster's address; the fabric router hashes the flow with its own function, so on Linux another node may carry it — any translates it alike (stateless, the same EIP maps on every node)",
+};
 
 export const gatewayTunnel: Stage = {
   name: 'gateway-tunnel',
@@ -46,19 +46,15 @@ export const gatewayTunnel: Stage = {
     let expectedMac: string;
     let why: string;
     if (g.via === 'eip') {
-      if (!nodes.length) return dropped(t, 'tunnel-no-host', `${via}, the gateway cluster: no gateway node is in the view to receive it; the frame is lost on the underlay`, detail);
-      const hash = ecmpHash(t.packet);
-      const index = t.choose(nodes.length, hash % nodes.length);
-      const node = nodes[index]!;
+      if (!nodes.length) return tunnelDropped(t, 'tunnel-no-host', `${via}, the gateway cluster: no gateway node is in the view to receive it; the frame is lost on the underlay`, detail);
+      const pick = pickNode(nodes, t.packet, t.choose, WORDS);
+      const node = pick.node;
+      why = pick.why;
       detail.toHostId = node;
-      if (nodes.length > 1) detail.ecmp = { hash, index, note: ECMP_NOTE };
-      why =
-        nodes.length > 1
-          ? `the fabric router's ECMP over the gateway nodes ${nodes.join(', ')} chooses; the tracer takes ${node} (member ${index + 1} of ${nodes.length} by its hash; any node translates alike)`
-          : `${node}, the only gateway node`;
+      if (pick.ecmp) detail.ecmp = pick.ecmp;
       target = t.world.byVni.get(node)?.get(vni);
       if (!target)
-        return dropped(t, 'tunnel-no-vpc', `${via} (${why}): ${node} has no router for ${r.vpc.vpcId} (VNI ${vni}) — its document holds no EIP of the VPC (documents out of step); the frame is dropped`, detail);
+        return tunnelDropped(t, 'tunnel-no-vpc', `${via} (${why}): ${node} has no router for ${r.vpc.vpcId} (VNI ${vni}) — its document holds no EIP of the VPC (documents out of step); the frame is dropped`, detail);
       expectedMac = target.vpc.routerMac;
     } else {
       const carriers = natCarriers(t.world, vni);
@@ -66,7 +62,7 @@ export const gatewayTunnel: Stage = {
       if (!target) {
         const holders = gatewayRouters(t.world, vni).map((x) => x.hostId);
         const reason = `${via}: no gateway node in the view carries ${r.vpc.vpcId}'s owner traffic (NAT, pinned EIPs) (${nodes.length ? `of ${nodes.join(', ')}, ${holders.length ? `${holders.join(', ')} hold${holders.length === 1 ? 's' : ''} the VPC without a rank for it` : 'none holds the VPC'}` : 'there are no gateway nodes'}); the frame is lost`;
-        return dropped(t, 'tunnel-no-host', reason, detail);
+        return tunnelDropped(t, 'tunnel-no-host', reason, detail);
       }
       const rank = target.vpc.ownerRank ?? target.vpc.nat!.rank;
       detail.toHostId = target.hostId;
@@ -81,7 +77,7 @@ export const gatewayTunnel: Stage = {
     detail.receiverMac = expectedMac;
     if (expectedMac.toLowerCase() !== g.routerMac.toLowerCase()) {
       const on = g.via === 'eip' ? `vx${vni}` : 'nat0';
-      return dropped(t, 'tunnel-mac-mismatch', `${via} (${why}): the frame is addressed to ${g.routerMac} but ${on} of ${r.vpc.vpcId}'s router on ${target.hostId} is ${expectedMac}; not for it, dropped`, detail);
+      return tunnelDropped(t, 'tunnel-mac-mismatch', `${via} (${why}): the frame is addressed to ${g.routerMac} but ${on} of ${r.vpc.vpcId}'s router on ${target.hostId} is ${expectedMac}; not for it, dropped`, detail);
     }
     return {
       hop: hop(t, 'tunnel', 'forward', `${via} (${why}; router MAC ${g.routerMac}): ${describePacket(t.packet)}`, detail),

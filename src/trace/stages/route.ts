@@ -28,6 +28,7 @@ import type { NextHop, TableRoute } from '../../contract/host-document.js';
 import { containsIp, parseCidr, parseIp } from '../../core/cidr.js';
 import { OWNER_GATEWAY, PUBLIC_GATEWAY, PUBLIC_RULE_PRIORITY } from '../../dataplane/linux/route-tables.js';
 import { ecmpHash, longestMatch, tableFor, type TableChoice } from '../tables.js';
+import { returnRoute, vipRoute } from './load-balancer.js';
 import type { Router } from '../world.js';
 import { hop, next, type Outcome, type Route, type Stage, type Transit } from './stage.js';
 
@@ -37,10 +38,11 @@ export interface RouteDetail {
    * local: an address of the router itself; port: a local instance (the
    * destination, or a next hop); tunnel: an instance on another host; peering:
    * the peer VPC's router; gateway: over the tunnel to the gateways (an EIP's
-   * public table, or a NAT route); blackhole: a route whose next hops are all
-   * down; none: no route.
+   * public table, or a NAT route); lb: over the tunnel to the LB nodes (an
+   * internal VIP, or the reply of a balanced flow back to its node);
+   * blackhole: a route whose next hops are all down; none: no route.
    */
-  kind: 'local' | 'port' | 'tunnel' | 'peering' | 'gateway' | 'blackhole' | 'none';
+  kind: 'local' | 'port' | 'tunnel' | 'peering' | 'gateway' | 'lb' | 'blackhole' | 'none';
   /** The route as `ip route` would show it. */
   route?: string;
   /** The instance the packet goes to (the destination, or the next hop). */
@@ -106,9 +108,12 @@ export const routing: Stage = {
       const reason = `${dst} is the gateway of ${gw.subnetId} (${gw.cidr}), an address of the router on ${at}: the router ${what}; local traffic takes the input path, where no security group or network ACL applies`;
       return { hop: hop(t, 'route', 'answer', reason, detail), end: { verdict: 'answered', code: 'router-address', reason, hostId: r.hostId } };
     }
+    // A reply of a flow an LB node sent here goes back to that node, before the main table.
+    const back = returnRoute(t, (t, reason, detail) => drop(t, 'no-route', reason, detail));
+    if (back) return back;
     const port = r.ports.get(dst);
     const remote = port ? undefined : r.remotes.get(dst);
-    if (!port && !remote) return byTable(t);
+    if (!port && !remote) return vipRoute(t, ttlExceeded) ?? byTable(t);
     if (t.packet.ttl <= 1) return ttlExceeded(t, { destination: dst, kind: port ? 'port' : 'tunnel' });
     if (port) {
       t.route = { kind: 'port', port };

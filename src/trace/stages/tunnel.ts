@@ -6,7 +6,7 @@
  * receiving host hands it to its VXLAN device of that VNI, whose MAC is that
  * host's router MAC for the VPC, and that router routes it on.
  */
-import { describePacket, hop, next, type Stage } from './stage.js';
+import { describePacket, hop, next, type Outcome, type Stage, type Transit } from './stage.js';
 
 export interface TunnelDetail {
   vni: number;
@@ -20,6 +20,12 @@ export interface TunnelDetail {
   receiverMac?: string;
 }
 
+/** A frame lost on the way (documents out of step between hosts). */
+export const tunnelDropped = (t: Transit, code: 'tunnel-no-host' | 'tunnel-no-vpc' | 'tunnel-mac-mismatch', reason: string, detail: TunnelDetail): Outcome => ({
+  hop: hop(t, 'tunnel', 'drop', reason, detail),
+  end: { verdict: 'dropped', code, reason },
+});
+
 export const tunnel: Stage = {
   name: 'tunnel',
   run(t) {
@@ -31,19 +37,16 @@ export const tunnel: Stage = {
     const detail: TunnelDetail = { vni, fromHostId: r.hostId, fromUnderlay: r.host.underlay, toUnderlay: remote.underlay, routerMac: remote.routerMac };
     const via = `VXLAN VNI ${vni} from ${r.host.underlay} to ${remote.underlay}`;
     if (!toHostId) {
-      const reason = `${via}: no host has the underlay address ${remote.underlay}; the frame is lost on the underlay`;
-      return { hop: hop(t, 'tunnel', 'drop', reason, detail), end: { verdict: 'dropped', code: 'tunnel-no-host', reason } };
+      return tunnelDropped(t, 'tunnel-no-host', `${via}: no host has the underlay address ${remote.underlay}; the frame is lost on the underlay`, detail);
     }
     detail.toHostId = toHostId;
     const target = t.world.byVni.get(toHostId)?.get(vni);
     if (!target) {
-      const reason = `${via} (host ${toHostId}): ${toHostId} has no VXLAN device for VNI ${vni} (no instance of ${r.vpc.vpcId} in its document); the frame is dropped`;
-      return { hop: hop(t, 'tunnel', 'drop', reason, detail), end: { verdict: 'dropped', code: 'tunnel-no-vpc', reason } };
+      return tunnelDropped(t, 'tunnel-no-vpc', `${via} (host ${toHostId}): ${toHostId} has no VXLAN device for VNI ${vni} (no instance of ${r.vpc.vpcId} in its document); the frame is dropped`, detail);
     }
     detail.receiverMac = target.vpc.routerMac;
     if (target.vpc.routerMac.toLowerCase() !== remote.routerMac.toLowerCase()) {
-      const reason = `${via} (host ${toHostId}): the frame is addressed to ${remote.routerMac} but vx${vni} on ${toHostId} is ${target.vpc.routerMac}; not for its router, dropped`;
-      return { hop: hop(t, 'tunnel', 'drop', reason, detail), end: { verdict: 'dropped', code: 'tunnel-mac-mismatch', reason } };
+      return tunnelDropped(t, 'tunnel-mac-mismatch', `${via} (host ${toHostId}): the frame is addressed to ${remote.routerMac} but vx${vni} on ${toHostId} is ${target.vpc.routerMac}; not for its router, dropped`, detail);
     }
     return {
       hop: hop(t, 'tunnel', 'forward', `${via} (host ${toHostId}, router MAC ${remote.routerMac}): ${describePacket(t.packet)}`, detail),
