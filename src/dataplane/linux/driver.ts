@@ -36,10 +36,10 @@ import { QOS_TABLE, limitClasses, parseHtbRoot, parseTcClasses, type LimitShare,
 import type { LimitUsage } from '../../contract/limit-usage.js';
 import type { GatewayFlowSample } from '../../contract/agent-report.js';
 import { countSessions, flowSamples, parseCounterSet, type Counter } from './nat-flows.js';
-import { checkName, checkPrefix, hostNs, instanceNs, routerVpcOf } from './names.js';
+import { checkName, checkPrefix, hostNs, instanceNs, routerNs, routerVpcOf } from './names.js';
 import { TABLE, tablesFromListing } from './nft-ruleset.js';
 import { isGatewayLinkName, LB_SYSCTLS, planHost, sysctlKeys, type DriverContext, type Step, type StepKind } from './plan.js';
-import { LB_DIGEST_TABLE } from './load-balancer.js';
+import { LB_DIGEST_TABLE, lbWant, type LbApplied } from './load-balancer.js';
 import {
   parseAddrs,
   parseFdb,
@@ -107,6 +107,7 @@ export class LinuxDriver {
   private lastDoc?: HostDocument;
   private limitShares = new Map<string, LimitShare>();
   private counted = new Map<string, { bytes: number; held: number }>();
+  private lbApplied = new Map<string, LbApplied>();
 
   constructor(opts: LinuxDriverOptions) {
     const prefix = checkPrefix(opts.prefix);
@@ -193,7 +194,7 @@ export class LinuxDriver {
     };
     const actual = await this.readActual(doc.role === 'lb');
     lap('read');
-    const plan = planHost(doc, actual, this.ctx, this.limitShares);
+    const plan = planHost(doc, actual, { ...this.ctx, lbApplied: this.lbApplied }, this.limitShares);
     lap('plan');
     // Configuring the inside of an instance touches only its own namespace and
     // costs a process each (no ip batch switches namespaces), mostly start-up
@@ -221,6 +222,15 @@ export class LinuxDriver {
       }
     }
     report.changes = report.applied.length;
+    // What the LB tables now hold, for the next plan's slot-by-slot updates (a VPC that failed is re-read next time).
+    if (doc.role === 'lb') {
+      const failed = new Set(failures.map((f) => f.vpcId));
+      this.lbApplied.clear();
+      for (const vpc of doc.vpcs) {
+        const want = failed.has(vpc.vpcId) ? undefined : lbWant(vpc);
+        if (want) this.lbApplied.set(routerNs(this.ctx.prefix, this.ctx.hostName, vpc.vpcId), want.applied);
+      }
+    }
     if (failures.length) throw new ApplyError(report, failures);
     return report;
   }

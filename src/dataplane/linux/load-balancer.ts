@@ -37,57 +37,107 @@ const mapName = (l: Listener) => `l_${l.listenerId.replace(/-/g, '_')}`;
 /** The listener's backends as the Maglev table sees them: weight > 0, not unhealthy. */
 export const tableBackends = (l: Listener) => l.targets.filter((t) => t.weight > 0 && t.healthy !== false);
 
-/** Slot → backend of every listener, by listener ID (what the node programs and the tracer reads). */
-export function listenerTable(l: Listener): { table: Int32Array; backends: ReturnType<typeof tableBackends> } {
+/** Tables computed lately, by their inputs: an agent plans every few seconds, the inputs rarely change. */
+const computed = new Map<string, { table: Int32Array; values: string[] }>();
+
+/**
+ * The listener's Maglev table (slot → index into `tableBackends(l)`, -1:
+ * none), and per slot the map value the kernel holds (`ip . port`, '' for
+ * none). Memoised by its inputs.
+ */
+export function listenerTable(l: Listener): { table: Int32Array; values: string[] } {
   const backends = tableBackends(l);
-  return { table: maglevTable(backends.map((t) => ({ key: `${t.ip}:${t.port}`, weight: t.weight })), l.tableSize), backends };
+  const key = `${l.tableSize} ${backends.map((t) => `${t.ip}:${t.port}*${t.weight}`).join(',')}`;
+  let hit = computed.get(key);
+  if (!hit) {
+    const table = maglevTable(backends.map((t) => ({ key: `${t.ip}:${t.port}`, weight: t.weight })), l.tableSize);
+    const names = backends.map((t) => `${t.ip} . ${t.port}`);
+    hit = { table, values: Array.from(table, (b) => (b >= 0 ? names[b]! : '')) };
+    if (computed.size >= 256) computed.delete(computed.keys().next().value!);
+    computed.set(key, hit);
+  }
+  return hit;
 }
 
-/** The text of table ip weftlb for one VPC's load balancers ('' when it has none). */
-export function lbTableText(vpc: VpcContext): string {
+/** What the kernel holds for one VPC's load balancers, as the node applied it (kept by the driver between applies). */
+export interface LbApplied {
+  /** The digest in weftlbd's comment. */
+  digest: string;
+  /** Everything but the maps' contents: when it is unchanged, maps are updated slot by slot. */
+  shape: string;
+  /** Per map: the value of each slot. */
+  maps: Map<string, string[]>;
+}
+
+/** The tables for one VPC: text, digest, and what the node holds once it is loaded. Undefined without load balancers. */
+export function lbWant(vpc: VpcContext): { text: string; applied: LbApplied } | undefined {
   const lbs = vpc.loadBalancers ?? [];
-  if (!lbs.length) return '';
-  const out = [`table ip ${LB_TABLE} {`];
+  if (!lbs.length) return undefined;
+  const shape = [`table ip ${LB_TABLE} {`];
+  const maps = new Map<string, string[]>();
   const entries: string[] = [];
   const chains: string[] = [];
   for (const lb of lbs) {
     if (parseIp(lb.vip) === undefined) throw new Error(`${lb.loadBalancerId}: invalid VIP ${JSON.stringify(lb.vip)}`);
     for (const l of lb.listeners) {
       if (!/^lbl-[a-z0-9]+$/.test(l.listenerId)) throw new Error(`invalid listener ID ${JSON.stringify(l.listenerId)}`);
-      const { table, backends } = listenerTable(l);
-      const elems: string[] = [];
-      for (let slot = 0; slot < table.length; slot++) {
-        const b = table[slot]!;
-        if (b >= 0) elems.push(`${slot} : ${backends[b]!.ip} . ${backends[b]!.port}`);
-      }
-      out.push(`  map ${mapName(l)} {`, `    typeof numgen inc mod 2 : ip daddr . tcp dport`);
-      if (elems.length) out.push(`    elements = { ${elems.join(', ')} }`);
-      out.push('  }');
+      maps.set(mapName(l), listenerTable(l).values);
+      shape.push(`  map ${mapName(l)} {`, `    typeof numgen inc mod 2 : ip daddr . tcp dport`, '  }');
       entries.push(`${lb.vip} . ${l.protocol} . ${l.port} : goto ${l.listenerId}`);
       chains.push(`  chain ${l.listenerId} {`, `    meta l4proto ${l.protocol} dnat ip to ${flowHashExpr(l.tableSize)} map @${mapName(l)}`, '  }');
     }
   }
-  out.push('  map listeners {', '    type ipv4_addr . inet_proto . inet_service : verdict');
-  if (entries.length) out.push(`    elements = { ${entries.join(', ')} }`);
-  out.push('  }');
-  out.push('  chain prerouting {', '    type nat hook prerouting priority dstnat; policy accept;', '    ip daddr . meta l4proto . th dport vmap @listeners', '  }');
-  out.push(...chains, '}');
-  return out.join('\n');
+  shape.push('  map listeners {', '    type ipv4_addr . inet_proto . inet_service : verdict');
+  if (entries.length) shape.push(`    elements = { ${entries.join(', ')} }`);
+  shape.push('  }');
+  shape.push('  chain prerouting {', '    type nat hook prerouting priority dstnat; policy accept;', '    ip daddr . meta l4proto . th dport vmap @listeners', '  }');
+  shape.push(...chains, '}');
+  const shapeText = shape.join('\n');
+  const hash = createHash('sha256').update(shapeText);
+  for (const [name, values] of maps) hash.update(`\n${name} ${values.join(',')}`);
+  const applied: LbApplied = { digest: `weft ${hash.digest('hex').slice(0, 16)}`, shape: shapeText, maps };
+  const fills = [...maps].flatMap(([name, values]) => elementLines('add', name, values.flatMap((v, slot) => (v ? [`${slot} : ${v}`] : []))));
+  return { text: [shapeText, ...fills].join('\n'), applied };
 }
 
-export const lbDigest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+/** `add|delete element` lines for a map, in batches (one line of 65537 elements is fine for nft, but not for a reader). */
+function elementLines(op: 'add' | 'delete', map: string, elements: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < elements.length; i += 4096) out.push(`${op} element ip ${LB_TABLE} ${map} { ${elements.slice(i, i + 4096).join(', ')} }`);
+  return out;
+}
+
+const digestTable = (digest: string) => [`table ip ${LB_DIGEST_TABLE} {`, `  comment "${digest}"`, '}'];
+const drop = (t: string) => [`table ip ${t}`, `delete table ip ${t}`];
 
 /**
  * The `nft -f` lines that make the router's LB tables match (none when they
- * do): both tables replaced in one transaction, or removed.
+ * do), in one transaction. When the kernel holds what this node last applied
+ * (`applied`, its digest the kernel's) and only the maps' contents differ,
+ * only the slots that changed are rewritten — a backend change moves about
+ * 1/N of the slots (core/maglev.ts) and takes milliseconds, not the ~0.5 s of
+ * loading a 65537-slot map; otherwise both tables are replaced.
  */
-export function planLbTable(vpc: VpcContext, actualDigest: string | undefined): string[] {
-  const text = lbTableText(vpc);
-  const want = text ? `weft ${lbDigest(text)}` : undefined;
-  if (want === actualDigest) return [];
-  const drop = (t: string) => [`table ip ${t}`, `delete table ip ${t}`];
-  if (!text) return [...drop(LB_TABLE), ...drop(LB_DIGEST_TABLE)];
-  return [...drop(LB_TABLE), ...drop(LB_DIGEST_TABLE), ...text.split('\n'), `table ip ${LB_DIGEST_TABLE} {`, `  comment "${want}"`, '}'];
+export function planLbTable(vpc: VpcContext, actualDigest: string | undefined, applied?: LbApplied): string[] {
+  const want = lbWant(vpc);
+  if (want?.applied.digest === actualDigest) return [];
+  if (!want) return actualDigest === undefined ? [] : [...drop(LB_TABLE), ...drop(LB_DIGEST_TABLE)];
+  if (applied && applied.digest === actualDigest && applied.shape === want.applied.shape) {
+    const lines: string[] = [];
+    for (const [name, values] of want.applied.maps) {
+      const old = applied.maps.get(name)!;
+      const gone: string[] = [];
+      const added: string[] = [];
+      for (let slot = 0; slot < values.length; slot++) {
+        if (old[slot] === values[slot]) continue;
+        if (old[slot]) gone.push(String(slot));
+        if (values[slot]) added.push(`${slot} : ${values[slot]}`);
+      }
+      lines.push(...elementLines('delete', name, gone), ...elementLines('add', name, added));
+    }
+    return [...lines, ...drop(LB_DIGEST_TABLE), ...digestTable(want.applied.digest)];
+  }
+  return [...drop(LB_TABLE), ...drop(LB_DIGEST_TABLE), ...want.text.split('\n'), ...digestTable(want.applied.digest)];
 }
 
 /** Addresses on the LB router's lo: its load balancers' VIPs (a VIP without a listener answers ping, refuses the rest) and this node's health-check source. */

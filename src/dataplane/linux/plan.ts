@@ -35,7 +35,7 @@ import {
 import { desiredTables, mac as macText, planNft } from './nft-ruleset.js';
 import { isPeeringAlias, linkPlan, makeLinkLines, type LinkPlan } from './peering.js';
 import { LB_GATEWAY, OWNER_GATEWAY, PEERING_GATEWAY, PUBLIC_GATEWAY, checkRouteTable, lbNodeHop, planRouting, routingWant } from './route-tables.js';
-import { LB_LINK, lbLocalAddresses, planLbAnnouncements, planLbTable, publicVips } from './load-balancer.js';
+import { LB_LINK, lbLocalAddresses, planLbAnnouncements, planLbTable, publicVips, type LbApplied } from './load-balancer.js';
 import { lbNodeMac } from '../../compile/compile.js';
 import { NAT_LINK, PUBLIC_LINK } from './nft-ruleset.js';
 import { ANNOUNCE_TABLE, planGatewayNat } from './nat-gateway.js';
@@ -49,6 +49,8 @@ export interface DriverContext {
   hostNs: string | null;
   /** False when the kernel has no IPv6 (ipv6.disable=1): its sysctls do not exist then. */
   ipv6?: boolean;
+  /** On an LB node: what it last applied to each router's LB tables, by namespace (the driver's memory; load-balancer.ts). */
+  lbApplied?: ReadonlyMap<string, LbApplied>;
 }
 
 export type StepKind =
@@ -457,7 +459,7 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
 
   // ---- nftables ----
   const nft = planNft(desiredTables(vpc), a.nft);
-  const lbNft = lbVpc || a.lbDigest !== undefined ? planLbTable(vpc, a.lbDigest) : [];
+  const lbNft = lbVpc || a.lbDigest !== undefined ? planLbTable(vpc, a.lbDigest, ctx.lbApplied?.get(R)) : [];
 
   // ---- the VXLAN device: created where its UDP socket must live, then moved ----
   const hostLines: string[] = [];
