@@ -15,7 +15,6 @@
  */
 import type { Kysely, Selectable } from 'kysely';
 import { sql } from 'kysely';
-import type { HealthCheckSpec } from '../contract/host-document.js';
 import type { DB, LbListenersTable, LbTargetHealthTable, LbTargetsTable, LoadBalancersTable } from './schema.js';
 import type { Engine, Tx } from './store.js';
 
@@ -26,16 +25,15 @@ export type TargetRow = Selectable<LbTargetsTable>;
 export type TargetHealthRow = Selectable<LbTargetHealthTable>;
 
 /**
- * What lb_listeners.health_check holds: what the LB nodes probe (`spec`,
- * absent when health checks are off) and Tencent's HealthCheck as
- * DescribeListeners answers it (`tencent`, every field normalised).
+ * What lb_listeners.health_check holds: Tencent's HealthCheck with every field
+ * normalised by the API (api/clb/health-check.ts), as DescribeListeners
+ * answers it; the compiler derives what the LB nodes probe from it
+ * (compile/load-balancers.ts healthCheckSpec). HealthSwitch 0: checks off.
  */
-export interface StoredHealthCheck {
-  spec?: HealthCheckSpec;
-  tencent: Record<string, unknown>;
-}
+export type StoredHealthCheck = Record<string, unknown>;
 
 export const parseHealthCheck = (json: string) => JSON.parse(json) as StoredHealthCheck;
+export const healthChecksOn = (json: string) => parseHealthCheck(json).HealthSwitch !== 0;
 
 // ---------------------------------------------------------------------------
 // Load balancers

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { healthCheckSpec } from '../../src/compile/load-balancers.js';
 import { registerHost } from '../../src/controller/agents-endpoint.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { engineName, errorOf, loose, refusalCheck, startRegion, type Creds, type TestRegion } from '../helpers/region.js';
@@ -106,7 +107,7 @@ describe(`load balancers through the official SDK (${engineName()})`, () => {
     bobIns = (await r.cvm(bob).RunInstances({ Placement: { Zone: 'local-1' }, VirtualPrivateCloud: { VpcId: bobVpc, SubnetId: bobSubnet } })).InstanceIdSet![0]!;
     bobLb = await newLb({ c: bob, vpc: bobVpc, subnet: bobSubnet });
     // An LB node; its agent has not reported, so tasks do not wait for it until a test says it has.
-    lbToken = await registerHost(store, { id: 'lbn1', zone: 'local-1', underlay: '100.64.2.11', role: 'lb' as 'gateway' });
+    lbToken = await registerHost(store, { id: 'lbn1', zone: 'local-1', underlay: '100.64.2.11', role: 'lb' });
   });
   after(async () => {
     await store?.close();
@@ -308,8 +309,13 @@ describe(`load balancers through the official SDK (${engineName()})`, () => {
     const http = await done(clb().CreateListener({ LoadBalancerId: lb, Ports: [8080], Protocol: 'TCP', HealthCheck: { CheckType: 'HTTP', HttpVersion: 'HTTP/1.1', HttpCheckDomain: 'app.example' } }));
     const h = (await clb().DescribeListeners({ LoadBalancerId: lb, ListenerIds: http.ListenerIds })).Listeners![0]!.HealthCheck!;
     assert.deepEqual([h.CheckType, h.HttpCheckPath, h.HttpCheckMethod, h.HttpCode, h.HttpCheckDomain, h.HttpVersion], ['HTTP', '/', 'HEAD', 31, 'app.example', 'HTTP/1.1']);
-    const stored = JSON.parse((await store.db.selectFrom('lb_listeners').select('health_check').where('id', '=', http.ListenerIds![0]!).executeTakeFirstOrThrow()).health_check);
-    assert.deepEqual(stored.spec, { type: 'http', intervalMs: 5000, timeoutMs: 2000, rise: 3, fall: 3, httpPath: '/', httpDomain: 'app.example', httpMethod: 'HEAD', httpCodes: 31 }, 'what the LB nodes probe');
+    const stored = (await store.db.selectFrom('lb_listeners').select('health_check').where('id', '=', http.ListenerIds![0]!).executeTakeFirstOrThrow()).health_check;
+    assert.deepEqual(JSON.parse(stored), h, 'stored as answered');
+    assert.deepEqual(
+      healthCheckSpec(stored, 'tcp'),
+      { type: 'http', intervalMs: 5000, timeoutMs: 2000, rise: 3, fall: 3, httpPath: '/', httpDomain: 'app.example', httpMethod: 'HEAD', httpCodes: 31 },
+      'what the compiler makes the LB nodes probe',
+    );
 
     const L = (o: Record<string, unknown>) => () => clb().CreateListener(loose({ LoadBalancerId: lb, Ports: [9000], Protocol: 'TCP', ...o }));
     const cases: [string, () => Promise<unknown>, string, RegExp?][] = [
@@ -344,9 +350,16 @@ describe(`load balancers through the official SDK (${engineName()})`, () => {
     const m = (await clb().DescribeListeners({ LoadBalancerId: lb, ListenerIds: http.ListenerIds })).Listeners![0]!;
     assert.deepEqual([m.ListenerName, m.HealthCheck!.IntervalTime, m.HealthCheck!.HttpCheckPath, m.HealthCheck!.HttpCheckDomain, m.HealthCheck!.TimeOut], ['app', 10, '/health', 'app.example', 2]);
     await done(clb().ModifyListener({ LoadBalancerId: lb, ListenerId: udp.ListenerIds![0]!, HealthCheck: { HealthSwitch: 0 } }));
-    const off = JSON.parse((await store.db.selectFrom('lb_listeners').select('health_check').where('id', '=', udp.ListenerIds![0]!).executeTakeFirstOrThrow()).health_check);
-    assert.equal(off.spec, undefined, 'checks off: nothing to probe');
-    assert.equal(off.tencent.HealthSwitch, 0);
+    const off = (await store.db.selectFrom('lb_listeners').select('health_check').where('id', '=', udp.ListenerIds![0]!).executeTakeFirstOrThrow()).health_check;
+    assert.equal(JSON.parse(off).HealthSwitch, 0);
+    assert.equal(healthCheckSpec(off, 'udp'), undefined, 'checks off: nothing to probe');
+    assert.deepEqual(healthCheckSpec((await store.db.selectFrom('lb_listeners').select('health_check').where('id', '=', tcp.ListenerIds![0]!).executeTakeFirstOrThrow()).health_check, 'tcp'), {
+      type: 'tcp',
+      intervalMs: 5000,
+      timeoutMs: 2000,
+      rise: 3,
+      fall: 3,
+    });
     const M = (o: Record<string, unknown>) => () => clb().ModifyListener(loose({ LoadBalancerId: lb, ListenerId: tcp.ListenerIds![0]!, ...o }));
     for (const [name, call, code] of [
       ['LEAST_CONN', M({ Scheduler: 'LEAST_CONN' }), 'InvalidParameterValue'],
@@ -490,7 +503,7 @@ describe(`load balancers through the official SDK (${engineName()})`, () => {
     assert.deepEqual(JSON.parse((await postHealth('lbn1', lbToken, { targets: [...alive.targets, { listenerId: tcp, ip: insIps[1], port: 8080, status: 'Dead' }] })).body), { accepted: 2, dropped: 0, changed: 0 });
     assert.deepEqual(await state(), before_, 'unchanged statuses write nothing');
     // A second node that finds the dead one alive makes it alive; one that says nothing of a target leaves it to the others.
-    const token2 = await registerHost(store, { id: 'lbn2', zone: 'local-2', underlay: '100.64.2.12', role: 'lb' as 'gateway' });
+    const token2 = await registerHost(store, { id: 'lbn2', zone: 'local-2', underlay: '100.64.2.12', role: 'lb' });
     await postHealth('lbn2', token2, { targets: [{ listenerId: tcp, ip: insIps[1], port: 8080, status: 'Alive' }] });
     assert.equal((await health())[`TCP ${ins[1]}`], 'Alive true');
     rev = await store.revision();

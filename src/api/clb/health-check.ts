@@ -8,7 +8,6 @@
  * Weft's LB nodes cannot send CUSTOM probes, probe from the VIP
  * (SourceIpType 0) or speak HTTPS/GRPC: refused, each naming the field.
  */
-import type { HealthCheckSpec } from '../../contract/host-document.js';
 import type { StoredHealthCheck } from '../../store/load-balancers.js';
 import { fail } from '../errors.js';
 import { int, obj, opt, str } from '../params.js';
@@ -44,10 +43,11 @@ function inRange(field: string, v: number, min: number, max: number) {
 }
 
 /**
- * The normalised check of a `protocol` listener: `given` over `base` (the
- * stored Tencent form, ModifyListener) or over the defaults.
+ * The normalised check of a `protocol` listener, in Tencent's form (what is
+ * stored and answered): `given` over `base` (the stored form, ModifyListener)
+ * or over the defaults.
  */
-export function normaliseHealthCheck(protocol: 'TCP' | 'UDP', given: HealthCheckInput | undefined, base?: Record<string, unknown>): StoredHealthCheck {
+export function normaliseHealthCheck(protocol: 'TCP' | 'UDP', given: HealthCheckInput | undefined, base?: StoredHealthCheck): StoredHealthCheck {
   const merged: HealthCheckInput = { ...(base as HealthCheckInput | undefined) };
   for (const [k, v] of Object.entries(given ?? {})) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
   // A stored form holds nulls for what does not apply; they mean "not given".
@@ -70,39 +70,24 @@ export function normaliseHealthCheck(protocol: 'TCP' | 'UDP', given: HealthCheck
   let port: number | undefined;
   if (merged.CheckPort !== undefined && merged.CheckPort !== -1) port = inRange('CheckPort', merged.CheckPort, 1, 65535);
   const http = checkType === 'HTTP' ? httpFields(merged) : undefined;
-  const spec: HealthCheckSpec | undefined =
-    sw === 1
-      ? {
-          type: checkType === 'TCP' ? 'tcp' : checkType === 'HTTP' ? 'http' : 'ping',
-          intervalMs: interval * 1000,
-          timeoutMs: timeout * 1000,
-          rise,
-          fall,
-          ...(port !== undefined && { port }),
-          ...(http && { httpPath: http.HttpCheckPath, httpDomain: http.HttpCheckDomain, httpMethod: http.HttpCheckMethod as 'GET' | 'HEAD', httpCodes: http.HttpCode }),
-        }
-      : undefined;
   return {
-    ...(spec && { spec }),
-    tencent: {
-      HealthSwitch: sw,
-      TimeOut: timeout,
-      IntervalTime: interval,
-      HealthNum: rise,
-      UnHealthNum: fall,
-      HttpCode: http?.HttpCode ?? null,
-      HttpCheckPath: http?.HttpCheckPath ?? null,
-      HttpCheckDomain: http?.HttpCheckDomain ?? null,
-      HttpCheckMethod: http?.HttpCheckMethod ?? null,
-      CheckPort: port ?? -1,
-      ContextType: null,
-      SendContext: null,
-      RecvContext: null,
-      CheckType: checkType,
-      HttpVersion: http?.HttpVersion ?? null,
-      SourceIpType: 1,
-      ExtendedCode: null,
-    },
+    HealthSwitch: sw,
+    TimeOut: timeout,
+    IntervalTime: interval,
+    HealthNum: rise,
+    UnHealthNum: fall,
+    HttpCode: http?.HttpCode ?? null,
+    HttpCheckPath: http?.HttpCheckPath ?? null,
+    HttpCheckDomain: http?.HttpCheckDomain ?? null,
+    HttpCheckMethod: http?.HttpCheckMethod ?? null,
+    CheckPort: port ?? -1,
+    ContextType: null,
+    SendContext: null,
+    RecvContext: null,
+    CheckType: checkType,
+    HttpVersion: http?.HttpVersion ?? null,
+    SourceIpType: 1,
+    ExtendedCode: null,
   };
 }
 

@@ -94,7 +94,7 @@ export function toListener(l: ListenerRow): ListenerAnswer {
     Protocol: l.protocol,
     Port: l.port,
     Certificate: null,
-    HealthCheck: parseHealthCheck(l.health_check).tencent,
+    HealthCheck: parseHealthCheck(l.health_check),
     Scheduler: l.scheduler,
     SessionExpireTime: l.session_expire_time,
     SniSwitch: 0,
@@ -197,7 +197,7 @@ export const modifyListener = defineAction({
       if (p.ListenerName !== undefined) set.name = p.ListenerName;
       if (p.SessionExpireTime !== undefined) set.session_expire_time = p.SessionExpireTime;
       if (p.HealthCheck !== undefined)
-        set.health_check = JSON.stringify(normaliseHealthCheck(l.protocol as 'TCP' | 'UDP', p.HealthCheck, parseHealthCheck(l.health_check).tencent));
+        set.health_check = JSON.stringify(normaliseHealthCheck(l.protocol as 'TCP' | 'UDP', p.HealthCheck, parseHealthCheck(l.health_check)));
       await updateListener(w.tx, l.id, set);
       return {};
     });

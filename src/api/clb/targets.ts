@@ -19,7 +19,7 @@ import {
   insertTargets,
   instancesForTargets,
   listenersOf,
-  parseHealthCheck,
+  healthChecksOn,
   setTargetWeight,
   targetInstances,
   targetsOf,
@@ -238,7 +238,7 @@ export const describeTargetHealth = defineAction({
         Listeners: listeners
           .filter((l) => l.load_balancer_id === lb.id)
           .map((l) => {
-            const checksOn = parseHealthCheck(l.health_check).spec !== undefined;
+            const checksOn = healthChecksOn(l.health_check);
             return {
               ListenerId: l.id,
               ListenerName: l.name,
