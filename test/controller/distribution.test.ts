@@ -196,13 +196,15 @@ describe(`incremental distribution (${engineName()})`, () => {
     await assertFresh('re-register h4');
   });
 
-  it('subnet and VPC changes wake the hosts holding them; account changes none; route tables, ACLs, peerings and EIPs none by themselves (their VPC changes carry them); unknown kinds all', async () => {
+  it('subnet and VPC changes wake the hosts holding them; account changes none; route tables, ACLs, peerings, EIPs and load balancers none by themselves (their VPC changes carry them); unknown kinds all', async () => {
     const touch = (kind: string, id: string) => write(async (w) => w.changed(ACCOUNT, kind, id, 'update'));
     assert.deepEqual(await woken(touch('subnet', 'subnet-bbbbbbbb')), ['h3']);
     assert.deepEqual(await woken(touch('vpc', 'vpc-aaaaaaaa')), ['h1', 'h3']);
     assert.deepEqual(await woken(touch('account', ACCOUNT)), []);
     for (const kind of ['route_table', 'network_acl', 'peering', 'address']) assert.deepEqual(await woken(touch(kind, `${kind}-x`)), [], kind);
-    assert.deepEqual(await woken(touch('load_balancer', 'lb-aaaaaaaa')), HOSTS);
+    // A load balancer wakes the LB nodes (none here); its action's VPC change carries it to the hosts.
+    assert.deepEqual(await woken(touch('load_balancer', 'lb-aaaaaaaa')), []);
+    assert.deepEqual(await woken(touch('kind-not-taught', 'x-aaaaaaaa')), HOSTS);
     await assertFresh('touches');
   });
 
