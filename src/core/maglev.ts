@@ -22,7 +22,9 @@
  * h1 and h2 two seeded 32-bit MurmurHash3 hashes. Backends, sorted by key,
  * take turns claiming their next unclaimed preferred slot; a backend of
  * weight w earns w credits a turn and claims a slot for each max-weight
- * credits it holds (so the heaviest claims every turn). The hash seeds and
+ * credits it holds (so the heaviest claims every turn, and its m-th claim
+ * falls in turn ⌈m · maxW / w⌉: with skewed weights a heap orders the
+ * claims, so that they cost little more than equal ones). The hash seeds and
  * this procedure are part of the contract between nodes: changing either
  * reshuffles every table.
  */
@@ -109,39 +111,92 @@ export function maglevTable(backends: readonly MaglevBackend[], size = MAGLEV_SI
   const next = new Int32Array(n); // the next preferred slot to try
   const skip = new Int32Array(n);
   const weight = new Float64Array(n);
-  const credit = new Float64Array(n);
+  let equal = true;
   for (let j = 0; j < n; j++) {
     const b = backends[order[j]!]!;
     const bytes = utf8.encode(b.key);
     next[j] = murmur3(bytes, SEED_OFFSET) % size;
     skip[j] = (murmur3(bytes, SEED_SKIP) % (size - 1)) + 1;
     weight[j] = b.weight;
+    if (b.weight !== maxW) equal = false;
   }
 
   const taken = new Uint8Array(size); // a byte a slot: the probe loop stays in cache
   let filled = 0;
-  for (;;) {
-    for (let j = 0; j < n; j++) {
-      const c = credit[j]! + weight[j]!;
-      if (c < maxW) {
-        credit[j] = c;
-        continue;
-      }
-      credit[j] = c - maxW;
-      let s = next[j]!;
-      const k = skip[j]!;
-      while (taken[s]) {
-        s += k;
-        s -= size & ((size - 1 - s) >> 31); // s mod size without a branch (it would mispredict half the time)
-      }
-      taken[s] = 1;
-      table[s] = order[j]!;
+  /** Backend j claims its next preferred free slot; true when the table is full. */
+  const claim = (j: number): boolean => {
+    let s = next[j]!;
+    const k = skip[j]!;
+    while (taken[s]) {
       s += k;
-      next[j] = s >= size ? s - size : s;
-      if (++filled === size) {
-        return table;
-      }
+      s -= size & ((size - 1 - s) >> 31); // s mod size without a branch (it would mispredict half the time)
     }
+    taken[s] = 1;
+    table[s] = order[j]!;
+    s += k;
+    next[j] = s >= size ? s - size : s;
+    return ++filled === size;
+  };
+
+  if (equal) {
+    for (;;) for (let j = 0; j < n; j++) if (claim(j)) return table;
+  }
+  // Weighted: backend j earns w credits a turn and spends maxW a claim, so its m-th claim falls
+  // in turn ⌈m · maxW / w⌉; claims go by turn, then by key. When the weights are close, walking
+  // the turns is cheapest (each turn visits every backend: n · maxW / Σw visits a claim); when
+  // a few heavy backends claim turn after turn among many light ones, a heap orders the claims
+  // instead (log n a claim). Both give the same table.
+  let sum = 0;
+  for (let j = 0; j < n; j++) sum += weight[j]!;
+  if ((n * maxW) / sum <= 4 * Math.log2(n)) {
+    const credit = new Float64Array(n);
+    for (;;)
+      for (let j = 0; j < n; j++) {
+        const c = credit[j]! + weight[j]!;
+        if (c < maxW) credit[j] = c;
+        else {
+          credit[j] = c - maxW;
+          if (claim(j)) return table;
+        }
+      }
+  }
+  const turn = new Float64Array(n);
+  const claims = new Float64Array(n);
+  const heap = new Int32Array(n);
+  const siftDown = (i: number) => {
+    const j = heap[i]!;
+    const tj = turn[j]!;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      let h = heap[c]!;
+      let t = turn[h]!;
+      if (c + 1 < n) {
+        const h2 = heap[c + 1]!;
+        const t2 = turn[h2]!;
+        if (t2 < t || (t2 === t && h2 < h)) {
+          c++;
+          h = h2;
+          t = t2;
+        }
+      }
+      if (tj < t || (tj === t && j < h)) break;
+      heap[i] = h;
+      i = c;
+    }
+    heap[i] = j;
+  };
+  for (let j = 0; j < n; j++) {
+    turn[j] = Math.ceil(maxW / weight[j]!);
+    heap[j] = j;
+  }
+  for (let i = (n >> 1) - 1; i >= 0; i--) siftDown(i);
+  for (;;) {
+    const j = heap[0]!;
+    if (claim(j)) return table;
+    const m = ++claims[j]!;
+    turn[j] = Math.ceil(((m + 1) * maxW) / weight[j]!);
+    siftDown(0);
   }
 }
 

@@ -92,6 +92,29 @@ describe('Maglev table', () => {
     }
   });
 
+  it('honours skewed weights too (a few heavy backends among many light ones: the claims ordered by a heap)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 20, max: 300 }), fc.integer({ min: 1, max: 3 }), fc.integer(), (n, heavy, seed) => {
+        const ws = Array.from({ length: n }, (_, i) => (i < heavy ? 100 : 1 + (i % 2)));
+        const bs = shuffle(ws.map((w, i) => backend(i, w)), seed);
+        const t = maglevTable(bs, 4099);
+        const total = ws.reduce((a, b) => a + b, 0);
+        const c = counts(t, n);
+        for (const [i, b] of bs.entries()) assert.ok(Math.abs(c[i]! - (4099 * b.weight) / total) <= 2 + ((n + 1) * b.weight) / total, `${b.weight}/${total}: ${c[i]}`);
+        const sorted = [...bs].sort((x, y) => (x.key < y.key ? -1 : 1));
+        const u = maglevTable(sorted, 4099);
+        for (let s = 0; s < t.length; s++) assert.equal(bs[t[s]!]!.key, sorted[u[s]!]!.key);
+      }),
+      { numRuns: 100 },
+    );
+    // the same claims in the same order as walking turn by turn: a backend's m-th claim in turn ⌈m · maxW / w⌉, ties by key
+    const bs = [backend(1, 100), backend(2, 1), backend(3, 3), ...Array.from({ length: 40 }, (_, i) => backend(10 + i, 1))];
+    const t = maglevTable(bs, 4099);
+    const c = counts(t, bs.length);
+    assert.ok(c[0]! > 4099 * 0.65 && c[0]! < 4099 * 0.7, `${c[0]}`);
+    assert.ok(Math.abs(c[2]! - 3 * c[1]!) <= 3, `${c[2]} vs 3 × ${c[1]}`);
+  });
+
   it('moves few slots when one backend goes or comes (about 1/N, plus Maglev’s extra ≤ ~1.5 % of the table)', (t) => {
     const report: string[] = [];
     for (const n of [2, 3, 5, 10, 30, 100, 300, 1000]) {
