@@ -14,7 +14,8 @@
  * new flow's slot, and `flowSlot(flow, size)` computes in TypeScript exactly
  * the slot the kernel's nft_jhash picks for a TCP or UDP 5-tuple (proven
  * against the kernel by test/dataplane/linux/flow-hash.test.ts), for tests,
- * traces and the controller's "which target serves this flow" answers.
+ * traces and the controller's "which target serves this flow" answers. The
+ * backend of a new flow is `backends[table[flowSlot(flow, table.length)]]`.
  *
  * Algorithm (Eisenbud et al., "Maglev", NSDI 2016, §3.4, with weights): each
  * backend's preference list is the permutation offset, offset + skip, … (mod
@@ -207,7 +208,13 @@ export const FLOW_HASH_SEED = 0x77656674; // 'weft'
  * The nft expression that picks a new flow's slot in a table of `size`
  * slots: `jhash ip saddr . th sport . ip daddr . th dport mod <size> seed
  * 0x77656674`. nft 1.0.6 accepts `th` inside jhash (the same expression for
- * TCP and UDP: the ports are the first 4 bytes of either header).
+ * TCP and UDP: the ports are the first 4 bytes of either header). The map
+ * it looks up must have a 32-bit integer key; nft 1.0.6 takes
+ * `map l { typeof numgen inc mod 65537 : ip daddr . udp dport; elements =
+ * { 0 : 10.0.1.5 . 80, … } }` with `dnat ip to <expr> map @l` (`type mark :
+ * …` is refused: "map expects packet mark, mapping expression has type
+ * integer"). test/dataplane/linux/flow-hash.test.ts loads such a map of a
+ * whole table and checks each flow reaches table[flowSlot(flow)].
  */
 export function flowHashExpr(size: number): string {
   if (!Number.isInteger(size) || size < 1 || size > 0xffffffff) throw new Error(`flow hash modulus ${size} out of range`);
