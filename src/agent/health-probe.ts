@@ -180,6 +180,7 @@ function main() {
   const i = process.argv.indexOf('--report-ms');
   const reportMs = i > 0 ? Number(process.argv[i + 1]) : 30_000;
   const runner = createProbeRunner((r) => process.stdout.write(`${JSON.stringify(r)}\n`), { reportMs });
+  process.stdout.on('error', () => process.exit(0)); // the reader went away (EPIPE): so did the supervisor
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   lines.on('line', (line) => {
     if (!line.trim()) return;
