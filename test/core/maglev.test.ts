@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { FLOW_HASH_SEED, MAGLEV_SIZE, flowHashExpr, flowSlot, maglevTable, type MaglevBackend } from '../../src/core/maglev.js';
+import { FLOW_HASH_SEED, MAGLEV_SIZE, flowHashExpr, flowSlot, maglevTable, murmur3, type MaglevBackend } from '../../src/core/maglev.js';
 
 const backend = (i: number, weight = 1): MaglevBackend => ({ key: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:80`, weight });
 const equal = (n: number) => Array.from({ length: n }, (_, i) => backend(i));
@@ -33,6 +33,31 @@ const shuffle = <T>(xs: readonly T[], seed: number): T[] => {
   return out;
 };
 
+/**
+ * Maglev by its definition, slowly: backends sorted by key; in turn t = 1, 2, …
+ * each in order claims while it has claimed fewer than ⌊t · w / maxW⌋ slots,
+ * walking its permutation offset + i · skip to the first free slot.
+ */
+function reference(backends: readonly MaglevBackend[], size: number): number[] {
+  const table = new Array<number>(size).fill(-1);
+  const live = backends.map((b, i) => ({ ...b, i })).filter((b) => b.weight > 0).sort((x, y) => (x.key < y.key ? -1 : 1));
+  if (!live.length) return table;
+  const maxW = Math.max(...live.map((b) => b.weight));
+  const enc = new TextEncoder();
+  const perm = live.map((b) => ({ offset: murmur3(enc.encode(b.key), 0x9e3779b9) % size, skip: (murmur3(enc.encode(b.key), 0x85ebca6b) % (size - 1)) + 1, i: 0, claims: 0 }));
+  let filled = 0;
+  for (let t = 1; ; t++)
+    for (const [j, b] of live.entries()) {
+      const p = perm[j]!;
+      if (p.claims >= Math.floor((t * b.weight) / maxW)) continue;
+      let s = (p.offset + p.i * p.skip) % size;
+      while (table[s] !== -1) s = (p.offset + ++p.i * p.skip) % size;
+      table[s] = b.i;
+      p.claims++;
+      if (++filled === size) return table;
+    }
+}
+
 describe('Maglev table', () => {
   it('balances equal weights: every backend owns ⌊M/N⌋ or ⌈M/N⌉ slots, N = 1 … 1000, M = 65537', () => {
     let worst = 0;
@@ -44,6 +69,21 @@ describe('Maglev table', () => {
       worst = Math.max(worst, max / (MAGLEV_SIZE / n));
     }
     assert.ok(worst <= 1.05, `max/mean ${worst}`);
+  });
+
+  it('is Maglev by its definition, for equal, mixed and skewed weights (each of the build’s paths)', () => {
+    const weights = fc.oneof(
+      fc.constant(() => 7),
+      fc.constant((i: number) => i % 101),
+      fc.constant((i: number) => (i === 0 ? 100 : 1 + (i % 2))), // from N ≈ 40: the heap
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 120 }), weights, fc.constantFrom(7, 251, 1009), (n, w, size) => {
+        const bs = Array.from({ length: n }, (_, i) => backend(i * 7919, w(i)));
+        assert.deepEqual([...maglevTable(bs, size)], reference(bs, size));
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('does not depend on the order of the backends', () => {
