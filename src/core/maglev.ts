@@ -24,8 +24,8 @@
  * take turns claiming their next unclaimed preferred slot; a backend of
  * weight w earns w credits a turn and claims a slot for each max-weight
  * credits it holds (so the heaviest claims every turn, and its m-th claim
- * falls in turn ⌈m · maxW / w⌉: with skewed weights a heap orders the
- * claims, so that they cost little more than equal ones). The hash seeds and
+ * falls in turn ⌈m · maxW / w⌉: with skewed weights buckets of turns order
+ * the claims, so that they cost little more than equal ones). The hash seeds and
  * this procedure are part of the contract between nodes: changing either
  * reshuffles every table.
  */
@@ -145,8 +145,8 @@ export function maglevTable(backends: readonly MaglevBackend[], size = MAGLEV_SI
   // Weighted: backend j earns w credits a turn and spends maxW a claim, so its m-th claim falls
   // in turn ⌈m · maxW / w⌉; claims go by turn, then by key. When the weights are close, walking
   // the turns is cheapest (each turn visits every backend: n · maxW / Σw visits a claim); when
-  // a few heavy backends claim turn after turn among many light ones, a heap orders the claims
-  // instead (log n a claim). Both give the same table.
+  // a few heavy backends claim turn after turn among many light ones, buckets of turns (or, for
+  // weights over 65,536 to 1, a heap) order the claims instead. All give the same table.
   let sum = 0;
   for (let j = 0; j < n; j++) sum += weight[j]!;
   if ((n * maxW) / sum <= 4 * Math.log2(n)) {
@@ -161,8 +161,40 @@ export function maglevTable(backends: readonly MaglevBackend[], size = MAGLEV_SI
         }
       }
   }
-  const turn = new Float64Array(n);
   const claims = new Float64Array(n);
+  /** The turn of backend j's next claim. */
+  const nextTurn = (j: number) => Math.ceil(((claims[j]! + 1) * maxW) / weight[j]!);
+  // A backend's claims are at most ⌈maxW / minW⌉ turns apart: a ring of that many buckets of
+  // turns holds every pending claim; a turn's bucket, sorted, gives its claims in key order.
+  let minW = maxW;
+  for (let j = 0; j < n; j++) if (weight[j]! < minW) minW = weight[j]!;
+  const ring = Math.ceil(maxW / minW) + 1;
+  if (ring <= 1 << 16) {
+    const head = new Int32Array(ring).fill(-1);
+    const link = new Int32Array(n);
+    const due = new Int32Array(n);
+    const enqueue = (j: number) => {
+      const b = nextTurn(j) % ring;
+      link[j] = head[b]!;
+      head[b] = j;
+    };
+    for (let j = n - 1; j >= 0; j--) enqueue(j);
+    for (let t = 1; ; t++) {
+      const b = t % ring;
+      let k = 0;
+      for (let j = head[b]!; j !== -1; j = link[j]!) due[k++] = j;
+      head[b] = -1;
+      if (k > 1) due.subarray(0, k).sort();
+      for (let i = 0; i < k; i++) {
+        const j = due[i]!;
+        if (claim(j)) return table;
+        claims[j]!++;
+        enqueue(j);
+      }
+    }
+  }
+  // Weights too far apart for the ring (over 65,536 to 1): a heap orders the claims.
+  const turn = new Float64Array(n);
   const heap = new Int32Array(n);
   const siftDown = (i: number) => {
     const j = heap[i]!;
@@ -188,15 +220,15 @@ export function maglevTable(backends: readonly MaglevBackend[], size = MAGLEV_SI
     heap[i] = j;
   };
   for (let j = 0; j < n; j++) {
-    turn[j] = Math.ceil(maxW / weight[j]!);
+    turn[j] = nextTurn(j);
     heap[j] = j;
   }
   for (let i = (n >> 1) - 1; i >= 0; i--) siftDown(i);
   for (;;) {
     const j = heap[0]!;
     if (claim(j)) return table;
-    const m = ++claims[j]!;
-    turn[j] = Math.ceil(((m + 1) * maxW) / weight[j]!);
+    claims[j]!++;
+    turn[j] = nextTurn(j);
     siftDown(0);
   }
 }

@@ -71,11 +71,12 @@ describe('Maglev table', () => {
     assert.ok(worst <= 1.05, `max/mean ${worst}`);
   });
 
-  it('is Maglev by its definition, for equal, mixed and skewed weights (each of the build’s paths)', () => {
+  it('is Maglev by its definition, for equal, mixed, skewed and very skewed weights (each of the build’s paths)', () => {
     const weights = fc.oneof(
       fc.constant(() => 7),
       fc.constant((i: number) => i % 101),
-      fc.constant((i: number) => (i === 0 ? 100 : 1 + (i % 2))), // from N ≈ 40: the heap
+      fc.constant((i: number) => (i === 0 ? 100 : 1 + (i % 2))), // from N ≈ 40: buckets of turns
+      fc.constant((i: number) => (i === 0 ? 100 : i % 2 ? 1 : 1 / 1024)), // from N ≈ 20: weights 102,400 to 1, the heap
     );
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 120 }), weights, fc.constantFrom(7, 251, 1009), (n, w, size) => {
