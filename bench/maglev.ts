@@ -2,7 +2,8 @@
  * The Maglev bench (`--only maglev`, pure, no root): build time of a
  * listener's table (src/core/maglev.ts, 65,537 slots) for 100 and 1,000
  * equal-weight backends, for 1,000 of mixed weights (1–100) and for one
- * heavy backend among 999 light ones (the heap path), median and
+ * heavy backend among 999 light ones (the claims ordered by buckets of
+ * turns), median and
  * p99 of many builds after a warm-up; and the disruption: the share of slots
  * whose backend changes when one backend of N is removed or one added (worst
  * of a few), against the ideal 1/N. Goal: ≤ 5 ms for 1,000 backends (the
