@@ -3,8 +3,8 @@
  * listener's table (src/core/maglev.ts, 65,537 slots) for 100 and 1,000
  * equal-weight backends, for 1,000 of mixed weights (1–100) and for one
  * heavy backend among 999 light ones (the claims ordered by buckets of
- * turns), median and
- * p99 of many builds after a warm-up; and the disruption: the share of slots
+ * turns), median and p99 of many builds after a warm-up; and the
+ * disruption: the share of slots
  * whose backend changes when one backend of N is removed or one added (worst
  * of a few), against the ideal 1/N. Goal: ≤ 5 ms for 1,000 backends (the
  * Maglev paper: 1.8 ms in C++). Each build figure waits (up to 15 s) for a
