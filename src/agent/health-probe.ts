@@ -8,7 +8,8 @@
  * `source` the local address probes are sent from. Targets no longer in the
  * set stop being probed; new ones start at once (their first probes spread
  * over up to a second, or the interval when shorter); a target whose spec
- * changed keeps its state and probes by the new spec from its next probe.
+ * changed keeps its state and probes by the new spec from its next probe (a
+ * new interval counts from its last probe).
  *
  * Each target is probed every spec.intervalMs (from the start of one probe
  * to the start of the next, never two at once), each probe given
@@ -95,6 +96,9 @@ interface Target {
   spec: HealthCheckSpec;
   state: HealthState;
   timer?: NodeJS.Timeout;
+  /** When the last probe started (0: none yet); whether one is under way. */
+  lastStart: number;
+  inFlight: boolean;
   stopped: boolean;
 }
 
@@ -129,14 +133,20 @@ export function createProbeRunner(emit: (r: LbHealthReport) => void, opts: { rep
   };
   const periodic = setInterval(() => emit(report()), opts.reportMs ?? 30_000);
 
+  const schedule = (t: Target) => {
+    clearTimeout(t.timer);
+    t.timer = setTimeout(() => void run(t), Math.max(0, t.lastStart + Math.max(1, t.spec.intervalMs) - Date.now()));
+  };
   const run = async (t: Target) => {
-    const started = Date.now();
+    t.lastStart = Date.now();
+    t.inFlight = true;
     const ok = await probe(t.ip, t.port, t.spec, source);
+    t.inFlight = false;
     if (t.stopped) return;
     const before = t.state.status;
     t.state = healthStep(t.state, ok, t.spec);
     if (t.state.status !== before) changed();
-    t.timer = setTimeout(() => void run(t), Math.max(0, started + Math.max(1, t.spec.intervalMs) - Date.now()));
+    schedule(t);
   };
 
   return {
@@ -154,10 +164,13 @@ export function createProbeRunner(emit: (r: LbHealthReport) => void, opts: { rep
       for (const [key, p] of next) {
         const old = targets.get(key);
         if (old) {
+          const interval = old.spec.intervalMs;
           old.spec = p.spec;
+          // a new interval counts from the last probe (a shorter one must not wait out the longer)
+          if (p.spec.intervalMs !== interval && old.lastStart && !old.inFlight) schedule(old);
           continue;
         }
-        const t: Target = { listenerId: p.listenerId, ip: p.ip, port: p.port, spec: p.spec, state: UNKNOWN_HEALTH, stopped: false };
+        const t: Target = { listenerId: p.listenerId, ip: p.ip, port: p.port, spec: p.spec, state: UNKNOWN_HEALTH, lastStart: 0, inFlight: false, stopped: false };
         targets.set(key, t);
         t.timer = setTimeout(() => void run(t), Math.random() * Math.min(1000, Math.max(1, p.spec.intervalMs)));
         membership = true;
@@ -180,6 +193,7 @@ function main() {
   const i = process.argv.indexOf('--report-ms');
   const reportMs = i > 0 ? Number(process.argv[i + 1]) : 30_000;
   const runner = createProbeRunner((r) => process.stdout.write(`${JSON.stringify(r)}\n`), { reportMs });
+  process.stdout.on('error', () => process.exit(0)); // the reader went away (EPIPE): so did the supervisor
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   lines.on('line', (line) => {
     if (!line.trim()) return;

@@ -14,7 +14,8 @@
  * new flow's slot, and `flowSlot(flow, size)` computes in TypeScript exactly
  * the slot the kernel's nft_jhash picks for a TCP or UDP 5-tuple (proven
  * against the kernel by test/dataplane/linux/flow-hash.test.ts), for tests,
- * traces and the controller's "which target serves this flow" answers.
+ * traces and the controller's "which target serves this flow" answers. The
+ * backend of a new flow is `backends[table[flowSlot(flow, table.length)]]`.
  *
  * Algorithm (Eisenbud et al., "Maglev", NSDI 2016, §3.4, with weights): each
  * backend's preference list is the permutation offset, offset + skip, … (mod
@@ -22,7 +23,9 @@
  * h1 and h2 two seeded 32-bit MurmurHash3 hashes. Backends, sorted by key,
  * take turns claiming their next unclaimed preferred slot; a backend of
  * weight w earns w credits a turn and claims a slot for each max-weight
- * credits it holds (so the heaviest claims every turn). The hash seeds and
+ * credits it holds (so the heaviest claims every turn, and its m-th claim
+ * falls in turn ⌈m · maxW / w⌉: with skewed weights buckets of turns order
+ * the claims, so that they cost little more than equal ones). The hash seeds and
  * this procedure are part of the contract between nodes: changing either
  * reshuffles every table.
  */
@@ -109,39 +112,124 @@ export function maglevTable(backends: readonly MaglevBackend[], size = MAGLEV_SI
   const next = new Int32Array(n); // the next preferred slot to try
   const skip = new Int32Array(n);
   const weight = new Float64Array(n);
-  const credit = new Float64Array(n);
+  let equal = true;
   for (let j = 0; j < n; j++) {
     const b = backends[order[j]!]!;
     const bytes = utf8.encode(b.key);
     next[j] = murmur3(bytes, SEED_OFFSET) % size;
     skip[j] = (murmur3(bytes, SEED_SKIP) % (size - 1)) + 1;
     weight[j] = b.weight;
+    if (b.weight !== maxW) equal = false;
   }
 
   const taken = new Uint8Array(size); // a byte a slot: the probe loop stays in cache
   let filled = 0;
-  for (;;) {
-    for (let j = 0; j < n; j++) {
-      const c = credit[j]! + weight[j]!;
-      if (c < maxW) {
-        credit[j] = c;
-        continue;
-      }
-      credit[j] = c - maxW;
-      let s = next[j]!;
-      const k = skip[j]!;
-      while (taken[s]) {
-        s += k;
-        s -= size & ((size - 1 - s) >> 31); // s mod size without a branch (it would mispredict half the time)
-      }
-      taken[s] = 1;
-      table[s] = order[j]!;
+  /** Backend j claims its next preferred free slot; true when the table is full. */
+  const claim = (j: number): boolean => {
+    let s = next[j]!;
+    const k = skip[j]!;
+    while (taken[s]) {
       s += k;
-      next[j] = s >= size ? s - size : s;
-      if (++filled === size) {
-        return table;
+      s -= size & ((size - 1 - s) >> 31); // s mod size without a branch (it would mispredict half the time)
+    }
+    taken[s] = 1;
+    table[s] = order[j]!;
+    s += k;
+    next[j] = s >= size ? s - size : s;
+    return ++filled === size;
+  };
+
+  if (equal) {
+    for (;;) for (let j = 0; j < n; j++) if (claim(j)) return table;
+  }
+  // Weighted: backend j earns w credits a turn and spends maxW a claim, so its m-th claim falls
+  // in turn ⌈m · maxW / w⌉; claims go by turn, then by key. When the weights are close, walking
+  // the turns is cheapest (each turn visits every backend: n · maxW / Σw visits a claim); when
+  // a few heavy backends claim turn after turn among many light ones, buckets of turns (or, for
+  // weights over 65,536 to 1, a heap) order the claims instead. All give the same table.
+  let sum = 0;
+  for (let j = 0; j < n; j++) sum += weight[j]!;
+  if ((n * maxW) / sum <= 4 * Math.log2(n)) {
+    const credit = new Float64Array(n);
+    for (;;)
+      for (let j = 0; j < n; j++) {
+        const c = credit[j]! + weight[j]!;
+        if (c < maxW) credit[j] = c;
+        else {
+          credit[j] = c - maxW;
+          if (claim(j)) return table;
+        }
+      }
+  }
+  const claims = new Float64Array(n);
+  /** The turn of backend j's next claim. */
+  const nextTurn = (j: number) => Math.ceil(((claims[j]! + 1) * maxW) / weight[j]!);
+  // A backend's claims are at most ⌈maxW / minW⌉ turns apart: a ring of that many buckets of
+  // turns holds every pending claim; a turn's bucket, sorted, gives its claims in key order.
+  let minW = maxW;
+  for (let j = 0; j < n; j++) if (weight[j]! < minW) minW = weight[j]!;
+  const ring = Math.ceil(maxW / minW) + 1;
+  if (ring <= 1 << 16) {
+    const head = new Int32Array(ring).fill(-1);
+    const link = new Int32Array(n);
+    const due = new Int32Array(n);
+    const enqueue = (j: number) => {
+      const b = nextTurn(j) % ring;
+      link[j] = head[b]!;
+      head[b] = j;
+    };
+    for (let j = n - 1; j >= 0; j--) enqueue(j);
+    for (let t = 1; ; t++) {
+      const b = t % ring;
+      let k = 0;
+      for (let j = head[b]!; j !== -1; j = link[j]!) due[k++] = j;
+      head[b] = -1;
+      if (k > 1) due.subarray(0, k).sort();
+      for (let i = 0; i < k; i++) {
+        const j = due[i]!;
+        if (claim(j)) return table;
+        claims[j]!++;
+        enqueue(j);
       }
     }
+  }
+  // Weights too far apart for the ring (over 65,536 to 1): a heap orders the claims.
+  const turn = new Float64Array(n);
+  const heap = new Int32Array(n);
+  const siftDown = (i: number) => {
+    const j = heap[i]!;
+    const tj = turn[j]!;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      let h = heap[c]!;
+      let t = turn[h]!;
+      if (c + 1 < n) {
+        const h2 = heap[c + 1]!;
+        const t2 = turn[h2]!;
+        if (t2 < t || (t2 === t && h2 < h)) {
+          c++;
+          h = h2;
+          t = t2;
+        }
+      }
+      if (tj < t || (tj === t && j < h)) break;
+      heap[i] = h;
+      i = c;
+    }
+    heap[i] = j;
+  };
+  for (let j = 0; j < n; j++) {
+    turn[j] = nextTurn(j);
+    heap[j] = j;
+  }
+  for (let i = (n >> 1) - 1; i >= 0; i--) siftDown(i);
+  for (;;) {
+    const j = heap[0]!;
+    if (claim(j)) return table;
+    claims[j]!++;
+    turn[j] = nextTurn(j);
+    siftDown(0);
   }
 }
 
@@ -152,7 +240,13 @@ export const FLOW_HASH_SEED = 0x77656674; // 'weft'
  * The nft expression that picks a new flow's slot in a table of `size`
  * slots: `jhash ip saddr . th sport . ip daddr . th dport mod <size> seed
  * 0x77656674`. nft 1.0.6 accepts `th` inside jhash (the same expression for
- * TCP and UDP: the ports are the first 4 bytes of either header).
+ * TCP and UDP: the ports are the first 4 bytes of either header). The map
+ * it looks up must have a 32-bit integer key; nft 1.0.6 takes
+ * `map l { typeof numgen inc mod 65537 : ip daddr . udp dport; elements =
+ * { 0 : 10.0.1.5 . 80, … } }` with `dnat ip to <expr> map @l` (`type mark :
+ * …` is refused: "map expects packet mark, mapping expression has type
+ * integer"). test/dataplane/linux/flow-hash.test.ts loads such a map of a
+ * whole table and checks each flow reaches table[flowSlot(flow)].
  */
 export function flowHashExpr(size: number): string {
   if (!Number.isInteger(size) || size < 1 || size > 0xffffffff) throw new Error(`flow hash modulus ${size} out of range`);

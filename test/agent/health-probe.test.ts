@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { LbHealthReport } from '../../src/contract/agent-report.js';
 import type { HealthCheckSpec } from '../../src/contract/host-document.js';
-import type { ProbeSet } from '../../src/agent/health-probe.js';
+import { createProbeRunner, type ProbeSet } from '../../src/agent/health-probe.js';
 
 const program = fileURLToPath(new URL('../../src/agent/health-probe.js', import.meta.url));
 const listen = (s: net.Server) => new Promise<number>((ok) => s.listen(0, '127.0.0.1', () => ok((s.address() as net.AddressInfo).port)));
@@ -118,6 +118,40 @@ describe('the health probe program', () => {
       assert.match(stderr, /ignoring a malformed probe set/);
     } finally {
       p.kill('SIGKILL');
+    }
+  });
+});
+
+describe('the probe loop', () => {
+  const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+  it('keeps a target’s state when its spec changes, and counts a new interval from the last probe', async () => {
+    const calls: number[] = [];
+    const reports: LbHealthReport[] = [];
+    const runner = createProbeRunner((r) => reports.push(r), {
+      reportMs: 60_000,
+      probe: async () => {
+        calls.push(Date.now());
+        return true;
+      },
+    });
+    try {
+      const set = (intervalMs: number): ProbeSet => ({ source: '127.0.0.1', probes: [{ listenerId: 'l', ip: '10.0.0.1', port: 80, spec: spec('tcp', { intervalMs }) }] });
+      runner.update(set(40));
+      await sleep(200);
+      assert.ok(calls.length >= 3, `${calls.length} probes in 200 ms at 40 ms`);
+      assert.deepEqual(reports.map((r) => r.targets[0]!.status), ['Unknown', 'Alive'], 'the set, then the first success: two reports in all');
+      runner.update(set(5_000));
+      const n = calls.length;
+      await sleep(300);
+      assert.ok(calls.length <= n + 1, 'at most the probe already due, then 5 s between probes');
+      runner.update(set(40));
+      await sleep(150);
+      assert.ok(calls.length >= n + 2, 'back to 40 ms at once, not after the 5 s');
+      assert.equal(runner.report().targets[0]!.status, 'Alive');
+      assert.equal(reports.length, 2, 'a spec change alone reports nothing');
+    } finally {
+      runner.stop();
     }
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { FLOW_HASH_SEED, MAGLEV_SIZE, flowHashExpr, flowSlot, maglevTable, type MaglevBackend } from '../../src/core/maglev.js';
+import { FLOW_HASH_SEED, MAGLEV_SIZE, flowHashExpr, flowSlot, maglevTable, murmur3, type MaglevBackend } from '../../src/core/maglev.js';
 
 const backend = (i: number, weight = 1): MaglevBackend => ({ key: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:80`, weight });
 const equal = (n: number) => Array.from({ length: n }, (_, i) => backend(i));
@@ -33,6 +33,31 @@ const shuffle = <T>(xs: readonly T[], seed: number): T[] => {
   return out;
 };
 
+/**
+ * Maglev by its definition, slowly: backends sorted by key; in turn t = 1, 2, …
+ * each in order claims while it has claimed fewer than ⌊t · w / maxW⌋ slots,
+ * walking its permutation offset + i · skip to the first free slot.
+ */
+function reference(backends: readonly MaglevBackend[], size: number): number[] {
+  const table = new Array<number>(size).fill(-1);
+  const live = backends.map((b, i) => ({ ...b, i })).filter((b) => b.weight > 0).sort((x, y) => (x.key < y.key ? -1 : 1));
+  if (!live.length) return table;
+  const maxW = Math.max(...live.map((b) => b.weight));
+  const enc = new TextEncoder();
+  const perm = live.map((b) => ({ offset: murmur3(enc.encode(b.key), 0x9e3779b9) % size, skip: (murmur3(enc.encode(b.key), 0x85ebca6b) % (size - 1)) + 1, i: 0, claims: 0 }));
+  let filled = 0;
+  for (let t = 1; ; t++)
+    for (const [j, b] of live.entries()) {
+      const p = perm[j]!;
+      if (p.claims >= Math.floor((t * b.weight) / maxW)) continue;
+      let s = (p.offset + p.i * p.skip) % size;
+      while (table[s] !== -1) s = (p.offset + ++p.i * p.skip) % size;
+      table[s] = b.i;
+      p.claims++;
+      if (++filled === size) return table;
+    }
+}
+
 describe('Maglev table', () => {
   it('balances equal weights: every backend owns ⌊M/N⌋ or ⌈M/N⌉ slots, N = 1 … 1000, M = 65537', () => {
     let worst = 0;
@@ -44,6 +69,22 @@ describe('Maglev table', () => {
       worst = Math.max(worst, max / (MAGLEV_SIZE / n));
     }
     assert.ok(worst <= 1.05, `max/mean ${worst}`);
+  });
+
+  it('is Maglev by its definition, for equal, mixed, skewed and very skewed weights (each of the build’s paths)', () => {
+    const weights = fc.oneof(
+      fc.constant(() => 7),
+      fc.constant((i: number) => i % 101),
+      fc.constant((i: number) => (i === 0 ? 100 : 1 + (i % 2))), // from N ≈ 40: buckets of turns
+      fc.constant((i: number) => (i === 0 ? 100 : i % 2 ? 1 : 1 / 1024)), // from N ≈ 20: weights 102,400 to 1, the heap
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 120 }), weights, fc.constantFrom(7, 251, 1009), (n, w, size) => {
+        const bs = Array.from({ length: n }, (_, i) => backend(i * 7919, w(i)));
+        assert.deepEqual([...maglevTable(bs, size)], reference(bs, size));
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('does not depend on the order of the backends', () => {
@@ -90,6 +131,29 @@ describe('Maglev table', () => {
       const share = c[i]! / MAGLEV_SIZE / (b.weight / total);
       assert.ok(share > 0.97 && share < 1.03, `${b.weight}: ${share}`);
     }
+  });
+
+  it('honours skewed weights too (a few heavy backends among many light ones: the claims ordered by a heap)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 20, max: 300 }), fc.integer({ min: 1, max: 3 }), fc.integer(), (n, heavy, seed) => {
+        const ws = Array.from({ length: n }, (_, i) => (i < heavy ? 100 : 1 + (i % 2)));
+        const bs = shuffle(ws.map((w, i) => backend(i, w)), seed);
+        const t = maglevTable(bs, 4099);
+        const total = ws.reduce((a, b) => a + b, 0);
+        const c = counts(t, n);
+        for (const [i, b] of bs.entries()) assert.ok(Math.abs(c[i]! - (4099 * b.weight) / total) <= 2 + ((n + 1) * b.weight) / total, `${b.weight}/${total}: ${c[i]}`);
+        const sorted = [...bs].sort((x, y) => (x.key < y.key ? -1 : 1));
+        const u = maglevTable(sorted, 4099);
+        for (let s = 0; s < t.length; s++) assert.equal(bs[t[s]!]!.key, sorted[u[s]!]!.key);
+      }),
+      { numRuns: 100 },
+    );
+    // the same claims in the same order as walking turn by turn: a backend's m-th claim in turn ⌈m · maxW / w⌉, ties by key
+    const bs = [backend(1, 100), backend(2, 1), backend(3, 3), ...Array.from({ length: 40 }, (_, i) => backend(10 + i, 1))];
+    const t = maglevTable(bs, 4099);
+    const c = counts(t, bs.length);
+    assert.ok(c[0]! > 4099 * 0.65 && c[0]! < 4099 * 0.7, `${c[0]}`);
+    assert.ok(Math.abs(c[2]! - 3 * c[1]!) <= 3, `${c[2]} vs 3 × ${c[1]}`);
   });
 
   it('moves few slots when one backend goes or comes (about 1/N, plus Maglev’s extra ≤ ~1.5 % of the table)', (t) => {

@@ -11,7 +11,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { MAGLEV_SIZE, flowHashExpr, flowSlot, type Flow } from '../../../src/core/maglev.js';
+import { MAGLEV_SIZE, flowHashExpr, flowSlot, maglevTable, type Flow } from '../../../src/core/maglev.js';
 
 const sh = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
@@ -32,6 +32,24 @@ function nodeIn(ns: string, script: string, timeoutMs = 20_000): Promise<string>
     p.on('close', (code) => (code === 0 ? ok(out) : fail(new Error(`node in ${ns} exited ${code}: ${err}`))));
   });
 }
+
+/** Loads `rules` into the LB namespace. */
+async function nft(rules: string): Promise<void> {
+  const p = spawn('ip', ['netns', 'exec', lb, 'nft', '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let err = '';
+  p.stderr.on('data', (d) => (err += d));
+  p.stdin.end(rules);
+  const code = await new Promise((ok) => p.on('close', ok));
+  assert.equal(code, 0, `nft: ${err}`);
+}
+
+/** Sends each UDP flow's first datagram from the client namespace. */
+const sendUdp = (flows: Flow[]) =>
+  nodeIn(
+    client,
+    `import dgram from 'node:dgram';
+     for (const f of ${JSON.stringify(flows)}) await new Promise((ok, fail) => { const s = dgram.createSocket('udp4'); s.on('error', fail); s.bind(f.sport, f.src, () => s.send('x', f.dport, f.dst, () => { s.close(); ok(); })); });`,
+  );
 
 /** Original-direction 5-tuples and marks of `conntrack -L` output. */
 export function parseConntrack(text: string): { flow: Flow; mark: number }[] {
@@ -54,11 +72,7 @@ describe('the flow hash against the kernel (nft jhash, conntrack marks)', { skip
       await sh('ip', ['-n', ns, 'link', 'set', 'v0', 'up']);
       await sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     }
-    const rules = `table ip weft_fh {\n chain pre {\n  type filter hook prerouting priority mangle; policy accept;\n  meta l4proto { tcp, udp } ct state new ct mark set ${flowHashExpr(MAGLEV_SIZE)}\n }\n}\n`;
-    const nft = spawn('ip', ['netns', 'exec', lb, 'nft', '-f', '-'], { stdio: ['pipe', 'ignore', 'inherit'] });
-    nft.stdin.end(rules);
-    const code = await new Promise((ok) => nft.on('close', ok));
-    assert.equal(code, 0, 'nft accepted the flow hash expression');
+    await nft(`table ip weft_fh {\n chain pre {\n  type filter hook prerouting priority mangle; policy accept;\n  meta l4proto { tcp, udp } ct state new ct mark set ${flowHashExpr(MAGLEV_SIZE)}\n }\n}\n`);
   });
 
   after(async () => {
@@ -84,13 +98,12 @@ describe('the flow hash against the kernel (nft jhash, conntrack marks)', { skip
         server.stdout.on('data', (d) => String(d).includes('ready') && ok());
         server.on('close', (c) => fail(new Error(`server exited ${c}`)));
       });
-      await nodeIn(client, `
-        import dgram from 'node:dgram'; import net from 'node:net';
-        const flows = ${JSON.stringify(flows)};
-        for (const f of flows) {
-          if (f.protocol === 'udp') await new Promise((ok, fail) => { const s = dgram.createSocket('udp4'); s.on('error', fail); s.bind(f.sport, f.src, () => s.send('x', f.dport, f.dst, () => { s.close(); ok(); })); });
-          else await new Promise((ok, fail) => { const s = net.connect({ host: f.dst, port: f.dport, localAddress: f.src, localPort: f.sport }); s.on('error', fail); s.on('connect', () => s.end()); s.on('close', ok); s.resume(); });
-        }`);
+      await sendUdp(flows.filter((f) => f.protocol === 'udp'));
+      await nodeIn(
+        client,
+        `import net from 'node:net';
+         for (const f of ${JSON.stringify(flows.filter((f) => f.protocol === 'tcp'))}) await new Promise((ok, fail) => { const s = net.connect({ host: f.dst, port: f.dport, localAddress: f.src, localPort: f.sport }); s.on('error', fail); s.on('connect', () => s.end()); s.on('close', ok); s.resume(); });`,
+      );
       const { stdout } = await sh('ip', ['netns', 'exec', lb, 'conntrack', '-L'], { maxBuffer: 1 << 22 });
       const seen = new Map(parseConntrack(stdout).map((e) => [`${e.flow.protocol} ${e.flow.src}:${e.flow.sport} ${e.flow.dst}:${e.flow.dport}`, e.mark]));
       let compared = 0;
@@ -105,5 +118,43 @@ describe('the flow hash against the kernel (nft jhash, conntrack marks)', { skip
     } finally {
       server.kill('SIGKILL');
     }
+  });
+
+  it('a dnat map of a Maglev table sends each new flow to table[flowSlot] (as an LB node programs a listener)', async () => {
+    const backends = [
+      { ip: '10.77.1.1', port: 8080, weight: 1 },
+      { ip: '10.77.1.2', port: 8081, weight: 2 },
+      { ip: '10.77.1.3', port: 8082, weight: 1 },
+      { ip: '10.77.1.4', port: 8083, weight: 0 },
+    ];
+    const table = maglevTable(backends.map((b) => ({ key: `${b.ip}:${b.port}`, weight: b.weight })));
+    // the backends are addresses of the LB namespace itself: the datagrams are delivered, so conntrack confirms the entries
+    for (const b of backends) await sh('ip', ['-n', lb, 'addr', 'add', `${b.ip}/32`, 'dev', 'lo']);
+    const elements = Array.from(table, (b, slot) => `${slot} : ${backends[b]!.ip} . ${backends[b]!.port}`).join(', ');
+    await nft(
+      `table ip weft_lb {\n map l1 { typeof numgen inc mod ${MAGLEV_SIZE} : ip daddr . udp dport; elements = { ${elements} } }\n` +
+        ` chain pre {\n  type nat hook prerouting priority dstnat; policy accept;\n  ip daddr 10.77.0.100 udp dport 53 dnat ip to ${flowHashExpr(MAGLEV_SIZE)} map @l1\n }\n}\n`,
+    );
+    await sh('ip', ['-n', lb, 'addr', 'add', '10.77.0.100/24', 'dev', 'v0']); // the VIP, answering ARP
+    const base = 30_500 + (randomBytes(2).readUInt16BE() % 10_000);
+    const flows: Flow[] = clientIps.flatMap((src, i) => Array.from({ length: 10 }, (_, k) => ({ protocol: 'udp' as const, src, sport: base + i * 10 + k, dst: '10.77.0.100', dport: 53 })));
+    await sendUdp(flows);
+    const { stdout } = await sh('ip', ['netns', 'exec', lb, 'conntrack', '-L', '-p', 'udp', '--orig-dst', '10.77.0.100'], { maxBuffer: 1 << 22 });
+    const replies = new Map(
+      stdout
+        .split('\n')
+        .filter((l) => l.startsWith('udp'))
+        .map((l) => {
+          const [orig, reply] = [...l.matchAll(/src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)/g)];
+          return [`${orig![1]}:${orig![3]}`, `${reply![1]}:${reply![3]}`] as const;
+        }),
+    );
+    const used = new Set<string>();
+    for (const f of flows) {
+      const b = backends[table[flowSlot(f, MAGLEV_SIZE)]!]!;
+      assert.equal(replies.get(`${f.src}:${f.sport}`), `${b.ip}:${b.port}`, `backend of ${f.src}:${f.sport}`);
+      used.add(b.ip);
+    }
+    assert.ok(used.size >= 2 && !used.has('10.77.1.4'), `backends used: ${[...used]}`);
   });
 });
