@@ -4,7 +4,7 @@
  * In each VPC router of the node, `table ip weftlb`:
  *
  *   map listeners { ipv4_addr . inet_proto . inet_service : verdict }   VIP . proto . port → goto the listener's chain
- *   map l_<listener> { slot : ipv4_addr . inet_service }               the listener's Maglev table (core/maglev.ts)
+ *   map l_<listener> { slot : ipv4_addr . inet_service }               the listener's Maglev table (core/maglev.ts; typeof numgen … : ip daddr . <proto> dport)
  *   chain prerouting { type nat hook prerouting priority dstnat
  *     ip daddr . meta l4proto . th dport vmap @listeners }
  *   chain <listener> { dnat to jhash(5-tuple) mod <size> map @l_<listener> }
@@ -94,7 +94,7 @@ function buildWant(lbs: NonNullable<VpcContext['loadBalancers']>): { text: strin
     for (const l of lb.listeners) {
       if (!/^lbl-[a-z0-9]+$/.test(l.listenerId)) throw new Error(`invalid listener ID ${JSON.stringify(l.listenerId)}`);
       maps.set(mapName(l), listenerTable(l).values);
-      shape.push(`  map ${mapName(l)} {`, `    typeof numgen inc mod 2 : ip daddr . tcp dport`, '  }');
+      shape.push(`  map ${mapName(l)} {`, `    typeof numgen inc mod 2 : ip daddr . ${l.protocol} dport`, '  }'); // the data's port type must agree with the chain's protocol
       entries.push(`${lb.vip} . ${l.protocol} . ${l.port} : goto ${l.listenerId}`);
       chains.push(`  chain ${l.listenerId} {`, `    meta l4proto ${l.protocol} dnat ip to ${flowHashExpr(l.tableSize)} map @${mapName(l)}`, '  }');
     }
