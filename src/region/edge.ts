@@ -12,9 +12,9 @@ import { hostCpu } from '../dataplane/linux/fabric.js';
 import { FABRIC_BRIDGE, UPLINK, fabricNs, hostNs } from '../dataplane/linux/names.js';
 import { gatewayNodeAddress } from '../core/region.js';
 import { ANNOUNCE_TABLE } from '../dataplane/linux/nat-gateway.js';
-import { gatewayConfig, routerConfig, startBird } from './bird.js';
+import { gatewayConfig, routerConfig, startBird, type Session } from './bird.js';
 import { conntrackdConfig, startConntrackd } from './conntrackd.js';
-import { EDGE, paths, UNDERLAY_PREFIX, type RegionLayout } from './layout.js';
+import { EDGE, paths, UNDERLAY_PREFIX, type GatewayPlan, type RegionLayout } from './layout.js';
 
 export const EDGE_ADDRESSES: EdgeAddresses = {
   fabricRouter: EDGE.fabricRouter,
@@ -62,44 +62,31 @@ export async function upEdge(dataDir: string, layout: RegionLayout, pools: reado
   const transitRange = networkOf(EDGE.internetRouter, EDGE.transitPrefix);
   await startBird(dir, 'fabric', fabricNs(prefix), routerConfig({ routerId: EDGE.fabricRouter, asn: EDGE.routerAs, peers: gatewayRange, peerAs: EDGE.gatewayAs, ifname: FABRIC_BRIDGE, log: log('bird-fabric') }));
   await startBird(dir, 'inet', internetRouterNs(prefix), routerConfig({ routerId: EDGE.internetRouter, asn: EDGE.routerAs, peers: transitRange, peerAs: EDGE.gatewayAs, ifname: TRANSIT_BRIDGE, log: log('bird-inet') }));
+  // A node's BIRD: one session to each router; what it announces on them, and the kernel table it learns public routes from.
+  const nodeBird = (node: GatewayPlan, fabric: Pick<Session, 'announce' | 'prepend'>, internet: Pick<Session, 'announce'>, maxRank?: number) =>
+    startBird(
+      dir,
+      node.id,
+      hostNs(prefix, node.id),
+      gatewayConfig({
+        routerId: node.underlay,
+        asn: EDGE.gatewayAs,
+        peerAs: EDGE.routerAs,
+        log: log(`bird-${node.id}`),
+        ...(maxRank !== undefined ? { maxRank } : {}),
+        sessions: [
+          { name: 'fabric', local: node.underlay, neighbor: EDGE.fabricRouter, ifname: UPLINK, ...fabric },
+          { name: 'internet', local: node.internet, neighbor: EDGE.internetRouter, ifname: GATEWAY_INTERNET_LINK, kernelTable: ANNOUNCE_TABLE, ...internet },
+        ],
+      }),
+    );
   for (const [j, gw] of gateways.entries()) {
     // Node k's tunnel address: node k first, then k+1 … (this node's rank for it in extra AS hops), as for NAT EIPs.
     const prepend = Object.fromEntries(nodeAddresses.map((a, k) => [`${a}/32`, (j - k + gateways.length) % gateways.length]));
-    await startBird(
-      dir,
-      gw.id,
-      hostNs(prefix, gw.id),
-      gatewayConfig({
-        routerId: gw.underlay,
-        asn: EDGE.gatewayAs,
-        peerAs: EDGE.routerAs,
-        log: log(`bird-${gw.id}`),
-        maxRank: gateways.length - 1,
-        sessions: [
-          { name: 'fabric', local: gw.underlay, neighbor: EDGE.fabricRouter, ifname: UPLINK, announce: [`${EDGE.gatewayAnycast}/32`, ...nodeAddresses.map((a) => `${a}/32`)], prepend },
-          { name: 'internet', local: gw.internet, neighbor: EDGE.internetRouter, ifname: GATEWAY_INTERNET_LINK, announce: pools, kernelTable: ANNOUNCE_TABLE },
-        ],
-      }),
-    );
+    await nodeBird(gw, { announce: [`${EDGE.gatewayAnycast}/32`, ...nodeAddresses.map((a) => `${a}/32`)], prepend }, { announce: pools }, gateways.length - 1);
   }
   // LB nodes: the cluster's tunnel address to the fabric; public VIPs to the internet from the kernel table the agent fills (metric 0: no rank).
-  for (const lb of lbNodes) {
-    await startBird(
-      dir,
-      lb.id,
-      hostNs(prefix, lb.id),
-      gatewayConfig({
-        routerId: lb.underlay,
-        asn: EDGE.gatewayAs,
-        peerAs: EDGE.routerAs,
-        log: log(`bird-${lb.id}`),
-        sessions: [
-          { name: 'fabric', local: lb.underlay, neighbor: EDGE.fabricRouter, ifname: UPLINK, announce: [`${EDGE.lbAnycast}/32`] },
-          { name: 'internet', local: lb.internet, neighbor: EDGE.internetRouter, ifname: GATEWAY_INTERNET_LINK, announce: [], kernelTable: ANNOUNCE_TABLE },
-        ],
-      }),
-    );
-  }
+  for (const lb of lbNodes) await nodeBird(lb, { announce: [`${EDGE.lbAnycast}/32`] }, { announce: [] });
   const end = Date.now() + timeoutMs;
   for (;;) {
     const carried = await Promise.all([
