@@ -8,10 +8,9 @@
 import { performance } from 'node:perf_hooks';
 import type { HostDocument } from '../contract/host-document.js';
 import type { LimitUsage } from '../contract/limit-usage.js';
-import type { GatewayFlowSample } from '../contract/agent-report.js';
+import type { GatewayFlowSample, LbHealthReport } from '../contract/agent-report.js';
 import { fetchDocument, sendFlows, sendHealth, sendLimitUsage, sendReport, type LinkOptions } from './controller-link.js';
 import type { HealthMonitor } from './health-checks.js';
-import type { LbHealthReport } from '../contract/agent-report.js';
 
 export interface Driver {
   /** Makes the data plane match the document; returns how many changes it made (and, optionally, where the time went, in ms). */
@@ -71,14 +70,14 @@ export function runAgent(o: AgentOptions) {
         const ms = Math.round(performance.now() - t0);
         // A slow no-op is worth a line too: it is what every resync costs.
         if (changes || ms >= 1000) log(`applied revision ${current.revision}: ${changes} change(s) in ${ms} ms${timings ? ` (${formatTimings(timings)})` : ''}`);
-        // Health checks start once their namespaces exist (a probe process that died comes back here too).
-        health?.update(current);
         await sendReport(o, { revision: current.revision, ok: true, changes });
       } catch (e) {
         const error = e instanceof Error ? e.message : String(e);
         log(`apply of revision ${current.revision} failed: ${error}`);
         await sendReport(o, { revision: current.revision, ok: false, error }).catch(() => {});
       }
+      // Health checks start once their namespaces exist (a probe process that died comes back here too).
+      health?.update(current);
     }));
 
   async function watch() {

@@ -40,7 +40,7 @@ export async function up(o: UpOptions) {
   // Asked for no number of gateways on a machine without BIRD: a region without an internet, said so.
   const gateways = o.gateways ?? (o.dataplane === 'linux' && missingTools(undefined, EDGE_TOOLS).length ? 0 : 2);
   if (o.gateways === undefined && gateways === 0)
-    console.error(`weft up: no gateways (no internet): ${missingTools(undefined, EDGE_TOOLS).join(', ')} not installed (Debian/Ubuntu: apt-get install -y bird2 conntrackd conntrack)`);
+    console.error(`weft up: no gateways or LB nodes (no internet, no load balancers): ${missingTools(undefined, EDGE_TOOLS).join(', ')} not installed (Debian/Ubuntu: apt-get install -y bird2 conntrackd conntrack)`);
   const lbNodes = o.lbNodes ?? (gateways > 0 || o.dataplane === 'sim' ? 2 : 0);
   if (o.dataplane === 'linux') checkTools(undefined, { gateways: gateways + lbNodes > 0 });
   const c = await startController({ dataDir: o.dataDir, listen: o.listen, database: o.database, rateLimit: o.rateLimit });

@@ -28,6 +28,9 @@ http.createServer((q, r) => {
   const t = setInterval(() => { r.write(chunk); if (++n === 96) { clearInterval(t); r.end(); } }, 125);
   r.on('close', () => clearInterval(t));
 }).listen(8080);
+const udp = require('dgram').createSocket('udp4');
+udp.on('message', (m, from) => udp.send(me + ' ' + from.address + '\\n', from.port, from.address));
+udp.bind(5353);
 `;
 const BIG = 96 * 262144;
 
@@ -134,6 +137,21 @@ describe(`load balancers in a region in a box (${engineName()})`, { skip: isRoot
     assert.ok(!hit.includes('FAIL'), `every request answered: ${hit.join(' ')}`);
     assert.ok(new Set(hit).size >= 2, `spread: ${JSON.stringify([...counts(hit)])}`);
     assert.deepEqual([...peers], ['198.18.0.10']);
+  });
+
+  it('balances a UDP listener too', async () => {
+    const r = await box.clb.CreateListener({ LoadBalancerId: lbId, Ports: [53], Protocol: 'UDP', ListenerNames: ['dns'], HealthCheck: { HealthSwitch: 0 } });
+    await task(r.RequestId!);
+    const udpListener = r.ListenerIds![0]!;
+    await task((await box.clb.RegisterTargets({ LoadBalancerId: lbId, ListenerId: udpListener, Targets: backends.map((b) => ({ InstanceId: b.id, Port: 5353 })) })).RequestId!);
+    // Each datagram from its own source port: a flow each.
+    const script = `for i in $(seq 1 30); do echo q | nc -u -w 1 ${vip} 53; done`;
+    const seen = await until('UDP answers', async () => {
+      const out = (await box.exec(client, ['sh', '-c', script], 60_000)).out.trim().split('\n').filter(Boolean);
+      return out.length >= 25 && out;
+    }, 30_000);
+    assert.ok(new Set(seen.map((l) => l.split(' ')[0])).size >= 2, `spread: ${seen.join(', ')}`);
+    assert.deepEqual([...new Set(seen.map((l) => l.split(' ')[1]))], [clientIp]);
   });
 
   it('honours weights', async () => {
