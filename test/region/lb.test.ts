@@ -7,7 +7,7 @@
  * checks and comes back; weight 0 drains.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { isRoot, routerVia, startBox, until, type Box } from '../helpers/box.js';
 import { engineName, run } from '../helpers/region.js';
@@ -44,6 +44,7 @@ describe(`load balancers in a region in a box (${engineName()})`, { skip: isRoot
   let publicVip = '';
   let client = '';
   let clientIp = '';
+  let vpcId = '';
   const backends: { id: string; ip: string; stop: () => void }[] = [];
   const pause = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
@@ -64,7 +65,7 @@ describe(`load balancers in a region in a box (${engineName()})`, { skip: isRoot
 
   before(async () => {
     box = await startBox(2, {}, 0, 2);
-    const vpcId = (await box.vpc.CreateVpc({ VpcName: 'lb', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
+    vpcId = (await box.vpc.CreateVpc({ VpcName: 'lb', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
     const backSubnet = (await box.vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 'back', CidrBlock: '10.0.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
     const frontSubnet = (await box.vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 'front', CidrBlock: '10.0.2.0/24', Zone: 'local-2' })).Subnet!.SubnetId!;
     const sg = (await box.vpc.CreateSecurityGroupWithPolicies({
@@ -123,6 +124,13 @@ describe(`load balancers in a region in a box (${engineName()})`, { skip: isRoot
     assert.deepEqual(nodes.filter((n) => n.role === 'lb').map((n) => `${n.name} ${n.state}`), ['lb1 up', 'lb2 up']);
     assert.equal(routerVia(box, 'fab', '100.64.254.1').length, 2);
     await until('public VIP announced by both', async () => routerVia(box, 'inet', publicVip).length === 2, 15_000);
+  });
+
+  it('programs the same tables on every LB node (the digest of their Maglev maps and listeners)', async () => {
+    const digest = (node: string) => execFileSync('ip', ['netns', 'exec', `${box.prefix}-${node}-${vpcId}`, 'nft', 'list', 'table', 'ip', 'weftlbd'], { encoding: 'utf8' }).match(/comment "([^"]+)"/)?.[1];
+    const [one, two] = [digest('lb1'), digest('lb2')];
+    assert.match(one ?? '', /^weft [0-9a-f]{16}$/);
+    assert.equal(one, two);
   });
 
   it('spreads connections to an internal VIP over every backend, the backends seeing the client', async () => {
