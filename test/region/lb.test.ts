@@ -152,8 +152,8 @@ describe(`load balancers in a region in a box (${engineName()})`, { skip: isRoot
     await task(r.RequestId!);
     const udpListener = r.ListenerIds![0]!;
     await task((await box.clb.RegisterTargets({ LoadBalancerId: lbId, ListenerId: udpListener, Targets: backends.map((b) => ({ InstanceId: b.id, Port: 5353 })) })).RequestId!);
-    // Each datagram from its own source port: a flow each.
-    const script = `for i in $(seq 1 30); do echo q | nc -u -w 1 ${vip} 53; done`;
+    // Each datagram from its own source port: a flow each (side by side: each nc waits a second for its answer).
+    const script = `for i in $(seq 1 30); do echo q | nc -u -w 1 ${vip} 53 & done; wait`;
     const seen = await until('UDP answers', async () => {
       const out = (await box.exec(client, ['sh', '-c', script], 60_000)).out.trim().split('\n').filter(Boolean);
       return out.length >= 25 && out;
