@@ -29,12 +29,13 @@ import { dataplaneBench } from './dataplane.js';
 import { routingBench } from './routing.js';
 import { publicBench } from './public.js';
 import { limitsBench } from './limits.js';
+import { lbBench } from './lb.js';
 import { simBench, simRoutesBench } from './sim.js';
 import type { BenchModule, BenchOptions, Engine } from './lib/module.js';
 import { topProcesses } from './lib/proc.js';
 import { cleanupAll, postgresReachable, ROOT, useWeft, WEFT } from './lib/server.js';
 
-const MODULES: BenchModule[] = [apiBench, dataplaneBench, routingBench, publicBench, limitsBench, simBench, simRoutesBench];
+const MODULES: BenchModule[] = [apiBench, dataplaneBench, routingBench, publicBench, limitsBench, lbBench, simBench, simRoutesBench];
 
 const { values: a } = parseArgs({
   options: {

@@ -8,6 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Client as ClbClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/clb/v20180317/clb_client.js';
 import { Client as CvmClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_client.js';
 import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_client.js';
 import { onCleanup, ROOT, tempDataDir, weft, weftOrThrow, type Credentials } from './server.js';
@@ -21,6 +22,7 @@ export interface Box {
   prefix: string;
   vpc: VpcClient;
   cvm: CvmClient;
+  clb: ClbClient;
   /** Agent pids by host (run.json). */
   agents: Record<string, number>;
   /** Runs a command inside a namespace of the region (`h1`, `ins-…`, `h2-vpc-…`: the part after the prefix). */
@@ -45,7 +47,12 @@ export const netnsList = () =>
     .map((l) => l.split(' ')[0]!)
     .filter(Boolean);
 
-export async function startBox(label: string, hosts: number, quotas: string[] = [], gateways?: number): Promise<Box> {
+/**
+ * `gateways`: weft up's default (2 when BIRD is there) unless given. `lbNodes`:
+ * none unless asked for (weft up would start 2 whenever there are gateways),
+ * so a bench that does not measure load balancers does not run LB nodes.
+ */
+export async function startBox(label: string, hosts: number, quotas: string[] = [], gateways?: number, lbNodes = 0): Promise<Box> {
   const dataDir = tempDataDir(`dataplane-${label}`);
   let downed = false;
   const children = new Set<ChildProcess>();
@@ -59,7 +66,7 @@ export async function startBox(label: string, hosts: number, quotas: string[] = 
   };
   // Registered before `up`, so a half-started region is removed too (down needs only region.json).
   const unregister = onCleanup(down);
-  const r = await weft(['up', '--detach', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--hosts', String(hosts), '--dataplane', 'linux', ...(gateways === undefined ? [] : ['--gateways', String(gateways)])]);
+  const r = await weft(['up', '--detach', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--hosts', String(hosts), '--dataplane', 'linux', ...(gateways === undefined ? [] : ['--gateways', String(gateways)]), '--lb-nodes', String(lbNodes)]);
   if (r.code !== 0) throw new Error(`weft up failed (${r.code}): ${r.stderr}${r.stdout}`);
   // Quotas before the first API call: the server caches an account's quotas for a few seconds.
   if (quotas.length) await weftOrThrow(['account', 'quota', '--data-dir', dataDir, '--name', 'admin', '--set', ...quotas]);
@@ -83,6 +90,7 @@ export async function startBox(label: string, hosts: number, quotas: string[] = 
     agents,
     vpc: new VpcClient(opts),
     cvm: new CvmClient(opts),
+    clb: new ClbClient(opts),
     exec: (ns, cmd, timeoutMs = 30_000) =>
       new Promise((ok) => {
         const p = spawn('ip', ['netns', 'exec', `${prefix}-${ns}`, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
