@@ -41,8 +41,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchModule, BenchOptions } from './lib/module.js';
-import { inRegion, iperfGbps, isRoot, startBox, until, type Box } from './lib/box.js';
+import type { BenchOptions } from './lib/module.js';
+import { inRegion, iperfGbps, openGroup, rootBench, startBox, until, type Box } from './lib/box.js';
 import { cpuSeconds, machineBusySeconds, waitForQuiet } from './lib/proc.js';
 import { fmt, median, round, spreadOf, table, type Spread } from './lib/stats.js';
 
@@ -136,6 +136,9 @@ export interface LbResult {
   throughputSeconds?: number;
   gbps?: Partial<Record<Way, Spread>>;
   propagation?: PropagationRun[];
+  /** Cores other processes kept busy before each round (waitForQuiet's last sample), and the threshold. */
+  busyBefore?: number[];
+  quietCores?: number;
   proxiesLeft?: string[];
   namespacesLeft: string[];
 }
@@ -157,11 +160,7 @@ async function region(): Promise<Region> {
   const vpcId = (await vpc.CreateVpc({ VpcName: 'bench', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
   const back = (await vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 'back', CidrBlock: '10.0.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
   const front = (await vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 'front', CidrBlock: '10.0.2.0/24', Zone: 'local-2' })).Subnet!.SubnetId!;
-  const sg = (await vpc.CreateSecurityGroupWithPolicies({
-    GroupName: 'open',
-    GroupDescription: 'bench',
-    SecurityGroupPolicySet: { Ingress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }], Egress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }] },
-  })).SecurityGroup!.SecurityGroupId!;
+  const sg = await openGroup(box);
   // The backends on h1, the client on h2: every flow crosses the fabric to an LB node and on to the other host.
   const backIds = (await cvm.RunInstances({ Placement: { Zone: 'local-1' }, VirtualPrivateCloud: { VpcId: vpcId, SubnetId: back }, SecurityGroupIds: [sg], InstanceCount: BACKENDS, InstanceName: 'backend' })).InstanceIdSet!;
   const client = (await cvm.RunInstances({ Placement: { Zone: 'local-2' }, VirtualPrivateCloud: { VpcId: vpcId, SubnetId: front }, SecurityGroupIds: [sg], InstanceName: 'client' })).InstanceIdSet![0]!;
@@ -415,11 +414,12 @@ export async function benchLb(o: BenchOptions): Promise<LbResult> {
       // The client's ephemeral ports: tens of thousands of connections in a few seconds.
       await r.box.exec(r.client, ['sysctl', '-qw', 'net.ipv4.ip_local_port_range=1024 65000']);
 
-      Object.assign(result, { backends: BACKENDS, concurrency, rateSeconds, rounds, rate: {}, throughputSeconds: iperfSeconds, gbps: {} });
+      Object.assign(result, { backends: BACKENDS, concurrency, rateSeconds, rounds, rate: {}, throughputSeconds: iperfSeconds, gbps: {}, busyBefore: [], quietCores: o.quietCores });
+      const quiet = async () => result.busyBefore!.push(round((await waitForQuiet(o.quietCores, 15_000)).busyCores));
       const rate: Partial<Record<Way, RateRun[]>> = {};
       for (let i = 0; i < rounds; i++) {
         const order = [...WAYS.slice(i % WAYS.length), ...WAYS.slice(0, i % WAYS.length)];
-        await waitForQuiet(o.quietCores, 15_000);
+        await quiet();
         log(`connections, round ${i + 1}/${rounds}: ${order.join(', ')} (${concurrency} at a time, ${rateSeconds} s each)`);
         for (const way of order) {
           const run = await connectionRate(r, way, rateSeconds, concurrency);
@@ -433,7 +433,7 @@ export async function benchLb(o: BenchOptions): Promise<LbResult> {
       const gbps: Partial<Record<Way, number[]>> = {};
       for (let i = 0; i < rounds; i++) {
         const order = [...WAYS.slice(i % WAYS.length), ...WAYS.slice(0, i % WAYS.length)];
-        await waitForQuiet(o.quietCores, 15_000);
+        await quiet();
         log(`throughput, round ${i + 1}/${rounds}: ${order.join(', ')} (iperf3 ${iperfSeconds} s, -M ${MSS}, one backend)`);
         for (const way of order) {
           const [host, port] = targetsOf(r, way, 'iperf').split(':');
@@ -539,20 +539,18 @@ export function report(r: LbResult): string {
       ),
     );
   }
+  const busy = Math.max(0, ...(r.busyBefore ?? []));
+  if (busy > (r.quietCores ?? Infinity))
+    lines.push(`NOTE: before some rounds the machine was not quiet (up to ${fmt(busy)} cores busy, more than ${r.quietCores}): figures are low and spread; compare the ratios`);
   if (r.proxiesLeft) lines.push(r.proxiesLeft.length ? `LEFT RUNNING: ${r.proxiesLeft.join(', ')}` : 'nginx and haproxy stopped (none left in the LB namespaces)');
   lines.push(r.namespacesLeft.length ? `LEFT BEHIND: namespaces ${r.namespacesLeft.join(', ')}` : 'ip netns list: no namespace of the bench left');
   return lines.join('\n');
 }
 
-export const lbBench: BenchModule = {
-  name: 'lb',
-  description: 'Load balancers (root, 2 LB nodes): new connections/s and throughput through Weft’s CLB vs nginx and HAProxy on the same nodes; backend change propagation',
-  async run(o) {
-    if (!isRoot) {
-      const result: LbResult = { skipped: 'needs root (network namespaces, nftables)', namespacesLeft: [] };
-      return { report: report(result), json: result };
-    }
-    const result = await benchLb(o);
-    return { report: report(result), json: result };
-  },
-};
+export const lbBench = rootBench(
+  'lb',
+  'Load balancers (root, 2 LB nodes): new connections/s and throughput through Weft’s CLB vs nginx and HAProxy on the same nodes; backend change propagation',
+  'network namespaces, nftables',
+  benchLb,
+  report,
+);

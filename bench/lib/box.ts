@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { Client as ClbClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/clb/v20180317/clb_client.js';
 import { Client as CvmClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_client.js';
 import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_client.js';
+import type { BenchModule, BenchOptions } from './module.js';
 import { onCleanup, ROOT, tempDataDir, weft, weftOrThrow, type Credentials } from './server.js';
 
 export const isRoot = process.getuid?.() === 0;
@@ -168,4 +169,31 @@ export async function inRegion<R extends { error?: string; namespacesLeft: strin
     if (prefix) result.namespacesLeft = netnsList().filter((n) => n.startsWith(`${prefix}-`));
   }
   return result;
+}
+
+/** A security group that lets everything in and out, for a bench's instances. */
+export async function openGroup(box: Box): Promise<string> {
+  return (await box.vpc.CreateSecurityGroupWithPolicies({
+    GroupName: 'open',
+    GroupDescription: 'bench',
+    SecurityGroupPolicySet: { Ingress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }], Egress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }] },
+  })).SecurityGroup!.SecurityGroupId!;
+}
+
+/** A bench module that needs root: skipped (said why) otherwise. */
+export function rootBench<R extends { skipped?: string; namespacesLeft: string[] }>(
+  name: string,
+  description: string,
+  needs: string,
+  bench: (o: BenchOptions) => Promise<R>,
+  report: (r: R) => string,
+): BenchModule {
+  return {
+    name,
+    description,
+    async run(o) {
+      const result = isRoot ? await bench(o) : ({ skipped: `needs root (${needs})`, namespacesLeft: [] } as unknown as R);
+      return { report: report(result), json: result };
+    },
+  };
 }
