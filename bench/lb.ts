@@ -139,6 +139,8 @@ export interface LbResult {
   /** Cores other processes kept busy before each round (waitForQuiet's last sample), and the threshold. */
   busyBefore?: number[];
   quietCores?: number;
+  /** What nginx's error logs (both nodes) said during the run: line count and the distinct messages (at most 5). */
+  nginxErrors?: { lines: number; messages: string[] };
   proxiesLeft?: string[];
   namespacesLeft: string[];
 }
@@ -274,6 +276,19 @@ async function startProxies(r: Region, p: Proxies): Promise<void> {
     const h = await r.box.exec(node, ['haproxy', '-f', haproxy, '-D', '-p', join(dir, `haproxy-${short}.pid`)]);
     if (h.code !== 0) throw new Error(`haproxy in ${node}: ${h.err || h.out}`);
   }
+}
+
+/** nginx's error logs: how many lines, and their messages without time, pid and connection number. */
+function nginxErrors(r: Region, p: Proxies): { lines: number; messages: string[] } {
+  const lines = r.nodes.flatMap((node) => {
+    try {
+      return readFileSync(join(p.dir, `nginx-${node.split('-')[0]}.error.log`), 'utf8').split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  });
+  const strip = (l: string) => l.replace(/^\S+ \S+ (\[\w+\]) \d+#\d+: \*\d+ /, '$1 ').replace(/client: [\d.]+, /, '').replace(/:\d+\b/g, ':N');
+  return { lines: lines.length, messages: [...new Set(lines.map(strip))].slice(0, 5) };
 }
 
 /** nginx and haproxy processes inside the LB router namespaces (pid, name). */
@@ -483,6 +498,7 @@ export async function benchLb(o: BenchOptions): Promise<LbResult> {
         await sleep(12_000);
       }
     } finally {
+      result.nginxErrors = nginxErrors(r, proxies);
       result.proxiesLeft = await stopProxies(r, proxies);
     }
   });
@@ -542,6 +558,7 @@ export function report(r: LbResult): string {
   const busy = Math.max(0, ...(r.busyBefore ?? []));
   if (busy > (r.quietCores ?? Infinity))
     lines.push(`NOTE: before some rounds the machine was not quiet (up to ${fmt(busy)} cores busy, more than ${r.quietCores}): figures are low and spread; compare the ratios`);
+  if (r.nginxErrors?.lines) lines.push(`nginx's error logs: ${r.nginxErrors.lines} lines, e.g.\n${r.nginxErrors.messages.map((m) => `  ${m}`).join('\n')}`);
   if (r.proxiesLeft) lines.push(r.proxiesLeft.length ? `LEFT RUNNING: ${r.proxiesLeft.join(', ')}` : 'nginx and haproxy stopped (none left in the LB namespaces)');
   lines.push(r.namespacesLeft.length ? `LEFT BEHIND: namespaces ${r.namespacesLeft.join(', ')}` : 'ip netns list: no namespace of the bench left');
   return lines.join('\n');
