@@ -11,8 +11,8 @@
  * come back through the same node. nginx and HAProxy run in that same
  * namespace on BOTH nodes, listening on the VIP at other ports and proxying to
  * the same backends (round robin; their upstream connections leave from the
- * VIP, the kernel's source for the backends' subnet there, and the hosts send
- * the replies back to the node that sent the SYN, as for the CLB's flows).
+ * node's own address, see `source`, and the hosts send the replies back to
+ * the node that sent the SYN, as for the CLB's flows).
  * Each at its defaults for a TCP balancer: nginx `worker_processes auto`,
  * HAProxy its default threads (one per CPU) and `option splice-auto`:
  *
@@ -41,6 +41,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { lbHealthSource } from '../src/core/region.js';
 import type { BenchOptions } from './lib/module.js';
 import { inRegion, iperfGbps, openGroup, rootBench, startBox, until, type Box } from './lib/box.js';
 import { cpuSeconds, machineBusySeconds, waitForQuiet } from './lib/proc.js';
@@ -215,6 +216,16 @@ interface Proxies {
   pidFiles: string[];
 }
 
+/**
+ * The address a node's proxies connect to the backends from: the node's own
+ * (its health-check source on the router's lo, to which the backends' replies
+ * return). From the VIP, which both nodes hold, the two nodes' proxies would
+ * pick the same ports towards a backend independently: a backend still holding
+ * one node's connection (or its TIME_WAIT) refuses or resets the other's
+ * (nginx logged thousands of `connect() failed (111: Connection refused)`).
+ */
+const source = (node: string) => lbHealthSource(Number(/^lb(\d+)$/.exec(node)![1]));
+
 function nginxConf(r: Region, node: string, dir: string): string {
   return `load_module ${NGINX_MODULE};
 worker_processes auto;
@@ -226,6 +237,7 @@ stream {
 ${r.backends.map((b) => `    server ${b.ip}:${WEB};`).join('\n')}
   }
   upstream iperf { server ${r.backends[0]!.ip}:${IPERF}; }
+  proxy_bind ${source(node)};
   proxy_connect_timeout 3s;
   proxy_timeout 30s;
   server { listen ${r.vip}:${FRONT.nginx.web} backlog=4096; proxy_pass web; }
@@ -243,6 +255,7 @@ defaults
   timeout connect 3s
   timeout client 30s
   timeout server 30s
+  source ${source(node)}
   option splice-auto
 frontend web
   bind ${r.vip}:${FRONT.haproxy.web}
