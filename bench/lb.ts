@@ -39,7 +39,7 @@
  * `ip netns pids`) before the region is taken down, whatever happens.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lbHealthSource } from '../src/core/region.js';
 import type { BenchOptions } from './lib/module.js';
@@ -423,8 +423,18 @@ async function propagate(r: Region, change: string, call: () => Promise<{ Reques
   return { change, apiMs: Math.round(apiMs), nodesMs, taskMs, verified: maps.every(check) };
 }
 
+/** What the bench needs beside the region's own tools (Debian's packages; not installed by CI). */
+export const PREREQUISITES = 'apt-get install -y iperf3 nginx-light libnginx-mod-stream haproxy';
+
+function missing(): string[] {
+  const onPath = (tool: string) => process.env.PATH!.split(':').some((d) => existsSync(join(d, tool)));
+  return [...['iperf3', 'nginx', 'haproxy'].filter((t) => !onPath(t)), ...(existsSync(NGINX_MODULE) ? [] : [NGINX_MODULE])];
+}
+
 export async function benchLb(o: BenchOptions): Promise<LbResult> {
   const result: LbResult = { namespacesLeft: [] };
+  const absent = missing();
+  if (absent.length) return { ...result, skipped: `${absent.join(', ')} not installed (${PREREQUISITES})` };
   const rounds = o.quick ? 1 : Math.max(o.rounds, 5);
   const rateSeconds = o.quick ? 3 : 5;
   const iperfSeconds = o.quick ? 3 : 5;
