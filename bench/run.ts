@@ -30,12 +30,13 @@ import { routingBench } from './routing.js';
 import { publicBench } from './public.js';
 import { limitsBench } from './limits.js';
 import { maglevBench } from './maglev.js';
+import { lbBench } from './lb.js';
 import { simBench, simRoutesBench } from './sim.js';
 import type { BenchModule, BenchOptions, Engine } from './lib/module.js';
 import { topProcesses } from './lib/proc.js';
 import { cleanupAll, postgresReachable, ROOT, useWeft, WEFT } from './lib/server.js';
 
-const MODULES: BenchModule[] = [apiBench, dataplaneBench, routingBench, publicBench, limitsBench, simBench, simRoutesBench, maglevBench];
+const MODULES: BenchModule[] = [apiBench, dataplaneBench, routingBench, publicBench, limitsBench, lbBench, simBench, simRoutesBench, maglevBench];
 
 const { values: a } = parseArgs({
   options: {

@@ -8,8 +8,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Client as ClbClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/clb/v20180317/clb_client.js';
 import { Client as CvmClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_client.js';
 import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_client.js';
+import type { BenchModule, BenchOptions } from './module.js';
 import { onCleanup, ROOT, tempDataDir, weft, weftOrThrow, type Credentials } from './server.js';
 
 export const isRoot = process.getuid?.() === 0;
@@ -21,6 +23,7 @@ export interface Box {
   prefix: string;
   vpc: VpcClient;
   cvm: CvmClient;
+  clb: ClbClient;
   /** Agent pids by host (run.json). */
   agents: Record<string, number>;
   /** Runs a command inside a namespace of the region (`h1`, `ins-…`, `h2-vpc-…`: the part after the prefix). */
@@ -45,7 +48,12 @@ export const netnsList = () =>
     .map((l) => l.split(' ')[0]!)
     .filter(Boolean);
 
-export async function startBox(label: string, hosts: number, quotas: string[] = [], gateways?: number): Promise<Box> {
+/**
+ * `gateways`: weft up's default (2 when BIRD is there) unless given. `lbNodes`:
+ * none unless asked for (weft up would start 2 whenever there are gateways),
+ * so a bench that does not measure load balancers does not run LB nodes.
+ */
+export async function startBox(label: string, hosts: number, quotas: string[] = [], gateways?: number, lbNodes = 0): Promise<Box> {
   const dataDir = tempDataDir(`dataplane-${label}`);
   let downed = false;
   const children = new Set<ChildProcess>();
@@ -59,7 +67,7 @@ export async function startBox(label: string, hosts: number, quotas: string[] = 
   };
   // Registered before `up`, so a half-started region is removed too (down needs only region.json).
   const unregister = onCleanup(down);
-  const r = await weft(['up', '--detach', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--hosts', String(hosts), '--dataplane', 'linux', ...(gateways === undefined ? [] : ['--gateways', String(gateways)])]);
+  const r = await weft(['up', '--detach', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--hosts', String(hosts), '--dataplane', 'linux', ...(gateways === undefined ? [] : ['--gateways', String(gateways)]), '--lb-nodes', String(lbNodes)]);
   if (r.code !== 0) throw new Error(`weft up failed (${r.code}): ${r.stderr}${r.stdout}`);
   // Quotas before the first API call: the server caches an account's quotas for a few seconds.
   if (quotas.length) await weftOrThrow(['account', 'quota', '--data-dir', dataDir, '--name', 'admin', '--set', ...quotas]);
@@ -83,6 +91,7 @@ export async function startBox(label: string, hosts: number, quotas: string[] = 
     agents,
     vpc: new VpcClient(opts),
     cvm: new CvmClient(opts),
+    clb: new ClbClient(opts),
     exec: (ns, cmd, timeoutMs = 30_000) =>
       new Promise((ok) => {
         const p = spawn('ip', ['netns', 'exec', `${prefix}-${ns}`, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
@@ -160,4 +169,31 @@ export async function inRegion<R extends { error?: string; namespacesLeft: strin
     if (prefix) result.namespacesLeft = netnsList().filter((n) => n.startsWith(`${prefix}-`));
   }
   return result;
+}
+
+/** A security group that lets everything in and out, for a bench's instances. */
+export async function openGroup(box: Box): Promise<string> {
+  return (await box.vpc.CreateSecurityGroupWithPolicies({
+    GroupName: 'open',
+    GroupDescription: 'bench',
+    SecurityGroupPolicySet: { Ingress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }], Egress: [{ Protocol: 'ALL', CidrBlock: '0.0.0.0/0', Action: 'ACCEPT' }] },
+  })).SecurityGroup!.SecurityGroupId!;
+}
+
+/** A bench module that needs root: skipped (said why) otherwise. */
+export function rootBench<R extends { skipped?: string; namespacesLeft: string[] }>(
+  name: string,
+  description: string,
+  needs: string,
+  bench: (o: BenchOptions) => Promise<R>,
+  report: (r: R) => string,
+): BenchModule {
+  return {
+    name,
+    description,
+    async run(o) {
+      const result = isRoot ? await bench(o) : ({ skipped: `needs root (${needs})`, namespacesLeft: [] } as unknown as R);
+      return { report: report(result), json: result };
+    },
+  };
 }
