@@ -13,7 +13,7 @@ import { internetClientNs } from '../dataplane/linux/edge.js';
 import { routerNs } from '../dataplane/linux/names.js';
 import { EDGE, INTERNET, instanceNamespace, paths, readLayout, readToken } from '../region/layout.js';
 import { listNodes, setNode } from '../region/nodes.js';
-import { canUseLinux, down, up, type Dataplane } from '../region/up.js';
+import { alreadyRunning, canUseLinux, down, lockHolder, up, type Dataplane } from '../region/up.js';
 
 const dataplaneOf = (v: string | undefined): Dataplane => {
   const d = v ?? (canUseLinux() ? 'linux' : 'sim');
@@ -140,6 +140,9 @@ export function addRegionCommands(program: Command) {
 
 /** Starts `weft up` in the background and returns once it is ready. */
 async function detach(dataDir: string) {
+  // Say so here rather than in the background process's log.
+  const holder = lockHolder(dataDir);
+  if (holder !== undefined) throw alreadyRunning(dataDir, holder);
   const args = process.argv.slice(2).filter((a) => a !== '--detach');
   const log = join(dataDir, 'logs', 'up.log');
   mkdirSync(join(dataDir, 'logs'), { recursive: true });
