@@ -1,6 +1,6 @@
 /** weft up | down | agent | exec: the region in a box and its agents. */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { runAgent, type Driver } from '../agent/agent.js';
@@ -13,6 +13,9 @@ import { internetClientNs } from '../dataplane/linux/edge.js';
 import { routerNs } from '../dataplane/linux/names.js';
 import { EDGE, INTERNET, instanceNamespace, paths, readLayout, readToken } from '../region/layout.js';
 import { listNodes, setNode } from '../region/nodes.js';
+import { UsageError } from './args.js';
+import { call, type ApiResult } from './client.js';
+import type { CredentialsFile } from '../controller/controller.js';
 import { alreadyRunning, canUseLinux, down, lockHolder, up, type Dataplane } from '../region/up.js';
 
 const dataplaneOf = (v: string | undefined): Dataplane => {
@@ -116,6 +119,7 @@ export function addRegionCommands(program: Command) {
       if (instance === INTERNET && !layout.gateways?.length && !layout.lbNodes?.length)
         throw new Error(`this region has no internet: it was started with no gateways or LB nodes (weft up --gateways N --lb-nodes N)`);
       const ns = instance === INTERNET ? internetClientNs(layout.prefix) : instanceNamespace(layout.prefix, instance);
+      if (instance !== INTERNET) await checkInstance(o.dataDir, instance, ns);
       const child = spawn('ip', ['netns', 'exec', ns, ...command], { stdio: 'inherit' });
       child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
     });
@@ -136,6 +140,33 @@ export function addRegionCommands(program: Command) {
       .requiredOption('--data-dir <dir>')
       .argument('<name>')
       .action(async (name: string, o: { dataDir: string }) => console.log(JSON.stringify(await setNode(o.dataDir, name, up))));
+}
+
+/**
+ * `weft exec` runs only in the instances of the data dir's account, and only
+ * where they have a namespace: say which instance is wrong and why rather than
+ * leave it to `ip netns exec`.
+ */
+async function checkInstance(dataDir: string, instance: string, ns: string) {
+  if (!/^ins-[0-9a-z]{8}$/.test(instance)) throw new UsageError(`\`${instance}\` is neither an instance ID (ins-xxxxxxxx) nor ${INTERNET}`);
+  const credFile = join(dataDir, 'credentials.json');
+  if (!existsSync(credFile)) throw new Error(`cannot look up instance ${instance}: ${credFile} not found; run weft up first`);
+  const c = JSON.parse(readFileSync(credFile, 'utf8')) as CredentialsFile;
+  let res: ApiResult;
+  try {
+    res = await call({ endpoint: c.Endpoint, secretId: c.SecretId, secretKey: c.SecretKey, region: c.Region, timeoutMs: 10_000 }, 'cvm', 'DescribeInstances', { InstanceIds: [instance] });
+  } catch (e) {
+    const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
+    throw new Error(`cannot look up instance ${instance}: the controller at ${c.Endpoint} does not answer (${cause}); is the region in ${dataDir} running?`);
+  }
+  const r = res.Response as ApiResult['Response'] & { InstanceSet?: { InstanceState?: string }[] };
+  if (r.Error) throw new Error(`cannot look up instance ${instance}: ${r.Error.Code}: ${r.Error.Message}`);
+  const found = r.InstanceSet?.[0];
+  if (!found) throw new Error(`no instance ${instance} in the account of ${credFile} (unknown, deleted, or another account's)`);
+  if (!existsSync(join('/run/netns', ns))) {
+    const sim = /"dataplane":"sim"/.test(existsSync(join(dataDir, 'run.json')) ? readFileSync(join(dataDir, 'run.json'), 'utf8') : '');
+    throw new Error(`instance ${instance} (${found.InstanceState ?? 'state unknown'}) has no namespace ${ns} on this machine${sim ? ': the sim data plane runs no instances' : ''}`);
+  }
 }
 
 /** Starts `weft up` in the background and returns once it is ready. */

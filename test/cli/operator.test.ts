@@ -9,7 +9,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { engineName, freshDatabase, run, WEFT } from '../helpers/region.js';
+import { Client as CvmClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_client.js';
+import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_client.js';
+import { engineName, freshDatabase, run, WEFT, type Creds } from '../helpers/region.js';
 
 /** Runs weft; a process still running after `ms` is killed and reported as such (code -1). */
 function runFor(args: string[], ms: number) {
@@ -86,5 +88,63 @@ describe(`weft up, down and exec for an operator (${engineName()})`, () => {
     assert.equal(Number(readFileSync(join(dataDir, 'up.lock'), 'utf8')), pid, 'the lock now holds the running weft up');
     const down = await run(['down', '--data-dir', dataDir]);
     assert.equal(down.code, 0, down.stderr);
+  });
+});
+
+describe(`weft exec names the instance it cannot run in (${engineName()})`, () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'weft-exec-'));
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  let mine = '';
+  let theirs = '';
+
+  /** One instance for the account `c`, RUNNING. */
+  async function instanceOf(c: Creds) {
+    const opts = { credential: { secretId: c.SecretId, secretKey: c.SecretKey }, region: 'local', profile: { httpProfile: { endpoint: c.Endpoint, protocol: 'http://' } } };
+    const vpc = new VpcClient(opts);
+    const cvm = new CvmClient(opts);
+    const vpcId = (await vpc.CreateVpc({ VpcName: 'x', CidrBlock: '10.1.0.0/16' })).Vpc!.VpcId!;
+    const subnet = (await vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 's', CidrBlock: '10.1.1.0/24', Zone: 'local-1' })).Subnet!.SubnetId!;
+    const id = (await cvm.RunInstances({ Placement: { Zone: 'local-1' }, VirtualPrivateCloud: { VpcId: vpcId, SubnetId: subnet } })).InstanceIdSet![0]!;
+    for (let i = 0; (await cvm.DescribeInstances({ InstanceIds: [id] })).InstanceSet![0]!.InstanceState !== 'RUNNING'; i++) {
+      assert.ok(i < 100, 'RUNNING within 20 s');
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+    return id;
+  }
+
+  before(async () => {
+    db = await freshDatabase();
+    const dbArgs = db ? ['--database', db.url] : [];
+    const up = await run(['up', '--detach', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--hosts', '1', '--dataplane', 'sim', ...dbArgs]);
+    assert.equal(up.code, 0, up.stderr + up.stdout);
+    mine = await instanceOf(JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as Creds);
+    const other = await run(['account', 'create', '--data-dir', dataDir, '--name', 'other', ...dbArgs]);
+    assert.equal(other.code, 0, other.stderr);
+    theirs = await instanceOf(JSON.parse(other.stdout) as Creds);
+  });
+  after(async () => {
+    await run(['down', '--data-dir', dataDir]);
+    await db?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('an unknown instance or another account’s: exit 1 and a message naming it', async () => {
+    for (const id of ['ins-zzzzzzzz', theirs]) {
+      const res = await run(['exec', '--data-dir', dataDir, id, '--', 'true']);
+      assert.equal(res.code, 1, `${id}: ${res.stderr}`);
+      assert.match(res.stderr, new RegExp(`^weft: no instance ${id} in the account of ${join(dataDir, 'credentials.json')} \\(unknown, deleted, or another account's\\)`));
+    }
+  });
+
+  it('an instance of the account without a namespace (the sim data plane): exit 1, said so', async () => {
+    const res = await run(['exec', '--data-dir', dataDir, mine, '--', 'true']);
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, new RegExp(`instance ${mine} \\(RUNNING\\) has no namespace \\S+-${mine} on this machine: the sim data plane runs no instances`));
+  });
+
+  it('something that is no instance ID: a usage error', async () => {
+    const res = await run(['exec', '--data-dir', dataDir, 'vpc-12345678', '--', 'true']);
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /`vpc-12345678` is neither an instance ID/);
   });
 });
