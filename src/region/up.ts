@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { registerHost } from '../controller/agents-endpoint.js';
 import { startController } from '../controller/controller.js';
 import { checkTools, EDGE_TOOLS, missingTools } from '../dataplane/linux/preflight.js';
-import { destroyRegion, ensureFabric, ensureHost, hostCpu } from '../dataplane/linux/fabric.js';
+import { destroyRegion, ensureFabric, ensureHost, hostCpu, listNamespaces } from '../dataplane/linux/fabric.js';
 import { alive, stopDaemons, stopProcess } from './processes.js';
 import { upEdge } from './edge.js';
 import { ensureLayout, paths, readLayout, UNDERLAY_PREFIX, writeToken } from './layout.js';
@@ -156,13 +156,20 @@ async function start(o: UpOptions, unlock: () => void) {
 export async function down(dataDir: string): Promise<string[]> {
   const p = paths(dataDir);
   const said: string[] = [];
+  const layout = readLayout(dataDir);
+  const linux = layout !== undefined && canUseLinux();
+  // A `weft up` removes its namespaces itself when stopped: count them before stopping it.
+  const before = linux ? await listNamespaces(layout.prefix) : [];
   if (existsSync(p.run)) {
     const run = JSON.parse(readFileSync(p.run, 'utf8')) as { pid: number; agents: Record<string, number> };
+    const stopped: number[] = [];
     for (const pid of [run.pid, ...Object.values(run.agents)]) {
       if (!alive(pid)) continue;
       await stopProcess(pid);
+      stopped.push(pid);
       said.push(`stopped process ${pid}`);
     }
+    if (!stopped.length) said.push(`removed ${p.run}: none of its processes was running`);
     rmSync(p.run, { force: true });
   }
   // A `weft up` still starting (no run.json yet) holds the lock.
@@ -173,7 +180,6 @@ export async function down(dataDir: string): Promise<string[]> {
   }
   rmSync(lockFile(dataDir), { force: true });
   // Agents started by hand (`weft agent`) leave a pid file each.
-  const layout = readLayout(dataDir);
   for (const h of [...(layout?.hosts ?? []), ...(layout?.gateways ?? []), ...(layout?.lbNodes ?? [])]) {
     const f = join(dataDir, 'agents', `${h.id}.pid`);
     if (!existsSync(f)) continue;
@@ -188,14 +194,15 @@ export async function down(dataDir: string): Promise<string[]> {
   if (birds.length) said.push(`stopped BIRD of ${birds.join(', ')}`);
   const syncs = await stopDaemons(p.conntrackd);
   if (syncs.length) said.push(`stopped conntrackd of ${syncs.join(', ')}`);
-  if (layout && canUseLinux()) {
-    const removed = await destroyRegion(layout.prefix);
-    said.push(`removed ${removed.length} namespace(s) with prefix ${layout.prefix}`);
+  if (linux) {
+    const removed = new Set([...before, ...(await destroyRegion(layout.prefix))]);
+    if (removed.size) said.push(`removed ${removed.size} namespace(s) with prefix ${layout.prefix}`);
   }
   if (existsSync(p.sim)) {
     rmSync(p.sim, { recursive: true, force: true });
     said.push(`removed the sim hosts' state ${p.sim}`);
   }
   rmSync(p.socket, { force: true });
+  if (!said.length) throw new Error(`no region running in ${dataDir}: nothing to stop or remove`);
   return said;
 }

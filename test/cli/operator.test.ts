@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client as CvmClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_client.js';
 import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_client.js';
+import { canUseLinux } from '../../src/region/up.js';
 import { engineName, freshDatabase, run, WEFT, type Creds } from '../helpers/region.js';
 
 /** Runs weft; a process still running after `ms` is killed and reported as such (code -1). */
@@ -78,6 +79,45 @@ describe(`weft up, down and exec for an operator (${engineName()})`, () => {
     assert.match(down.stdout, new RegExp(`stopped process ${pid}`));
     assert.ok(!existsSync(join(dataDir, 'run.json')));
     assert.ok(!existsSync(join(dataDir, 'up.lock')), 'the lock is gone with the region');
+
+    const again = await run(['down', '--data-dir', dataDir]);
+    assert.equal(again.code, 1, 'a second weft down has nothing to stop');
+    assert.match(again.stderr, new RegExp(`no region running in ${dataDir}`));
+  });
+
+  it('weft down on a data dir that never ran a region: exit 1, said so', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'weft-empty-'));
+    try {
+      const res = await run(['down', '--data-dir', empty]);
+      assert.equal(res.code, 1, res.stdout + res.stderr);
+      assert.match(res.stderr, new RegExp(`^weft: no region running in ${empty}`));
+      assert.equal(res.stdout, '');
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('weft down after a weft up that was killed: removes its run.json and says so, exit 0', async () => {
+    const up = await run([...upArgs(), '--detach']);
+    assert.equal(up.code, 0, up.stderr + up.stdout);
+    const r = JSON.parse(readFileSync(join(dataDir, 'run.json'), 'utf8')) as { pid: number; agents: Record<string, number> };
+    const pids = [r.pid, ...Object.values(r.agents)];
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    const gone = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    for (let i = 0; !pids.every(gone); i++) {
+      assert.ok(i < 100, 'killed processes are gone within 10 s');
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    const down = await run(['down', '--data-dir', dataDir]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stdout, /run\.json: none of its processes was running/);
   });
 
   it('takes over the lock of a weft up that died', async () => {
@@ -88,6 +128,37 @@ describe(`weft up, down and exec for an operator (${engineName()})`, () => {
     assert.equal(Number(readFileSync(join(dataDir, 'up.lock'), 'utf8')), pid, 'the lock now holds the running weft up');
     const down = await run(['down', '--data-dir', dataDir]);
     assert.equal(down.code, 0, down.stderr);
+  });
+});
+
+/** Namespaces whose names start with `prefix-`. */
+async function namespaces(prefix: string): Promise<string[]> {
+  const out = await new Promise<string>((ok) => {
+    const p = spawn('ip', ['-j', 'netns', 'list'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let s = '';
+    p.stdout.on('data', (d) => (s += d));
+    p.on('close', () => ok(s));
+  });
+  return ((JSON.parse(out || '[]') as { name: string }[]) ?? []).map((n) => n.name).filter((n) => n.startsWith(`${prefix}-`));
+}
+
+describe('weft down counts the namespaces it removed (linux data plane, root)', { skip: !canUseLinux() && 'needs root on Linux' }, () => {
+  it('reports as many as the region had', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'weft-down-'));
+    try {
+      const up = await run(['up', '--detach', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--hosts', '2', '--gateways', '0', '--lb-nodes', '0', '--dataplane', 'linux']);
+      assert.equal(up.code, 0, up.stderr + up.stdout);
+      const { prefix } = JSON.parse(readFileSync(join(dataDir, 'region.json'), 'utf8')) as { prefix: string };
+      const had = await namespaces(prefix);
+      assert.ok(had.length >= 3, `the fabric and two hosts: ${had.join(', ')}`);
+      const down = await run(['down', '--data-dir', dataDir]);
+      assert.equal(down.code, 0, down.stderr);
+      assert.match(down.stdout, new RegExp(`removed ${had.length} namespace\\(s\\) with prefix ${prefix}`));
+      assert.deepEqual(await namespaces(prefix), []);
+    } finally {
+      await run(['down', '--data-dir', dataDir]);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
