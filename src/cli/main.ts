@@ -17,7 +17,7 @@ import { DEFAULT_QUOTAS, isQuotaName } from '../core/quotas.js';
 import { openStore } from '../store/store.js';
 import { formatCidr } from '../core/cidr.js';
 import { call, type ApiResult } from './client.js';
-import { parseActionArgs, preferStrings, UsageError } from './args.js';
+import { notJsonError, parseActionArgs, preferStrings, UsageError } from './args.js';
 import { addRegionCommands } from './region-commands.js';
 import { addTraceCommands } from './trace-commands.js';
 
@@ -171,6 +171,16 @@ function actionHelp(def: ActionDef): string {
   return `Usage: weft ${def.service} ${def.name} [--Param value …]\n\nParameters (values that parse as JSON are JSON; --A.0.B x builds nested ones):\n${lines.join('\n') || '  (none)'}\n`;
 }
 
+/** Whether the action's parameter at `path` takes an object or a list (as far as its schema says: members of lists are not looked into). */
+const structured = (def: ActionDef) => (path: readonly string[]) => {
+  let s: Partial<{ shape: Record<string, Schema<unknown>> }> & Partial<Schema<unknown>> = def.params;
+  for (const k of path) {
+    if (!s.shape || !Object.hasOwn(s.shape, k)) return false;
+    s = s.shape[k]!;
+  }
+  return /^(Object|Array)\b/.test(s.describe ?? '');
+};
+
 /** Validates parameters as the server would; the message, or undefined if they pass. */
 const problem = (def: ActionDef) => (params: Record<string, unknown>) => {
   try {
@@ -202,6 +212,8 @@ for (const service of SERVICES) {
         process.stdout.write(actionHelp(def));
         return;
       }
+      const notJson = notJsonError(args.notJson, structured(def));
+      if (notJson) throw notJson;
       // Explicit options win over the data dir's credentials file, which wins over the environment.
       const file = args.dataDir ? readCredentials(args.dataDir) : undefined;
       if (args.dataDir && !file) throw new UsageError(`${join(args.dataDir, 'credentials.json')} not found: is a controller running with --data-dir ${args.dataDir}?`);
