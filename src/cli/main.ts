@@ -181,6 +181,27 @@ const structured = (def: ActionDef) => (path: readonly string[]) => {
   return /^(Object|Array)\b/.test(s.describe ?? '');
 };
 
+/** Edit distance (insertions, deletions, substitutions), ignoring case. */
+function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let row = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= y.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[y.length]!;
+}
+
+/** The names nearest to `name` (at most 3), if any is near enough to be what was meant: a third of its length, at least 2 edits. */
+function closest(name: string, names: readonly string[]): string[] {
+  const scored = names.map((n) => [n, editDistance(name, n)] as const);
+  const best = Math.min(...scored.map(([, d]) => d));
+  if (best > Math.max(2, Math.floor(name.length / 3))) return [];
+  return scored.filter(([, d]) => d === best).map(([n]) => n).slice(0, 3);
+}
+
 /** Validates parameters as the server would; the message, or undefined if they pass. */
 const problem = (def: ActionDef) => (params: Record<string, unknown>) => {
   try {
@@ -206,7 +227,13 @@ for (const service of SERVICES) {
         return;
       }
       const def = ACTIONS.find((a) => a.name === actionName && a.service === service);
-      if (!def) throw new UsageError(`${service} has no action \`${actionName}\`; known: ${known.join(', ') || 'none yet'}`);
+      if (!def) {
+        const near = closest(actionName, known);
+        throw new UsageError(
+          `${service} has no action \`${actionName}\`; ` +
+            (near.length ? `did you mean ${near.slice(0, -1).join(', ')}${near.length > 1 ? ' or ' : ''}${near.at(-1)}?` : `known: ${known.join(', ') || 'none yet'}`),
+        );
+      }
       const args = parseActionArgs(rest);
       if (args.help) {
         process.stdout.write(actionHelp(def));

@@ -34,4 +34,12 @@ describe('usage errors before any request', () => {
     assert.equal(res.code, 1, 'sent (and the closed endpoint fails the call)');
     assert.match(res.stderr, /cannot call/);
   });
+
+  it('a misspelt action: did you mean the nearest actions of that service', async () => {
+    await usage(['vpc', 'CreateVpcs'], /^weft: vpc has no action `CreateVpcs`; did you mean CreateVpc\?$/m);
+    await usage(['vpc', 'describevpcs'], /did you mean DescribeVpcs\?/);
+    await usage(['cvm', 'RunInstance', '--Placement.Zone', 'local-1'], /did you mean RunInstances\?/);
+    await usage(['vpc', 'DescribeSecurityGroup'], /did you mean DescribeSecurityGroups\?/);
+    await usage(['vpc', 'Frobnicate'], /no action `Frobnicate`; known: .*CreateVpc/);
+  });
 });
