@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { runAgent, type Driver } from '../agent/agent.js';
 import { probeProcesses, simHealth } from '../agent/health-checks.js';
 import type { LbHealthReport } from '../contract/agent-report.js';
@@ -37,7 +37,8 @@ export function addRegionCommands(program: Command) {
     .option('--database <url>', 'postgres://… (default: SQLite in the data dir)')
     .option('--rate-limit <n>', 'API requests per second per account (0: unlimited)', (v) => Number(v), 1000)
     .option('--detach', 'run in the background; stop it with weft down')
-    .action(async (o: { dataDir: string; hosts: number; gateways?: number; lbNodes?: number; listen: string; dataplane?: string; database?: string; rateLimit: number; detach?: boolean }) => {
+    .addOption(new Option('--detached', 'this is the background process of weft up --detach').hideHelp())
+    .action(async (o: { dataDir: string; hosts: number; gateways?: number; lbNodes?: number; listen: string; dataplane?: string; database?: string; rateLimit: number; detach?: boolean; detached?: boolean }) => {
       const dataplane = dataplaneOf(o.dataplane);
       if (o.detach) return detach(o.dataDir);
       if (dataplane === 'sim' && !o.dataplane) console.log('not root: running the sim data plane (no namespaces); run as root for the linux data plane');
@@ -51,7 +52,8 @@ export function addRegionCommands(program: Command) {
       console.log(`  endpoint     http://${c.endpoint}`);
       console.log(`  credentials  ${c.credentialsFile}`);
       console.log(`  try          weft vpc DescribeVpcs --data-dir ${o.dataDir}`);
-      console.log(`  stop         Ctrl-C here, or weft down --data-dir ${o.dataDir}`);
+      // In the background there is no terminal to press Ctrl-C in.
+      console.log(`  stop         ${o.detached ? '' : 'Ctrl-C here, or '}weft down --data-dir ${o.dataDir}`);
       console.log('ready');
       const stop = async () => {
         console.log('stopping: removing the region');
@@ -174,7 +176,7 @@ async function detach(dataDir: string) {
   // Say so here rather than in the background process's log.
   const holder = lockHolder(dataDir);
   if (holder !== undefined) throw alreadyRunning(dataDir, holder);
-  const args = process.argv.slice(2).filter((a) => a !== '--detach');
+  const args = [...process.argv.slice(2).filter((a) => a !== '--detach'), '--detached'];
   const log = join(dataDir, 'logs', 'up.log');
   mkdirSync(join(dataDir, 'logs'), { recursive: true });
   const out = openSync(log, 'w');
@@ -185,7 +187,7 @@ async function detach(dataDir: string) {
     await new Promise((ok) => setTimeout(ok, 200));
     const text = readFileSync(log, 'utf8');
     if (/^ready$/m.test(text)) {
-      process.stdout.write(text.replace(/^ready\n?/m, '').replace(/Ctrl-C here, or /, ''));
+      process.stdout.write(text.replace(/^ready\n?/m, ''));
       return;
     }
     if (child.exitCode !== null || Date.now() - start > 60_000)

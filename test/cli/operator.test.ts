@@ -60,6 +60,12 @@ describe(`weft up, down and exec for an operator (${engineName()})`, () => {
   it('refuses a second weft up on a data dir whose region runs, and weft down still stops it', async () => {
     const first = await run([...upArgs(), '--detach']);
     assert.equal(first.code, 0, first.stderr + first.stdout);
+    // Detached, there is no terminal for Ctrl-C: the output and the log say how to stop it.
+    const log = readFileSync(join(dataDir, 'logs', 'up.log'), 'utf8');
+    for (const text of [first.stdout, log]) {
+      assert.match(text, new RegExp(`^  stop +weft down --data-dir ${dataDir}$`, 'm'));
+      assert.doesNotMatch(text, /Ctrl-C/);
+    }
     const creds = readFileSync(join(dataDir, 'credentials.json'), 'utf8');
     const runJson = readFileSync(join(dataDir, 'run.json'), 'utf8');
     const { pid } = JSON.parse(runJson) as { pid: number };
