@@ -46,7 +46,16 @@ export function lockHolder(dataDir: string): number | undefined {
   } catch {
     return undefined;
   }
-  return pid > 0 && pid !== process.pid && alive(pid) ? pid : undefined;
+  return pid > 0 && pid !== process.pid && alive(pid) && mayBeWeftUp(pid) ? pid : undefined;
+}
+
+/** False when the process is known to be something else than a `weft up` (its pid reused since, e.g. after a reboot). */
+function mayBeWeftUp(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('up');
+  } catch {
+    return true; // no /proc: trust the pid
+  }
 }
 
 export const alreadyRunning = (dataDir: string, pid: number) =>

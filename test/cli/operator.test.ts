@@ -135,6 +135,15 @@ describe(`weft up, down and exec for an operator (${engineName()})`, () => {
     const down = await run(['down', '--data-dir', dataDir]);
     assert.equal(down.code, 0, down.stderr);
   });
+
+  it('takes over a lock whose pid is now another program (not a weft up)', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+    writeFileSync(join(dataDir, 'up.lock'), `${process.pid}\n`); // this test runner: alive, but no weft up
+    const up = await run([...upArgs(), '--detach']);
+    assert.equal(up.code, 0, up.stderr + up.stdout);
+    const down = await run(['down', '--data-dir', dataDir]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.doesNotMatch(down.stdout, new RegExp(`stopped process ${process.pid}\\b`), 'weft down leaves that program alone');
+  });
 });
 
 /** Namespaces whose names start with `prefix-`. */
