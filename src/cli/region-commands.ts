@@ -65,7 +65,7 @@ export function addRegionCommands(program: Command) {
 
   program
     .command('down')
-    .description('stop a region started by weft up and remove every namespace, link and rule it made')
+    .description('stop a region started by weft up and remove every namespace, link and rule it made; exit 1 when no region ran in the data dir')
     .requiredOption('--data-dir <dir>')
     .action(async (o: { dataDir: string }) => {
       for (const line of await down(o.dataDir)) console.log(line);
