@@ -18,9 +18,18 @@ export interface Guess {
   raw: string;
 }
 
+/** A value that looks like JSON (starts with `{` or `[`) but does not parse: kept as text, with the parser's complaint. */
+export interface NotJson {
+  path: string[];
+  raw: string;
+  error: string;
+}
+
 export interface ParsedArgs {
   params: Record<string, unknown>;
   guesses: Guess[];
+  /** Taken as strings; an error wherever the action wants an object or a list (`notJsonError`). */
+  notJson: NotJson[];
   dataDir?: string;
   endpoint?: string;
   region?: string;
@@ -32,7 +41,7 @@ const OPTIONS = { 'data-dir': 'dataDir', endpoint: 'endpoint', region: 'region' 
 const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);
 
 export function parseActionArgs(argv: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { params: {}, guesses: [], help: false };
+  const out: ParsedArgs = { params: {}, guesses: [], notJson: [], help: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--help' || flag === '-h') {
@@ -51,6 +60,8 @@ export function parseActionArgs(argv: readonly string[]): ParsedArgs {
     const path = name.split('.');
     if (path.some((k) => k === '' || FORBIDDEN.has(k))) throw new UsageError(`--${name} is not a parameter name`);
     const value = parseValue(raw);
+    const error = value === raw ? jsonError(raw) : undefined;
+    if (error !== undefined) out.notJson.push({ path, raw, error });
     if (value !== raw && (value === null || typeof value !== 'object')) out.guesses.push({ path, raw });
     setPath(out.params, path, value, name);
   }
@@ -68,6 +79,27 @@ function parseValue(raw: string): unknown {
     }
   }
   return raw;
+}
+
+/** Why a value starting with `{` or `[` is not JSON; undefined for any other value. */
+function jsonError(raw: string): string | undefined {
+  if (!/^\s*[[{]/.test(raw)) return undefined;
+  try {
+    JSON.parse(raw);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/**
+ * The usage error for the first value that looks like JSON but is not, where
+ * `structured` says the parameter at its path takes an object or a list
+ * (a string parameter may well start with `[`).
+ */
+export function notJsonError(notJson: readonly NotJson[], structured: (path: readonly string[]) => boolean): UsageError | undefined {
+  const bad = notJson.find((n) => structured(n.path));
+  return bad && new UsageError(`\`--${bad.path.join('.')}\` is not valid JSON: ${bad.error} (got ${bad.raw})`);
 }
 
 type Node = Record<string, unknown> | unknown[];

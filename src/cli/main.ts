@@ -17,7 +17,7 @@ import { DEFAULT_QUOTAS, isQuotaName } from '../core/quotas.js';
 import { openStore } from '../store/store.js';
 import { formatCidr } from '../core/cidr.js';
 import { call, type ApiResult } from './client.js';
-import { parseActionArgs, preferStrings, UsageError } from './args.js';
+import { notJsonError, parseActionArgs, preferStrings, UsageError } from './args.js';
 import { addRegionCommands } from './region-commands.js';
 import { addTraceCommands } from './trace-commands.js';
 
@@ -171,6 +171,37 @@ function actionHelp(def: ActionDef): string {
   return `Usage: weft ${def.service} ${def.name} [--Param value …]\n\nParameters (values that parse as JSON are JSON; --A.0.B x builds nested ones):\n${lines.join('\n') || '  (none)'}\n`;
 }
 
+/** Whether the action's parameter at `path` takes an object or a list (as far as its schema says: members of lists are not looked into). */
+const structured = (def: ActionDef) => (path: readonly string[]) => {
+  let s: Partial<{ shape: Record<string, Schema<unknown>> }> & Partial<Schema<unknown>> = def.params;
+  for (const k of path) {
+    if (!s.shape || !Object.hasOwn(s.shape, k)) return false;
+    s = s.shape[k]!;
+  }
+  return /^(Object|Array)\b/.test(s.describe ?? '');
+};
+
+/** Edit distance (insertions, deletions, substitutions), ignoring case. */
+function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let row = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= y.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[y.length]!;
+}
+
+/** The names nearest to `name` (at most 3), if any is near enough to be what was meant: a third of its length, at least 2 edits. */
+function closest(name: string, names: readonly string[]): string[] {
+  const scored = names.map((n) => [n, editDistance(name, n)] as const);
+  const best = Math.min(...scored.map(([, d]) => d));
+  if (best > Math.max(2, Math.floor(name.length / 3))) return [];
+  return scored.filter(([, d]) => d === best).map(([n]) => n).slice(0, 3);
+}
+
 /** Validates parameters as the server would; the message, or undefined if they pass. */
 const problem = (def: ActionDef) => (params: Record<string, unknown>) => {
   try {
@@ -196,12 +227,20 @@ for (const service of SERVICES) {
         return;
       }
       const def = ACTIONS.find((a) => a.name === actionName && a.service === service);
-      if (!def) throw new UsageError(`${service} has no action \`${actionName}\`; known: ${known.join(', ') || 'none yet'}`);
+      if (!def) {
+        const near = closest(actionName, known);
+        throw new UsageError(
+          `${service} has no action \`${actionName}\`; ` +
+            (near.length ? `did you mean ${near.slice(0, -1).join(', ')}${near.length > 1 ? ' or ' : ''}${near.at(-1)}?` : `known: ${known.join(', ') || 'none yet'}`),
+        );
+      }
       const args = parseActionArgs(rest);
       if (args.help) {
         process.stdout.write(actionHelp(def));
         return;
       }
+      const notJson = notJsonError(args.notJson, structured(def));
+      if (notJson) throw notJson;
       // Explicit options win over the data dir's credentials file, which wins over the environment.
       const file = args.dataDir ? readCredentials(args.dataDir) : undefined;
       if (args.dataDir && !file) throw new UsageError(`${join(args.dataDir, 'credentials.json')} not found: is a controller running with --data-dir ${args.dataDir}?`);

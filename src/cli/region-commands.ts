@@ -1,8 +1,8 @@
 /** weft up | down | agent | exec: the region in a box and its agents. */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { runAgent, type Driver } from '../agent/agent.js';
 import { probeProcesses, simHealth } from '../agent/health-checks.js';
 import type { LbHealthReport } from '../contract/agent-report.js';
@@ -13,7 +13,10 @@ import { internetClientNs } from '../dataplane/linux/edge.js';
 import { routerNs } from '../dataplane/linux/names.js';
 import { EDGE, INTERNET, instanceNamespace, paths, readLayout, readToken } from '../region/layout.js';
 import { listNodes, setNode } from '../region/nodes.js';
-import { canUseLinux, down, up, type Dataplane } from '../region/up.js';
+import { UsageError } from './args.js';
+import { call, type ApiResult } from './client.js';
+import type { CredentialsFile } from '../controller/controller.js';
+import { alreadyRunning, canUseLinux, down, lockHolder, up, type Dataplane } from '../region/up.js';
 
 const dataplaneOf = (v: string | undefined): Dataplane => {
   const d = v ?? (canUseLinux() ? 'linux' : 'sim');
@@ -34,7 +37,8 @@ export function addRegionCommands(program: Command) {
     .option('--database <url>', 'postgres://… (default: SQLite in the data dir)')
     .option('--rate-limit <n>', 'API requests per second per account (0: unlimited)', (v) => Number(v), 1000)
     .option('--detach', 'run in the background; stop it with weft down')
-    .action(async (o: { dataDir: string; hosts: number; gateways?: number; lbNodes?: number; listen: string; dataplane?: string; database?: string; rateLimit: number; detach?: boolean }) => {
+    .addOption(new Option('--detached', 'this is the background process of weft up --detach').hideHelp())
+    .action(async (o: { dataDir: string; hosts: number; gateways?: number; lbNodes?: number; listen: string; dataplane?: string; database?: string; rateLimit: number; detach?: boolean; detached?: boolean }) => {
       const dataplane = dataplaneOf(o.dataplane);
       if (o.detach) return detach(o.dataDir);
       if (dataplane === 'sim' && !o.dataplane) console.log('not root: running the sim data plane (no namespaces); run as root for the linux data plane');
@@ -48,7 +52,8 @@ export function addRegionCommands(program: Command) {
       console.log(`  endpoint     http://${c.endpoint}`);
       console.log(`  credentials  ${c.credentialsFile}`);
       console.log(`  try          weft vpc DescribeVpcs --data-dir ${o.dataDir}`);
-      console.log(`  stop         Ctrl-C here, or weft down --data-dir ${o.dataDir}`);
+      // In the background there is no terminal to press Ctrl-C in.
+      console.log(`  stop         ${o.detached ? '' : 'Ctrl-C here, or '}weft down --data-dir ${o.dataDir}`);
       console.log('ready');
       const stop = async () => {
         console.log('stopping: removing the region');
@@ -60,7 +65,7 @@ export function addRegionCommands(program: Command) {
 
   program
     .command('down')
-    .description('stop a region started by weft up and remove every namespace, link and rule it made')
+    .description('stop a region started by weft up and remove every namespace, link and rule it made; exit 1 when no region ran in the data dir')
     .requiredOption('--data-dir <dir>')
     .action(async (o: { dataDir: string }) => {
       for (const line of await down(o.dataDir)) console.log(line);
@@ -116,6 +121,7 @@ export function addRegionCommands(program: Command) {
       if (instance === INTERNET && !layout.gateways?.length && !layout.lbNodes?.length)
         throw new Error(`this region has no internet: it was started with no gateways or LB nodes (weft up --gateways N --lb-nodes N)`);
       const ns = instance === INTERNET ? internetClientNs(layout.prefix) : instanceNamespace(layout.prefix, instance);
+      if (instance !== INTERNET) await checkInstance(o.dataDir, instance, ns);
       const child = spawn('ip', ['netns', 'exec', ns, ...command], { stdio: 'inherit' });
       child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
     });
@@ -138,9 +144,39 @@ export function addRegionCommands(program: Command) {
       .action(async (name: string, o: { dataDir: string }) => console.log(JSON.stringify(await setNode(o.dataDir, name, up))));
 }
 
+/**
+ * `weft exec` runs only in the instances of the data dir's account, and only
+ * where they have a namespace: say which instance is wrong and why rather than
+ * leave it to `ip netns exec`.
+ */
+async function checkInstance(dataDir: string, instance: string, ns: string) {
+  if (!/^ins-[0-9a-z]{8}$/.test(instance)) throw new UsageError(`\`${instance}\` is neither an instance ID (ins-xxxxxxxx) nor ${INTERNET}`);
+  const credFile = join(dataDir, 'credentials.json');
+  if (!existsSync(credFile)) throw new Error(`cannot look up instance ${instance}: ${credFile} not found; run weft up first`);
+  const c = JSON.parse(readFileSync(credFile, 'utf8')) as CredentialsFile;
+  let res: ApiResult;
+  try {
+    res = await call({ endpoint: c.Endpoint, secretId: c.SecretId, secretKey: c.SecretKey, region: c.Region, timeoutMs: 10_000 }, 'cvm', 'DescribeInstances', { InstanceIds: [instance] });
+  } catch (e) {
+    const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
+    throw new Error(`cannot look up instance ${instance}: the controller at ${c.Endpoint} does not answer (${cause}); is the region in ${dataDir} running?`);
+  }
+  const r = res.Response as ApiResult['Response'] & { InstanceSet?: { InstanceState?: string }[] };
+  if (r.Error) throw new Error(`cannot look up instance ${instance}: ${r.Error.Code}: ${r.Error.Message}`);
+  const found = r.InstanceSet?.[0];
+  if (!found) throw new Error(`no instance ${instance} in the account of ${credFile} (unknown, deleted, or another account's)`);
+  if (!existsSync(join('/run/netns', ns))) {
+    const sim = /"dataplane":"sim"/.test(existsSync(join(dataDir, 'run.json')) ? readFileSync(join(dataDir, 'run.json'), 'utf8') : '');
+    throw new Error(`instance ${instance} (${found.InstanceState ?? 'state unknown'}) has no namespace ${ns} on this machine${sim ? ': the sim data plane runs no instances' : ''}`);
+  }
+}
+
 /** Starts `weft up` in the background and returns once it is ready. */
 async function detach(dataDir: string) {
-  const args = process.argv.slice(2).filter((a) => a !== '--detach');
+  // Say so here rather than in the background process's log.
+  const holder = lockHolder(dataDir);
+  if (holder !== undefined) throw alreadyRunning(dataDir, holder);
+  const args = [...process.argv.slice(2).filter((a) => a !== '--detach'), '--detached'];
   const log = join(dataDir, 'logs', 'up.log');
   mkdirSync(join(dataDir, 'logs'), { recursive: true });
   const out = openSync(log, 'w');
@@ -151,7 +187,7 @@ async function detach(dataDir: string) {
     await new Promise((ok) => setTimeout(ok, 200));
     const text = readFileSync(log, 'utf8');
     if (/^ready$/m.test(text)) {
-      process.stdout.write(text.replace(/^ready\n?/m, '').replace(/Ctrl-C here, or /, ''));
+      process.stdout.write(text.replace(/^ready\n?/m, ''));
       return;
     }
     if (child.exitCode !== null || Date.now() - start > 60_000)

@@ -4,13 +4,13 @@
  * and one agent process per host. `weft down` removes all of it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerHost } from '../controller/agents-endpoint.js';
 import { startController } from '../controller/controller.js';
 import { checkTools, EDGE_TOOLS, missingTools } from '../dataplane/linux/preflight.js';
-import { destroyRegion, ensureFabric, ensureHost, hostCpu } from '../dataplane/linux/fabric.js';
+import { destroyRegion, ensureFabric, ensureHost, hostCpu, listNamespaces } from '../dataplane/linux/fabric.js';
 import { alive, stopDaemons, stopProcess } from './processes.js';
 import { upEdge } from './edge.js';
 import { ensureLayout, paths, readLayout, UNDERLAY_PREFIX, writeToken } from './layout.js';
@@ -35,8 +35,71 @@ const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 export const canUseLinux = () => process.platform === 'linux' && process.getuid?.() === 0;
 
+/** The data dir's lock: the pid of the `weft up` that runs its region. */
+export const lockFile = (dataDir: string) => join(dataDir, 'up.lock');
+
+/** The pid of the live `weft up` holding the data dir's lock, if any (a lock of a dead pid is stale). */
+export function lockHolder(dataDir: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(lockFile(dataDir), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  return pid > 0 && pid !== process.pid && alive(pid) && mayBeWeftUp(pid) ? pid : undefined;
+}
+
+/** False when the process is known to be something else than a `weft up` (its pid reused since, e.g. after a reboot). */
+function mayBeWeftUp(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('up');
+  } catch {
+    return true; // no /proc: trust the pid
+  }
+}
+
+export const alreadyRunning = (dataDir: string, pid: number) =>
+  new Error(`a region is already running in ${dataDir} (weft up, pid ${pid}); stop it first with weft down --data-dir ${dataDir}`);
+
+/**
+ * Takes the data dir's lock for this process, or refuses while another live
+ * `weft up` holds it: two controllers on one data dir rewrite each other's
+ * credentials and host tokens and their agents fight. A dead holder's lock is
+ * taken over.
+ */
+export function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true });
+  const f = lockFile(dataDir);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(f, 'wx', 0o644);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => {
+        // Only our own lock: a `weft down` may have removed it and another `weft up` taken it since.
+        if (existsSync(f) && Number(readFileSync(f, 'utf8').trim()) === process.pid) rmSync(f, { force: true });
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw e;
+      const holder = lockHolder(dataDir);
+      if (holder !== undefined) throw alreadyRunning(dataDir, holder);
+      rmSync(f, { force: true }); // stale: its process is gone
+    }
+  }
+}
+
 export async function up(o: UpOptions) {
   if (o.dataplane === 'linux' && !canUseLinux()) throw new Error('the linux data plane needs root on Linux; use --dataplane sim');
+  const unlock = lockDataDir(o.dataDir);
+  try {
+    return await start(o, unlock);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+}
+
+async function start(o: UpOptions, unlock: () => void) {
   // Asked for no number of gateways on a machine without BIRD: a region without an internet, said so.
   const gateways = o.gateways ?? (o.dataplane === 'linux' && missingTools(undefined, EDGE_TOOLS).length ? 0 : 2);
   if (o.gateways === undefined && gateways === 0)
@@ -93,6 +156,7 @@ export async function up(o: UpOptions) {
         if (o.dataplane === 'linux') await destroyRegion(layout.prefix);
         rmSync(p.sim, { recursive: true, force: true }); // the sim hosts' state, as the namespaces are the kernel's
         rmSync(p.run, { force: true });
+        unlock();
       })()),
   };
 }
@@ -101,17 +165,30 @@ export async function up(o: UpOptions) {
 export async function down(dataDir: string): Promise<string[]> {
   const p = paths(dataDir);
   const said: string[] = [];
+  const layout = readLayout(dataDir);
+  const linux = layout !== undefined && canUseLinux();
+  // A `weft up` removes its namespaces itself when stopped: count them before stopping it.
+  const before = linux ? await listNamespaces(layout.prefix) : [];
   if (existsSync(p.run)) {
     const run = JSON.parse(readFileSync(p.run, 'utf8')) as { pid: number; agents: Record<string, number> };
+    const stopped: number[] = [];
     for (const pid of [run.pid, ...Object.values(run.agents)]) {
       if (!alive(pid)) continue;
       await stopProcess(pid);
+      stopped.push(pid);
       said.push(`stopped process ${pid}`);
     }
+    if (!stopped.length) said.push(`removed ${p.run}: none of its processes was running`);
     rmSync(p.run, { force: true });
   }
+  // A `weft up` still starting (no run.json yet) holds the lock.
+  const holder = lockHolder(dataDir);
+  if (holder !== undefined) {
+    await stopProcess(holder);
+    said.push(`stopped process ${holder}`);
+  }
+  rmSync(lockFile(dataDir), { force: true });
   // Agents started by hand (`weft agent`) leave a pid file each.
-  const layout = readLayout(dataDir);
   for (const h of [...(layout?.hosts ?? []), ...(layout?.gateways ?? []), ...(layout?.lbNodes ?? [])]) {
     const f = join(dataDir, 'agents', `${h.id}.pid`);
     if (!existsSync(f)) continue;
@@ -126,14 +203,15 @@ export async function down(dataDir: string): Promise<string[]> {
   if (birds.length) said.push(`stopped BIRD of ${birds.join(', ')}`);
   const syncs = await stopDaemons(p.conntrackd);
   if (syncs.length) said.push(`stopped conntrackd of ${syncs.join(', ')}`);
-  if (layout && canUseLinux()) {
-    const removed = await destroyRegion(layout.prefix);
-    said.push(`removed ${removed.length} namespace(s) with prefix ${layout.prefix}`);
+  if (linux) {
+    const removed = new Set([...before, ...(await destroyRegion(layout.prefix))]);
+    if (removed.size) said.push(`removed ${removed.size} namespace(s) with prefix ${layout.prefix}`);
   }
   if (existsSync(p.sim)) {
     rmSync(p.sim, { recursive: true, force: true });
     said.push(`removed the sim hosts' state ${p.sim}`);
   }
   rmSync(p.socket, { force: true });
+  if (!said.length) throw new Error(`no region running in ${dataDir}: nothing to stop or remove`);
   return said;
 }

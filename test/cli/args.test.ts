@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { arr, int, obj, opt, str } from '../../src/api/params.js';
-import { parseActionArgs, preferStrings, UsageError } from '../../src/cli/args.js';
+import { notJsonError, parseActionArgs, preferStrings, UsageError } from '../../src/cli/args.js';
 
 const params = (...argv: string[]) => parseActionArgs(argv).params;
 
@@ -25,6 +25,16 @@ describe('parseActionArgs', () => {
     assert.deepEqual(params('--Placement.Zone', 'local-1', '--Placement.ProjectId', '0'), { Placement: { Zone: 'local-1', ProjectId: 0 } });
     // Dotted members added to a JSON value.
     assert.deepEqual(params('--Filters', '[{"Name":"a","Values":["x"]}]', '--Filters.1.Name', 'b'), { Filters: [{ Name: 'a', Values: ['x'] }, { Name: 'b' }] });
+  });
+
+  it('records values that start with { or [ but are not JSON, and fails them only where an object or list is wanted', () => {
+    const p = parseActionArgs(['--Placement', '{Zone:local-1}', '--VpcName', '[draft', '--A', '[1]', '--B', 'x']);
+    assert.deepEqual(p.params, { Placement: '{Zone:local-1}', VpcName: '[draft', A: [1], B: 'x' });
+    assert.deepEqual(p.notJson.map((n) => [n.path, n.raw]), [[['Placement'], '{Zone:local-1}'], [['VpcName'], '[draft']]);
+    const e = notJsonError(p.notJson, (path) => path[0] === 'Placement');
+    assert.ok(e instanceof UsageError);
+    assert.match(e.message, /^`--Placement` is not valid JSON: .+ \(got \{Zone:local-1\}\)$/);
+    assert.equal(notJsonError(p.notJson, () => false), undefined);
   });
 
   it('keeps its own options apart from the parameters', () => {
