@@ -12,25 +12,18 @@
  * While its task runs, the load balancer is busy: the actions refuse other
  * changes of it (FailedOperation.ResourceInOperating), as Tencent's do.
  */
-import { lbNodesPending, settleCreating } from '../store/load-balancers.js';
+import { settleCreating } from '../store/load-balancers.js';
 import type { Store } from '../store/store.js';
-import { runTask, type StartedTask } from './tasks.js';
+import { runTask, waitForNodes, type StartedTask } from './tasks.js';
 
 const APPLY_TIMEOUT_MS = 120_000;
-const POLL_MS = 200;
 
 /** Runs task `taskId` (recorded RUNNING by the action) over the load balancers `lbIds`. */
 export function runLbTask(store: Store, task: { taskId: string; lbIds: readonly string[]; timeoutMs?: number }): StartedTask {
   const { taskId, lbIds } = task;
   const timeout = task.timeoutMs ?? APPLY_TIMEOUT_MS;
   return runTask(store, taskId, async () => {
-    const revision = await store.revision();
-    const deadline = Date.now() + timeout;
-    let pending = await lbNodesPending(store.db, revision);
-    while (pending.length && Date.now() < deadline) {
-      await new Promise((ok) => setTimeout(ok, POLL_MS));
-      pending = await lbNodesPending(store.db, revision);
-    }
+    const pending = await waitForNodes(store, 'lb', await store.revision(), timeout);
     if (pending.length) {
       // Said to the user as an API error would be (tasks.ts failureOutput): what failed, and what to check.
       const e = new Error(`LB node(s) ${pending.join(', ')} did not apply the change within ${timeout / 1000} s (is their agent running?)`);

@@ -8,38 +8,15 @@
  */
 import { settlePendingNat } from '../store/nat-gateways.js';
 import type { Store } from '../store/store.js';
-import { runTask, type StartedTask } from './tasks.js';
-
-/**
- * Gateway nodes that have not yet applied `revision`, by name (none: the
- * gateway is in effect everywhere it must be). A node whose agent never
- * reported has not joined the cluster and is not waited for.
- */
-export async function natGatewayPending(store: Store, revision: number): Promise<string[]> {
-  const rows = await store.db
-    .selectFrom('hosts')
-    .select('id')
-    .where('role', '=', 'gateway')
-    .where('reported_at', 'is not', null)
-    .where('applied_revision', '<', revision)
-    .execute();
-  return rows.map((r) => r.id).sort();
-}
+import { runTask, waitForNodes, type StartedTask } from './tasks.js';
 
 const APPLY_TIMEOUT_MS = 120_000;
-const POLL_MS = 200;
 
 /** Runs the task `taskId` (recorded RUNNING with the gateway) that makes NAT gateway `natId` AVAILABLE. */
 export function runNatGatewayTask(store: Store, nat: { account: string; vpcId: string; natId: string; taskId: string }): StartedTask {
   const { account, vpcId, natId, taskId } = nat;
   return runTask(store, taskId, async () => {
-    const { revision } = await store.db.selectFrom('meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
-    const deadline = Date.now() + APPLY_TIMEOUT_MS;
-    let pending = await natGatewayPending(store, revision);
-    while (pending.length && Date.now() < deadline) {
-      await new Promise((ok) => setTimeout(ok, POLL_MS));
-      pending = await natGatewayPending(store, revision);
-    }
+    const pending = await waitForNodes(store, 'gateway', await store.revision(), APPLY_TIMEOUT_MS);
     const state = pending.length ? 'PENDFAILURE' : 'AVAILABLE';
     const settled = await store.write(async (w) => {
       const ok = await settlePendingNat(w.tx, natId, state);

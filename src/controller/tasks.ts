@@ -101,3 +101,23 @@ export async function recoverTasks(store: Store): Promise<number> {
   const r = await store.db.updateTable('tasks').set({ status: 'FAILED', output: RESTARTED_OUTPUT }).where('status', '=', 'RUNNING').executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
+
+/**
+ * Waits until every node of `role` ('gateway', 'lb') has applied `revision`
+ * or `timeoutMs` passes; answers the nodes still behind, by name (none: the
+ * change is in effect everywhere it must be). A node whose agent never
+ * reported has not joined its cluster and is not waited for.
+ */
+export async function waitForNodes(store: Store, role: 'gateway' | 'lb', revision: number, timeoutMs: number, pollMs = 200): Promise<string[]> {
+  const pending = async () =>
+    (await store.db.selectFrom('hosts').select('id').where('role', '=', role).where('reported_at', 'is not', null).where('applied_revision', '<', revision).execute())
+      .map((r) => r.id)
+      .sort();
+  const deadline = Date.now() + timeoutMs;
+  let behind = await pending();
+  while (behind.length && Date.now() < deadline) {
+    await new Promise((ok) => setTimeout(ok, pollMs));
+    behind = await pending();
+  }
+  return behind;
+}

@@ -349,21 +349,3 @@ export async function loadBalancersByIds(db: Reader, ids: readonly string[]) {
   if (!ids.length) return [];
   return db.selectFrom('load_balancers').select(['id', 'account', 'vpc_id']).where('id', 'in', [...ids]).orderBy('id').execute();
 }
-
-// ---------------------------------------------------------------------------
-// LB nodes
-
-/**
- * LB nodes that have not yet applied `revision`, by name. A node whose agent
- * never reported has not joined the cluster and is not waited for.
- */
-export async function lbNodesPending(db: Reader, revision: number): Promise<string[]> {
-  const rows = await db
-    .selectFrom('hosts')
-    .select('id')
-    .where('role', '=', 'lb')
-    .where('reported_at', 'is not', null)
-    .where('applied_revision', '<', revision)
-    .execute();
-  return rows.map((r) => r.id).sort();
-}
