@@ -24,7 +24,9 @@ const skips = [];
 function suite(label, files, env) {
   console.log(`\n== tests on ${label}: ${files.length} file(s) ==`);
   return new Promise((ok) => {
-    const p = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    // The controller's request logs (core/log.ts) would drown the test output: warnings and errors only, unless asked.
+    const logLevel = { WEFT_LOG_LEVEL: process.env.WEFT_LOG_LEVEL ?? 'warn' };
+    const p = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...logLevel, ...env } });
     let tail = '';
     let line = '';
     p.stdout.on('data', (d) => {

@@ -593,6 +593,12 @@ const lbOperations: Migration = {
   },
 };
 
+const requestIds: Migration = {
+  async up(db) {
+    await db.schema.alterTable('changes').addColumn('request_id', 'text', (c) => c.notNull().defaultTo('')).execute();
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
@@ -606,6 +612,7 @@ const migrations: Record<string, Migration> = {
   '0010-gateway-flows': gatewayFlows,
   '0011-load-balancers': loadBalancers,
   '0012-lb-operations': lbOperations,
+  '0017-request-ids': requestIds,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -33,6 +33,8 @@ export interface ChangesTable {
   resource_id: string;
   op: 'create' | 'update' | 'delete';
   at: string;
+  /** The API request that made the change ('' for none: a scheduler's or an agent's write). */
+  request_id: Generated<string>;
 }
 export interface UsageTable {
   account: string;
