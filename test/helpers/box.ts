@@ -75,7 +75,7 @@ export async function startBox(hosts = 3, env: Record<string, string> = {}, gate
         p.on('close', (code) => ok({ code: code ?? -1, out }));
       }),
     async newAccount(name) {
-      const r = await run(['account', 'create', '--data-dir', dataDir, '--name', name, ...(db ? ['--database', db.url] : [])]);
+      const r = await run(['account', 'create', '--data-dir', dataDir, '--name', name]); // the data dir knows its store, SQLite or PostgreSQL
       if (r.code !== 0) throw new Error(`weft account create failed (${r.code}): ${r.stderr}`);
       return JSON.parse(r.stdout) as Creds;
     },
