@@ -62,9 +62,9 @@ export function netDetectRouting(
     const taken = new Set<string>();
     let forced = false;
     for (const d of detections) {
+      for (const ip of d.destinations) if (parseIp(ip) === undefined) throw new Error(`${d.netDetectId}: invalid destination ${JSON.stringify(ip)}`);
       if (d.nextHop.type === 'NONEXTHOP') continue;
       for (const ip of d.destinations) {
-        if (parseIp(ip) === undefined) throw new Error(`${d.netDetectId}: invalid destination ${JSON.stringify(ip)}`);
         const key = `${table} ${ip}/32`;
         if (taken.has(key)) continue; // the API refuses two detections of one subnet to one address; first by ID wins
         taken.add(key);
