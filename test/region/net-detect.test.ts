@@ -1,7 +1,8 @@
 /**
  * NetDetect and underlay full-link monitoring on the real kernel (region in
  * a box, two hosts, the official SDK): a healthy path through a NORMAL_CVM
- * next hop measured by the agents' probes; the same path broken by its next
+ * next hop measured by the agents' probes; one through a next hop on the
+ * other host, left to the tracer; the same path broken by its next
  * hop stopping (-1, no route: the forced route becomes a blackhole); a path
  * the kernel carries but a network ACL drops (-3, from the tracer: the
  * probes leave from the router, which no ACL filters); the forced path
@@ -25,6 +26,7 @@ describe(`NetDetect and underlay probes on the kernel (${engineName()})`, { skip
   let nId: string;
   let nIp: string;
   let mIp: string;
+  let cIp: string;
   before(async () => {
     box = await startBox(2, { WEFT_PROBE_PERIOD_MS: '1000' });
     store = await openStore(box.database);
@@ -47,6 +49,7 @@ describe(`NetDetect and underlay probes on the kernel (${engineName()})`, { skip
     nId = ids[1]!;
     nIp = ipOf(nId);
     mIp = ipOf(ids[3]!);
+    cIp = ipOf(ids[2]!);
     // n is a router for 192.168.77.0/24 (the route makes it allowed to answer from there); it holds 192.168.77.1.
     const rtb = (await vpc.DescribeRouteTables({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })).RouteTableSet![0]!.RouteTableId!;
     await vpc.CreateRoutes({ RouteTableId: rtb, Routes: [{ DestinationCidrBlock: '192.168.77.0/24', GatewayType: 'NORMAL_CVM', GatewayId: nIp }] });
@@ -71,6 +74,15 @@ describe(`NetDetect and underlay probes on the kernel (${engineName()})`, { skip
     assert.ok(healthy.Delay! >= 1, `delay ${healthy.Delay}`);
     // The forced path is the data plane's: a rule for the subnet gateway's probes, a route via the next hop.
     assert.match(rules(), /40020:\s+from 10\.0\.1\.1 lookup/);
+
+    // A next hop on the other host: its replies would not come back to this router's gateway address, so the
+    // agents leave it to the tracer (the configuration lets it through: 0, without figures) rather than report loss.
+    const remote = (await box.vpc.CreateNetDetect({ VpcId: vpcId, SubnetId: s1, NetDetectName: 'remote', DetectDestinationIp: [cIp], NextHopType: 'NORMAL_CVM', NextHopDestination: cIp })).NetDetect!.NetDetectId!;
+    const roundsBefore = (await store.db.selectFrom('net_detect_results').select('at').where('net_detect_id', '=', d).executeTakeFirstOrThrow()).at;
+    await until('another round', async () => (await store.db.selectFrom('net_detect_results').select('at').where('net_detect_id', '=', d).executeTakeFirstOrThrow()).at > roundsBefore, 20_000);
+    assert.deepEqual(await stateOf(remote), { DetectDestinationIp: cIp, State: 0 });
+    assert.equal((await store.db.selectFrom('net_detect_results').selectAll().where('net_detect_id', '=', remote).execute()).length, 0);
+    await box.vpc.DeleteNetDetect({ NetDetectId: remote });
 
     await box.cvm.StopInstances({ InstanceIds: [nId] });
     const broken = await until('the broken state', async () => {
