@@ -621,7 +621,7 @@ const netDetect: Migration = {
       .addColumn('host_id', 'text', (c) => c.notNull())
       .addColumn('sent', 'integer', (c) => c.notNull())
       .addColumn('received', 'integer', (c) => c.notNull())
-      .addColumn('rtt_ms', 'real')
+      .addColumn('rtt_ms', 'double precision')
       .addColumn('at', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('net_detect_results_pk', ['net_detect_id', 'ip', 'host_id'])
       .execute();
@@ -631,7 +631,7 @@ const netDetect: Migration = {
       .addColumn('to_host', 'text', (c) => c.notNull())
       .addColumn('sent', 'integer', (c) => c.notNull())
       .addColumn('received', 'integer', (c) => c.notNull())
-      .addColumn('rtt_ms', 'real')
+      .addColumn('rtt_ms', 'double precision')
       .addColumn('at', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('underlay_links_pk', ['from_host', 'to_host'])
       .execute();

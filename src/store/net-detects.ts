@@ -14,7 +14,7 @@ type Reader = Kysely<DB>;
 export type NetDetectRow = Selectable<NetDetectsTable>;
 export type NetDetectResultRow = Selectable<NetDetectResultsTable>;
 
-/** Results older than this (by the probing host's clock) are not a detection's latest state: the host no longer probes it. */
+/** Results older than this (the probing host's clock against the controller's) are not a detection's state: that host no longer probes it. */
 export const RESULT_FRESH_MS = 60_000;
 
 export async function saveNetDetectResults(db: Reader, hostId: string, rows: readonly Omit<NetDetectResultRow, 'host_id'>[]): Promise<void> {

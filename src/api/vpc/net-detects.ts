@@ -340,14 +340,15 @@ async function statesOf(ctx: Ctx, rows: readonly { id: string; vpc_id: string; s
   const view = await accountView(ctx.store, ctx.account.uin, { vpcIds, documents: ctx.documents });
   const world = worldOf(view);
   const results = await netDetectResults(ctx.db, rows.map((r) => r.id));
+  const now = Date.now();
   const out = new Map<string, NetDetectIpState[]>();
   for (const r of rows) {
     out.set(
       r.id,
       r.ips.map((ip) => {
-        const mine = results.filter((x) => x.net_detect_id === r.id && x.ip === ip);
-        const newest = Math.max(...mine.map((x) => Date.parse(x.at)));
-        const fresh = mine.filter((x) => newest - Date.parse(x.at) <= RESULT_FRESH_MS);
+        // The rounds of the hosts that probe the path now: a host that stopped (its subnet left it, the path
+        // became one it cannot measure) leaves its last figures behind, which say nothing of the present.
+        const fresh = results.filter((x) => x.net_detect_id === r.id && x.ip === ip && now - Date.parse(x.at) <= RESULT_FRESH_MS);
         const probe = mergeProbes(fresh.map((x) => ({ sent: x.sent, received: x.received, ...(x.rtt_ms === null ? {} : { rttMs: Number(x.rtt_ms) }) })));
         return { DetectDestinationIp: ip, ...netDetectIpState(traceWitness(world, r, ip), probe) };
       }),
