@@ -33,6 +33,8 @@ export interface AgentOptions extends LinkOptions {
   /** On an LB node: its health checks, made from the report callback the agent gives (health-checks.ts). */
   health?: (report: (r: LbHealthReport) => void) => HealthMonitor;
   log?: (msg: string) => void;
+  /** NetDetect and underlay probes (probes.ts), started with a reader of the agent's current document. */
+  probes?: (document: () => HostDocument | undefined) => { stop(): void };
 }
 
 /** `read 12, plan 3, ip 40 ms`: the phases that took any time, slowest first. */
@@ -128,6 +130,7 @@ export function runAgent(o: AgentOptions) {
       .catch((e: unknown) => log(`flow report failed: ${e instanceof Error ? e.message : String(e)}`))
       .finally(() => (reporting = false));
   }, o.flowPeriodMs ?? 15_000);
+  const probes = o.probes?.(() => doc);
   const done = watch();
   return {
     done,
@@ -138,6 +141,7 @@ export function runAgent(o: AgentOptions) {
       clearInterval(flows);
       clearInterval(healthResend);
       health?.stop();
+      probes?.stop();
       await applying;
     },
   };

@@ -184,8 +184,9 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
           break;
         case 'network_acl':
         case 'peering':
+        case 'net_detect':
           // Their actions also record a change of every VPC whose hosts they affect (both VPCs of a peering; an EIP's
-          // action, the VPC of the instance it is or was bound to; a NAT gateway's, its VPC).
+          // action, the VPC of the instance it is or was bound to; a NAT gateway's, its VPC; a network detection's, its VPC).
           break;
         default:
           // A kind added later and not taught here: correct before fast.

@@ -29,6 +29,8 @@ export async function until<T>(what: string, f: () => Promise<T | undefined | fa
 export interface Box {
   dataDir: string;
   prefix: string;
+  /** The box's store: its PostgreSQL URL, or its SQLite file. */
+  database: string;
   vpc: VpcClient;
   cvm: CvmClient;
   clb: ClbClient;
@@ -63,6 +65,7 @@ export async function startBox(hosts = 3, env: Record<string, string> = {}, gate
   return {
     dataDir,
     prefix,
+    database: db?.url ?? join(dataDir, 'weft.db'),
     vpc: new VpcClient(opts),
     cvm: new CvmClient(opts),
     clb: new ClbClient(opts),
