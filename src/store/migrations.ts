@@ -635,6 +635,8 @@ const netDetect: Migration = {
       .addColumn('at', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('underlay_links_pk', ['from_host', 'to_host'])
       .execute();
+  },
+};
 
 const requestIds: Migration = {
   async up(db) {
