@@ -11,6 +11,7 @@ import type { LimitUsage } from '../contract/limit-usage.js';
 import type { GatewayFlowSample, LbHealthReport } from '../contract/agent-report.js';
 import { fetchDocument, sendFlows, sendHealth, sendLimitUsage, sendReport, type LinkOptions } from './controller-link.js';
 import type { HealthMonitor } from './health-checks.js';
+import { startInstanceCounters, type CounterReader } from './instance-counters.js';
 
 export interface Driver {
   /** Makes the data plane match the document; returns how many changes it made (and, optionally, where the time went, in ms). */
@@ -33,6 +34,9 @@ export interface AgentOptions extends LinkOptions {
   /** On an LB node: its health checks, made from the report callback the agent gives (health-checks.ts). */
   health?: (report: (r: LbHealthReport) => void) => HealthMonitor;
   log?: (msg: string) => void;
+  /** Reads the host's per-instance kernel counters for /metrics and GetMonitorData (instance-counters.ts). */
+  counters?: CounterReader;
+  counterPeriodMs?: number;
 }
 
 /** `read 12, plan 3, ip 40 ms`: the phases that took any time, slowest first. */
@@ -128,6 +132,7 @@ export function runAgent(o: AgentOptions) {
       .catch((e: unknown) => log(`flow report failed: ${e instanceof Error ? e.message : String(e)}`))
       .finally(() => (reporting = false));
   }, o.flowPeriodMs ?? 15_000);
+  const counters = o.counters && startInstanceCounters(o, o.counters, () => doc, log, o.counterPeriodMs);
   const done = watch();
   return {
     done,
@@ -137,6 +142,7 @@ export function runAgent(o: AgentOptions) {
       clearInterval(split);
       clearInterval(flows);
       clearInterval(healthResend);
+      counters?.stop();
       health?.stop();
       await applying;
     },

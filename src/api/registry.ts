@@ -2,6 +2,7 @@
 import type { ActionDef } from './action.js';
 import { clbActions } from './clb/index.js';
 import { cvmActions } from './cvm/index.js';
+import { monitorActions } from './monitor/index.js';
 import { vpcActions } from './vpc/index.js';
 
-export const ACTIONS: readonly ActionDef[] = [...vpcActions, ...cvmActions, ...clbActions];
+export const ACTIONS: readonly ActionDef[] = [...vpcActions, ...cvmActions, ...clbActions, ...monitorActions];

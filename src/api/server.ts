@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { quotasOf, type Account } from '../accounts/accounts.js';
 import { newRequestId } from '../core/ids.js';
 import type { Region } from '../core/region.js';
@@ -31,6 +32,8 @@ export interface ApiOptions {
   maxSkewSeconds?: number;
   /** The controller's host documents (its distribution cache), for the tracer actions; without it they compile from the store. */
   documents?: DocumentSource;
+  /** Called once per request with its action (`unknown` when none was recognised), answer code (`OK` or the error code) and seconds taken (metrics). */
+  observe?(action: string, code: string, seconds: number): void;
 }
 
 export interface RawRequest {
@@ -203,6 +206,14 @@ export function createApi(o: ApiOptions) {
   }
 
   async function handle(req: RawRequest): Promise<ApiReply> {
+    const t0 = performance.now();
+    const reply = await answer(req);
+    // Only known action names as labels: a client cannot grow the metric with made-up ones.
+    o.observe?.(reply.action && byName.has(reply.action) ? reply.action : 'unknown', reply.error ?? 'OK', (performance.now() - t0) / 1000);
+    return reply;
+  }
+
+  async function answer(req: RawRequest): Promise<ApiReply> {
     const requestId = newRequestId();
     try {
       const { action, response } = await dispatch(req, requestId);
@@ -253,8 +264,8 @@ function paramsHash(params: Record<string, unknown>, tokenName: string): string 
   return createHash('sha256').update(stableJson(rest)).digest('hex');
 }
 
-/** Serves the API over HTTP. */
-export function serveHttp(api: ReturnType<typeof createApi>): Server {
+/** Serves the API over HTTP; `metrics`, when given, answers GET /metrics (Prometheus text). */
+export function serveHttp(api: ReturnType<typeof createApi>, metrics?: { render(): Promise<string>; contentType: string }): Server {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -267,6 +278,13 @@ export function serveHttp(api: ReturnType<typeof createApi>): Server {
     req.on('end', () => {
       if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/health')) {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        return;
+      }
+      if (metrics && req.method === 'GET' && req.url === '/metrics') {
+        metrics.render().then(
+          (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+          (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(e)}\n`),
+        );
         return;
       }
       void api

@@ -21,7 +21,7 @@ import { notJsonError, parseActionArgs, preferStrings, UsageError } from './args
 import { addRegionCommands } from './region-commands.js';
 import { addTraceCommands } from './trace-commands.js';
 
-const SERVICES: Service[] = ['vpc', 'cvm', 'clb'];
+const SERVICES: Service[] = ['vpc', 'cvm', 'clb', 'monitor'];
 
 function storeUrl(dataDir: string, database?: string) {
   return database ?? join(dataDir, 'weft.db');

@@ -53,3 +53,30 @@ export interface GatewayFlowAnswer {
 export interface LbHealthReport {
   targets: { listenerId: string; ip: string; port: number; status: 'Alive' | 'Dead' | 'Unknown' }[];
 }
+
+/**
+ * What a host's agent reads from the kernel for one instance port
+ * (POST …/hosts/{id}/counters, body InstanceCounterReport): cumulative
+ * counters (a counter that goes down started again from 0: a recreated port
+ * or counting table). `in`/`out` are from the instance's side: out is what
+ * it sent (the router end of its veth received), in what it was sent. Drops
+ * are packets of or to the instance that the security groups or the network
+ * ACLs dropped (agent/instance-counters.ts).
+ */
+export interface InstanceCounterSample {
+  instanceId: string;
+  /** When the counters were read, ISO 8601 with a zone. */
+  at: string;
+  inBytes: number;
+  outBytes: number;
+  inPackets: number;
+  outPackets: number;
+  sgDropPackets: number;
+  aclDropPackets: number;
+}
+
+export interface InstanceCounterReport {
+  instances: InstanceCounterSample[];
+  /** Conntrack entries of each VPC router namespace of the host (nf_conntrack_count is per namespace). */
+  conntrack: { vpcId: string; entries: number }[];
+}

@@ -38,7 +38,10 @@ export const tokenHash = (token: string) => createHash('sha256').update(token).d
 
 export type Distribution = ReturnType<typeof createDistribution>;
 
-export function createDistribution(store: Store, o: { pollMs?: number; gatewayAddress?: string } = {}) {
+export function createDistribution(
+  store: Store,
+  o: { pollMs?: number; gatewayAddress?: string; counters?: (hostId: string, body: unknown) => Promise<{ status: number; answer?: unknown; error?: string }> } = {},
+) {
   const documents = createDocumentCache(store, o);
   const limits = createLimitCoordinator();
   /**
@@ -53,6 +56,8 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
   const given = new Map<string, CachedDocument>();
   /** The revision of the document each host's agent was last answered with, by this process. */
   const sent = new Map<string, number>();
+  /** When each host's agent last called with its token (metrics: agents connected). */
+  const seen = new Map<string, number>();
 
   async function current(hostId: string): Promise<CachedDocument | undefined> {
     const doc = await documents.get(hostId);
@@ -133,10 +138,11 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: string) {
     const url = new URL(req.url ?? '/', 'http://agent');
-    const m = /^\/v1\/hosts\/([a-z0-9-]+)\/(document|status|limits|flows|health)$/.exec(url.pathname);
+    const m = /^\/v1\/hosts\/([a-z0-9-]+)\/(document|status|limits|flows|health|counters)$/.exec(url.pathname);
     if (!m) return send(res, 404, { error: 'no such path' });
     const [, hostId, what] = m as unknown as [string, string, string];
     if (!(await authorised(hostId, req))) return send(res, 401, { error: 'bad host token' });
+    seen.set(hostId, Date.now());
     if (what === 'document' && req.method === 'GET') {
       let closed = false;
       res.on('close', () => (closed = true));
@@ -157,6 +163,16 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
       } catch (e) {
         return send(res, 400, { error: e instanceof Error ? e.message : String(e) });
       }
+    }
+    if (what === 'counters' && req.method === 'POST' && o.counters) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        return send(res, 400, { error: 'the body is not JSON' });
+      }
+      const r = await o.counters(hostId, parsed);
+      return r.status === 200 ? send(res, 200, r.answer) : send(res, r.status, { error: r.error });
     }
     if ((what === 'flows' || what === 'health') && req.method === 'POST') {
       let parsed: unknown;
@@ -181,7 +197,10 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
     });
   }
 
-  return { compile, documentsFor, serve, report, documents, close: () => documents.close() };
+  /** Hosts whose agent called within `withinMs` (a polling agent calls at least every 25 s). */
+  const connectedAgents = (withinMs = 60_000) => [...seen.values()].filter((t) => Date.now() - t <= withinMs).length;
+
+  return { compile, documentsFor, serve, report, documents, connectedAgents, close: () => documents.close() };
 }
 
 function send(res: ServerResponse, status: number, body?: unknown) {

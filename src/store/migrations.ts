@@ -593,6 +593,28 @@ const lbOperations: Migration = {
   },
 };
 
+/**
+ * 0014: per-instance traffic in 10 s buckets (controller/instance-counters.ts),
+ * what GetMonitorData answers from; kept for MONITOR_RETENTION_S.
+ */
+const monitor: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('monitor_samples')
+      .addColumn('instance_id', 'text', (c) => c.notNull())
+      .addColumn('at', 'bigint', (c) => c.notNull()) // bucket start, Unix seconds
+      .addColumn('in_bytes', 'bigint', (c) => c.notNull())
+      .addColumn('out_bytes', 'bigint', (c) => c.notNull())
+      .addColumn('in_packets', 'bigint', (c) => c.notNull())
+      .addColumn('out_packets', 'bigint', (c) => c.notNull())
+      .addColumn('sg_drop_packets', 'bigint', (c) => c.notNull())
+      .addColumn('acl_drop_packets', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('monitor_samples_pk', ['instance_id', 'at'])
+      .execute();
+    await db.schema.createIndex('monitor_samples_by_at').on('monitor_samples').column('at').execute();
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
@@ -606,6 +628,7 @@ const migrations: Record<string, Migration> = {
   '0010-gateway-flows': gatewayFlows,
   '0011-load-balancers': loadBalancers,
   '0012-lb-operations': lbOperations,
+  '0014-monitor': monitor,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

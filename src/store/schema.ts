@@ -300,6 +300,19 @@ export interface NatDnatRulesTable {
   created_at: string;
 }
 
+/** Per-instance traffic per 10 s bucket (migration 0014). */
+export interface MonitorSamplesTable {
+  instance_id: string;
+  /** Bucket start, Unix seconds. */
+  at: number;
+  in_bytes: number;
+  out_bytes: number;
+  in_packets: number;
+  out_packets: number;
+  sg_drop_packets: number;
+  acl_drop_packets: number;
+}
+
 export interface HostsTable {
   id: string; // h1, h2 …
   zone: string;
@@ -432,6 +445,7 @@ export interface LbTargetHealthTable {
 
 export interface DB {
   hosts: HostsTable;
+  monitor_samples: MonitorSamplesTable;
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
   meta: MetaTable;

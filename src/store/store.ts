@@ -14,6 +14,7 @@
  * flushes overlap. On SQLite the single connection serialises writers anyway.
  */
 import { mkdirSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
@@ -47,6 +48,8 @@ export interface Store {
   revision(): Promise<number>;
   /** Calls `fn` with the new revision and what changed after each write this process commits. */
   onCommit(fn: (revision: number, changes: readonly Change[]) => void): () => void;
+  /** Calls `fn` with how long each write() took, commit and durability wait included, and whether it committed (metrics). */
+  onWriteTimed(fn: (seconds: number, ok: boolean) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -66,10 +69,19 @@ export async function openStore(url: string): Promise<Store> {
     throw e;
   }
   const listeners = new Set<(revision: number, changes: readonly Change[]) => void>();
-  return {
-    db,
-    engine,
-    async write(fn) {
+  const timers = new Set<(seconds: number, ok: boolean) => void>();
+  const write: Store['write'] = async (fn) => {
+    const t0 = performance.now();
+    let ok = false;
+    try {
+      const result = await writeOnce(fn);
+      ok = true;
+      return result;
+    } finally {
+      for (const t of timers) t((performance.now() - t0) / 1000, ok);
+    }
+  };
+  const writeOnce: Store['write'] = async (fn) => {
       let committed = 0;
       const log: Change[] = [];
       const result = await db.transaction().execute(async (tx) => {
@@ -112,6 +124,14 @@ export async function openStore(url: string): Promise<Store> {
       if (engine === 'postgres') await sql`select pg_current_xact_id()`.execute(db);
       for (const l of listeners) l(committed, log);
       return result;
+  };
+  return {
+    db,
+    engine,
+    write,
+    onWriteTimed(fn) {
+      timers.add(fn);
+      return () => void timers.delete(fn);
     },
     onCommit(fn) {
       listeners.add(fn);
