@@ -14,7 +14,7 @@
  * agent's document is behind on). Buckets older than MONITOR_RETENTION_S go.
  */
 import { sql } from 'kysely';
-import { checkCounterReport, delta, spread, type Totals } from '../core/instance-counters.js';
+import { checkCounterReport, delta, MAX_GAP_MS, spread, type Totals } from '../core/instance-counters.js';
 import { BUCKET_SECONDS, MONITOR_RETENTION_S } from '../core/monitor-metrics.js';
 import type { MonitorSamplesTable } from '../store/schema.js';
 import type { Store } from '../store/store.js';
@@ -47,6 +47,7 @@ export function createInstanceCounters(store: Store, metrics: Metrics) {
       const d = delta(prev?.totals, s);
       if (!d || !prev) continue;
       metrics.addInstance(s.instanceId, hostId, d);
+      if (s.atMs - prev.atMs > MAX_GAP_MS) continue;
       for (const b of spread(prev.atMs, s.atMs, d, BUCKET_SECONDS * 1000)) {
         const at = b.bucket / 1000;
         const row = buckets.get(`${s.instanceId} ${at}`) ?? { instance_id: s.instanceId, at, in_bytes: 0, out_bytes: 0, in_packets: 0, out_packets: 0, sg_drop_packets: 0, acl_drop_packets: 0 };

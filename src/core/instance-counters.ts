@@ -162,6 +162,9 @@ export function delta(prev: Totals | undefined, next: Totals): Totals | undefine
   return d;
 }
 
+/** Beyond this between two readings, what was counted is not placed in time (nothing says when it flowed). */
+export const MAX_GAP_MS = 10 * 60_000;
+
 /**
  * Spreads what was counted between `fromMs` and `toMs` over the `bucketMs`
  * buckets the interval overlaps, in proportion to the overlap (readings every
