@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client as MonitorClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/monitor/v20180724/monitor_client.js';
 import type { InstanceCounterSample } from '../../src/contract/agent-report.js';
-import { sendCounters, type LinkOptions } from '../../src/agent/controller-link.js';
+import { sendCounters, sendFlows, type LinkOptions } from '../../src/agent/controller-link.js';
 import { registerHost } from '../../src/controller/agents-endpoint.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { engineName, errorOf, startRegion, type Creds, type TestRegion } from '../helpers/region.js';
@@ -135,6 +135,42 @@ describe(`monitor API and counter reports (${engineName()})`, () => {
     await sendCounters(h1, { instances: [sample('ins-00000000', now - 20, { outBytes: 5 }), sample('ins-00000000', now - 10, { outBytes: 50 })], conntrack: [] });
     assert.equal((await store.db.selectFrom('monitor_samples').selectAll().where('instance_id', '=', 'ins-00000000').execute()).length, 0);
     assert.deepEqual(await store.db.selectFrom('monitor_samples').selectAll().where('instance_id', '=', bobIns).execute(), before_);
+  });
+
+  it('answers QCE/NAT_GATEWAY figures from the flow monitor, per minute, the gateway’s addresses summed', async () => {
+    const vpcId = (await r.vpc().CreateVpc({ VpcName: 'n', CidrBlock: '10.1.0.0/16' })).Vpc!.VpcId!;
+    const nat = (await r.vpc().CreateNatGateway({ NatGatewayName: 'n', VpcId: vpcId, AddressCount: 1 })).NatGatewaySet![0]!.NatGatewayId!;
+    for (let i = 0; i < 200 && (await r.vpc().DescribeNatGateways({ NatGatewayIds: [nat] })).NatGatewaySet![0]!.State !== 'AVAILABLE'; i++) await new Promise((ok) => setTimeout(ok, 50));
+    await r.vpc().EnableGatewayFlowMonitor({ GatewayId: nat });
+    const gw1: LinkOptions = { ...h1, hostId: 'gw1', token: await registerHost(store, { id: 'gw1', zone: 'local-1', underlay: '100.64.1.11', role: 'gateway' }) };
+    const t0 = Math.floor(Date.now() / 1000 / 60) * 60 - 180;
+    const flow = (at: number, privateIp: string, outBytes: number, connections: number) => ({
+      natGatewayId: nat,
+      privateIp,
+      at: new Date(at * 1000).toISOString(),
+      inBytes: 0,
+      outBytes,
+      inPackets: 0,
+      outPackets: outBytes / 1000,
+      connections,
+      newConnections: 0,
+    });
+    // Two addresses, 3 750 000 bytes out each in the minute from t0: 7 500 000 bytes = 1 Mbps; 3 750 + 3 750 packets = 125/s.
+    await sendFlows(gw1, { flows: [flow(t0, '10.1.0.5', 0, 1), flow(t0, '10.1.0.6', 0, 1)] });
+    await sendFlows(gw1, { flows: [flow(t0 + 60, '10.1.0.5', 3_750_000, 4), flow(t0 + 60, '10.1.0.6', 3_750_000, 6)] });
+    const get = (MetricName: string) =>
+      monitor().GetMonitorData({ Namespace: 'QCE/NAT_GATEWAY', MetricName, Period: 60, StartTime: iso(t0), EndTime: iso(t0 + 59), Instances: [{ Dimensions: [{ Name: 'natId', Value: nat }] }] });
+    const out = (await get('OutBandwidth')).DataPoints![0]!;
+    assert.deepEqual([out.Timestamps, out.Values], [[t0], [1]]);
+    assert.deepEqual((await get('OutPkg')).DataPoints![0]!.Values, [125]);
+    const metrics = await monitor().DescribeBaseMetrics({ Namespace: 'QCE/NAT_GATEWAY' });
+    assert.deepEqual(metrics.MetricSet!.map((m) => [m.MetricName, m.Period]), [['OutBandwidth', [60]], ['InBandwidth', [60]], ['OutPkg', [60]], ['InPkg', [60]], ['Conns', [60]]]);
+    const at10 = await errorOf(monitor().GetMonitorData({ Namespace: 'QCE/NAT_GATEWAY', MetricName: 'OutBandwidth', Period: 10, Instances: [{ Dimensions: [{ Name: 'natId', Value: nat }] }] }));
+    assert.equal(at10.code, 'InvalidParameterValue', at10.message);
+    assert.match(at10.message, /use 60/);
+    const foreign = await errorOf(monitor(bob).GetMonitorData({ Namespace: 'QCE/NAT_GATEWAY', MetricName: 'OutBandwidth', Period: 60, Instances: [{ Dimensions: [{ Name: 'natId', Value: nat }] }] }));
+    assert.equal(foreign.code, 'ResourceNotFound', foreign.message);
+    assert.match(foreign.message, /NAT gateway/);
   });
 
   it('refuses bad GetMonitorData and DescribeBaseMetrics calls with Tencent codes', async () => {

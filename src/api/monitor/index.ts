@@ -6,13 +6,15 @@
  * buckets come from; docs/operations.md).
  *
  * Errors, all before anything is read (nothing is ever written here): an
- * unknown namespace or metric, a period other than 10 or 60, an unreadable
+ * unknown namespace or metric, a period the metric does not have, an unreadable
  * time, EndTime before StartTime, a range reaching past the retention or
  * holding more than 7200 points → InvalidParameterValue; a dimension other
- * than InstanceId → InvalidParameterValue; an instance that does not exist or
- * is another account's → ResourceNotFound (the same answer for both).
+ * than the metric's (InstanceId, natId) → InvalidParameterValue; an instance
+ * or NAT gateway that does not exist or is another account's →
+ * ResourceNotFound (the same answer for both).
  */
-import { MAX_POINTS, METRICS, MONITOR_RETENTION_S, NAMESPACES, PERIODS, dataPoints, metricOf } from '../../core/monitor-metrics.js';
+import { MAX_POINTS, METRICS, MONITOR_RETENTION_S, NAMESPACES, dataPoints, metricOf } from '../../core/monitor-metrics.js';
+import { ownedResources, storedBuckets } from '../../store/monitor.js';
 import { defineAction, type ActionDef } from '../action.js';
 import { fail } from '../errors.js';
 import { arr, intish, obj, opt, str } from '../params.js';
@@ -38,8 +40,8 @@ export const describeBaseMetrics = defineAction({
         MetricName: m.name,
         Unit: m.unit,
         UnitCname: m.unitCname,
-        Period: [...PERIODS],
-        Periods: PERIODS.map((x) => ({ Period: String(x), StatType: ['avg', 'max', 'min'] })),
+        Period: [...m.periods],
+        Periods: m.periods.map((x) => ({ Period: String(x), StatType: ['avg', 'max', 'min'] })),
         Meaning: { En: m.meaningEn, Zh: m.meaningZh },
         Dimensions: [{ Dimensions: [m.dimension] }],
         MetricCName: m.cname,
@@ -83,8 +85,8 @@ export const getMonitorData = defineAction({
           .join(', ')} (DescribeBaseMetrics lists them).`,
       );
     const period = p.Period ?? 300;
-    if (!(PERIODS as readonly number[]).includes(period))
-      fail('InvalidParameterValue', `The period ${period} (\`Period\`) is not supported for ${p.MetricName}; use ${PERIODS.join(' or ')} (seconds).`);
+    if (!def.periods.includes(period))
+      fail('InvalidParameterValue', `The period ${period} (\`Period\`) is not supported for ${p.MetricName}; use ${def.periods.join(' or ')} (seconds).`);
     if (p.Instances.length < 1 || p.Instances.length > 50)
       fail('InvalidParameterValue', `\`Instances\` has ${p.Instances.length} instance(s); give 1 to 50 per request.`);
     const now = Math.floor(Date.now() / 1000);
@@ -99,24 +101,16 @@ export const getMonitorData = defineAction({
     const ids = p.Instances.map((inst, i) => {
       const d = inst.Dimensions;
       if (d.length !== 1 || d[0]!.Name !== def.dimension)
-        fail('InvalidParameterValue', `\`Instances.${i}.Dimensions\` must be exactly [{"Name":"${def.dimension}","Value":"ins-…"}] for ${def.namespace}.`);
+        fail('InvalidParameterValue', `\`Instances.${i}.Dimensions\` must be exactly [{"Name":"${def.dimension}","Value":"${def.source === 'instance' ? 'ins' : 'nat'}-…"}] for ${def.namespace}.`);
       return d[0]!.Value;
     });
     const unique = [...new Set(ids)];
-    const owned = new Set(
-      (await ctx.db.selectFrom('instances').select('id').where('id', 'in', unique).where('account', '=', ctx.account.uin).execute()).map((r) => r.id),
-    );
+    const owned = await ownedResources(ctx.db, def.source, ctx.account.uin, unique);
     const missing = unique.find((id) => !owned.has(id));
-    // Another account's instance answers exactly like a missing one.
-    if (missing) fail('ResourceNotFound', `The instance \`${missing}\` (\`Instances.${ids.indexOf(missing)}.Dimensions.0.Value\`) does not exist.`);
-    const rows = await ctx.db
-      .selectFrom('monitor_samples')
-      .select(['instance_id', 'at', def.field])
-      .where('instance_id', 'in', unique)
-      .where('at', '>=', start - (start % period))
-      .where('at', '<=', end)
-      .orderBy('at')
-      .execute();
+    // Another account's resource answers exactly like a missing one.
+    if (missing)
+      fail('ResourceNotFound', `The ${def.source === 'instance' ? 'instance' : 'NAT gateway'} \`${missing}\` (\`Instances.${ids.indexOf(missing)}.Dimensions.0.Value\`) does not exist.`);
+    const rows = await storedBuckets(ctx.db, def, unique, start - (start % period), end);
     const stats = p.SpecifyStatistics ?? 0;
     return {
       Period: period,
@@ -125,7 +119,7 @@ export const getMonitorData = defineAction({
       EndTime: beijing(end),
       Msg: '',
       DataPoints: ids.map((id) => {
-        const buckets = rows.filter((r) => r.instance_id === id).map((r) => ({ at: Number(r.at), value: Number(r[def.field]) }));
+        const buckets = rows.filter((r) => r.id === id);
         const pts = dataPoints(buckets, def, period, start, end);
         return {
           Dimensions: [{ Name: def.dimension, Value: id }],
