@@ -60,7 +60,7 @@ export async function startController(o: ControllerOptions) {
   store.onWriteTimed(metrics.observeStoreWrite);
   const counters = createInstanceCounters(store, metrics);
   // One document cache for the agents and the API's packet tracer: a trace reads what the agents are sent.
-  const distribution = createDistribution(store, { gatewayAddress: region.gatewayAddress, counters: counters.receive });
+  const distribution = createDistribution(store, { gatewayAddress: region.gatewayAddress, counters: counters.receive, metrics });
   metrics.setSources({ revision: () => store.revision(), hostLag: () => hostLag(store, distribution), agentsConnected: () => distribution.connectedAgents() });
   const api = createApi({
     store,

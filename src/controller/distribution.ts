@@ -33,6 +33,7 @@ import { createDocumentCache, type CachedDocument } from './document-cache.js';
 import { createLimitCoordinator } from './limit-coordinator.js';
 import { receiveFlows } from './gateway-flows.js';
 import { receiveHealth } from './lb-health.js';
+import type { Metrics } from './metrics.js';
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -40,7 +41,14 @@ export type Distribution = ReturnType<typeof createDistribution>;
 
 export function createDistribution(
   store: Store,
-  o: { pollMs?: number; gatewayAddress?: string; counters?: (hostId: string, body: unknown) => Promise<{ status: number; answer?: unknown; error?: string }> } = {},
+  o: {
+    pollMs?: number;
+    gatewayAddress?: string;
+    /** Takes an agent's per-instance counters (POST …/counters; instance-counters.ts). */
+    counters?: (hostId: string, body: unknown) => Promise<{ status: number; answer?: unknown; error?: string }>;
+    /** For report handling: `metrics?.recordDriftRepairs(hostId, n)` when an agent reports drift it repaired (metrics.ts). */
+    metrics?: Pick<Metrics, 'recordDriftRepairs'>;
+  } = {},
 ) {
   const documents = createDocumentCache(store, o);
   const limits = createLimitCoordinator();
