@@ -21,6 +21,8 @@ describe(`metrics in a box (${engineName()})`, { skip: isRoot ? false : 'needs r
   let endpoint = '';
   const id: Record<'a' | 'b', string> = { a: '', b: '' };
   const ip: Record<'a' | 'b', string> = { a: '', b: '' };
+  const subnet: Record<'a' | 'b', string> = { a: '', b: '' };
+  let vpcId = '';
 
   const metricsText = () =>
     new Promise<string>((ok, fail) =>
@@ -55,7 +57,7 @@ describe(`metrics in a box (${engineName()})`, { skip: isRoot ? false : 'needs r
     const creds = JSON.parse(readFileSync(join(box.dataDir, 'credentials.json'), 'utf8')) as Creds;
     endpoint = creds.Endpoint;
     monitor = new MonitorClient({ credential: { secretId: creds.SecretId, secretKey: creds.SecretKey }, region: 'local', profile: { httpProfile: { endpoint, protocol: 'http://', reqTimeout: 30 } } });
-    const vpcId = (await box.vpc.CreateVpc({ VpcName: 'm', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
+    vpcId = (await box.vpc.CreateVpc({ VpcName: 'm', CidrBlock: '10.0.0.0/16' })).Vpc!.VpcId!;
     const sg = (await box.vpc.CreateSecurityGroupWithPolicies({
       GroupName: 'm',
       GroupDescription: 'tcp 5001 and icmp in, all out',
@@ -69,6 +71,7 @@ describe(`metrics in a box (${engineName()})`, { skip: isRoot ? false : 'needs r
     })).SecurityGroup!.SecurityGroupId!;
     for (const [k, zone, cidr] of [['a', 'local-1', '10.0.1.0/24'], ['b', 'local-2', '10.0.2.0/24']] as const) {
       const subnetId = (await box.vpc.CreateSubnet({ VpcId: vpcId, SubnetName: k, CidrBlock: cidr, Zone: zone })).Subnet!.SubnetId!;
+      subnet[k] = subnetId;
       id[k] = (await box.cvm.RunInstances({ Placement: { Zone: zone }, VirtualPrivateCloud: { VpcId: vpcId, SubnetId: subnetId }, SecurityGroupIds: [sg] })).InstanceIdSet![0]!;
     }
     const running = await until('instances RUNNING', async () => {
@@ -135,5 +138,31 @@ describe(`metrics in a box (${engineName()})`, { skip: isRoot ? false : 'needs r
     // A SYN and its retransmissions within 2 s: a handful, not thousands.
     assert.ok(moved <= 5, `${moved} drops for one refused connection`);
     assert.equal((await counter('weft_instance_acl_drop_packets_total', id.b)) ?? 0, 0, 'no ACL here');
+  });
+
+  it('counts a packet a network ACL drops as an ACL drop of the receiver, not an SG drop', async () => {
+    const acl = (await box.vpc.CreateNetworkAcl({ VpcId: vpcId, NetworkAclName: 'b' })).NetworkAcl!.NetworkAclId!;
+    // icmp only: tcp 5001, which the security group allows, is dropped at b's subnet boundary.
+    await box.vpc.ModifyNetworkAclEntries({
+      NetworkAclId: acl,
+      NetworkAclEntrySet: { Ingress: [{ Protocol: 'ICMP', CidrBlock: '10.0.0.0/16', Action: 'ACCEPT' }], Egress: [{ Protocol: 'ICMP', CidrBlock: '10.0.0.0/16', Action: 'ACCEPT' }] },
+    });
+    await box.vpc.AssociateNetworkAclSubnets({ NetworkAclId: acl, SubnetIds: [subnet.b] });
+    await until('the ACL is in force', async () => (await box.exec(id.a, ['nc', '-z', '-w', '1', ip.b, '5001'])).code !== 0, 20_000);
+    // Quiet: no retransmission of the probes above still in flight.
+    await new Promise((ok) => setTimeout(ok, 3000));
+    const sgBefore = (await counter('weft_instance_sg_drop_packets_total', id.b)) ?? 0;
+    const aclBefore = await until('b ACL drops counted', async () => {
+      const v = await counter('weft_instance_acl_drop_packets_total', id.b);
+      return v !== undefined && v >= 1 && v;
+    }, 15_000);
+    const r = await box.exec(id.a, ['nc', '-z', '-w', '2', ip.b, '5001']);
+    assert.notEqual(r.code, 0, 'tcp 5001 is dropped by the ACL');
+    const moved = await until('b ACL drops moved', async () => {
+      const v = ((await counter('weft_instance_acl_drop_packets_total', id.b)) ?? 0) - aclBefore;
+      return v >= 1 && v;
+    }, 15_000);
+    assert.ok(moved <= 5, `${moved} ACL drops for one refused connection`);
+    assert.equal(((await counter('weft_instance_sg_drop_packets_total', id.b)) ?? 0) - sgBefore, 0, 'the ACL dropped it before the security group saw it');
   });
 });
