@@ -24,6 +24,8 @@ export type CounterReportResult = { status: 200; answer: { accepted: number; unk
 
 export function createInstanceCounters(store: Store, metrics: Metrics) {
   const last = new Map<string, { atMs: number; totals: Totals }>();
+  /** What each host reported last: instances and VPC routers, to drop the series of those it stops reporting. */
+  const reported = new Map<string, { instances: Set<string>; vpcs: Set<string> }>();
   let prunedAt = 0;
 
   async function receive(hostId: string, body: unknown, now = Date.now()): Promise<CounterReportResult> {
@@ -61,6 +63,14 @@ export function createInstanceCounters(store: Store, metrics: Metrics) {
       }
     }
     for (const c of checked.conntrack) metrics.setConntrack(hostId, c.vpcId, c.entries);
+    const current = { instances: new Set(checked.samples.map((x) => x.instanceId).filter((x) => placed.has(x))), vpcs: new Set(checked.conntrack.map((c) => c.vpcId)) };
+    const was = reported.get(hostId);
+    for (const gone of [...(was?.instances ?? [])].filter((x) => !current.instances.has(x))) {
+      metrics.removeInstance(gone, hostId);
+      last.delete(`${hostId} ${gone}`);
+    }
+    for (const gone of [...(was?.vpcs ?? [])].filter((x) => !current.vpcs.has(x))) metrics.removeConntrack(hostId, gone);
+    reported.set(hostId, current);
     await addBuckets(store, [...buckets.values()]);
     if (now - prunedAt > 60_000) {
       prunedAt = now;

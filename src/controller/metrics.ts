@@ -126,8 +126,15 @@ export function createMetrics() {
       // Incremented by 0 too: the series exists from the first figures on.
       for (const [field] of INSTANCE_COUNTERS) instance[field].inc({ instance: instanceId, host }, d[field]);
     },
+    /** An instance its host no longer reports (deleted, moved): its series go, so deleted instances do not pile up. */
+    removeInstance(instanceId: string, host: string) {
+      for (const [field] of INSTANCE_COUNTERS) instance[field].remove({ instance: instanceId, host });
+    },
     setConntrack(host: string, vpc: string, entries: number) {
       conntrack.set({ host, vpc }, entries);
+    },
+    removeConntrack(host: string, vpc: string) {
+      conntrack.remove({ host, vpc });
     },
     /** The text exposition (Content-Type in `contentType`). */
     async render(): Promise<string> {

@@ -82,48 +82,48 @@ export async function openStore(url: string): Promise<Store> {
     }
   };
   const writeOnce: Store['write'] = async (fn) => {
-      let committed = 0;
-      const log: Change[] = [];
-      const result = await db.transaction().execute(async (tx) => {
-        // The revision row lock is held until commit; a synchronous commit holds it through the WAL
-        // flush as well, so writers would flush one at a time. Commit without waiting, and wait below.
-        if (engine === 'postgres') await sql`set local synchronous_commit = off`.execute(tx);
-        let taken: Promise<number> | undefined;
-        const revision = () =>
-          (taken ??= tx
-            .updateTable('meta')
-            .set({ revision: sql`revision + 1` })
-            .where('id', '=', 1)
-            .returning('revision')
-            .executeTakeFirstOrThrow()
-            .then((r) => r.revision));
-        const now = new Date().toISOString();
-        const result = await fn({ tx, revision, now, changed: (account, kind, id, op) => void log.push({ account, kind, id, op }) });
-        if (!taken && log.length && engine === 'postgres') {
-          // Revision and change log in one statement: the lock then lasts one statement and the commit.
-          const values = sql.join(log.map((c) => sql`(${c.account}, ${c.kind}, ${c.id}, ${c.op})`));
-          const { rows } = await sql<{ revision: number | string }>`
-            with r as (update meta set revision = revision + 1 where id = 1 returning revision)
-            insert into changes (revision, account, kind, resource_id, op, at)
-            select r.revision, c.account, c.kind, c.resource_id, c.op, ${now} from r, (values ${values}) as c(account, kind, resource_id, op)
-            returning revision`.execute(tx);
-          committed = Number(rows[0]!.revision);
-          return result;
-        }
-        committed = await revision();
-        if (log.length)
-          await tx
-            .insertInto('changes')
-            .values(log.map((c) => ({ revision: committed, account: c.account, kind: c.kind, resource_id: c.id, op: c.op, at: now })))
-            .execute();
+    let committed = 0;
+    const log: Change[] = [];
+    const result = await db.transaction().execute(async (tx) => {
+      // The revision row lock is held until commit; a synchronous commit holds it through the WAL
+      // flush as well, so writers would flush one at a time. Commit without waiting, and wait below.
+      if (engine === 'postgres') await sql`set local synchronous_commit = off`.execute(tx);
+      let taken: Promise<number> | undefined;
+      const revision = () =>
+        (taken ??= tx
+          .updateTable('meta')
+          .set({ revision: sql`revision + 1` })
+          .where('id', '=', 1)
+          .returning('revision')
+          .executeTakeFirstOrThrow()
+          .then((r) => r.revision));
+      const now = new Date().toISOString();
+      const result = await fn({ tx, revision, now, changed: (account, kind, id, op) => void log.push({ account, kind, id, op }) });
+      if (!taken && log.length && engine === 'postgres') {
+        // Revision and change log in one statement: the lock then lasts one statement and the commit.
+        const values = sql.join(log.map((c) => sql`(${c.account}, ${c.kind}, ${c.id}, ${c.op})`));
+        const { rows } = await sql<{ revision: number | string }>`
+          with r as (update meta set revision = revision + 1 where id = 1 returning revision)
+          insert into changes (revision, account, kind, resource_id, op, at)
+          select r.revision, c.account, c.kind, c.resource_id, c.op, ${now} from r, (values ${values}) as c(account, kind, resource_id, op)
+          returning revision`.execute(tx);
+        committed = Number(rows[0]!.revision);
         return result;
-      });
-      // Durable before anyone is told: a synchronous commit that writes a commit record (it takes a
-      // transaction ID) returns once the WAL is flushed past it, and so past this write's commit.
-      // Concurrent writers' waits share flushes (group commit), outside the lock.
-      if (engine === 'postgres') await sql`select pg_current_xact_id()`.execute(db);
-      for (const l of listeners) l(committed, log);
+      }
+      committed = await revision();
+      if (log.length)
+        await tx
+          .insertInto('changes')
+          .values(log.map((c) => ({ revision: committed, account: c.account, kind: c.kind, resource_id: c.id, op: c.op, at: now })))
+          .execute();
       return result;
+    });
+    // Durable before anyone is told: a synchronous commit that writes a commit record (it takes a
+    // transaction ID) returns once the WAL is flushed past it, and so past this write's commit.
+    // Concurrent writers' waits share flushes (group commit), outside the lock.
+    if (engine === 'postgres') await sql`select pg_current_xact_id()`.execute(db);
+    for (const l of listeners) l(committed, log);
+    return result;
   };
   return {
     db,

@@ -124,6 +124,11 @@ describe(`monitor API and counter reports (${engineName()})`, () => {
     await sendCounters(h1, { instances: [sample(other, t0 + 20, { outBytes: 2_500_000 })], conntrack: [] }); // port recreated
     const d = await monitor().GetMonitorData({ Namespace: 'QCE/CVM', MetricName: 'LanOuttraffic', Period: 10, StartTime: iso(t0), EndTime: iso(t0 + 19), Instances: [{ Dimensions: [{ Name: 'InstanceId', Value: other }] }] });
     assert.deepEqual(d.DataPoints![0]!.Values, [1, 2]);
+    // h1 reported only this instance: the earlier one's series went (a deleted instance does not stay in /metrics).
+    const text = await metricsText();
+    assert.match(text, new RegExp(`weft_instance_out_bytes_total\\{instance="${other}",host="h1"\\} 3750000`));
+    assert.doesNotMatch(text, new RegExp(`instance="${ins}"`));
+    assert.doesNotMatch(text, /vpc="vpc-abcd1234"/, 'nor the conntrack of a router it no longer reports');
   });
 
   it('refuses a report of instances the host does not carry, and malformed reports', async () => {
