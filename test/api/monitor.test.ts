@@ -89,6 +89,9 @@ describe(`monitor API and counter reports (${engineName()})`, () => {
   });
 
   it('turns reported counters into 10 s and 60 s data points and /metrics counters', async () => {
+    // A bucket past the 24 h retention, to be pruned by the first report the controller takes.
+    const stale = Math.floor(Date.now() / 1000) - 25 * 3600;
+    await store.db.insertInto('monitor_samples').values({ instance_id: ins, at: stale, in_bytes: 1, out_bytes: 1, in_packets: 1, out_packets: 1, sg_drop_packets: 0, acl_drop_packets: 0 }).execute();
     const t0 = Math.floor(Date.now() / 1000 / 60) * 60 - 120; // two whole minutes ago, minute-aligned
     // Readings every 10 s on bucket edges: 1 250 000 bytes out per 10 s = 1 Mbps; 1 000 packets in per 10 s = 100 packets/s.
     const readings = [0, 1, 2, 3, 4, 5, 6].map((i) => sample(ins, t0 + 10 * i, { outBytes: 1_250_000 * i, inPackets: 1000 * i, sgDropPackets: 3 * i }));
@@ -103,6 +106,7 @@ describe(`monitor API and counter reports (${engineName()})`, () => {
     assert.equal(in60.Period, 60);
     assert.deepEqual(in60.DataPoints![0]!.Timestamps, [t0]);
     assert.deepEqual(in60.DataPoints![0]!.Values, [100]);
+    assert.equal((await store.db.selectFrom('monitor_samples').select('at').where('at', '=', stale).execute()).length, 0, 'retention: the stale bucket went');
     const text = await metricsText();
     const value = (name: string) => Number(new RegExp(`^${name}\\{instance="${ins}",host="h1"\\} (\\S+)$`, 'm').exec(text)?.[1]);
     assert.equal(value('weft_instance_out_bytes_total'), 7_500_000);
