@@ -75,8 +75,24 @@ export interface InstanceCounterSample {
   aclDropPackets: number;
 }
 
+/**
+ * What a gateway node counts for one elastic IP it carries (cumulative, as
+ * above): out is what the EIP's instance sent to the internet through this
+ * node, in what the internet sent to the EIP through it.
+ */
+export interface EipCounterSample {
+  publicIp: string;
+  at: string;
+  inBytes: number;
+  outBytes: number;
+  inPackets: number;
+  outPackets: number;
+}
+
 export interface InstanceCounterReport {
   instances: InstanceCounterSample[];
+  /** On a gateway node: its EIPs' counters. */
+  eips?: EipCounterSample[];
   /** Conntrack entries of each VPC router namespace of the host (nf_conntrack_count is per namespace). */
   conntrack: { vpcId: string; entries: number }[];
 }

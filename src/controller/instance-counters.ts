@@ -11,36 +11,50 @@
  * before it is lost (a gap in the data points, as Tencent's monitor has when
  * it "drops points"). An instance the store does not place on the reporting
  * host is dropped and named in the answer (a deleted or moved instance the
- * agent's document is behind on). Buckets older than MONITOR_RETENTION_S go.
+ * agent's document is behind on). Gateway nodes report their EIPs' counters
+ * the same way (kept under the address's ID; an address not bound now is
+ * dropped and named). Buckets older than MONITOR_RETENTION_S go.
  */
 import { sql } from 'kysely';
-import { checkCounterReport, delta, MAX_GAP_MS, spread, type Totals } from '../core/instance-counters.js';
+import { checkCounterReport, checkEipSamples, delta, MAX_GAP_MS, spread, type Totals } from '../core/instance-counters.js';
 import { BUCKET_SECONDS, MONITOR_RETENTION_S } from '../core/monitor-metrics.js';
 import type { MonitorSamplesTable } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 
-export type CounterReportResult = { status: 200; answer: { accepted: number; unknownInstances: string[] } } | { status: 400 | 403; error: string };
+export type CounterReportResult = { status: 200; answer: { accepted: number; unknownInstances: string[]; unknownEips: string[] } } | { status: 400 | 403; error: string };
 
 export function createInstanceCounters(store: Store, metrics: Metrics) {
   const last = new Map<string, { atMs: number; totals: Totals }>();
   /** What each host reported last: instances and VPC routers, to drop the series of those it stops reporting. */
-  const reported = new Map<string, { instances: Set<string>; vpcs: Set<string> }>();
+  const reported = new Map<string, { instances: Set<string>; eips: Map<string, string>; vpcs: Set<string> }>();
   let prunedAt = 0;
 
   async function receive(hostId: string, body: unknown, now = Date.now()): Promise<CounterReportResult> {
     const checked = checkCounterReport(body, now);
     if (!checked.ok) return { status: 400, error: checked.errors.join('; ') };
+    const eipsChecked = checkEipSamples((body as { eips?: unknown }).eips, now);
+    if (!eipsChecked.ok) return { status: 400, error: eipsChecked.errors.join('; ') };
     const host = await store.db.selectFrom('hosts').select('role').where('id', '=', hostId).executeTakeFirst();
-    if (host?.role !== 'host') return { status: 403, error: `${hostId} is not a host: only hosts carry instance ports` };
+    if (checked.samples.length && host?.role !== 'host') return { status: 403, error: `${hostId} is not a host: only hosts carry instance ports` };
+    if (eipsChecked.samples.length && host?.role !== 'gateway') return { status: 403, error: `${hostId} is not a gateway node: only gateway nodes carry EIPs` };
     const ids = [...new Set(checked.samples.map((s) => s.instanceId))];
     const placed = new Set(
       ids.length ? (await store.db.selectFrom('instances').select('id').where('id', 'in', ids).where('host_id', '=', hostId).execute()).map((r) => r.id) : [],
     );
+    // EIPs by address: the figures are kept under the address's ID, so a released and reallocated address starts afresh.
+    const ips = [...new Set(eipsChecked.samples.map((e) => e.publicIp))];
+    const eipIds = new Map(
+      ips.length ? (await store.db.selectFrom('addresses').select(['id', 'ip']).where('ip', 'in', ips).where('status', '=', 'BIND').execute()).map((r) => [r.ip, r.id] as const) : [],
+    );
     const buckets = new Map<string, MonitorSamplesTable>();
     let accepted = 0;
-    for (const s of checked.samples) {
-      if (!placed.has(s.instanceId)) continue;
+    const resources = [
+      ...checked.samples.filter((s) => placed.has(s.instanceId)).map((s) => ({ id: s.instanceId, kind: 'instance' as const, s })),
+      ...eipsChecked.samples.filter((s) => eipIds.has(s.publicIp)).map((s) => ({ id: eipIds.get(s.publicIp)!, kind: 'eip' as const, label: s.publicIp, s })),
+    ];
+    for (const r of resources) {
+      const s = { ...r.s, instanceId: r.id };
       accepted++;
       const key = `${hostId} ${s.instanceId}`;
       const prev = last.get(key);
@@ -48,11 +62,12 @@ export function createInstanceCounters(store: Store, metrics: Metrics) {
       last.set(key, { atMs: s.atMs, totals: s });
       const d = delta(prev?.totals, s);
       if (!d || !prev) continue;
-      metrics.addInstance(s.instanceId, hostId, d);
+      if (r.kind === 'instance') metrics.addInstance(s.instanceId, hostId, d);
+      else metrics.addEip(r.label, hostId, d);
       if (s.atMs - prev.atMs > MAX_GAP_MS) continue;
       for (const b of spread(prev.atMs, s.atMs, d, BUCKET_SECONDS * 1000)) {
         const at = b.bucket / 1000;
-        const row = buckets.get(`${s.instanceId} ${at}`) ?? { instance_id: s.instanceId, at, in_bytes: 0, out_bytes: 0, in_packets: 0, out_packets: 0, sg_drop_packets: 0, acl_drop_packets: 0 };
+        const row = buckets.get(`${s.instanceId} ${at}`) ?? { resource_id: s.instanceId, at, in_bytes: 0, out_bytes: 0, in_packets: 0, out_packets: 0, sg_drop_packets: 0, acl_drop_packets: 0 };
         row.in_bytes += b.totals.inBytes;
         row.out_bytes += b.totals.outBytes;
         row.in_packets += b.totals.inPackets;
@@ -63,10 +78,18 @@ export function createInstanceCounters(store: Store, metrics: Metrics) {
       }
     }
     for (const c of checked.conntrack) metrics.setConntrack(hostId, c.vpcId, c.entries);
-    const current = { instances: new Set(checked.samples.map((x) => x.instanceId).filter((x) => placed.has(x))), vpcs: new Set(checked.conntrack.map((c) => c.vpcId)) };
+    const current = {
+      instances: new Set(checked.samples.map((x) => x.instanceId).filter((x) => placed.has(x))),
+      eips: new Map(eipsChecked.samples.filter((x) => eipIds.has(x.publicIp)).map((x) => [eipIds.get(x.publicIp)!, x.publicIp])),
+      vpcs: new Set(checked.conntrack.map((c) => c.vpcId)),
+    };
     const was = reported.get(hostId);
     for (const gone of [...(was?.instances ?? [])].filter((x) => !current.instances.has(x))) {
       metrics.removeInstance(gone, hostId);
+      last.delete(`${hostId} ${gone}`);
+    }
+    for (const [gone, ip] of [...(was?.eips ?? [])].filter(([x]) => !current.eips.has(x))) {
+      metrics.removeEip(ip, hostId);
       last.delete(`${hostId} ${gone}`);
     }
     for (const gone of [...(was?.vpcs ?? [])].filter((x) => !current.vpcs.has(x))) metrics.removeConntrack(hostId, gone);
@@ -76,7 +99,7 @@ export function createInstanceCounters(store: Store, metrics: Metrics) {
       prunedAt = now;
       await store.db.deleteFrom('monitor_samples').where('at', '<', Math.floor(now / 1000) - MONITOR_RETENTION_S).execute();
     }
-    return { status: 200, answer: { accepted, unknownInstances: ids.filter((id) => !placed.has(id)).sort() } };
+    return { status: 200, answer: { accepted, unknownInstances: ids.filter((id) => !placed.has(id)).sort(), unknownEips: ips.filter((ip) => !eipIds.has(ip)).sort() } };
   }
 
   return { receive };
@@ -90,7 +113,7 @@ async function addBuckets(store: Store, rows: MonitorSamplesTable[]) {
     .insertInto('monitor_samples')
     .values(rows)
     .onConflict((oc) =>
-      oc.columns(['instance_id', 'at']).doUpdateSet({
+      oc.columns(['resource_id', 'at']).doUpdateSet({
         in_bytes: sum('in_bytes'),
         out_bytes: sum('out_bytes'),
         in_packets: sum('in_packets'),

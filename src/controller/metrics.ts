@@ -40,6 +40,13 @@ const INSTANCE_COUNTERS: [keyof Totals, string, string][] = [
   ['aclDropPackets', 'weft_instance_acl_drop_packets_total', 'Packets from or to the instance a network ACL dropped'],
 ];
 
+const EIP_COUNTERS = [
+  ['inBytes', 'weft_eip_in_bytes_total', 'Bytes the internet sent to the EIP through the gateway node'],
+  ['outBytes', 'weft_eip_out_bytes_total', "Bytes the EIP's instance sent to the internet through the gateway node"],
+  ['inPackets', 'weft_eip_in_packets_total', 'Packets to the EIP through the gateway node'],
+  ['outPackets', 'weft_eip_out_packets_total', 'Packets from the EIP through the gateway node'],
+] as const;
+
 export function createMetrics() {
   const registry = new Registry();
   let sources: MetricSources | undefined;
@@ -102,6 +109,9 @@ export function createMetrics() {
   const instance = Object.fromEntries(
     INSTANCE_COUNTERS.map(([field, name, help]) => [field, new Counter({ name, help, labelNames: ['instance', 'host'], registers: [registry] })]),
   ) as Record<keyof Totals, Counter<'instance' | 'host'>>;
+  const eip = Object.fromEntries(
+    EIP_COUNTERS.map(([field, name, help]) => [field, new Counter({ name, help, labelNames: ['eip', 'host'], registers: [registry] })]),
+  ) as Record<(typeof EIP_COUNTERS)[number][0], Counter<'eip' | 'host'>>;
   const conntrack = new Gauge({ name: 'weft_conntrack_entries', help: 'Conntrack entries per VPC router namespace (nf_conntrack_count)', labelNames: ['host', 'vpc'], registers: [registry] });
 
   return {
@@ -129,6 +139,13 @@ export function createMetrics() {
     /** An instance its host no longer reports (deleted, moved): its series go, so deleted instances do not pile up. */
     removeInstance(instanceId: string, host: string) {
       for (const [field] of INSTANCE_COUNTERS) instance[field].remove({ instance: instanceId, host });
+    },
+    /** What an EIP carried through gateway node `host` since its previous reading. */
+    addEip(publicIp: string, host: string, d: Totals) {
+      for (const [field] of EIP_COUNTERS) eip[field].inc({ eip: publicIp, host }, d[field]);
+    },
+    removeEip(publicIp: string, host: string) {
+      for (const [field] of EIP_COUNTERS) eip[field].remove({ eip: publicIp, host });
     },
     setConntrack(host: string, vpc: string, entries: number) {
       conntrack.set({ host, vpc }, entries);

@@ -225,3 +225,94 @@ export function checkCounterReport(
   });
   return errors.length ? { ok: false, errors } : { ok: true, samples, conntrack };
 }
+
+// ---- elastic IPs, on a gateway node ----
+
+/**
+ * On a gateway node, `table ip weftmon` in each VPC router namespace with
+ * EIPs counts each EIP's traffic around the driver's stateless translation
+ * (`ip weft`, chain eip, prerouting priority -300): from the internet side
+ * (pub0) before it, by destination (the EIP); from the tunnel or the owner
+ * path (nat0) after it, by source (the EIP it now carries). NAT gateway
+ * traffic on nat0 keeps its private source and is not counted here.
+ */
+export function eipTableScript(vni: number, publicIps: readonly string[]): string {
+  const elems = [...publicIps].sort();
+  const elements = elems.length ? ` elements = { ${elems.join(', ')} };` : '';
+  return [
+    `add table ip ${MONITOR_TABLE}`,
+    `delete table ip ${MONITOR_TABLE}`,
+    `table ip ${MONITOR_TABLE} {`,
+    `  set eip_in { type ipv4_addr; counter;${elements} }`,
+    `  set eip_out { type ipv4_addr; counter;${elements} }`,
+    '  chain in {',
+    '    type filter hook prerouting priority -310; policy accept;',
+    '    iifname "pub0" ip daddr @eip_in',
+    '  }',
+    '  chain out {',
+    '    type filter hook prerouting priority -290; policy accept;',
+    `    iifname { "vx${vni}", "nat0" } ip saddr @eip_out`,
+    '  }',
+    '}',
+  ].join('\n') + '\n';
+}
+
+export interface EipTotals {
+  inBytes: number;
+  inPackets: number;
+  outBytes: number;
+  outPackets: number;
+}
+
+/** Per EIP, from `nft -j list table ip weftmon`; the EIPs it counts are the keys. */
+export function eipCounters(listing: unknown): Map<string, EipTotals> {
+  const entries = (Array.isArray(listing) ? listing : ((listing as { nftables?: unknown[] } | null)?.nftables ?? [])) as Record<string, Record<string, unknown>>[];
+  const out = new Map<string, EipTotals>();
+  for (const e of entries) {
+    const s = e.set;
+    if (!s || s.table !== MONITOR_TABLE || (s.name !== 'eip_in' && s.name !== 'eip_out')) continue;
+    for (const raw of (s.elem as unknown[] | undefined) ?? []) {
+      const el = (raw as { elem?: { val?: unknown; counter?: { packets?: unknown; bytes?: unknown } } }).elem;
+      const ip = String(el?.val ?? raw);
+      const t = out.get(ip) ?? { inBytes: 0, inPackets: 0, outBytes: 0, outPackets: 0 };
+      const [b, p] = s.name === 'eip_in' ? (['inBytes', 'inPackets'] as const) : (['outBytes', 'outPackets'] as const);
+      t[b] = Number(el?.counter?.bytes ?? 0);
+      t[p] = Number(el?.counter?.packets ?? 0);
+      out.set(ip, t);
+    }
+  }
+  return out;
+}
+
+export interface CheckedEipSample extends Totals {
+  publicIp: string;
+  atMs: number;
+}
+
+/** The `eips` of a counter report, or what is wrong with them (as checkCounterReport). */
+export function checkEipSamples(raw: unknown, now: number): { ok: true; samples: CheckedEipSample[] } | { ok: false; errors: string[] } {
+  if (raw === undefined) return { ok: true, samples: [] };
+  if (!Array.isArray(raw)) return { ok: false, errors: ['eips must be an array'] };
+  const errors: string[] = [];
+  const samples: CheckedEipSample[] = [];
+  const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  raw.forEach((r, i) => {
+    const s = r as Record<string, unknown>;
+    const atMs = typeof s?.at === 'string' ? Date.parse(s.at) : NaN;
+    if (typeof s?.publicIp !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(s.publicIp)) errors.push(`eips.${i}.publicIp is not an IPv4 address`);
+    else if (!Number.isFinite(atMs) || atMs > now + 60_000) errors.push(`eips.${i}.at is not a time up to now`);
+    else if (!['inBytes', 'outBytes', 'inPackets', 'outPackets'].every((f) => count(s[f]))) errors.push(`eips.${i}: inBytes, outBytes, inPackets, outPackets must be counts`);
+    else
+      samples.push({
+        publicIp: s.publicIp,
+        atMs,
+        inBytes: s.inBytes as number,
+        outBytes: s.outBytes as number,
+        inPackets: s.inPackets as number,
+        outPackets: s.outPackets as number,
+        sgDropPackets: 0,
+        aclDropPackets: 0,
+      });
+  });
+  return errors.length ? { ok: false, errors } : { ok: true, samples };
+}

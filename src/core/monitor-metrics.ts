@@ -9,6 +9,8 @@
  * from the agents' 10 s buckets. Namespace QCE/NAT_GATEWAY, dimension natId:
  * a NAT gateway's traffic through the gateway nodes, from the flow monitor's
  * per-minute figures (so period 60 only, and only while its flow monitor is on).
+ * Namespace QCE/LB, dimension eip (the address): an EIP's traffic through the
+ * gateway nodes, from their 10 s buckets; periods 10 and 60 s.
  */
 export const BUCKET_SECONDS = 10;
 /** How long 10 s buckets are kept (Tencent keeps its finest data about a day). */
@@ -22,7 +24,7 @@ export type NatField = BucketField | 'connections';
 
 export interface MetricDef {
   /** Where the figures come from: the instances' 10 s buckets, or the NAT gateways' flow-monitor minutes. */
-  source: 'instance' | 'nat';
+  source: 'instance' | 'nat' | 'eip';
   namespace: string;
   name: string;
   cname: string;
@@ -71,6 +73,13 @@ const nat = (name: string, cname: string, field: NatField, kind: MetricDef['kind
   bucketSeconds: 60,
 });
 
+const eip = (name: string, cname: string, field: BucketField, kind: MetricDef['kind'], meaningEn: string, meaningZh: string): MetricDef => ({
+  ...cvm(name, cname, field, kind, meaningEn, meaningZh),
+  source: 'eip',
+  namespace: 'QCE/LB',
+  dimension: 'eip',
+});
+
 export const METRICS: readonly MetricDef[] = [
   cvm('LanOuttraffic', '内网出带宽', 'out_bytes', 'traffic', 'Average outbound bandwidth of the private network interface', '内网网卡的平均每秒出流量'),
   cvm('LanIntraffic', '内网入带宽', 'in_bytes', 'traffic', 'Average inbound bandwidth of the private network interface', '内网网卡的平均每秒入流量'),
@@ -81,6 +90,10 @@ export const METRICS: readonly MetricDef[] = [
   nat('OutPkg', '外网出包量', 'out_packets', 'packets', 'Average outbound packets per second of the NAT gateway', 'NAT 网关平均每秒出包量'),
   nat('InPkg', '外网入包量', 'in_packets', 'packets', 'Average inbound packets per second of the NAT gateway', 'NAT 网关平均每秒入包量'),
   nat('Conns', '并发连接数', 'connections', 'gauge', 'Concurrent connections of the NAT gateway', 'NAT 网关的实时并发数'),
+  eip('VipIntraffic', '入带宽', 'in_bytes', 'traffic', 'Inbound bandwidth of EIP', 'EIP 入带宽'),
+  eip('VipOuttraffic', '出带宽', 'out_bytes', 'traffic', 'Outbound bandwidth of EIP', 'EIP 出带宽'),
+  eip('VipInpkg', '入包量', 'in_packets', 'packets', 'Inbound packets of EIP', 'EIP 入包量'),
+  eip('VipOutpkg', '出包量', 'out_packets', 'packets', 'Outbound packets of EIP', 'EIP 出包量'),
 ];
 
 export const NAMESPACES = [...new Set(METRICS.map((m) => m.namespace))];

@@ -594,14 +594,15 @@ const lbOperations: Migration = {
 };
 
 /**
- * 0014: per-instance traffic in 10 s buckets (controller/instance-counters.ts),
- * what GetMonitorData answers from; kept for MONITOR_RETENTION_S.
+ * 0014: per-instance and per-EIP traffic in 10 s buckets
+ * (controller/instance-counters.ts), what GetMonitorData answers from; kept
+ * for MONITOR_RETENTION_S. `resource_id`: an instance ID or an EIP's address ID.
  */
 const monitor: Migration = {
   async up(db: Kysely<any>) {
     await db.schema
       .createTable('monitor_samples')
-      .addColumn('instance_id', 'text', (c) => c.notNull())
+      .addColumn('resource_id', 'text', (c) => c.notNull())
       .addColumn('at', 'bigint', (c) => c.notNull()) // bucket start, Unix seconds
       .addColumn('in_bytes', 'bigint', (c) => c.notNull())
       .addColumn('out_bytes', 'bigint', (c) => c.notNull())
@@ -609,7 +610,7 @@ const monitor: Migration = {
       .addColumn('out_packets', 'bigint', (c) => c.notNull())
       .addColumn('sg_drop_packets', 'bigint', (c) => c.notNull())
       .addColumn('acl_drop_packets', 'bigint', (c) => c.notNull())
-      .addPrimaryKeyConstraint('monitor_samples_pk', ['instance_id', 'at'])
+      .addPrimaryKeyConstraint('monitor_samples_pk', ['resource_id', 'at'])
       .execute();
     await db.schema.createIndex('monitor_samples_by_at').on('monitor_samples').column('at').execute();
   },

@@ -8,12 +8,21 @@ import { sql, type Kysely } from 'kysely';
 import type { BucketField, MetricDef, NatField } from '../core/monitor-metrics.js';
 import type { DB } from './schema.js';
 
-/** The IDs among `ids` that are the account's (instances or NAT gateways, by the metric's source). */
-export async function ownedResources(db: Kysely<DB>, source: MetricDef['source'], account: string, ids: readonly string[]): Promise<Set<string>> {
-  if (!ids.length) return new Set();
+/**
+ * The dimension values among `values` that name the account's resources, with
+ * the ID their figures are kept under: instances and NAT gateways by their ID,
+ * EIPs by address (kept under the address's ID, so figures of an address
+ * another account held before are not this one's).
+ */
+export async function ownedResources(db: Kysely<DB>, source: MetricDef['source'], account: string, values: readonly string[]): Promise<Map<string, string>> {
+  if (!values.length) return new Map();
+  if (source === 'eip') {
+    const rows = await db.selectFrom('addresses').select(['id', 'ip']).where('ip', 'in', [...values]).where('account', '=', account).execute();
+    return new Map(rows.map((r) => [r.ip, r.id]));
+  }
   const table = source === 'instance' ? 'instances' : 'nat_gateways';
-  const rows = await db.selectFrom(table).select('id').where('id', 'in', [...ids]).where('account', '=', account).execute();
-  return new Set(rows.map((r) => r.id));
+  const rows = await db.selectFrom(table).select('id').where('id', 'in', [...values]).where('account', '=', account).execute();
+  return new Map(rows.map((r) => [r.id, r.id]));
 }
 
 export interface StoredBucket {
@@ -25,17 +34,17 @@ export interface StoredBucket {
 
 /** Figures of `field` for `ids` in buckets starting from `from` to `to` (Unix seconds). */
 export async function storedBuckets(db: Kysely<DB>, def: Pick<MetricDef, 'source' | 'field'>, ids: readonly string[], from: number, to: number): Promise<StoredBucket[]> {
-  if (def.source === 'instance') {
+  if (def.source !== 'nat') {
     const field = def.field as BucketField;
     const rows = await db
       .selectFrom('monitor_samples')
-      .select(['instance_id', 'at', field])
-      .where('instance_id', 'in', [...ids])
+      .select(['resource_id', 'at', field])
+      .where('resource_id', 'in', [...ids])
       .where('at', '>=', from)
       .where('at', '<=', to)
       .orderBy('at')
       .execute();
-    return rows.map((r) => ({ id: r.instance_id, at: Number(r.at), value: Number(r[field]) }));
+    return rows.map((r) => ({ id: r.resource_id, at: Number(r.at), value: Number(r[field]) }));
   }
   const field = def.field as NatField;
   const iso = (s: number) => new Date(s * 1000).toISOString();

@@ -300,9 +300,10 @@ export interface NatDnatRulesTable {
   created_at: string;
 }
 
-/** Per-instance traffic per 10 s bucket (migration 0014). */
+/** Per-instance and per-EIP traffic per 10 s bucket (migration 0014). */
 export interface MonitorSamplesTable {
-  instance_id: string;
+  /** An instance ID, or an EIP's address ID (eip-…). */
+  resource_id: string;
   /** Bucket start, Unix seconds. */
   at: number;
   in_bytes: number;

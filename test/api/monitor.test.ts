@@ -21,6 +21,7 @@ describe(`monitor API and counter reports (${engineName()})`, () => {
   let store: Store;
   let bob: Creds;
   let h1: LinkOptions;
+  let gw1: LinkOptions;
   let ins = '';
   let bobIns = '';
   const monitor = (c?: Creds) =>
@@ -67,6 +68,7 @@ describe(`monitor API and counter reports (${engineName()})`, () => {
     r = await startRegion();
     store = await openStore(r.database ?? join(r.dataDir, 'weft.db'));
     h1 = { controller: `unix:${join(r.dataDir, 'agents.sock')}`, hostId: 'h1', token: await registerHost(store, { id: 'h1', zone: 'local-1', underlay: '100.64.0.11' }) };
+    gw1 = { ...h1, hostId: 'gw1', token: await registerHost(store, { id: 'gw1', zone: 'local-1', underlay: '100.64.1.11', role: 'gateway' }) };
     bob = await r.newAccount('bob');
     ins = await launch();
     bobIns = await launch(bob);
@@ -91,7 +93,7 @@ describe(`monitor API and counter reports (${engineName()})`, () => {
   it('turns reported counters into 10 s and 60 s data points and /metrics counters', async () => {
     // A bucket past the 24 h retention, to be pruned by the first report the controller takes.
     const stale = Math.floor(Date.now() / 1000) - 25 * 3600;
-    await store.db.insertInto('monitor_samples').values({ instance_id: ins, at: stale, in_bytes: 1, out_bytes: 1, in_packets: 1, out_packets: 1, sg_drop_packets: 0, acl_drop_packets: 0 }).execute();
+    await store.db.insertInto('monitor_samples').values({ resource_id: ins, at: stale, in_bytes: 1, out_bytes: 1, in_packets: 1, out_packets: 1, sg_drop_packets: 0, acl_drop_packets: 0 }).execute();
     const t0 = Math.floor(Date.now() / 1000 / 60) * 60 - 120; // two whole minutes ago, minute-aligned
     // Readings every 10 s on bucket edges: 1 250 000 bytes out per 10 s = 1 Mbps; 1 000 packets in per 10 s = 100 packets/s.
     const readings = [0, 1, 2, 3, 4, 5, 6].map((i) => sample(ins, t0 + 10 * i, { outBytes: 1_250_000 * i, inPackets: 1000 * i, sgDropPackets: 3 * i }));
@@ -139,11 +141,11 @@ describe(`monitor API and counter reports (${engineName()})`, () => {
     const now = Math.floor(Date.now() / 1000);
     await assert.rejects(sendCounters(h1, { instances: [sample(ins, now, { outBytes: -1 })], conntrack: [] }), /400/);
     await assert.rejects(sendCounters(h1, loose({ instances: 'x' })), /400/);
-    const before_ = await store.db.selectFrom('monitor_samples').selectAll().where('instance_id', '=', bobIns).execute();
+    const before_ = await store.db.selectFrom('monitor_samples').selectAll().where('resource_id', '=', bobIns).execute();
     // bob's instance is on h1 too, so use one that does not exist.
     await sendCounters(h1, { instances: [sample('ins-00000000', now - 20, { outBytes: 5 }), sample('ins-00000000', now - 10, { outBytes: 50 })], conntrack: [] });
-    assert.equal((await store.db.selectFrom('monitor_samples').selectAll().where('instance_id', '=', 'ins-00000000').execute()).length, 0);
-    assert.deepEqual(await store.db.selectFrom('monitor_samples').selectAll().where('instance_id', '=', bobIns).execute(), before_);
+    assert.equal((await store.db.selectFrom('monitor_samples').selectAll().where('resource_id', '=', 'ins-00000000').execute()).length, 0);
+    assert.deepEqual(await store.db.selectFrom('monitor_samples').selectAll().where('resource_id', '=', bobIns).execute(), before_);
   });
 
   it('answers QCE/NAT_GATEWAY figures from the flow monitor, per minute, the gateway’s addresses summed', async () => {
@@ -151,7 +153,6 @@ describe(`monitor API and counter reports (${engineName()})`, () => {
     const nat = (await r.vpc().CreateNatGateway({ NatGatewayName: 'n', VpcId: vpcId, AddressCount: 1 })).NatGatewaySet![0]!.NatGatewayId!;
     for (let i = 0; i < 200 && (await r.vpc().DescribeNatGateways({ NatGatewayIds: [nat] })).NatGatewaySet![0]!.State !== 'AVAILABLE'; i++) await new Promise((ok) => setTimeout(ok, 50));
     await r.vpc().EnableGatewayFlowMonitor({ GatewayId: nat });
-    const gw1: LinkOptions = { ...h1, hostId: 'gw1', token: await registerHost(store, { id: 'gw1', zone: 'local-1', underlay: '100.64.1.11', role: 'gateway' }) };
     const t0 = Math.floor(Date.now() / 1000 / 60) * 60 - 180;
     const flow = (at: number, privateIp: string, outBytes: number, connections: number) => ({
       natGatewayId: nat,
@@ -180,6 +181,43 @@ describe(`monitor API and counter reports (${engineName()})`, () => {
     const foreign = await errorOf(monitor(bob).GetMonitorData({ Namespace: 'QCE/NAT_GATEWAY', MetricName: 'OutBandwidth', Period: 60, Instances: [{ Dimensions: [{ Name: 'natId', Value: nat }] }] }));
     assert.equal(foreign.code, 'ResourceNotFound', foreign.message);
     assert.match(foreign.message, /NAT gateway/);
+  });
+
+  it('answers QCE/LB EIP figures from the gateway nodes’ reports, summed over the nodes', async () => {
+    const allocate = async (c?: Creds) => {
+      const vpc = c ? r.vpc(c) : r.vpc();
+      const id = (await vpc.AllocateAddresses({ AddressCount: 1 })).AddressSet![0]!;
+      return { id, ip: (await vpc.DescribeAddresses({ AddressIds: [id] })).AddressSet![0]!.AddressIp! };
+    };
+    const mine = await allocate();
+    await r.vpc().AssociateAddress({ AddressId: mine.id, InstanceId: ins });
+    const loose_ = await allocate(); // not bound: nothing carries it
+    const bobs = await allocate(bob);
+    const gw2: LinkOptions = { ...h1, hostId: 'gw2', token: await registerHost(store, { id: 'gw2', zone: 'local-1', underlay: '100.64.1.12', role: 'gateway' }) };
+    const t0 = Math.floor(Date.now() / 1000 / 60) * 60 - 120;
+    const eip = (publicIp: string, at: number, outBytes: number, inBytes = 0) => ({ publicIp, at: new Date(at * 1000).toISOString(), inBytes, outBytes, inPackets: 0, outPackets: 0 });
+    // Each node carries 625 000 bytes out per 10 s: 1.25 MB per 10 s in all = 1 Mbps.
+    for (const [i, link] of [gw1, gw2].entries()) {
+      await sendCounters(link, { instances: [], conntrack: [], eips: [eip(mine.ip, t0, 0, 0), eip(loose_.ip, t0, 0)] });
+      const a = await sendCounters2(link, { instances: [], conntrack: [], eips: [eip(mine.ip, t0 + 10, 625_000, 125_000 * (i + 1)), eip(loose_.ip, t0 + 10, 99)] });
+      assert.deepEqual(a.unknownEips, [loose_.ip], 'an address bound to nothing is named');
+    }
+    const d = await monitor().GetMonitorData({ Namespace: 'QCE/LB', MetricName: 'VipOuttraffic', Period: 10, StartTime: iso(t0), EndTime: iso(t0 + 9), Instances: [{ Dimensions: [{ Name: 'eip', Value: mine.ip }] }] });
+    assert.deepEqual([d.DataPoints![0]!.Timestamps, d.DataPoints![0]!.Values], [[t0], [1]]);
+    const din = await monitor().GetMonitorData({ Namespace: 'QCE/LB', MetricName: 'VipIntraffic', Period: 10, StartTime: iso(t0), EndTime: iso(t0 + 9), Instances: [{ Dimensions: [{ Name: 'eip', Value: mine.ip }] }] });
+    assert.deepEqual(din.DataPoints![0]!.Values, [0.3]); // 375 000 bytes in 10 s
+    const text = await metricsText();
+    assert.match(text, new RegExp(`^weft_eip_out_bytes_total\\{eip="${mine.ip.replace(/\./g, '\\.')}",host="gw2"\\} 625000$`, 'm'));
+    for (const [name, value, who] of [
+      ["another account's EIP", bobs.ip, undefined],
+      ['an address no one holds', '203.0.113.254', undefined],
+      ['my EIP asked by another account', mine.ip, bob],
+    ] as const) {
+      const e = await errorOf(monitor(who).GetMonitorData({ Namespace: 'QCE/LB', MetricName: 'VipOuttraffic', Period: 10, Instances: [{ Dimensions: [{ Name: 'eip', Value: value }] }] }));
+      assert.equal(e.code, 'ResourceNotFound', `${name}: ${e.message}`);
+      assert.match(e.message, /EIP/);
+    }
+    await assert.rejects(sendCounters(h1, { instances: [], conntrack: [], eips: [eip(mine.ip, t0 + 20, 1)] }), /403/, 'only gateway nodes report EIPs');
   });
 
   it('refuses bad GetMonitorData and DescribeBaseMetrics calls with Tencent codes', async () => {
@@ -217,3 +255,19 @@ describe(`monitor API and counter reports (${engineName()})`, () => {
 });
 
 const loose = <T>(v: unknown) => v as T;
+
+/** sendCounters, with the controller's answer (which addresses it did not take). */
+function sendCounters2(o: LinkOptions, body: unknown): Promise<{ accepted: number; unknownEips: string[] }> {
+  return new Promise((ok, fail) => {
+    const req = request(
+      { socketPath: o.controller.slice(5), method: 'POST', path: `/v1/hosts/${o.hostId}/counters`, headers: { authorization: `Bearer ${o.token}`, 'content-type': 'application/json' } },
+      (res) => {
+        let t = '';
+        res.on('data', (c) => (t += c));
+        res.on('end', () => (res.statusCode === 200 ? ok(JSON.parse(t)) : fail(new Error(`${res.statusCode}: ${t}`))));
+      },
+    );
+    req.on('error', fail);
+    req.end(JSON.stringify(body));
+  });
+}

@@ -3,8 +3,11 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import {
   checkCounterReport,
+  checkEipSamples,
   countedPorts,
   delta,
+  eipCounters,
+  eipTableScript,
   linkStats,
   monitorTableScript,
   portDrops,
@@ -134,4 +137,26 @@ test('checkCounterReport: takes a well-formed report, names what is wrong in a b
   assert.match(bad.errors.join('; '), /instances\.0\.instanceId.*instances\.1\.at.*instances\.2.*instances\.3.*conntrack\.0/);
   assert.ok(!checkCounterReport(null, now).ok);
   assert.ok(!checkCounterReport({ instances: [] }, now).ok);
+});
+
+test('eipCounters: in and out per EIP from the gateway counting table; eipTableScript counts around the translation', () => {
+  const listing = [
+    { table: { family: 'ip', name: 'weftmon' } },
+    { set: { family: 'ip', name: 'eip_in', table: 'weftmon', elem: [{ elem: { val: '203.0.113.5', counter: { packets: 3, bytes: 300 } } }] } },
+    { set: { family: 'ip', name: 'eip_out', table: 'weftmon', elem: [{ elem: { val: '203.0.113.5', counter: { packets: 7, bytes: 7000 } } }] } },
+    { set: { family: 'ip', name: 'eip_out', table: 'weft', elem: [{ elem: { val: '198.51.100.1', counter: { packets: 1, bytes: 1 } } }] } },
+  ];
+  assert.deepEqual([...eipCounters(listing)], [['203.0.113.5', { inBytes: 300, inPackets: 3, outBytes: 7000, outPackets: 7 }]]);
+  const s = eipTableScript(42, ['203.0.113.5']);
+  assert.match(s, /priority -310;[^}]*iifname "pub0" ip daddr @eip_in/);
+  assert.match(s, /priority -290;[^}]*iifname \{ "vx42", "nat0" \} ip saddr @eip_out/);
+});
+
+test('checkEipSamples: none is fine, a bad one is named', () => {
+  const now = Date.UTC(2026, 11, 3, 10, 0, 0);
+  assert.deepEqual(checkEipSamples(undefined, now), { ok: true, samples: [] });
+  const ok = checkEipSamples([{ publicIp: '203.0.113.5', at: new Date(now).toISOString(), inBytes: 1, outBytes: 2, inPackets: 1, outPackets: 1 }], now);
+  assert.ok(ok.ok && ok.samples[0]!.outBytes === 2 && ok.samples[0]!.sgDropPackets === 0);
+  const bad = checkEipSamples([{ publicIp: 'x', at: '', inBytes: 1, outBytes: 2, inPackets: 1, outPackets: 1 }], now);
+  assert.ok(!bad.ok && /eips\.0\.publicIp/.test(bad.errors[0]!));
 });

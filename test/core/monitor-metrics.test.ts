@@ -4,7 +4,7 @@ import { dataPoints, metricOf, METRICS } from '../../src/core/monitor-metrics.js
 
 const T = 1_800_000_000 - (1_800_000_000 % 60); // minute-aligned Unix seconds
 
-test('the QCE/CVM network metrics and the QCE/NAT_GATEWAY ones, in Tencent units', () => {
+test('the QCE/CVM network metrics, the QCE/NAT_GATEWAY and the QCE/LB (EIP) ones, in Tencent units', () => {
   assert.deepEqual(
     METRICS.map((m) => [m.namespace, m.name, m.unit, m.dimension, m.periods.join()]),
     [
@@ -17,6 +17,10 @@ test('the QCE/CVM network metrics and the QCE/NAT_GATEWAY ones, in Tencent units
       ['QCE/NAT_GATEWAY', 'OutPkg', 'Count', 'natId', '60'],
       ['QCE/NAT_GATEWAY', 'InPkg', 'Count', 'natId', '60'],
       ['QCE/NAT_GATEWAY', 'Conns', 'Count', 'natId', '60'],
+      ['QCE/LB', 'VipIntraffic', 'Mbps', 'eip', '10,60'],
+      ['QCE/LB', 'VipOuttraffic', 'Mbps', 'eip', '10,60'],
+      ['QCE/LB', 'VipInpkg', 'Packets/s', 'eip', '10,60'],
+      ['QCE/LB', 'VipOutpkg', 'Packets/s', 'eip', '10,60'],
     ],
   );
   assert.equal(metricOf('QCE/CVM', 'LanOutpkg')?.field, 'out_packets');

@@ -20,6 +20,8 @@ import { fail } from '../errors.js';
 import { arr, intish, obj, opt, str } from '../params.js';
 
 const dimension = obj({ Name: str(), Value: str() });
+const WHAT = { instance: 'instance', nat: 'NAT gateway', eip: 'EIP' } as const;
+const EXAMPLE = { instance: 'ins-…', nat: 'nat-…', eip: '203.0.113.10' } as const;
 
 const checkNamespace = (ns: string) => {
   if (!NAMESPACES.includes(ns))
@@ -101,7 +103,7 @@ export const getMonitorData = defineAction({
     const ids = p.Instances.map((inst, i) => {
       const d = inst.Dimensions;
       if (d.length !== 1 || d[0]!.Name !== def.dimension)
-        fail('InvalidParameterValue', `\`Instances.${i}.Dimensions\` must be exactly [{"Name":"${def.dimension}","Value":"${def.source === 'instance' ? 'ins' : 'nat'}-…"}] for ${def.namespace}.`);
+        fail('InvalidParameterValue', `\`Instances.${i}.Dimensions\` must be exactly [{"Name":"${def.dimension}","Value":"${EXAMPLE[def.source]}"}] for ${def.namespace}.`);
       return d[0]!.Value;
     });
     const unique = [...new Set(ids)];
@@ -109,8 +111,8 @@ export const getMonitorData = defineAction({
     const missing = unique.find((id) => !owned.has(id));
     // Another account's resource answers exactly like a missing one.
     if (missing)
-      fail('ResourceNotFound', `The ${def.source === 'instance' ? 'instance' : 'NAT gateway'} \`${missing}\` (\`Instances.${ids.indexOf(missing)}.Dimensions.0.Value\`) does not exist.`);
-    const rows = await storedBuckets(ctx.db, def, unique, start - (start % period), end);
+      fail('ResourceNotFound', `The ${WHAT[def.source]} \`${missing}\` (\`Instances.${ids.indexOf(missing)}.Dimensions.0.Value\`) does not exist.`);
+    const rows = await storedBuckets(ctx.db, def, [...owned.values()], start - (start % period), end);
     const stats = p.SpecifyStatistics ?? 0;
     return {
       Period: period,
@@ -119,7 +121,7 @@ export const getMonitorData = defineAction({
       EndTime: beijing(end),
       Msg: '',
       DataPoints: ids.map((id) => {
-        const buckets = rows.filter((r) => r.id === id);
+        const buckets = rows.filter((r) => r.id === owned.get(id));
         const pts = dataPoints(buckets, def, period, start, end);
         return {
           Dimensions: [{ Name: def.dimension, Value: id }],

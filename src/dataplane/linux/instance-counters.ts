@@ -7,13 +7,14 @@
  */
 import type { HostDocument } from '../../contract/host-document.js';
 import type { InstanceCounterReport, InstanceCounterSample } from '../../contract/agent-report.js';
-import { countedPorts, linkStats, monitorTableScript, portDrops, totalsOf, MONITOR_TABLE } from '../../core/instance-counters.js';
+import { countedPorts, eipCounters, eipTableScript, linkStats, monitorTableScript, portDrops, totalsOf, MONITOR_TABLE } from '../../core/instance-counters.js';
 import { ipJson, nftApply, nftJson, sysctlRead } from './exec.js';
 import { routerNs } from './names.js';
 
 export function linuxCounterReader(prefix: string, hostName: string) {
   return async function read(doc: HostDocument): Promise<InstanceCounterReport> {
     const report: InstanceCounterReport = { instances: [], conntrack: [] };
+    if (doc.role === 'gateway') report.eips = await readEips(doc);
     for (const vpc of doc.vpcs) {
       if (!vpc.ports.length) continue;
       const ns = routerNs(prefix, hostName, vpc.vpcId);
@@ -41,4 +42,26 @@ export function linuxCounterReader(prefix: string, hostName: string) {
     }
     return report;
   };
+
+  /** A gateway node's EIPs, from `ip weftmon` of each VPC router that carries some (rewritten when its EIPs change). */
+  async function readEips(doc: HostDocument): Promise<NonNullable<InstanceCounterReport['eips']>> {
+    const out: NonNullable<InstanceCounterReport['eips']> = [];
+    for (const vpc of doc.vpcs) {
+      const ips = (vpc.eips ?? []).map((e) => e.publicIp).sort();
+      if (!ips.length) continue;
+      const ns = routerNs(prefix, hostName, vpc.vpcId);
+      try {
+        let listing = await nftJson(ns, ['list', 'table', 'ip', MONITOR_TABLE]).catch(() => [] as unknown[]);
+        if ([...eipCounters(listing).keys()].sort().join(' ') !== ips.join(' ')) {
+          await nftApply(ns, eipTableScript(vpc.vni, ips));
+          listing = await nftJson(ns, ['list', 'table', 'ip', MONITOR_TABLE]);
+        }
+        const at = new Date().toISOString();
+        for (const [publicIp, t] of eipCounters(listing)) out.push({ publicIp, at, ...t });
+      } catch {
+        // The router namespace is not there yet (or is going).
+      }
+    }
+    return out;
+  }
 }
