@@ -19,7 +19,7 @@ export function startInstanceCounters(o: LinkOptions, read: CounterReader, docum
     busy = true;
     void (async () => {
       const report = await read(doc);
-      if (report.instances.length || report.conntrack.length) await sendCounters(o, report);
+      if (report.instances.length || report.conntrack.length || report.eips?.length) await sendCounters(o, report);
     })()
       .catch((e: unknown) => log(`counter report failed: ${e instanceof Error ? e.message : String(e)}`))
       .finally(() => (busy = false));

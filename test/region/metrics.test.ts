@@ -2,7 +2,9 @@
  * Metrics end to end, as root: bytes sent between two instances of a region
  * in a box (on two hosts) move the per-instance counters of GET /metrics and
  * GetMonitorData by what was sent, and a connection the security group
- * refuses moves the receiver's SG drop counter.
+ * refuses moves the receiver's SG drop counter, one a network ACL drops its
+ * ACL drop counter; bytes an instance sends to the internet through its EIP
+ * move the EIP's counters on the gateway nodes and QCE/LB VipOuttraffic.
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
@@ -10,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client as MonitorClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/monitor/v20180724/monitor_client.js';
-import { isRoot, startBox, until, type Box } from '../helpers/box.js';
+import { background, isRoot, startBox, until, type Box } from '../helpers/box.js';
 import { engineName, type Creds } from '../helpers/region.js';
 
 const SENT = 20_000_000;
@@ -34,9 +36,9 @@ describe(`metrics in a box (${engineName()})`, { skip: isRoot ? false : 'needs r
         .on('error', fail)
         .end(),
     );
-  /** A per-instance counter's value (summed over hosts), or undefined before its first figures. */
-  const counter = async (name: string, instance: string) => {
-    const values = [...(await metricsText()).matchAll(new RegExp(`^${name}\\{instance="${instance}",host="[^"]+"\\} (\\S+)$`, 'gm'))].map((m) => Number(m[1]));
+  /** A per-instance (or per-EIP) counter's value, summed over hosts, or undefined before its first figures. */
+  const counter = async (name: string, instance: string, label = 'instance') => {
+    const values = [...(await metricsText()).matchAll(new RegExp(`^${name}\\{${label}="${instance.replace(/\./g, '\\.')}",host="[^"]+"\\} (\\S+)$`, 'gm'))].map((m) => Number(m[1]));
     return values.length ? values.reduce((a, b) => a + b, 0) : undefined;
   };
   const monitorBytes = async (metric: 'LanOuttraffic' | 'LanIntraffic', instance: string, since: number) => {
@@ -53,7 +55,7 @@ describe(`metrics in a box (${engineName()})`, { skip: isRoot ? false : 'needs r
   };
 
   before(async () => {
-    box = await startBox(2, { WEFT_COUNTER_PERIOD_MS: '2000' });
+    box = await startBox(2, { WEFT_COUNTER_PERIOD_MS: '2000' }, 2);
     const creds = JSON.parse(readFileSync(join(box.dataDir, 'credentials.json'), 'utf8')) as Creds;
     endpoint = creds.Endpoint;
     monitor = new MonitorClient({ credential: { secretId: creds.SecretId, secretKey: creds.SecretKey }, region: 'local', profile: { httpProfile: { endpoint, protocol: 'http://', reqTimeout: 30 } } });
@@ -164,5 +166,33 @@ describe(`metrics in a box (${engineName()})`, { skip: isRoot ? false : 'needs r
     }, 15_000);
     assert.ok(moved <= 5, `${moved} ACL drops for one refused connection`);
     assert.equal(((await counter('weft_instance_sg_drop_packets_total', id.b)) ?? 0) - sgBefore, 0, 'the ACL dropped it before the security group saw it');
+  });
+
+  it("counts what an instance sends to the internet through its EIP on the gateway nodes, and QCE/LB VipOuttraffic follows", async () => {
+    // 100 Mbit/s: carried by any gateway (a small limit is pinned to one node).
+    const eipId = (await box.vpc.AllocateAddresses({ AddressCount: 1, InternetMaxBandwidthOut: 100 })).AddressSet![0]!;
+    await box.vpc.AssociateAddress({ AddressId: eipId, InstanceId: id.a });
+    const publicIp = (await box.vpc.DescribeAddresses({ AddressIds: [eipId] })).AddressSet![0]!.AddressIp!;
+    await until('a reaches the internet through its EIP', async () => (await box.exec(id.a, ['ping', '-c', '1', '-W', '1', '198.18.0.10'])).code === 0, 30_000);
+    await until('EIP counters on the gateways', async () => (await counter('weft_eip_out_bytes_total', publicIp, 'eip')) !== undefined, 20_000);
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const before_ = (await counter('weft_eip_out_bytes_total', publicIp, 'eip'))!;
+    const received = background(`${box.prefix}-internet`, ['timeout', '20', 'sh', '-c', 'nc -n -l -p 9090 | wc -c']);
+    await new Promise((ok) => setTimeout(ok, 300));
+    const BYTES = 5_000_000;
+    const sent = await box.exec(id.a, ['sh', '-c', `head -c ${BYTES} /dev/zero | nc -n -N -w 5 198.18.0.10 9090`], 30_000);
+    assert.equal(sent.code, 0, `nc: ${sent.out}`);
+    assert.equal(Number((await received).trim()), BYTES, 'the client got it all');
+    const within = (v: number) => v >= BYTES && v <= BYTES * 1.08;
+    const moved = await until('EIP out bytes moved by what was sent', async () => {
+      const v = (await counter('weft_eip_out_bytes_total', publicIp, 'eip'))! - before_;
+      return within(v) && v;
+    }, 20_000);
+    const mon = await until('VipOuttraffic covers what was sent', async () => {
+      const d = await monitor.GetMonitorData({ Namespace: 'QCE/LB', MetricName: 'VipOuttraffic', Period: 10, StartTime: new Date(since * 1000).toISOString(), Instances: [{ Dimensions: [{ Name: 'eip', Value: publicIp }] }] });
+      const v = (d.DataPoints![0]!.Values ?? []).reduce((n, x) => n + (x * 1e6 * 10) / 8, 0);
+      return within(v) && v;
+    }, 20_000);
+    console.log(`# sent ${BYTES} bytes to the internet: EIP out ${moved} bytes, VipOuttraffic ${mon} bytes`);
   });
 });
