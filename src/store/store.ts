@@ -70,72 +70,60 @@ export async function openStore(url: string): Promise<Store> {
   }
   const listeners = new Set<(revision: number, changes: readonly Change[]) => void>();
   const timers = new Set<(seconds: number, ok: boolean) => void>();
-  const write: Store['write'] = async (fn) => {
-    const t0 = performance.now();
-    let ok = false;
-    try {
-      const result = await writeOnce(fn);
-      ok = true;
-      return result;
-    } finally {
-      for (const t of timers) t((performance.now() - t0) / 1000, ok);
-    }
-  };
-  const writeOnce: Store['write'] = async (fn) => {
-    let committed = 0;
-    const log: Change[] = [];
-    const result = await db.transaction().execute(async (tx) => {
-      // The revision row lock is held until commit; a synchronous commit holds it through the WAL
-      // flush as well, so writers would flush one at a time. Commit without waiting, and wait below.
-      if (engine === 'postgres') await sql`set local synchronous_commit = off`.execute(tx);
-      let taken: Promise<number> | undefined;
-      const revision = () =>
-        (taken ??= tx
-          .updateTable('meta')
-          .set({ revision: sql`revision + 1` })
-          .where('id', '=', 1)
-          .returning('revision')
-          .executeTakeFirstOrThrow()
-          .then((r) => r.revision));
-      const now = new Date().toISOString();
-      const result = await fn({ tx, revision, now, changed: (account, kind, id, op) => void log.push({ account, kind, id, op }) });
-      if (!taken && log.length && engine === 'postgres') {
-        // Revision and change log in one statement: the lock then lasts one statement and the commit.
-        const values = sql.join(log.map((c) => sql`(${c.account}, ${c.kind}, ${c.id}, ${c.op})`));
-        const { rows } = await sql<{ revision: number | string }>`
-          with r as (update meta set revision = revision + 1 where id = 1 returning revision)
-          insert into changes (revision, account, kind, resource_id, op, at)
-          select r.revision, c.account, c.kind, c.resource_id, c.op, ${now} from r, (values ${values}) as c(account, kind, resource_id, op)
-          returning revision`.execute(tx);
-        committed = Number(rows[0]!.revision);
-        return result;
-      }
-      committed = await revision();
-      if (log.length)
-        await tx
-          .insertInto('changes')
-          .values(log.map((c) => ({ revision: committed, account: c.account, kind: c.kind, resource_id: c.id, op: c.op, at: now })))
-          .execute();
-      return result;
-    });
-    // Durable before anyone is told: a synchronous commit that writes a commit record (it takes a
-    // transaction ID) returns once the WAL is flushed past it, and so past this write's commit.
-    // Concurrent writers' waits share flushes (group commit), outside the lock.
-    if (engine === 'postgres') await sql`select pg_current_xact_id()`.execute(db);
-    for (const l of listeners) l(committed, log);
-    return result;
-  };
-  return {
+  const store: Store = {
     db,
     engine,
-    write,
-    onWriteTimed(fn) {
-      timers.add(fn);
-      return () => void timers.delete(fn);
+    async write(fn) {
+      let committed = 0;
+      const log: Change[] = [];
+      const result = await db.transaction().execute(async (tx) => {
+        // The revision row lock is held until commit; a synchronous commit holds it through the WAL
+        // flush as well, so writers would flush one at a time. Commit without waiting, and wait below.
+        if (engine === 'postgres') await sql`set local synchronous_commit = off`.execute(tx);
+        let taken: Promise<number> | undefined;
+        const revision = () =>
+          (taken ??= tx
+            .updateTable('meta')
+            .set({ revision: sql`revision + 1` })
+            .where('id', '=', 1)
+            .returning('revision')
+            .executeTakeFirstOrThrow()
+            .then((r) => r.revision));
+        const now = new Date().toISOString();
+        const result = await fn({ tx, revision, now, changed: (account, kind, id, op) => void log.push({ account, kind, id, op }) });
+        if (!taken && log.length && engine === 'postgres') {
+          // Revision and change log in one statement: the lock then lasts one statement and the commit.
+          const values = sql.join(log.map((c) => sql`(${c.account}, ${c.kind}, ${c.id}, ${c.op})`));
+          const { rows } = await sql<{ revision: number | string }>`
+            with r as (update meta set revision = revision + 1 where id = 1 returning revision)
+            insert into changes (revision, account, kind, resource_id, op, at)
+            select r.revision, c.account, c.kind, c.resource_id, c.op, ${now} from r, (values ${values}) as c(account, kind, resource_id, op)
+            returning revision`.execute(tx);
+          committed = Number(rows[0]!.revision);
+          return result;
+        }
+        committed = await revision();
+        if (log.length)
+          await tx
+            .insertInto('changes')
+            .values(log.map((c) => ({ revision: committed, account: c.account, kind: c.kind, resource_id: c.id, op: c.op, at: now })))
+            .execute();
+        return result;
+      });
+      // Durable before anyone is told: a synchronous commit that writes a commit record (it takes a
+      // transaction ID) returns once the WAL is flushed past it, and so past this write's commit.
+      // Concurrent writers' waits share flushes (group commit), outside the lock.
+      if (engine === 'postgres') await sql`select pg_current_xact_id()`.execute(db);
+      for (const l of listeners) l(committed, log);
+      return result;
     },
     onCommit(fn) {
       listeners.add(fn);
       return () => void listeners.delete(fn);
+    },
+    onWriteTimed(fn) {
+      timers.add(fn);
+      return () => void timers.delete(fn);
     },
     async revision() {
       const r = await db.selectFrom('meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
@@ -143,6 +131,20 @@ export async function openStore(url: string): Promise<Store> {
     },
     close: () => db.destroy(),
   };
+  // Every write timed, committed or not (weft_store_write_duration_seconds).
+  const untimed = store.write;
+  store.write = async (fn) => {
+    const t0 = performance.now();
+    let ok = false;
+    try {
+      const result = await untimed(fn);
+      ok = true;
+      return result;
+    } finally {
+      for (const t of timers) t((performance.now() - t0) / 1000, ok);
+    }
+  };
+  return store;
 }
 
 function openSqlite(path: string): Database.Database {
