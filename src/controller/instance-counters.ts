@@ -53,28 +53,27 @@ export function createInstanceCounters(store: Store, metrics: Metrics) {
       ...checked.samples.filter((s) => placed.has(s.instanceId)).map((s) => ({ id: s.instanceId, kind: 'instance' as const, s })),
       ...eipsChecked.samples.filter((s) => eipIds.has(s.publicIp)).map((s) => ({ id: eipIds.get(s.publicIp)!, kind: 'eip' as const, label: s.publicIp, s })),
     ];
-    for (const r of resources) {
-      const s = { ...r.s, instanceId: r.id };
+    for (const { id, kind, label, s } of resources.map((x) => ({ label: '', ...x }))) {
       accepted++;
-      const key = `${hostId} ${s.instanceId}`;
+      const key = `${hostId} ${id}`;
       const prev = last.get(key);
       if (prev && s.atMs <= prev.atMs) continue; // a repeat, or older than what was counted
       last.set(key, { atMs: s.atMs, totals: s });
       const d = delta(prev?.totals, s);
       if (!d || !prev) continue;
-      if (r.kind === 'instance') metrics.addInstance(s.instanceId, hostId, d);
-      else metrics.addEip(r.label, hostId, d);
+      if (kind === 'instance') metrics.addInstance(id, hostId, d);
+      else metrics.addEip(label, hostId, d);
       if (s.atMs - prev.atMs > MAX_GAP_MS) continue;
       for (const b of spread(prev.atMs, s.atMs, d, BUCKET_SECONDS * 1000)) {
         const at = b.bucket / 1000;
-        const row = buckets.get(`${s.instanceId} ${at}`) ?? { resource_id: s.instanceId, at, in_bytes: 0, out_bytes: 0, in_packets: 0, out_packets: 0, sg_drop_packets: 0, acl_drop_packets: 0 };
+        const row = buckets.get(`${id} ${at}`) ?? { resource_id: id, at, in_bytes: 0, out_bytes: 0, in_packets: 0, out_packets: 0, sg_drop_packets: 0, acl_drop_packets: 0 };
         row.in_bytes += b.totals.inBytes;
         row.out_bytes += b.totals.outBytes;
         row.in_packets += b.totals.inPackets;
         row.out_packets += b.totals.outPackets;
         row.sg_drop_packets += b.totals.sgDropPackets;
         row.acl_drop_packets += b.totals.aclDropPackets;
-        buckets.set(`${s.instanceId} ${at}`, row);
+        buckets.set(`${id} ${at}`, row);
       }
     }
     for (const c of checked.conntrack) metrics.setConntrack(hostId, c.vpcId, c.entries);
