@@ -11,6 +11,7 @@ import type { LimitUsage } from '../contract/limit-usage.js';
 import type { GatewayFlowSample, LbHealthReport } from '../contract/agent-report.js';
 import { fetchDocument, sendFlows, sendHealth, sendLimitUsage, sendReport, type LinkOptions } from './controller-link.js';
 import type { HealthMonitor } from './health-checks.js';
+import { startInstanceCounters, type CounterReader } from './instance-counters.js';
 
 export interface Driver {
   /** Makes the data plane match the document; returns how many changes it made (and, optionally, where the time went, in ms). */
@@ -35,6 +36,9 @@ export interface AgentOptions extends LinkOptions {
   log?: (msg: string) => void;
   /** NetDetect and underlay probes (probes.ts), started with a reader of the agent's current document. */
   probes?: (document: () => HostDocument | undefined) => { stop(): void };
+  /** Reads the host's per-instance kernel counters for /metrics and GetMonitorData (instance-counters.ts). */
+  counters?: CounterReader;
+  counterPeriodMs?: number;
 }
 
 /** `read 12, plan 3, ip 40 ms`: the phases that took any time, slowest first. */
@@ -131,6 +135,7 @@ export function runAgent(o: AgentOptions) {
       .finally(() => (reporting = false));
   }, o.flowPeriodMs ?? 15_000);
   const probes = o.probes?.(() => doc);
+  const counters = o.counters && startInstanceCounters(o, o.counters, () => doc, log, o.counterPeriodMs);
   const done = watch();
   return {
     done,
@@ -140,6 +145,7 @@ export function runAgent(o: AgentOptions) {
       clearInterval(split);
       clearInterval(flows);
       clearInterval(healthResend);
+      counters?.stop();
       health?.stop();
       probes?.stop();
       await applying;

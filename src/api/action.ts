@@ -13,8 +13,8 @@ import type { Infer, Schema } from './params.js';
 
 export type { DocumentSource };
 
-export type Service = 'vpc' | 'cvm' | 'clb';
-export const SERVICE_VERSIONS: Record<Service, string> = { vpc: '2017-03-12', cvm: '2017-03-12', clb: '2018-03-17' };
+export type Service = 'vpc' | 'cvm' | 'clb' | 'monitor';
+export const SERVICE_VERSIONS: Record<Service, string> = { vpc: '2017-03-12', cvm: '2017-03-12', clb: '2018-03-17', monitor: '2018-07-24' };
 
 export interface Ctx {
   readonly store: Store;

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { quotasOf, type Account } from '../accounts/accounts.js';
 import { newRequestId } from '../core/ids.js';
 import { logger, withRequestId } from '../core/log.js';
@@ -32,6 +33,8 @@ export interface ApiOptions {
   maxSkewSeconds?: number;
   /** The controller's host documents (its distribution cache), for the tracer actions; without it they compile from the store. */
   documents?: DocumentSource;
+  /** Called once per request with its action (`unknown` when none was recognised), answer code (`OK` or the error code) and seconds taken (metrics). */
+  observe?(action: string, code: string, seconds: number): void;
 }
 
 export interface RawRequest {
@@ -205,20 +208,24 @@ export function createApi(o: ApiOptions) {
 
   function handle(req: RawRequest): Promise<ApiReply> {
     const requestId = newRequestId();
-    return withRequestId(requestId, () => answer(req, requestId));
+    return withRequestId(requestId, async () => {
+      const t0 = performance.now();
+      const reply = await answer(req, requestId);
+      const seconds = (performance.now() - t0) / 1000;
+      // Only known action names as labels: a client cannot grow the metric with made-up ones.
+      o.observe?.(reply.action && byName.has(reply.action) ? reply.action : 'unknown', reply.error ?? 'OK', seconds);
+      const { action, error } = reply;
+      log.info({ action, ...(error ? { error } : {}), ms: Math.round(seconds * 10_000) / 10 }, error ? `${action ?? '?'} answered ${error}` : `${action} done`);
+      return reply;
+    });
   }
 
   async function answer(req: RawRequest, requestId: string): Promise<ApiReply> {
-    const t0 = performance.now();
-    const done = (action: string | undefined, error?: string) =>
-      log.info({ action, ...(error ? { error } : {}), ms: Math.round((performance.now() - t0) * 10) / 10 }, error ? `${action ?? '?'} answered ${error}` : `${action} done`);
     try {
       const { action, response } = await dispatch(req, requestId);
-      done(action);
       return { status: 200, action, body: JSON.stringify({ Response: { ...response, RequestId: requestId } }) };
     } catch (e) {
       const err = e instanceof ApiError ? e : internal(e, requestId);
-      done(header(req.headers, 'x-tc-action'), err.code);
       return {
         status: 200,
         action: header(req.headers, 'x-tc-action'),
@@ -265,8 +272,8 @@ function paramsHash(params: Record<string, unknown>, tokenName: string): string 
   return createHash('sha256').update(stableJson(rest)).digest('hex');
 }
 
-/** Serves the API over HTTP. */
-export function serveHttp(api: ReturnType<typeof createApi>): Server {
+/** Serves the API over HTTP; `metrics`, when given, answers GET /metrics (Prometheus text). */
+export function serveHttp(api: ReturnType<typeof createApi>, metrics?: { render(): Promise<string>; contentType: string }): Server {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -279,6 +286,13 @@ export function serveHttp(api: ReturnType<typeof createApi>): Server {
     req.on('end', () => {
       if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/health')) {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        return;
+      }
+      if (metrics && req.method === 'GET' && req.url === '/metrics') {
+        metrics.render().then(
+          (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+          (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(e)}\n`),
+        );
         return;
       }
       void api

@@ -22,7 +22,7 @@ import { notJsonError, parseActionArgs, preferStrings, UsageError } from './args
 import { addRegionCommands } from './region-commands.js';
 import { addTraceCommands } from './trace-commands.js';
 
-const SERVICES: Service[] = ['vpc', 'cvm', 'clb'];
+const SERVICES: Service[] = ['vpc', 'cvm', 'clb', 'monitor'];
 
 /**
  * The controller's store, for the account commands: --database, else the one

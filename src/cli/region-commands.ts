@@ -7,6 +7,7 @@ import { runAgent, type Driver } from '../agent/agent.js';
 import { probeProcesses, simHealth } from '../agent/health-checks.js';
 import type { LbHealthReport } from '../contract/agent-report.js';
 import { LinuxDriver } from '../dataplane/linux/driver.js';
+import { linuxCounterReader } from '../dataplane/linux/instance-counters.js';
 import { checkTools } from '../dataplane/linux/preflight.js';
 import { SimDriver } from '../dataplane/sim/driver.js';
 import { internetClientNs } from '../dataplane/linux/edge.js';
@@ -109,6 +110,7 @@ export function addRegionCommands(program: Command) {
             }
           : {}),
         resyncMs: Number(process.env.WEFT_AGENT_RESYNC_MS) || undefined,
+        ...(linux ? { counters: linuxCounterReader(layout.prefix, o.hostId), counterPeriodMs: Number(process.env.WEFT_COUNTER_PERIOD_MS) || undefined } : {}),
         // LB nodes probe their targets (on the sim data plane, every target is alive).
         ...((layout.lbNodes ?? []).some((n) => n.id === o.hostId)
           ? {

@@ -67,3 +67,46 @@ export interface ProbeReport {
   netDetects: { netDetectId: string; ip: string; sent: number; received: number; rttMs?: number }[];
   underlay: { underlay: string; sent: number; received: number; rttMs?: number }[];
 }
+
+/**
+ * What a host's agent reads from the kernel for one instance port
+ * (POST …/hosts/{id}/counters, body InstanceCounterReport): cumulative
+ * counters (a counter that goes down started again from 0: a recreated port
+ * or counting table). `in`/`out` are from the instance's side: out is what
+ * it sent (the router end of its veth received), in what it was sent. Drops
+ * are packets of or to the instance that the security groups or the network
+ * ACLs dropped (agent/instance-counters.ts).
+ */
+export interface InstanceCounterSample {
+  instanceId: string;
+  /** When the counters were read, ISO 8601 with a zone. */
+  at: string;
+  inBytes: number;
+  outBytes: number;
+  inPackets: number;
+  outPackets: number;
+  sgDropPackets: number;
+  aclDropPackets: number;
+}
+
+/**
+ * What a gateway node counts for one elastic IP it carries (cumulative, as
+ * above): out is what the EIP's instance sent to the internet through this
+ * node, in what the internet sent to the EIP through it.
+ */
+export interface EipCounterSample {
+  publicIp: string;
+  at: string;
+  inBytes: number;
+  outBytes: number;
+  inPackets: number;
+  outPackets: number;
+}
+
+export interface InstanceCounterReport {
+  instances: InstanceCounterSample[];
+  /** On a gateway node: its EIPs' counters. */
+  eips?: EipCounterSample[];
+  /** Conntrack entries of each VPC router namespace of the host (nf_conntrack_count is per namespace). */
+  conntrack: { vpcId: string; entries: number }[];
+}

@@ -17,6 +17,10 @@ import { createDistribution } from './distribution.js';
 import { splitHostPort } from './listen.js';
 import { recoverTasks } from './tasks.js';
 import { failOrphanedNatGateways } from '../store/nat-gateways.js';
+import { hostLag } from './host-lag.js';
+import { createInstanceCounters } from './instance-counters.js';
+import { createMetrics } from './metrics.js';
+import { registerUnderlayMetrics } from './underlay-metrics.js';
 
 export interface ControllerOptions {
   dataDir: string;
@@ -55,8 +59,13 @@ export async function startController(o: ControllerOptions) {
   recordStoreLocation(dataDir, o.database);
   await recoverTasks(store);
   await failOrphanedNatGateways(store);
+  const metrics = createMetrics();
+  store.onWriteTimed(metrics.observeStoreWrite);
+  registerUnderlayMetrics(metrics.registry, store);
+  const counters = createInstanceCounters(store, metrics);
   // One document cache for the agents and the API's packet tracer: a trace reads what the agents are sent.
-  const distribution = createDistribution(store, { gatewayAddress: region.gatewayAddress });
+  const distribution = createDistribution(store, { gatewayAddress: region.gatewayAddress, counters: counters.receive, metrics });
+  metrics.setSources({ revision: () => store.revision(), hostLag: () => hostLag(store, distribution), agentsConnected: () => distribution.connectedAgents() });
   const api = createApi({
     store,
     region,
@@ -65,8 +74,9 @@ export async function startController(o: ControllerOptions) {
     rateLimit: o.rateLimit,
     bodyLimit: o.bodyLimit,
     documents: distribution.documentsFor,
+    observe: metrics.observeApi,
   });
-  const server = serveHttp(api);
+  const server = serveHttp(api, metrics);
   const [host, port] = splitHostPort(o.listen ?? '127.0.0.1:9080');
   await new Promise<void>((ok, fail) => server.once('error', fail).listen(port, host, ok));
   const addr = server.address() as AddressInfo;
@@ -94,6 +104,8 @@ export async function startController(o: ControllerOptions) {
     key,
     region,
     agents,
+    /** The controller's metrics; `metrics.recordDriftRepairs(host, n)` is for the reconciliation. */
+    metrics,
     async close() {
       await agents.close();
       await new Promise<void>((ok) => {

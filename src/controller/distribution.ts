@@ -35,12 +35,23 @@ import { createLimitCoordinator } from './limit-coordinator.js';
 import { receiveFlows } from './gateway-flows.js';
 import { receiveHealth } from './lb-health.js';
 import { receiveProbes } from './probe-reports.js';
+import type { Metrics } from './metrics.js';
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export type Distribution = ReturnType<typeof createDistribution>;
 
-export function createDistribution(store: Store, o: { pollMs?: number; gatewayAddress?: string } = {}) {
+export function createDistribution(
+  store: Store,
+  o: {
+    pollMs?: number;
+    gatewayAddress?: string;
+    /** Takes an agent's per-instance counters (POST …/counters; instance-counters.ts). */
+    counters?: (hostId: string, body: unknown) => Promise<Received>;
+    /** For report handling: `metrics?.recordDriftRepairs(hostId, n)` when an agent reports drift it repaired (metrics.ts). */
+    metrics?: Pick<Metrics, 'recordDriftRepairs'>;
+  } = {},
+) {
   const documents = createDocumentCache(store, o);
   const limits = createLimitCoordinator();
   /**
@@ -55,6 +66,8 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
   const given = new Map<string, CachedDocument>();
   /** The revision of the document each host's agent was last answered with, by this process. */
   const sent = new Map<string, number>();
+  /** When each host's agent last called with its token (metrics: agents connected). */
+  const seen = new Map<string, number>();
 
   async function current(hostId: string): Promise<CachedDocument | undefined> {
     const doc = await documents.get(hostId);
@@ -135,10 +148,11 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: string) {
     const url = new URL(req.url ?? '/', 'http://agent');
-    const m = /^\/v1\/hosts\/([a-z0-9-]+)\/(document|status|limits|flows|health|probes)$/.exec(url.pathname);
+    const m = /^\/v1\/hosts\/([a-z0-9-]+)\/(document|status|limits|flows|health|probes|counters)$/.exec(url.pathname);
     if (!m) return send(res, 404, { error: 'no such path' });
     const [, hostId, what] = m as unknown as [string, string, string];
     if (!(await authorised(hostId, req))) return send(res, 401, { error: 'bad host token' });
+    seen.set(hostId, Date.now());
     if (what === 'document' && req.method === 'GET') {
       let closed = false;
       res.on('close', () => (closed = true));
@@ -160,14 +174,22 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
         return send(res, 400, { error: e instanceof Error ? e.message : String(e) });
       }
     }
-    if ((what === 'flows' || what === 'health' || what === 'probes') && req.method === 'POST') {
+    // Reports an agent posts besides its status: each checked and kept by its own module (a malformed one is answered 400, nothing kept).
+    const receivers: Record<string, ((hostId: string, body: unknown) => Promise<Received>) | undefined> = {
+      flows: (h, b) => receiveFlows(store, h, b),
+      health: (h, b) => receiveHealth(store, h, b),
+      probes: (h, b) => receiveProbes(store, h, b),
+      counters: o.counters,
+    };
+    const receive = req.method === 'POST' ? receivers[what] : undefined;
+    if (receive) {
       let parsed: unknown;
       try {
         parsed = JSON.parse(body);
       } catch {
         return send(res, 400, { error: 'the body is not JSON' });
       }
-      const r = what === 'flows' ? await receiveFlows(store, hostId, parsed) : what === 'probes' ? await receiveProbes(store, hostId, parsed) : await receiveHealth(store, hostId, parsed);
+      const r = await receive(hostId, parsed);
       return r.status === 200 ? send(res, 200, r.answer) : send(res, r.status, { error: r.error });
     }
     return send(res, 405, { error: 'method not allowed' });
@@ -183,8 +205,14 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
     });
   }
 
-  return { compile, documentsFor, serve, report, documents, close: () => documents.close() };
+  /** Hosts whose agent called within `withinMs` (a polling agent calls at least every 25 s). */
+  const connectedAgents = (withinMs = 60_000) => [...seen.values()].filter((t) => Date.now() - t <= withinMs).length;
+
+  return { compile, documentsFor, serve, report, documents, connectedAgents, close: () => documents.close() };
 }
+
+/** What a report's receiver answers: 200 with its answer, or a status with the reason it was refused. */
+type Received = { status: number; answer?: unknown; error?: string };
 
 function send(res: ServerResponse, status: number, body?: unknown) {
   sendText(res, status, body === undefined ? '' : JSON.stringify(body));

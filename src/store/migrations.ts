@@ -644,6 +644,29 @@ const requestIds: Migration = {
   },
 };
 
+/**
+ * 0014: per-instance and per-EIP traffic in 10 s buckets
+ * (controller/instance-counters.ts), what GetMonitorData answers from; kept
+ * for MONITOR_RETENTION_S. `resource_id`: an instance ID or an EIP's address ID.
+ */
+const monitor: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('monitor_samples')
+      .addColumn('resource_id', 'text', (c) => c.notNull())
+      .addColumn('at', 'bigint', (c) => c.notNull()) // bucket start, Unix seconds
+      .addColumn('in_bytes', 'bigint', (c) => c.notNull())
+      .addColumn('out_bytes', 'bigint', (c) => c.notNull())
+      .addColumn('in_packets', 'bigint', (c) => c.notNull())
+      .addColumn('out_packets', 'bigint', (c) => c.notNull())
+      .addColumn('sg_drop_packets', 'bigint', (c) => c.notNull())
+      .addColumn('acl_drop_packets', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('monitor_samples_pk', ['resource_id', 'at'])
+      .execute();
+    await db.schema.createIndex('monitor_samples_by_at').on('monitor_samples').column('at').execute();
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
@@ -657,6 +680,7 @@ const migrations: Record<string, Migration> = {
   '0010-gateway-flows': gatewayFlows,
   '0011-load-balancers': loadBalancers,
   '0012-lb-operations': lbOperations,
+  '0014-monitor': monitor,
   '0016-net-detect': netDetect,
   '0017-request-ids': requestIds,
 };

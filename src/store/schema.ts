@@ -302,6 +302,20 @@ export interface NatDnatRulesTable {
   created_at: string;
 }
 
+/** Per-instance and per-EIP traffic per 10 s bucket (migration 0014). */
+export interface MonitorSamplesTable {
+  /** An instance ID, or an EIP's address ID (eip-…). */
+  resource_id: string;
+  /** Bucket start, Unix seconds. */
+  at: number;
+  in_bytes: number;
+  out_bytes: number;
+  in_packets: number;
+  out_packets: number;
+  sg_drop_packets: number;
+  acl_drop_packets: number;
+}
+
 export interface HostsTable {
   id: string; // h1, h2 …
   zone: string;
@@ -434,6 +448,7 @@ export interface LbTargetHealthTable {
 
 export interface DB {
   hosts: HostsTable;
+  monitor_samples: MonitorSamplesTable;
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
   meta: MetaTable;

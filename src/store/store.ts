@@ -14,6 +14,7 @@
  * flushes overlap. On SQLite the single connection serialises writers anyway.
  */
 import { mkdirSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
@@ -50,6 +51,8 @@ export interface Store {
   revision(): Promise<number>;
   /** Calls `fn` with the new revision and what changed after each write this process commits. */
   onCommit(fn: (revision: number, changes: readonly Change[]) => void): () => void;
+  /** Calls `fn` with how long each write() took, commit and durability wait included, and whether it committed (metrics). */
+  onWriteTimed(fn: (seconds: number, ok: boolean) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -69,7 +72,8 @@ export async function openStore(url: string): Promise<Store> {
     throw e;
   }
   const listeners = new Set<(revision: number, changes: readonly Change[]) => void>();
-  return {
+  const timers = new Set<(seconds: number, ok: boolean) => void>();
+  const store: Store = {
     db,
     engine,
     async write(fn) {
@@ -121,12 +125,30 @@ export async function openStore(url: string): Promise<Store> {
       listeners.add(fn);
       return () => void listeners.delete(fn);
     },
+    onWriteTimed(fn) {
+      timers.add(fn);
+      return () => void timers.delete(fn);
+    },
     async revision() {
       const r = await db.selectFrom('meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
       return r.revision;
     },
     close: () => db.destroy(),
   };
+  // Every write timed, committed or not (weft_store_write_duration_seconds).
+  const untimed = store.write;
+  store.write = async (fn) => {
+    const t0 = performance.now();
+    let ok = false;
+    try {
+      const result = await untimed(fn);
+      ok = true;
+      return result;
+    } finally {
+      for (const t of timers) t((performance.now() - t0) / 1000, ok);
+    }
+  };
+  return store;
 }
 
 function openSqlite(path: string): Database.Database {
