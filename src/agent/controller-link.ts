@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import type { HostDocument } from '../contract/host-document.js';
 import type { AgentReport, GatewayFlowAnswer, GatewayFlowReport, LbHealthReport } from '../contract/agent-report.js';
 import type { LimitReport, LimitShares } from '../contract/limit-usage.js';
+import { ReportRefused } from './reconcile-loop.js';
 
 export interface LinkOptions {
   /** `unix:/path/agents.sock` or `http://host:port` */
@@ -46,8 +47,10 @@ export async function sendLimitUsage(o: LinkOptions, r: LimitReport): Promise<Li
   return JSON.parse(res.body) as LimitShares;
 }
 
+/** Throws ReportRefused on a 4xx (the same report would be refused again), a plain Error on anything else worth retrying. */
 export async function sendReport(o: LinkOptions, report: AgentReport): Promise<void> {
   const r = await call(o, 'POST', `/v1/hosts/${o.hostId}/status`, report, 10_000);
+  if (r.status >= 400 && r.status < 500) throw new ReportRefused(r.status, `controller answered ${r.status}: ${r.body}`);
   if (r.status !== 200) throw new Error(`controller answered ${r.status}: ${r.body}`);
 }
 

@@ -5,6 +5,7 @@
  * version → region → parameters → idempotency → handler. Every failure is an
  * envelope with a Tencent error code; nothing escapes as a bare 500.
  */
+import type { RegionStatusSource } from '../controller/region-status.js';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { quotasOf, type Account } from '../accounts/accounts.js';
@@ -31,6 +32,8 @@ export interface ApiOptions {
   maxSkewSeconds?: number;
   /** The controller's host documents (its distribution cache), for the tracer actions; without it they compile from the store. */
   documents?: DocumentSource;
+  /** The controller's view of the region, for DescribeRegionStatus (controller/region-status.ts). */
+  regionStatus?: RegionStatusSource;
 }
 
 export interface RawRequest {
@@ -127,6 +130,7 @@ export function createApi(o: ApiOptions) {
       region: o.region,
       requestId,
       documents: o.documents,
+      regionStatus: o.regionStatus,
       async write<T extends object>(fn: (w: Write) => Promise<T>): Promise<T> {
         return o.store.write(async (w) => {
           account.quotas = (await quotasOf(w.tx, account.uin)) ?? account.quotas;

@@ -5,7 +5,8 @@
  * nothing) or when this process has not answered the agent with that document
  * yet (after a controller restart), or 204 after `wait` seconds. Nothing
  * relies on an agent having seen every intermediate change. Agents
- * authenticate with their host token and report the revision they applied;
+ * authenticate with their host token and report the revision they applied
+ * with its digest, checked before it counts (agent-reports.ts);
  * gateway nodes also report EIP usage and get their shares of the limits
  * back (limit-coordinator.ts), and per-address flow counters (gateway-flows.ts);
  * LB nodes report their targets' health (lb-health.ts).
@@ -26,13 +27,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { HostDocument } from '../contract/host-document.js';
-import type { AgentReport } from '../contract/agent-report.js';
 import type { Store } from '../store/store.js';
 import type { LimitReport } from '../contract/limit-usage.js';
 import { createDocumentCache, type CachedDocument } from './document-cache.js';
 import { createLimitCoordinator } from './limit-coordinator.js';
 import { receiveFlows } from './gateway-flows.js';
 import { receiveHealth } from './lb-health.js';
+import { judgeReport, parseReport, recordReport } from './agent-reports.js';
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -53,6 +54,11 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
   const given = new Map<string, CachedDocument>();
   /** The revision of the document each host's agent was last answered with, by this process. */
   const sent = new Map<string, number>();
+  /** Documents given out before the current one, per host (revision → digest), to check the reports of agents still catching up. */
+  const earlier = new Map<string, Map<number, string>>();
+  /** Long polls open per host, and when the last one ended: whether its agent is connected (`weft status`). */
+  const polling = new Map<string, number>();
+  const lastPoll = new Map<string, number>();
 
   async function current(hostId: string): Promise<CachedDocument | undefined> {
     const doc = await documents.get(hostId);
@@ -63,6 +69,12 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
     const prev = given.get(hostId);
     // Same content: keep its revision. Older than what was given (a compile that raced a commit): keep the newer.
     if (prev && (prev.digest === doc.digest || prev.document.revision > doc.document.revision)) return prev;
+    if (prev) {
+      const e = earlier.get(hostId) ?? new Map<number, string>();
+      e.set(prev.document.revision, prev.digest);
+      if (e.size > 16) e.delete(e.keys().next().value!);
+      earlier.set(hostId, e);
+    }
     given.set(hostId, doc);
     return doc;
   }
@@ -118,17 +130,23 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
     }
   }
 
-  async function report(hostId: string, r: AgentReport) {
-    const row = await store.db.selectFrom('hosts').select('applied_revision').where('id', '=', hostId).executeTakeFirstOrThrow();
-    await store.db
-      .updateTable('hosts')
-      .set({
-        applied_revision: r.ok ? Math.max(row.applied_revision, r.revision) : row.applied_revision,
-        reported_at: new Date().toISOString(),
-        report: JSON.stringify(r),
-      })
-      .where('id', '=', hostId)
-      .execute();
+  /** Checks an agent's report (agent-reports.ts) and records it; the error says why one was refused. */
+  async function report(hostId: string, body: unknown): Promise<{ error?: string }> {
+    const r = parseReport(body);
+    if (typeof r === 'string') return { error: r };
+    const doc = await current(hostId);
+    const verdict = judgeReport(r, {
+      ...(doc ? { current: { revision: doc.document.revision, digest: doc.digest } } : {}),
+      earlier: earlier.get(hostId) ?? new Map(),
+    });
+    if (verdict.error) return { error: verdict.error };
+    await recordReport(store, hostId, r, verdict.counts);
+    return {};
+  }
+
+  /** Whether the host's agent holds a long poll open now (or ended one in the last 5 s: it is between two). */
+  function connected(hostId: string): boolean {
+    return (polling.get(hostId) ?? 0) > 0 || Date.now() - (lastPoll.get(hostId) ?? 0) < 5000;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: string) {
@@ -139,7 +157,12 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
     if (!(await authorised(hostId, req))) return send(res, 401, { error: 'bad host token' });
     if (what === 'document' && req.method === 'GET') {
       let closed = false;
-      res.on('close', () => (closed = true));
+      polling.set(hostId, (polling.get(hostId) ?? 0) + 1);
+      res.on('close', () => {
+        closed = true;
+        polling.set(hostId, (polling.get(hostId) ?? 1) - 1);
+        lastPoll.set(hostId, Date.now());
+      });
       const wait = Math.min(Number(url.searchParams.get('wait') ?? 25), 60) * 1000;
       const next = await nextDocument(hostId, url.searchParams.get('known') ?? '', wait, () => closed);
       if (!next) return send(res, 204);
@@ -148,8 +171,14 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
       return sendText(res, 200, next.body);
     }
     if (what === 'status' && req.method === 'POST') {
-      await report(hostId, JSON.parse(body) as AgentReport);
-      return send(res, 200, { ok: true });
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        return send(res, 400, { error: 'the body is not JSON' });
+      }
+      const r = await report(hostId, parsed);
+      return r.error ? send(res, 400, { error: r.error }) : send(res, 200, { ok: true });
     }
     if (what === 'limits' && req.method === 'POST') {
       try {
@@ -181,7 +210,7 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
     });
   }
 
-  return { compile, documentsFor, serve, report, documents, close: () => documents.close() };
+  return { compile, documentsFor, serve, report, connected, documents, close: () => documents.close() };
 }
 
 function send(res: ServerResponse, status: number, body?: unknown) {
