@@ -91,6 +91,8 @@ export function addRegionCommands(program: Command) {
         hostId: o.hostId,
         token: readToken(o.dataDir, o.hostId),
         driver,
+        // The audit period (docs/reconcile.md); WEFT_AGENT_RESYNC_MS is its former name.
+        auditMs: Number(process.env.WEFT_AGENT_AUDIT_MS) || undefined,
         resyncMs: Number(process.env.WEFT_AGENT_RESYNC_MS) || undefined,
         // LB nodes probe their targets (on the sim data plane, every target is alive).
         ...((layout.lbNodes ?? []).some((n) => n.id === o.hostId)
