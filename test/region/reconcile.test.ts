@@ -8,11 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_client.js';
 import { after, before, describe, it } from 'node:test';
 import { isRoot, startBox, until, type Box } from '../helpers/box.js';
 import { engineName, run } from '../helpers/region.js';
 import type { RegionStatus } from '../../src/controller/region-status.js';
+
 
 /** What the issue asks: drift repaired within 15 s. */
 const REPAIR_MS = 15_000;
@@ -92,6 +95,20 @@ describe(`reconciliation (${engineName()})`, { skip: isRoot ? false : 'needs roo
     const text = await run(['status', '--data-dir', box.dataDir]);
     assert.match(text.stdout, /^controller {2}up/m);
     assert.match(text.stdout, /^h2 +host +connected/m);
+  });
+
+  it('answers DescribeRegionStatus through the official SDK to the admin account only', async () => {
+    type Any = Record<string, any>;
+    const call = (c: VpcClient, params: Any) => (c as unknown as { request(a: string, p: Any): Promise<Any> }).request('DescribeRegionStatus', params);
+    const r = await call(box.vpc, {});
+    assert.deepEqual(r.Hosts.map((h: Any) => h.Name), ['h1', 'h2']);
+    assert.equal(typeof r.Hosts[0].DriftRepairs, 'number');
+    assert.equal(r.Controller.Up, true);
+    await assert.rejects(call(box.vpc, { RecentDriftLimit: 101 }), (e: Any) => e.code === 'InvalidParameterValue.Range' && /RecentDriftLimit/.test(e.message));
+    const other = await box.newAccount('tenant');
+    const endpoint = JSON.parse(readFileSync(join(box.dataDir, 'credentials.json'), 'utf8')).Endpoint as string;
+    const tenant = new VpcClient({ credential: { secretId: other.SecretId, secretKey: other.SecretKey }, region: 'local', profile: { httpProfile: { endpoint, protocol: 'http://' } } });
+    await assert.rejects(call(tenant, {}), (e: Any) => e.code === 'UnauthorizedOperation' && /admin/.test(e.message));
   });
 
   it('repairs a deleted nftables table: the port the security group closes is closed again', async () => {

@@ -117,6 +117,14 @@ export class LinuxDriver {
   private lbApplied = new Map<string, LbApplied>();
   /** Per VPC, the digest of its part of the document when it was last applied without error (applied-memory.ts). */
   private appliedVpcs = new Map<string, string>();
+  /**
+   * Router namespaces as last read, by namespace: what a normal apply plans
+   * against instead of reading them again. A router the apply changed is
+   * read again right after it (off the apply's path: the caller has its
+   * report by then), before the next apply; one that failed is forgotten.
+   */
+  private routerCache = new Map<string, RouterState>();
+  private stale = new Set<string>();
 
   constructor(opts: LinuxDriverOptions) {
     const prefix = checkPrefix(opts.prefix);
@@ -155,9 +163,50 @@ export class LinuxDriver {
   }
 
   private enqueue(doc: HostDocument, full: boolean): Promise<ApplyReport> {
-    const next = this.queue.then(() => this.applyNow(doc, full));
-    this.queue = next.catch(() => undefined);
+    const next = this.queue.then(() => (full ? this.applyNow(doc, true) : this.applyFromMemory(doc)));
+    // The routers the apply changed are read back after it, before anything else runs.
+    const refresh = () => this.refreshRouters(doc.role === 'lb');
+    this.queue = next.then(refresh, refresh).catch(() => undefined);
     return next;
+  }
+
+  /**
+   * A normal apply, planned from memory. Memory can be wrong without anyone
+   * editing by hand — in a region in a box the hosts share one kernel, and
+   * one host re-plugging a moved instance deletes the other's end of its
+   * veth — so a VPC that fails is read afresh (a failure drops it from
+   * memory) and applied once more before the apply reports failure.
+   */
+  private async applyFromMemory(doc: HostDocument): Promise<ApplyReport> {
+    try {
+      return await this.applyNow(doc, false);
+    } catch (e) {
+      if (!(e instanceof ApplyError)) throw e;
+      await this.refreshRouters(doc.role === 'lb');
+      const again = await this.applyNow(doc, false).catch((e2: unknown) => {
+        if (e2 instanceof ApplyError) {
+          e2.report.applied.unshift(...e.report.applied);
+          e2.report.changes = e2.report.applied.length;
+        }
+        throw e2;
+      });
+      again.applied.unshift(...e.report.applied);
+      again.changes = again.applied.length;
+      return again;
+    }
+  }
+
+  private async refreshRouters(lbNode: boolean) {
+    const names = [...this.stale];
+    this.stale.clear();
+    await Promise.all(
+      names.map((ns) =>
+        readRouter(ns, lbNode).then(
+          (state) => void this.routerCache.set(ns, state),
+          () => void this.routerCache.delete(ns),
+        ),
+      ),
+    );
   }
 
   /**
@@ -228,7 +277,11 @@ export class LinuxDriver {
     const only = full ? undefined : vpcsToPlan(doc, digests, this.appliedVpcs, namespaces, this.ctx);
     const inDoc = new Set(digests.keys());
     // Routers of VPCs gone from the document are always read: their removal is planned from what they hold.
-    const actual = await this.readActual(doc.role === 'lb', { namespaces, read: (vpcId) => !only || only.has(vpcId) || !inDoc.has(vpcId) });
+    // The audit reads every router; a normal apply takes the ones it read last (after its own changes) from memory.
+    if (full) this.routerCache.clear();
+    // A router whose namespace went (by hand) is not what memory says: planned from nothing, made again.
+    for (const ns of [...this.routerCache.keys()]) if (!namespaces.includes(ns)) this.routerCache.delete(ns);
+    const actual = await this.readActual(doc.role === 'lb', { namespaces, read: (vpcId) => !only || only.has(vpcId) || !inDoc.has(vpcId), cache: this.routerCache });
     lap('read');
     const plan = planHost(doc, actual, { ...this.ctx, lbApplied: this.lbApplied }, this.limitShares, only);
     lap('plan');
@@ -258,6 +311,17 @@ export class LinuxDriver {
       }
     }
     report.changes = report.applied.length;
+    // What was changed (or failed part-way) is no longer what was read: read again after this apply.
+    const routerNames = new Set(Object.keys(actual.routers));
+    for (const g of plan) {
+      if (!inDoc.has(g.vpcId) && !g.removal) continue; // the gateway or LB node's own namespace: read every time
+      const R = routerNs(this.ctx.prefix, this.ctx.hostName, g.vpcId);
+      if (g.removal) this.routerCache.delete(R);
+      else if (failures.some((f) => f.vpcId === g.vpcId)) this.routerCache.delete(R);
+      else if (g.steps.length) this.stale.add(R);
+      for (const step of g.steps) if (step.ns && routerNames.has(step.ns) && step.ns !== R) this.stale.add(step.ns);
+    }
+    for (const ns of this.stale) this.routerCache.delete(ns);
     // Remember what was applied without error; a VPC that failed is read and planned again next time.
     const failedVpcs = new Set(failures.map((f) => f.vpcId));
     for (const id of [...this.appliedVpcs.keys()]) if (!inDoc.has(id)) this.appliedVpcs.delete(id);
@@ -283,7 +347,7 @@ export class LinuxDriver {
    * The host's actual state: all namespace names, the host's links, and its
    * router namespaces in full — those of the VPCs `o.read` accepts (default all).
    */
-  async readActual(lbNode = false, o: { namespaces?: string[]; read?: (vpcId: string) => boolean } = {}): Promise<HostState> {
+  async readActual(lbNode = false, o: { namespaces?: string[]; read?: (vpcId: string) => boolean; cache?: Map<string, RouterState> } = {}): Promise<HostState> {
     const namespaces = o.namespaces ?? (await listNetns());
     const { prefix, hostName, hostNs: hns } = this.ctx;
     const hostLinks = hns === null || namespaces.includes(hns) ? parseLinks(await ipJson(hns, ['-d', 'link', 'show'])) : [];
@@ -298,7 +362,9 @@ export class LinuxDriver {
     const routers: Record<string, RouterState> = {};
     await Promise.all(
       routerNames.map(async (ns) => {
-        routers[ns] = await readRouter(ns, lbNode);
+        const known = o.cache?.get(ns);
+        routers[ns] = known ?? (await readRouter(ns, lbNode));
+        if (!known) o.cache?.set(ns, routers[ns]!);
       }),
     );
     // A gateway node's namespace is the one with the internet link: it holds the NAT gateways (nat-gateway.ts).
