@@ -72,8 +72,9 @@ export async function regionStatus(store: Store, o: RegionStatusOptions): Promis
     .select(['id', 'role', 'zone', 'underlay', 'applied_revision', 'reported_at', 'report', 'last_audit', 'drift_found', 'drift_repairs'])
     .orderBy('id')
     .execute();
-  // h2 before h10, as `weft node list` orders them.
-  rows.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+  // As `weft node list` orders them: hosts, gateways, LB nodes; h2 before h10.
+  const rank = (role: string) => ({ host: 0, gateway: 1, lb: 2 })[role] ?? 3;
+  rows.sort((a, b) => rank(a.role) - rank(b.role) || a.id.localeCompare(b.id, 'en', { numeric: true }));
   const ids = rows.map((r) => r.id);
   const [docs, revision, extra] = await Promise.all([
     o.documents ? o.documents(ids) : compileDocuments(store, ids),
