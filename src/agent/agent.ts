@@ -45,6 +45,8 @@ export interface AgentOptions extends LinkOptions {
   /** On an LB node: its health checks, made from the report callback the agent gives (health-checks.ts). */
   health?: (report: (r: LbHealthReport) => void) => HealthMonitor;
   log?: (msg: string) => void;
+  /** NetDetect and underlay probes (probes.ts), started with a reader of the agent's current document. */
+  probes?: (document: () => HostDocument | undefined) => { stop(): void };
 }
 
 export function runAgent(o: AgentOptions) {
@@ -119,6 +121,7 @@ export function runAgent(o: AgentOptions) {
       .catch((e: unknown) => log(`flow report failed: ${e instanceof Error ? e.message : String(e)}`))
       .finally(() => (reporting = false));
   }, o.flowPeriodMs ?? 15_000);
+  const probes = o.probes?.(() => doc);
   const done = watch();
   return {
     done,
@@ -129,6 +132,7 @@ export function runAgent(o: AgentOptions) {
       clearInterval(flows);
       clearInterval(healthResend);
       health?.stop();
+      probes?.stop();
       await loop.stop();
     },
   };

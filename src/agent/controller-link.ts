@@ -1,7 +1,7 @@
 /** The agent's side of distribution: long-poll its document, report what it applied. */
 import { request } from 'node:http';
 import type { HostDocument } from '../contract/host-document.js';
-import type { AgentReport, GatewayFlowAnswer, GatewayFlowReport, LbHealthReport } from '../contract/agent-report.js';
+import type { AgentReport, GatewayFlowAnswer, GatewayFlowReport, LbHealthReport, ProbeReport } from '../contract/agent-report.js';
 import type { LimitReport, LimitShares } from '../contract/limit-usage.js';
 import { ReportRefused } from './reconcile-loop.js';
 
@@ -64,5 +64,11 @@ export async function sendFlows(o: LinkOptions, report: GatewayFlowReport): Prom
 /** An LB node's health-check verdicts (LbHealthReport): the whole current state. */
 export async function sendHealth(o: LinkOptions, report: LbHealthReport): Promise<void> {
   const r = await call(o, 'POST', `/v1/hosts/${o.hostId}/health`, report, 10_000);
+  if (r.status !== 200) throw new Error(`controller answered ${r.status}: ${r.body}`);
+}
+
+/** A host's NetDetect and underlay probe figures (ProbeReport); a refused report throws with the controller's reason. */
+export async function sendProbes(o: LinkOptions, report: ProbeReport): Promise<void> {
+  const r = await call(o, 'POST', `/v1/hosts/${o.hostId}/probes`, report, 10_000);
   if (r.status !== 200) throw new Error(`controller answered ${r.status}: ${r.body}`);
 }

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { quotasOf, type Account } from '../accounts/accounts.js';
 import { newRequestId } from '../core/ids.js';
+import { logger, withRequestId } from '../core/log.js';
 import type { Region } from '../core/region.js';
 import type { Store, Write } from '../store/store.js';
 import { SERVICE_VERSIONS, type ActionDef, type Ctx, type DocumentSource, type Response } from './action.js';
@@ -206,13 +207,22 @@ export function createApi(o: ApiOptions) {
     }
   }
 
-  async function handle(req: RawRequest): Promise<ApiReply> {
+  function handle(req: RawRequest): Promise<ApiReply> {
     const requestId = newRequestId();
+    return withRequestId(requestId, () => answer(req, requestId));
+  }
+
+  async function answer(req: RawRequest, requestId: string): Promise<ApiReply> {
+    const t0 = performance.now();
+    const done = (action: string | undefined, error?: string) =>
+      log.info({ action, ...(error ? { error } : {}), ms: Math.round((performance.now() - t0) * 10) / 10 }, error ? `${action ?? '?'} answered ${error}` : `${action} done`);
     try {
       const { action, response } = await dispatch(req, requestId);
+      done(action);
       return { status: 200, action, body: JSON.stringify({ Response: { ...response, RequestId: requestId } }) };
     } catch (e) {
       const err = e instanceof ApiError ? e : internal(e, requestId);
+      done(header(req.headers, 'x-tc-action'), err.code);
       return {
         status: 200,
         action: header(req.headers, 'x-tc-action'),
@@ -242,8 +252,10 @@ export function nestingDepth(value: unknown, limit: number): number {
   return deepest;
 }
 
+const log = logger('api');
+
 function internal(e: unknown, requestId: string): ApiError {
-  console.error(`[${requestId}] internal error:`, e);
+  log.error({ err: e }, 'internal error');
   return new ApiError('InternalError', `An internal error occurred; report RequestId ${requestId}.`);
 }
 

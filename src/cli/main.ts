@@ -15,6 +15,7 @@ import { startController, type CredentialsFile } from '../controller/controller.
 import { DEFAULT_PUBLIC_POOLS, parsePublicPools } from '../core/public-pools.js';
 import { DEFAULT_QUOTAS, isQuotaName } from '../core/quotas.js';
 import { openStore } from '../store/store.js';
+import { sqlitePath, storeLocation } from '../controller/store-location.js';
 import { formatCidr } from '../core/cidr.js';
 import { call, type ApiResult } from './client.js';
 import { notJsonError, parseActionArgs, preferStrings, UsageError } from './args.js';
@@ -24,18 +25,15 @@ import { addStatusCommand } from './status-command.js';
 
 const SERVICES: Service[] = ['vpc', 'cvm', 'clb'];
 
-function storeUrl(dataDir: string, database?: string) {
-  return database ?? join(dataDir, 'weft.db');
-}
-
 /**
- * The controller's store, for the account commands. Without --database that is
- * the SQLite file the controller made; refusing when it is absent keeps a
- * forgotten --database from quietly creating a second, empty store.
+ * The controller's store, for the account commands: --database, else the one
+ * the data dir's controller recorded (store-location.ts). Refusing when
+ * neither is there and no SQLite file exists keeps a forgotten --database
+ * from quietly creating a second, empty store.
  */
 function existingStore(dataDir: string, database?: string) {
-  const url = storeUrl(dataDir, database);
-  if (!database && !existsSync(url)) throw new UsageError(`${url} not found: pass --database URL if the controller runs on PostgreSQL`);
+  const url = storeLocation(dataDir, database);
+  if (url === sqlitePath(dataDir) && !existsSync(url)) throw new UsageError(`no store in ${dataDir} (${url} not found, no PostgreSQL URL recorded): is it a controller's data dir? Pass --database URL otherwise`);
   return openStore(url);
 }
 
@@ -94,7 +92,7 @@ program
     console.log(`weft controller serving region ${c.region.name} (${c.region.zones.map((z) => z.name).join(', ')})`);
     console.log(`  public pools ${c.region.publicPools.map(formatCidr).join(', ')}`);
     console.log(`  endpoint     http://${c.endpoint}`);
-    console.log(`  store        ${c.store.engine === 'sqlite' ? storeUrl(o.dataDir) : 'postgres'}`);
+    console.log(`  store        ${c.store.engine === 'sqlite' ? sqlitePath(o.dataDir) : 'postgres'}`);
     console.log(`  credentials  ${c.credentialsFile}`);
     console.log(`  try          weft vpc DescribeVpcs --data-dir ${o.dataDir}`);
     const stop = async () => {

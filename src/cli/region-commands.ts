@@ -10,7 +10,8 @@ import { LinuxDriver } from '../dataplane/linux/driver.js';
 import { checkTools } from '../dataplane/linux/preflight.js';
 import { SimDriver } from '../dataplane/sim/driver.js';
 import { internetClientNs } from '../dataplane/linux/edge.js';
-import { routerNs } from '../dataplane/linux/names.js';
+import { hostNs, routerNs } from '../dataplane/linux/names.js';
+import { startProbes } from '../agent/probes.js';
 import { EDGE, INTERNET, instanceNamespace, paths, readLayout, readToken } from '../region/layout.js';
 import { listNodes, setNode } from '../region/nodes.js';
 import { UsageError } from './args.js';
@@ -93,6 +94,22 @@ export function addRegionCommands(program: Command) {
         driver,
         // The audit period (docs/reconcile.md); WEFT_AGENT_RESYNC_MS is its former name.
         auditMs: Number(process.env.WEFT_AGENT_AUDIT_MS) || undefined,
+        // NetDetect and underlay probes (agent/probes.ts): from the router namespaces and the host's namespace.
+        ...(linux
+          ? {
+              probes: (document: Parameters<typeof startProbes>[0]['document']) =>
+                startProbes({
+                  controller: `unix:${paths(o.dataDir).socket}`,
+                  hostId: o.hostId,
+                  token: readToken(o.dataDir, o.hostId),
+                  document,
+                  inRouter: (vpcId) => ['ip', 'netns', 'exec', routerNs(layout.prefix, o.hostId, vpcId)],
+                  inUnderlay: ['ip', 'netns', 'exec', hostNs(layout.prefix, o.hostId)],
+                  periodMs: Number(process.env.WEFT_PROBE_PERIOD_MS) || undefined,
+                  log: (m) => console.log(`[agent ${o.hostId}] ${m}`),
+                }),
+            }
+          : {}),
         resyncMs: Number(process.env.WEFT_AGENT_RESYNC_MS) || undefined,
         // LB nodes probe their targets (on the sim data plane, every target is alive).
         ...((layout.lbNodes ?? []).some((n) => n.id === o.hostId)

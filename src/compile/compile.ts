@@ -3,6 +3,7 @@
  * and deterministic (everything sorted), so equal state gives byte-equal
  * documents and a changed document means a changed host.
  */
+import { netDetectProbes, type NetDetectRow } from './net-detects.js';
 import { createHash } from 'node:crypto';
 import { collapseCidrs, formatCidr, formatIp, normaliseCidr, parseCidr, parseIp, parsePeer, type Cidr } from '../core/cidr.js';
 import { gatewayOf } from '../core/ipam.js';
@@ -75,6 +76,8 @@ export interface HostSpan {
   lbListeners?: { id: string; load_balancer_id: string; protocol: string; port: number; health_check: string }[];
   lbTargets?: { listener_id: string; load_balancer_id: string; instance_id: string; private_ip: string; port: number; weight: number }[];
   lbHealth?: { listener_id: string; private_ip: string; port: number; status: string }[];
+  /** Network detections of the spanned VPCs (net-detects.ts). */
+  netDetects?: NetDetectRow[];
 }
 
 /** MAC of a host's tunnel end for one VPC: locally administered, the same wherever it is computed. */
@@ -274,6 +277,8 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
       const owner = gatewayNodeAddress(span.gatewayAddress, natOwner(vpc.id, nodes.length) + 1);
       context.ownerGateway = { underlay: owner, routerMac: ownerMac(vpc.vni) };
     }
+    const probes = gateway || lb ? [] : netDetectProbes(span.netDetects ?? [], vpc.id, subnetIds);
+    if (probes.length) context.netDetects = probes;
     if (lb) context.loadBalancers = loadBalancersOf(span, vpc.id);
     else if (!gateway) Object.assign(context, hostLbContext(span, vpc, span.lbAddress ?? DEFAULT_LB_ADDRESS));
     vpcs.push(context);

@@ -195,6 +195,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
   const entriesOf = groupBy(aclEntries, (e) => e.acl_id, (e) => e);
   const natByVpc = byVpc(natGateways);
   const lbByVpc = byVpc(loadBalancers);
+  const netDetectsByVpc = byVpc(await tx.selectFrom('net_detects').select(['id', 'vpc_id', 'subnet_id', 'destinations', 'next_hop_type', 'next_hop_destination']).where('vpc_id', 'in', vpcIds).execute());
   const addressesByVpc = groupBy(addresses, (a) => a.vpc_id, (a) => ({ ip: a.ip, private_ip: a.private_ip ?? '', instance_id: a.instance_id!, bandwidth: a.bandwidth }));
 
   for (const host of hosts) {
@@ -223,6 +224,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
     span.gatewayNodes = gatewayOrder;
     span.loadBalancers = across(present, lbByVpc);
     span.lbNodes = lbNodeOrder;
+    span.netDetects = across(present, netDetectsByVpc);
     if (host.role === 'lb') {
       const mineLb = new Set(span.loadBalancers.map((l) => l.id));
       span.lbListeners = lbListeners.filter((l) => mineLb.has(l.load_balancer_id));

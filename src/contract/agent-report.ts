@@ -99,3 +99,17 @@ export interface GatewayFlowAnswer {
 export interface LbHealthReport {
   targets: { listenerId: string; ip: string; port: number; status: 'Alive' | 'Dead' | 'Unknown' }[];
 }
+
+/**
+ * What a host's agent measured (POST …/hosts/{id}/probes, body ProbeReport):
+ * its NetDetect probes (one entry per detection and destination it probes:
+ * ICMP echoes from the subnet's gateway address in the VPC's router, through
+ * the detection's next hop) and its underlay probes (one per tunnel peer, by
+ * underlay address, from the host's own underlay context). `rttMs`: mean
+ * round trip of the echoes answered, absent when none was.
+ */
+export interface ProbeReport {
+  at: string;
+  netDetects: { netDetectId: string; ip: string; sent: number; received: number; rttMs?: number }[];
+  underlay: { underlay: string; sent: number; received: number; rttMs?: number }[];
+}

@@ -122,6 +122,22 @@ export interface VpcContext {
    * translates them back.
    */
   lbNodes?: { node: number; mac: string; underlay: string }[];
+  /**
+   * Network detections (NetDetect) of the subnets in `subnets`, sorted by ID:
+   * the agent probes each destination from the subnet's gateway address in
+   * this router, through the next hop (docs/operations.md).
+   */
+  netDetects?: NetDetectProbe[];
+}
+
+/** One network detection as a probing router runs it. */
+export interface NetDetectProbe {
+  netDetectId: string;
+  subnetId: string;
+  /** Up to two destination addresses, sorted. */
+  destinations: string[];
+  /** NORMAL_CVM: an instance of the VPC by its private address; PEERCONNECTION: a link in `peerings`; NAT: the VPC's `ownerGateway`; NONEXTHOP: the subnet's route table. */
+  nextHop: { type: 'NORMAL_CVM'; ip: string } | { type: 'PEERCONNECTION'; peeringId: string } | { type: 'NAT'; natGatewayId: string } | { type: 'NONEXTHOP' };
 }
 
 /**

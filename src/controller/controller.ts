@@ -12,6 +12,7 @@ import { ACTIONS } from '../api/registry.js';
 import { createApi, serveHttp } from '../api/server.js';
 import { makeRegion } from '../core/region.js';
 import { openStore } from '../store/store.js';
+import { recordStoreLocation, storeLocation } from './store-location.js';
 import { startAgentsEndpoint } from './agents-endpoint.js';
 import { createDistribution } from './distribution.js';
 import { splitHostPort } from './listen.js';
@@ -51,7 +52,8 @@ export async function startController(o: ControllerOptions) {
   const dataDir = resolve(o.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const key = loadMasterKey(dataDir);
-  const store = await openStore(o.database ?? join(dataDir, 'weft.db'));
+  const store = await openStore(storeLocation(dataDir, o.database));
+  recordStoreLocation(dataDir, o.database);
   await recoverTasks(store);
   await failOrphanedNatGateways(store);
   // One document cache for the agents and the API's packet tracer: a trace reads what the agents are sent.

@@ -9,7 +9,8 @@
  * with its digest, checked before it counts (agent-reports.ts);
  * gateway nodes also report EIP usage and get their shares of the limits
  * back (limit-coordinator.ts), and per-address flow counters (gateway-flows.ts);
- * LB nodes report their targets' health (lb-health.ts).
+ * LB nodes report their targets' health (lb-health.ts); every host agent its
+ * NetDetect and underlay probe figures (probe-reports.ts).
  *
  * Documents come from document-cache.ts: compiled once, kept until a commit
  * touches something they hold, so only the hosts a change spans are woken and
@@ -34,6 +35,7 @@ import { createLimitCoordinator } from './limit-coordinator.js';
 import { receiveFlows } from './gateway-flows.js';
 import { receiveHealth } from './lb-health.js';
 import { judgeReport, parseReport, recordReport } from './agent-reports.js';
+import { receiveProbes } from './probe-reports.js';
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -151,7 +153,7 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: string) {
     const url = new URL(req.url ?? '/', 'http://agent');
-    const m = /^\/v1\/hosts\/([a-z0-9-]+)\/(document|status|limits|flows|health)$/.exec(url.pathname);
+    const m = /^\/v1\/hosts\/([a-z0-9-]+)\/(document|status|limits|flows|health|probes)$/.exec(url.pathname);
     if (!m) return send(res, 404, { error: 'no such path' });
     const [, hostId, what] = m as unknown as [string, string, string];
     if (!(await authorised(hostId, req))) return send(res, 401, { error: 'bad host token' });
@@ -187,14 +189,14 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
         return send(res, 400, { error: e instanceof Error ? e.message : String(e) });
       }
     }
-    if ((what === 'flows' || what === 'health') && req.method === 'POST') {
+    if ((what === 'flows' || what === 'health' || what === 'probes') && req.method === 'POST') {
       let parsed: unknown;
       try {
         parsed = JSON.parse(body);
       } catch {
         return send(res, 400, { error: 'the body is not JSON' });
       }
-      const r = what === 'flows' ? await receiveFlows(store, hostId, parsed) : await receiveHealth(store, hostId, parsed);
+      const r = what === 'flows' ? await receiveFlows(store, hostId, parsed) : what === 'probes' ? await receiveProbes(store, hostId, parsed) : await receiveHealth(store, hostId, parsed);
       return r.status === 200 ? send(res, 200, r.answer) : send(res, r.status, { error: r.error });
     }
     return send(res, 405, { error: 'method not allowed' });

@@ -68,6 +68,8 @@ export interface CachedDocument {
   digest: string;
   /** The distribution endpoint's answer, serialised once, in parts (sent one after the other). */
   body: Buffer[];
+  /** The API requests whose changes led to this compile (core/log.ts); not part of the digest. */
+  requestIds: string[];
 }
 
 interface Entry extends CachedDocument {
@@ -91,6 +93,9 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
   const epochs = new Map<string, number>();
   const inFlight = new Map<string, number>();
   const stats = { compiles: 0, hits: 0, invalidations: 0 };
+  /** Per host, the API requests whose changes may have changed its document since its last compile; the commit being applied's. */
+  const causes = new Map<string, Set<string>>();
+  let commitRequests: string[] = [];
 
   function link(host: string, deps: Dependencies) {
     for (const name of INDEXES)
@@ -111,6 +116,11 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
 
   function invalidate(host: string) {
     epochs.set(host, (epochs.get(host) ?? 0) + 1);
+    if (commitRequests.length) {
+      let c = causes.get(host);
+      if (!c) causes.set(host, (c = new Set()));
+      for (const r of commitRequests) c.add(r);
+    }
     const e = cache.get(host);
     if (e) {
       cache.delete(host);
@@ -125,6 +135,7 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
 
   /** Hosts a change reaches by what the cached documents hold; instance IDs whose after-state must be read. */
   function apply(changes: readonly Change[]): string[] {
+    commitRequests = [...new Set(changes.flatMap((c) => (c.requestId ? [c.requestId] : [])))];
     // A compile in flight may have read the state before this commit.
     invalidateAll(inFlight.keys());
     // A host whose last compile raced a commit holds an uncached document, so no index leads to it: its
@@ -173,8 +184,9 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
           break;
         case 'network_acl':
         case 'peering':
+        case 'net_detect':
           // Their actions also record a change of every VPC whose hosts they affect (both VPCs of a peering; an EIP's
-          // action, the VPC of the instance it is or was bound to; a NAT gateway's, its VPC).
+          // action, the VPC of the instance it is or was bound to; a NAT gateway's, its VPC; a network detection's, its VPC).
           break;
         default:
           // A kind added later and not taught here: correct before fast.
@@ -207,8 +219,12 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
     seen.add(revision);
     const instances = apply(changes);
     if (!instances.length) return;
+    const requests = commitRequests;
     queue = queue
-      .then(() => applyInstances(instances))
+      .then(() => {
+        commitRequests = requests;
+        return applyInstances(instances);
+      })
       .catch((e: unknown) => {
         log(`reading changed instances failed (${String(e)}); dropping every document`);
         invalidateAll(new Set([...cache.keys(), ...waiters.keys()]));
@@ -226,14 +242,14 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
     try {
       const rows = await store.db
         .selectFrom('changes')
-        .select(['revision', 'account', 'kind', 'resource_id', 'op'])
+        .select(['revision', 'account', 'kind', 'resource_id', 'op', 'request_id'])
         .where('revision', '>', floor)
         .orderBy('revision')
         .execute();
       const byRevision = new Map<number, Change[]>();
       for (const r of rows) {
         const list = byRevision.get(r.revision) ?? [];
-        list.push({ account: r.account, kind: r.kind, id: r.resource_id, op: r.op });
+        list.push({ account: r.account, kind: r.kind, id: r.resource_id, op: r.op, ...(r.request_id ? { requestId: r.request_id } : {}) });
         byRevision.set(r.revision, list);
       }
       for (const [revision, list] of byRevision) changed(revision, list);
@@ -299,6 +315,8 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
       return hit;
     }
     const epoch = epochs.get(hostId) ?? 0;
+    const requestIds = [...(causes.get(hostId) ?? [])];
+    causes.delete(hostId);
     inFlight.set(hostId, (inFlight.get(hostId) ?? 0) + 1);
     let loaded;
     try {
@@ -313,7 +331,8 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
     for (const i of loaded.span.instances) instanceVpc.set(i.id, i.vpc_id);
     const document = compileHost(loaded.span, loaded.shared);
     const { json, digest } = serialiseDocument(document);
-    const entry: Entry = { document, digest, body: [Buffer.from('{"document":'), ...json, Buffer.from(`,"digest":"${digest}"}`)], deps: dependenciesOf(document) };
+    const tail = `,"digest":"${digest}","requestIds":${JSON.stringify(requestIds)}}`;
+    const entry: Entry = { document, digest, body: [Buffer.from('{"document":'), ...json, Buffer.from(tail)], requestIds, deps: dependenciesOf(document) };
     if ((epochs.get(hostId) ?? 0) === epoch && !cache.has(hostId)) {
       cache.set(hostId, entry);
       link(hostId, entry.deps);

@@ -8,15 +8,17 @@
  * controller is down) documents are compiled from the store and no agent is
  * connected.
  *
- * A host may carry more sections from other parts of the controller through
- * `extra` (e.g. `underlay`: probe loss and latency per peer), merged in as
- * they are given.
+ * Each host also carries `underlay`: the latest loss and round trip of the
+ * underlay probes from it to each tunnel peer (NetDetect's full-link
+ * monitoring, store/net-detects.ts `underlayLinks`). More per-host sections
+ * from other parts come through `extra`, merged in as they are given.
  */
 import type { AuditSummary, DriftRecord } from '../contract/agent-report.js';
 import type { DocumentSource } from '../contract/document-source.js';
 import type { Store } from '../store/store.js';
 import { compileDocuments } from '../api/vpc/region-view.js';
 import { recentDrift } from './agent-reports.js';
+import { underlayLinks, type UnderlayLink } from '../store/net-detects.js';
 
 export interface HostStatus {
   /** The host's name, as `weft node list` shows it. */
@@ -42,6 +44,8 @@ export interface HostStatus {
   driftRepairs: number;
   /** The newest drift records, newest first. */
   recentDrift: DriftRecord[];
+  /** Underlay probes from this host to each peer it probes: loss rate 0–1, round trip (null: nothing came back), when measured. */
+  underlay: { to: string; lossRate: number; rttMs: number | null; at: string }[];
   [more: string]: unknown;
 }
 
@@ -76,11 +80,14 @@ export async function regionStatus(store: Store, o: RegionStatusOptions): Promis
   const rank = (role: string) => ({ host: 0, gateway: 1, lb: 2 })[role] ?? 3;
   rows.sort((a, b) => rank(a.role) - rank(b.role) || a.id.localeCompare(b.id, 'en', { numeric: true }));
   const ids = rows.map((r) => r.id);
-  const [docs, revision, extra] = await Promise.all([
+  const [docs, revision, extra, links] = await Promise.all([
     o.documents ? o.documents(ids) : compileDocuments(store, ids),
     store.revision(),
     o.extra ? o.extra(ids) : Promise.resolve(new Map<string, Record<string, unknown>>()),
+    underlayLinks(store),
   ]);
+  const underlayFrom = new Map<string, UnderlayLink[]>();
+  for (const l of links) underlayFrom.set(l.from, [...(underlayFrom.get(l.from) ?? []), l]);
   const hosts = await Promise.all(
     rows.map(async (r, i): Promise<HostStatus> => {
       const docRevision = docs[i]?.revision ?? null;
@@ -103,6 +110,7 @@ export async function regionStatus(store: Store, o: RegionStatusOptions): Promis
         driftFound: Number(r.drift_found),
         driftRepairs: Number(r.drift_repairs),
         recentDrift: await recentDrift(store, r.id, o.recent ?? 5),
+        underlay: (underlayFrom.get(r.id) ?? []).map(({ to, lossRate, rttMs, at }) => ({ to, lossRate, rttMs, at })),
         ...(extra.get(r.id) ?? {}),
       };
     }),
@@ -118,7 +126,7 @@ export function renderStatus(s: RegionStatus): string {
     `store       ${s.store.engine}, revision ${s.store.revision}`,
     '',
   ];
-  const head = ['HOST', 'ROLE', 'AGENT', 'REVISION', 'APPLIED', 'LAST AUDIT', 'DRIFT', 'REPAIRED'];
+  const head = ['HOST', 'ROLE', 'AGENT', 'REVISION', 'APPLIED', 'LAST AUDIT', 'DRIFT', 'REPAIRED', 'UNDERLAY'];
   const rows = s.hosts.map((h) => [
     h.name,
     h.role,
@@ -128,12 +136,20 @@ export function renderStatus(s: RegionStatus): string {
     h.lastAudit ? `${ago(h.lastAudit)}${h.audit && !h.audit.ok ? ' (failed)' : ''}` : 'never',
     String(h.driftFound),
     String(h.driftRepairs),
+    underlayText(h.underlay),
   ]);
   const widths = head.map((_, i) => Math.max(head[i]!.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [head, ...rows]) lines.push(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
   const errors = s.hosts.filter((h) => h.applyError);
   for (const h of errors) lines.push('', `${h.name}: last apply failed: ${h.applyError}`);
   return lines.join('\n');
+}
+
+/** The worst peer: `3 peers, worst h2 0 % 0.4 ms`; `-` when the host probes none. */
+function underlayText(links: HostStatus['underlay']): string {
+  if (!links.length) return '-';
+  const worst = [...links].sort((a, b) => b.lossRate - a.lossRate || (b.rttMs ?? Infinity) - (a.rttMs ?? Infinity))[0]!;
+  return `${links.length} peer(s), worst ${worst.to} ${Math.round(worst.lossRate * 100)} % loss${worst.rttMs === null ? '' : ` ${worst.rttMs.toFixed(1)} ms`}`;
 }
 
 function ago(iso: string): string {

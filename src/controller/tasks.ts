@@ -14,6 +14,7 @@
  * the tasks of replicas that are gone, not of live ones; until then
  * `recoverTasks` assumes a single controller.
  */
+import { currentRequestId, logger, withRequestId } from '../core/log.js';
 import type { TasksTable } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { recordRunningTask } from '../store/tasks.js';
@@ -31,6 +32,8 @@ export interface StartedTask {
    */
   done: Promise<TaskStatus>;
 }
+
+const log = logger('task');
 
 export const RESTARTED_OUTPUT = 'controller restarted before the task finished';
 
@@ -51,8 +54,10 @@ export async function startTask(store: Store, account: string, action: string, r
  * resource), after the caller has its answer, and records how it ended.
  */
 export function runTask(store: Store, requestId: string, work: TaskWork): StartedTask {
-  const done = (async (): Promise<TaskStatus> => {
+  // The task's request ID is its TaskId: its logs and store writes carry it (also when recovered after a restart).
+  const done = withRequestId(requestId, async (): Promise<TaskStatus> => {
     await new Promise((ok) => setImmediate(ok));
+    log.info('task started');
     let status: TaskStatus;
     let output: string;
     try {
@@ -60,25 +65,26 @@ export function runTask(store: Store, requestId: string, work: TaskWork): Starte
       status = 'SUCCESS';
     } catch (e) {
       status = 'FAILED';
-      output = failureOutput(e, requestId);
+      output = failureOutput(e);
     }
+    log.info({ status, ...(output ? { output } : {}) }, `task ${status === 'SUCCESS' ? 'succeeded' : 'failed'}`);
     try {
       return await finishTask(store, requestId, status, output);
     } catch (e) {
       // The store is gone (shutdown); the next start's recoverTasks fails the task.
-      console.error(`[task ${requestId}] could not record ${status}:`, e);
+      log.error({ err: e, status }, 'could not record how the task ended');
       return 'RUNNING';
     }
-  })();
+  });
   return { id: requestId, done };
 }
 
 /** Errors with a Tencent code are shown as such; anything else is internal and not leaked. */
-function failureOutput(e: unknown, requestId: string): string {
+function failureOutput(e: unknown): string {
   // An ApiError (named so, carrying a Tencent code) is said as the API would; the controller does not import the API plane.
   if (e instanceof Error && e.name === 'ApiError') return `${(e as Error & { code: string }).code}: ${e.message}`;
-  console.error(`[task ${requestId}] failed:`, e);
-  return `InternalError: the task failed unexpectedly; report TaskId ${requestId}.`;
+  log.error({ err: e }, 'task failed unexpectedly');
+  return `InternalError: the task failed unexpectedly; report TaskId ${currentRequestId()}.`;
 }
 
 /** Records how a task ended; answers the status the row has afterwards. */

@@ -622,6 +622,57 @@ const reconciliation: Migration = {
   },
 };
 
+/**
+ * Network detection (NetDetect, docs/operations.md): the detections, the latest probe figures agents report per
+ * detection, destination and probing host, and the latest underlay figures per host pair (one row per pair: bounded).
+ */
+const netDetect: Migration = {
+  async up(db) {
+    await db.schema
+      .createTable('net_detects')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('vpc_id', 'text', (c) => c.notNull())
+      .addColumn('subnet_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('destinations', 'text', (c) => c.notNull())
+      .addColumn('next_hop_type', 'text', (c) => c.notNull())
+      .addColumn('next_hop_destination', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('net_detects_by_vpc').on('net_detects').column('vpc_id').execute();
+    await db.schema.createIndex('net_detects_by_account').on('net_detects').column('account').execute();
+    await db.schema
+      .createTable('net_detect_results')
+      .addColumn('net_detect_id', 'text', (c) => c.notNull())
+      .addColumn('ip', 'text', (c) => c.notNull())
+      .addColumn('host_id', 'text', (c) => c.notNull())
+      .addColumn('sent', 'integer', (c) => c.notNull())
+      .addColumn('received', 'integer', (c) => c.notNull())
+      .addColumn('rtt_ms', 'double precision')
+      .addColumn('at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('net_detect_results_pk', ['net_detect_id', 'ip', 'host_id'])
+      .execute();
+    await db.schema
+      .createTable('underlay_links')
+      .addColumn('from_host', 'text', (c) => c.notNull())
+      .addColumn('to_host', 'text', (c) => c.notNull())
+      .addColumn('sent', 'integer', (c) => c.notNull())
+      .addColumn('received', 'integer', (c) => c.notNull())
+      .addColumn('rtt_ms', 'double precision')
+      .addColumn('at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('underlay_links_pk', ['from_host', 'to_host'])
+      .execute();
+  },
+};
+
+const requestIds: Migration = {
+  async up(db) {
+    await db.schema.alterTable('changes').addColumn('request_id', 'text', (c) => c.notNull().defaultTo('')).execute();
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
@@ -636,6 +687,8 @@ const migrations: Record<string, Migration> = {
   '0011-load-balancers': loadBalancers,
   '0012-lb-operations': lbOperations,
   '0013-reconciliation': reconciliation,
+  '0016-net-detect': netDetect,
+  '0017-request-ids': requestIds,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -33,6 +33,8 @@ export interface ChangesTable {
   resource_id: string;
   op: 'create' | 'update' | 'delete';
   at: string;
+  /** The API request that made the change ('' for none: a scheduler's or an agent's write). */
+  request_id: Generated<string>;
 }
 export interface UsageTable {
   account: string;
@@ -486,4 +488,46 @@ export interface DB {
   lb_listeners: LbListenersTable;
   lb_targets: LbTargetsTable;
   lb_target_health: LbTargetHealthTable;
+  net_detects: NetDetectsTable;
+  net_detect_results: NetDetectResultsTable;
+  underlay_links: UnderlayLinksTable;
+}
+
+/** A network detection (CreateNetDetect): probes from a subnet to up to two addresses through a next hop. */
+export interface NetDetectsTable {
+  id: string; // netd-xxxxxxxx
+  account: string;
+  vpc_id: string;
+  subnet_id: string;
+  name: string;
+  description: string;
+  /** JSON array of the destination addresses (DetectDestinationIp), normalised. */
+  destinations: string;
+  /** NORMAL_CVM, PEERCONNECTION, NAT or NONEXTHOP. */
+  next_hop_type: string;
+  /** The instance address, pcx-… or nat-…; '' for NONEXTHOP. */
+  next_hop_destination: string;
+  created_at: string;
+}
+
+/** The latest probe of one destination of a detection by one host's agent. */
+export interface NetDetectResultsTable {
+  net_detect_id: string;
+  ip: string;
+  host_id: string;
+  sent: number;
+  received: number;
+  /** Mean round trip of the answered probes; null when none was. */
+  rtt_ms: number | null;
+  at: string;
+}
+
+/** The latest underlay probe from one host to another (full-link monitoring). */
+export interface UnderlayLinksTable {
+  from_host: string;
+  to_host: string;
+  sent: number;
+  received: number;
+  rtt_ms: number | null;
+  at: string;
 }

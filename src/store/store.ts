@@ -18,6 +18,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
+import { currentRequestId } from '../core/log.js';
 import { migrate } from './migrations.js';
 import type { ChangesTable, DB } from './schema.js';
 
@@ -29,6 +30,8 @@ export interface Change {
   kind: string;
   id: string;
   op: ChangesTable['op'];
+  /** The API request that made it, if one did (core/log.ts). */
+  requestId?: string;
 }
 
 export interface Write {
@@ -86,14 +89,15 @@ export async function openStore(url: string): Promise<Store> {
             .executeTakeFirstOrThrow()
             .then((r) => r.revision));
         const now = new Date().toISOString();
-        const result = await fn({ tx, revision, now, changed: (account, kind, id, op) => void log.push({ account, kind, id, op }) });
+        const requestId = currentRequestId() ?? '';
+        const result = await fn({ tx, revision, now, changed: (account, kind, id, op) => void log.push({ account, kind, id, op, ...(requestId ? { requestId } : {}) }) });
         if (!taken && log.length && engine === 'postgres') {
           // Revision and change log in one statement: the lock then lasts one statement and the commit.
           const values = sql.join(log.map((c) => sql`(${c.account}, ${c.kind}, ${c.id}, ${c.op})`));
           const { rows } = await sql<{ revision: number | string }>`
             with r as (update meta set revision = revision + 1 where id = 1 returning revision)
-            insert into changes (revision, account, kind, resource_id, op, at)
-            select r.revision, c.account, c.kind, c.resource_id, c.op, ${now} from r, (values ${values}) as c(account, kind, resource_id, op)
+            insert into changes (revision, account, kind, resource_id, op, at, request_id)
+            select r.revision, c.account, c.kind, c.resource_id, c.op, ${now}, ${requestId} from r, (values ${values}) as c(account, kind, resource_id, op)
             returning revision`.execute(tx);
           committed = Number(rows[0]!.revision);
           return result;
@@ -102,7 +106,7 @@ export async function openStore(url: string): Promise<Store> {
         if (log.length)
           await tx
             .insertInto('changes')
-            .values(log.map((c) => ({ revision: committed, account: c.account, kind: c.kind, resource_id: c.id, op: c.op, at: now })))
+            .values(log.map((c) => ({ revision: committed, account: c.account, kind: c.kind, resource_id: c.id, op: c.op, at: now, request_id: requestId })))
             .execute();
         return result;
       });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -154,7 +154,7 @@ describe(`the weft command (${engineName()})`, () => {
       copyFileSync(join(r.dataDir, 'master.key'), join(lonely, 'master.key'));
       const res = await run(['account', 'create', '--data-dir', lonely, '--name', 'x']);
       assert.equal(res.code, 2, res.stderr);
-      assert.match(res.stderr, /weft\.db not found: pass --database/);
+      assert.match(res.stderr, /weft\.db not found, no PostgreSQL URL recorded.*Pass --database/);
       assert.ok(!existsSync(join(lonely, 'weft.db')), 'no stray store was created');
     } finally {
       rmSync(lonely, { recursive: true, force: true });
@@ -164,8 +164,11 @@ describe(`the weft command (${engineName()})`, () => {
     assert.match(noCreds.stderr, /no credentials/);
   });
 
-  it('account create prints credentials the official SDK can use, isolated from the admin', async () => {
-    const res = await run(['account', 'create', '--data-dir', r.dataDir, '--name', 'carol', ...dbArgs]);
+  it('account create prints credentials the official SDK can use, isolated from the admin (the data dir knows its store, also on PostgreSQL)', async () => {
+    const recorded = join(r.dataDir, 'store-url');
+    if (dbArgs.length) assert.equal(statSync(recorded).mode & 0o777, 0o600, 'the PostgreSQL URL is recorded for the owner only');
+    else assert.ok(!existsSync(recorded), 'SQLite: nothing recorded, the store is weft.db');
+    const res = await run(['account', 'create', '--data-dir', r.dataDir, '--name', 'carol']);
     assert.equal(res.code, 0, res.stderr);
     const c = json(res.stdout) as unknown as Creds;
     assert.deepEqual(Object.keys(c).sort(), ['AppId', 'Endpoint', 'Region', 'SecretId', 'SecretKey', 'Uin']);
@@ -175,7 +178,7 @@ describe(`the weft command (${engineName()})`, () => {
     assert.equal((await sdk.DescribeVpcs({})).TotalCount, 0, 'a new account sees none of the admin’s VPCs');
     await sdk.CreateVpc({ VpcName: 'carol', CidrBlock: '10.0.0.0/16' });
     assert.equal((await sdk.DescribeVpcs({})).TotalCount, 1);
-    const again = await run(['account', 'create', '--data-dir', r.dataDir, '--name', 'carol', ...dbArgs]);
+    const again = await run(['account', 'create', '--data-dir', r.dataDir, '--name', 'carol']);
     assert.equal(again.code, 1, 'a taken name is refused');
     assert.match(again.stderr, /already exists/);
   });
@@ -184,7 +187,7 @@ describe(`the weft command (${engineName()})`, () => {
     const d = await r.newAccount('dave');
     const vpc = r.vpc(d);
     const quota = async (...set: string[]) => {
-      const res = await run(['account', 'quota', '--data-dir', r.dataDir, '--name', 'dave', ...dbArgs, ...(set.length ? ['--set', ...set] : [])]);
+      const res = await run(['account', 'quota', '--data-dir', r.dataDir, '--name', 'dave', ...(set.length ? ['--set', ...set] : [])]);
       assert.equal(res.code, 0, res.stderr);
       return json(res.stdout);
     };
@@ -202,7 +205,7 @@ describe(`the weft command (${engineName()})`, () => {
     assert.equal((await quota('vpc=100')).vpc, 100);
     await vpc.CreateVpc({ VpcName: 'd4', CidrBlock: '10.0.0.0/16' });
     assert.equal((await vpc.DescribeVpcs({})).TotalCount, 4);
-    const unknown = await run(['account', 'quota', '--data-dir', r.dataDir, '--name', 'nobody', ...dbArgs, '--set', 'vpc=1']);
+    const unknown = await run(['account', 'quota', '--data-dir', r.dataDir, '--name', 'nobody', '--set', 'vpc=1']);
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /no account named `nobody`/);
   });

@@ -29,6 +29,8 @@ export async function until<T>(what: string, f: () => Promise<T | undefined | fa
 export interface Box {
   dataDir: string;
   prefix: string;
+  /** The box's store: its PostgreSQL URL, or its SQLite file. */
+  database: string;
   vpc: VpcClient;
   cvm: CvmClient;
   clb: ClbClient;
@@ -63,6 +65,7 @@ export async function startBox(hosts = 3, env: Record<string, string> = {}, gate
   return {
     dataDir,
     prefix,
+    database: db?.url ?? join(dataDir, 'weft.db'),
     vpc: new VpcClient(opts),
     cvm: new CvmClient(opts),
     clb: new ClbClient(opts),
@@ -75,7 +78,7 @@ export async function startBox(hosts = 3, env: Record<string, string> = {}, gate
         p.on('close', (code) => ok({ code: code ?? -1, out }));
       }),
     async newAccount(name) {
-      const r = await run(['account', 'create', '--data-dir', dataDir, '--name', name, ...(db ? ['--database', db.url] : [])]);
+      const r = await run(['account', 'create', '--data-dir', dataDir, '--name', name]); // the data dir knows its store, SQLite or PostgreSQL
       if (r.code !== 0) throw new Error(`weft account create failed (${r.code}): ${r.stderr}`);
       return JSON.parse(r.stdout) as Creds;
     },

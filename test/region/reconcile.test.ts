@@ -92,6 +92,7 @@ describe(`reconciliation (${engineName()})`, { skip: isRoot ? false : 'needs roo
     assert.equal(s.controller.up, true);
     assert.ok(['sqlite', 'postgres'].includes(s.store.engine));
     assert.deepEqual(s.hosts.map((h) => [h.name, h.role, h.connected]), [['h1', 'host', true], ['h2', 'host', true]]);
+    for (const h of s.hosts) assert.ok(Array.isArray(h.underlay), `${h.name}: an underlay section`);
     const text = await run(['status', '--data-dir', box.dataDir]);
     assert.match(text.stdout, /^controller {2}up/m);
     assert.match(text.stdout, /^h2 +host +connected/m);

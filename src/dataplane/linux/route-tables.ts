@@ -18,6 +18,7 @@
 import type { RouteTable, VpcContext } from '../../contract/host-document.js';
 import { parseCidr, parseIp } from '../../core/cidr.js';
 import { vxlanName } from './names.js';
+import { netDetectRouting } from './net-detect-routes.js';
 import type { NexthopState, RouteState, RuleState } from './state.js';
 
 /** Numbered tables start here (far from 253-255 and from anything a distribution uses) and stay below 2^31. */
@@ -222,6 +223,10 @@ export function routingWant(vpc: VpcContext, ctx: RoutingContext): RoutingWant {
       routes.set(`${lbTable(n.node)} 0.0.0.0/0`, { gateway: lbNodeHop(n.node), dev: vx });
     }
 
+  // Network detections: their probes' forced paths (net-detect-routes.ts).
+  const probes = netDetectRouting(vpc, { tableBase: TABLE_BASE, hop: (ip) => hop(ip)?.via, outTable: (id) => ids.get(id)?.out, peeringGateway: PEERING_GATEWAY, ownerGateway: OWNER_GATEWAY, vxlan: vx, deferredLinks: ctx.deferredLinks });
+  rules.push(...probes.rules);
+  for (const [key, w] of probes.routes) routes.set(key, w);
   return { nexthops: [...members.values(), ...groups], routes, rules, deferred: ctx.deferredLinks };
 }
 
