@@ -175,7 +175,7 @@ export function createReconcileLoop(o: LoopOptions) {
     }
     const at = now().toISOString();
     const ms = Math.round(performance.now() - t0);
-    audit = { at, ms, ok: !outcome.error, repairs: outcome.repairs.filter((r) => r.repaired).length, ...(outcome.error ? { error: outcome.error.slice(0, 2000) } : {}) };
+    audit = { at, revision: current.revision, digest: currentDigest, ms, ok: !outcome.error, repairs: outcome.repairs.filter((r) => r.repaired).length, ...(outcome.error ? { error: outcome.error.slice(0, 2000) } : {}) };
     for (const r of outcome.repairs) drift.push({ at, revision: current.revision, ...r, what: r.what.slice(0, 500) });
     if (drift.length > MAX_DRIFT_PER_REPORT) droppedDrift += drift.splice(0, drift.length - MAX_DRIFT_PER_REPORT).length;
     if (outcome.repairs.length || outcome.error)

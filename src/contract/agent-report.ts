@@ -23,6 +23,9 @@ export interface AgentReport {
 export interface AuditSummary {
   /** When it ended, ISO 8601 with a zone. */
   at: string;
+  /** The document the kernel was read back against, and its digest: after a successful audit, what the kernel holds. */
+  revision?: number;
+  digest?: string;
   ms: number;
   ok: boolean;
   /** Changes it had to make (each also a DriftRecord). */

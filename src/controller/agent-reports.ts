@@ -53,6 +53,8 @@ function checkAudit(a: unknown): string | undefined {
   if (!isObj(a)) return 'not an object';
   if (!isTime(a.at)) return '`at` must be an ISO 8601 time';
   if (!isCount(a.ms)) return '`ms` must be a whole number ≥ 0';
+  if (a.revision !== undefined && !isCount(a.revision)) return '`revision` must be a whole number ≥ 0';
+  if (a.digest !== undefined && (typeof a.digest !== 'string' || !/^[0-9a-f]{8,128}$/.test(a.digest))) return '`digest` must be a hex digest';
   if (typeof a.ok !== 'boolean') return '`ok` must be true or false';
   if (!isCount(a.repairs)) return '`repairs` must be a whole number ≥ 0';
   if (a.error !== undefined && !isText(a.error, 4000)) return '`error` must be a string of at most 4000 characters';

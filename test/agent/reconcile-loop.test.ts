@@ -127,6 +127,7 @@ describe('reconcile loop', () => {
     assert.equal(r.drift![0]!.what, 'add table inet weft');
     assert.equal(r.drift![0]!.revision, 5);
     assert.ok(r.audit && r.audit.ok);
+    assert.deepEqual([r.audit.revision, r.audit.digest], [5, 'cc05'], 'the audit says which document the kernel was read back against');
     await until(() => loop.pendingDrift === 0);
     await loop.stop();
   });
