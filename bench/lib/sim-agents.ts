@@ -46,12 +46,12 @@ async function agent(h: { id: string; token: string }) {
   const driver = new SimDriver();
   let digest = '';
   let backoff = 250;
-  let unreported: number | undefined; // applied, report not accepted yet: retried before the next poll
+  let unreported: { revision: number; digest: string } | undefined; // applied, report not accepted yet: retried before the next poll
   while (!stopped && Date.now() < deadline) {
     try {
       if (unreported !== undefined) {
-        await sendReport(link, { revision: unreported, ok: true, changes: 1 });
-        emit({ e: 'applied', h: h.id, r: unreported });
+        await sendReport(link, { ...unreported, ok: true, changes: 1 });
+        emit({ e: 'applied', h: h.id, r: unreported.revision });
         unreported = undefined;
       }
       const wait = Math.max(1, Math.min(25, Math.floor((deadline - Date.now()) / 1000)));
@@ -60,7 +60,7 @@ async function agent(h: { id: string; token: string }) {
       if (!next) continue;
       digest = next.digest;
       await driver.apply(next.document);
-      unreported = next.document.revision;
+      unreported = { revision: next.document.revision, digest: next.digest };
     } catch (e) {
       if (stopped) break;
       emit({ e: 'error', h: h.id, m: e instanceof Error ? e.message : String(e) });

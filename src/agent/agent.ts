@@ -1,21 +1,31 @@
 /**
- * The host agent: a level-triggered reconcile loop. It holds the latest
- * document, applies it through its driver whenever it changes and again every
- * `resyncMs` (repairing drift: a link or rule deleted by hand comes back), and
- * reports the revision it applied. It keeps no state of its own: a restarted
- * agent fetches the whole document and the driver adopts what the kernel has.
+ * The host agent: long-polls its host's document and hands each one to the
+ * reconcile loop (reconcile-loop.ts): one apply in flight, the newest
+ * document next; a jittered full audit that repairs drift and reports it;
+ * status reports that are sent again until the controller takes them. It
+ * keeps no state of its own on disk: a restarted agent fetches the whole
+ * document and the driver adopts what the kernel has (its first apply reads
+ * everything).
  */
-import { performance } from 'node:perf_hooks';
 import type { HostDocument } from '../contract/host-document.js';
 import type { LimitUsage } from '../contract/limit-usage.js';
 import type { GatewayFlowSample, LbHealthReport } from '../contract/agent-report.js';
 import { fetchDocument, sendFlows, sendHealth, sendLimitUsage, sendReport, type LinkOptions } from './controller-link.js';
+import { logger } from '../core/log.js';
 import type { HealthMonitor } from './health-checks.js';
 import { startInstanceCounters, type CounterReader } from './instance-counters.js';
+import { createReconcileLoop, type AuditOutcome } from './reconcile-loop.js';
+
+export { formatTimings } from './reconcile-loop.js';
+
+/** Mean time between audits by default: drift is repaired within 15 s in a region in a box (docs/reconcile.md). */
+export const DEFAULT_AUDIT_MS = 8000;
 
 export interface Driver {
   /** Makes the data plane match the document; returns how many changes it made (and, optionally, where the time went, in ms). */
   apply(doc: HostDocument): Promise<{ changes: number; timings?: Record<string, number> }>;
+  /** Reads the whole data plane back against `doc` (applied before) and repairs what differs; absent, an apply stands in. */
+  audit?(doc: HostDocument): Promise<AuditOutcome>;
   /** On a gateway node: what each EIP with a split limit sent since the last call (none elsewhere). */
   limitUsage?(): Promise<LimitUsage[]>;
   /** Takes this node's shares of the EIPs' limits (bit/s), from the controller's re-split of `limits` (each EIP's limit as reported). */
@@ -26,6 +36,9 @@ export interface Driver {
 
 export interface AgentOptions extends LinkOptions {
   driver: Driver;
+  /** Mean time between full audits (jittered ±25 %); 0: none. */
+  auditMs?: number;
+  /** The former fixed resync period, now the audit period (auditMs wins). */
   resyncMs?: number;
   /** How often a gateway node reports EIP usage for the limits' re-split (source document 001: every 5 s). */
   limitPeriodMs?: number;
@@ -33,7 +46,8 @@ export interface AgentOptions extends LinkOptions {
   flowPeriodMs?: number;
   /** On an LB node: its health checks, made from the report callback the agent gives (health-checks.ts). */
   health?: (report: (r: LbHealthReport) => void) => HealthMonitor;
-  log?: (msg: string) => void;
+  /** The agent's log (default: JSON lines, core/log.ts); `fields` go beside the message. */
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** NetDetect and underlay probes (probes.ts), started with a reader of the agent's current document. */
   probes?: (document: () => HostDocument | undefined) => { stop(): void };
   /** Reads the host's per-instance kernel counters for /metrics and GetMonitorData (instance-counters.ts). */
@@ -41,20 +55,12 @@ export interface AgentOptions extends LinkOptions {
   counterPeriodMs?: number;
 }
 
-/** `read 12, plan 3, ip 40 ms`: the phases that took any time, slowest first. */
-export const formatTimings = (t: Record<string, number>) =>
-  Object.entries(t)
-    .filter(([, ms]) => ms > 0)
-    .sort((a, b) => b[1] - a[1])
-    .map(([k, ms]) => `${k} ${ms}`)
-    .join(', ') + ' ms';
-
 export function runAgent(o: AgentOptions) {
-  const log = o.log ?? ((m: string) => console.log(`[agent ${o.hostId}] ${m}`));
+  const agentLog = logger('agent', { host: o.hostId });
+  const log = o.log ?? ((m: string, fields: Record<string, unknown> = {}) => agentLog.info(fields, m));
   let stopped = false;
   let doc: HostDocument | undefined;
   let digest = '';
-  let applying: Promise<void> = Promise.resolve();
   // Health verdicts go to the controller as they change, and again every 30 s (a lost one is sent again).
   let verdicts: LbHealthReport | undefined;
   const sendVerdicts = () => {
@@ -66,25 +72,14 @@ export function runAgent(o: AgentOptions) {
   });
   const healthResend = setInterval(sendVerdicts, 30_000);
 
-  const apply = () =>
-    (applying = applying.then(async () => {
-      if (!doc || stopped) return;
-      const current = doc;
-      try {
-        const t0 = performance.now();
-        const { changes, timings } = await o.driver.apply(current);
-        const ms = Math.round(performance.now() - t0);
-        // A slow no-op is worth a line too: it is what every resync costs.
-        if (changes || ms >= 1000) log(`applied revision ${current.revision}: ${changes} change(s) in ${ms} ms${timings ? ` (${formatTimings(timings)})` : ''}`);
-        await sendReport(o, { revision: current.revision, ok: true, changes });
-      } catch (e) {
-        const error = e instanceof Error ? e.message : String(e);
-        log(`apply of revision ${current.revision} failed: ${error}`);
-        await sendReport(o, { revision: current.revision, ok: false, error }).catch(() => {});
-      }
-      // Health checks start once their namespaces exist (a probe process that died comes back here too).
-      health?.update(current);
-    }));
+  const loop = createReconcileLoop({
+    driver: o.driver,
+    send: (r) => sendReport(o, r),
+    log,
+    // Health checks start once their namespaces exist (a probe process that died comes back here too).
+    afterApply: (d) => health?.update(d),
+    auditMs: o.auditMs ?? o.resyncMs ?? DEFAULT_AUDIT_MS,
+  });
 
   async function watch() {
     let backoff = 250;
@@ -95,7 +90,7 @@ export function runAgent(o: AgentOptions) {
         if (next) {
           doc = next.document;
           digest = next.digest;
-          await apply();
+          loop.set(doc, digest, next.requestIds);
         }
       } catch (e) {
         if (stopped) break;
@@ -106,7 +101,6 @@ export function runAgent(o: AgentOptions) {
     }
   }
 
-  const resync = setInterval(() => void apply(), o.resyncMs ?? 10_000);
   // Distributed EIP limits: report usage, take the shares back (a failed round keeps the last shares).
   let splitting = false;
   const split = setInterval(() => {
@@ -139,16 +133,16 @@ export function runAgent(o: AgentOptions) {
   const done = watch();
   return {
     done,
+    loop,
     async stop() {
       stopped = true;
-      clearInterval(resync);
       clearInterval(split);
       clearInterval(flows);
       clearInterval(healthResend);
       counters?.stop();
       health?.stop();
       probes?.stop();
-      await applying;
+      await loop.stop();
     },
   };
 }

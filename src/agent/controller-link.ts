@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import type { HostDocument } from '../contract/host-document.js';
 import type { AgentReport, GatewayFlowAnswer, GatewayFlowReport, InstanceCounterReport, LbHealthReport, ProbeReport } from '../contract/agent-report.js';
 import type { LimitReport, LimitShares } from '../contract/limit-usage.js';
+import { ReportRefused } from './reconcile-loop.js';
 
 export interface LinkOptions {
   /** `unix:/path/agents.sock` or `http://host:port` */
@@ -32,11 +33,12 @@ function call(o: LinkOptions, method: string, path: string, body?: unknown, time
   });
 }
 
-export async function fetchDocument(o: LinkOptions, known: string, waitSeconds = 25): Promise<{ document: HostDocument; digest: string } | undefined> {
+/** The next document; `requestIds`: the API requests whose changes led to it (core/log.ts). */
+export async function fetchDocument(o: LinkOptions, known: string, waitSeconds = 25): Promise<{ document: HostDocument; digest: string; requestIds?: string[] } | undefined> {
   const r = await call(o, 'GET', `/v1/hosts/${o.hostId}/document?known=${encodeURIComponent(known)}&wait=${waitSeconds}`);
   if (r.status === 204) return undefined;
   if (r.status !== 200) throw new Error(`controller answered ${r.status}: ${r.body}`);
-  return JSON.parse(r.body) as { document: HostDocument; digest: string };
+  return JSON.parse(r.body) as { document: HostDocument; digest: string; requestIds?: string[] };
 }
 
 /** Reports this gateway node's EIP usage; answers its shares of the limits. */
@@ -46,8 +48,10 @@ export async function sendLimitUsage(o: LinkOptions, r: LimitReport): Promise<Li
   return JSON.parse(res.body) as LimitShares;
 }
 
+/** Throws ReportRefused on a 4xx (the same report would be refused again), a plain Error on anything else worth retrying. */
 export async function sendReport(o: LinkOptions, report: AgentReport): Promise<void> {
   const r = await call(o, 'POST', `/v1/hosts/${o.hostId}/status`, report, 10_000);
+  if (r.status >= 400 && r.status < 500) throw new ReportRefused(r.status, `controller answered ${r.status}: ${r.body}`);
   if (r.status !== 200) throw new Error(`controller answered ${r.status}: ${r.body}`);
 }
 

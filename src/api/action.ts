@@ -3,6 +3,7 @@
  * HTTP front (server.ts) authenticates, validates against `params` and calls
  * `run` with a context scoped to the calling account.
  */
+import type { RegionStatusSource } from '../controller/region-status.js';
 import type { Kysely } from 'kysely';
 import type { Account } from '../accounts/accounts.js';
 import type { DocumentSource } from '../contract/document-source.js';
@@ -24,6 +25,8 @@ export interface Ctx {
   readonly requestId: string;
   /** Where host documents come from; absent (an API without a controller), they are compiled from the store. */
   readonly documents?: DocumentSource;
+  /** The controller's view of the region (DescribeRegionStatus); absent, it is read from the store alone. */
+  readonly regionStatus?: RegionStatusSource;
   /**
    * A store transaction for this request. When the request carries an
    * idempotency token, the response is recorded in the same transaction, so a

@@ -5,6 +5,7 @@
  * version → region → parameters → idempotency → handler. Every failure is an
  * envelope with a Tencent error code; nothing escapes as a bare 500.
  */
+import type { RegionStatusSource } from '../controller/region-status.js';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -35,6 +36,8 @@ export interface ApiOptions {
   documents?: DocumentSource;
   /** Called once per request with its action (`unknown` when none was recognised), answer code (`OK` or the error code) and seconds taken (metrics). */
   observe?(action: string, code: string, seconds: number): void;
+  /** The controller's view of the region, for DescribeRegionStatus (controller/region-status.ts). */
+  regionStatus?: RegionStatusSource;
 }
 
 export interface RawRequest {
@@ -131,6 +134,7 @@ export function createApi(o: ApiOptions) {
       region: o.region,
       requestId,
       documents: o.documents,
+      regionStatus: o.regionStatus,
       async write<T extends object>(fn: (w: Write) => Promise<T>): Promise<T> {
         return o.store.write(async (w) => {
           account.quotas = (await quotasOf(w.tx, account.uin)) ?? account.quotas;

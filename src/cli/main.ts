@@ -21,6 +21,7 @@ import { call, type ApiResult } from './client.js';
 import { notJsonError, parseActionArgs, preferStrings, UsageError } from './args.js';
 import { addRegionCommands } from './region-commands.js';
 import { addTraceCommands } from './trace-commands.js';
+import { addStatusCommand } from './status-command.js';
 
 const SERVICES: Service[] = ['vpc', 'cvm', 'clb', 'monitor'];
 
@@ -265,6 +266,7 @@ for (const service of SERVICES) {
 
 addRegionCommands(program);
 addTraceCommands(program);
+addStatusCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Commander has already printed its own message (or the help text).

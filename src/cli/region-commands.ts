@@ -93,6 +93,8 @@ export function addRegionCommands(program: Command) {
         hostId: o.hostId,
         token: readToken(o.dataDir, o.hostId),
         driver,
+        // The audit period (docs/reconcile.md); WEFT_AGENT_RESYNC_MS is its former name.
+        auditMs: Number(process.env.WEFT_AGENT_AUDIT_MS) || undefined,
         // NetDetect and underlay probes (agent/probes.ts): from the router namespaces and the host's namespace.
         ...(linux
           ? {

@@ -1,10 +1,59 @@
-/** What an agent tells the controller after each apply (POST …/hosts/{id}/report). */
+/**
+ * What an agent tells the controller after each apply and audit
+ * (POST …/hosts/{id}/status). The controller checks it before it counts
+ * (controller/agent-reports.ts): a revision it has compiled for the host and
+ * the digest of that document; only then does `appliedRevision` move (and
+ * with it the instances that become RUNNING). A report the controller did
+ * not take is sent again, with the drift it carries.
+ */
 export interface AgentReport {
+  /** The revision of the document the last apply was of. */
   revision: number;
+  /** The digest of that document, as the controller gave it out with it. */
+  digest: string;
   ok: boolean;
   error?: string;
   changes?: number;
+  /** The last full audit of the kernel against the document (absent: none yet). */
+  audit?: AuditSummary;
+  /** Drift found by audits since the last report the controller took, oldest first. */
+  drift?: DriftRecord[];
 }
+
+export interface AuditSummary {
+  /** When it ended, ISO 8601 with a zone. */
+  at: string;
+  /** The document the kernel was read back against, and its digest: after a successful audit, what the kernel holds. */
+  revision?: number;
+  digest?: string;
+  ms: number;
+  ok: boolean;
+  /** Changes it had to make (each also a DriftRecord). */
+  repairs: number;
+  error?: string;
+}
+
+/**
+ * One difference an audit found between the kernel and the document it had
+ * applied — a change it then had to make, or failed to make.
+ */
+export interface DriftRecord {
+  at: string;
+  revision: number;
+  /** The VPC (or `(gateway node)`, `(LB node)`) the change belongs to. */
+  vpcId: string;
+  /** The namespace it was made in; null for the root namespace. */
+  ns: string | null;
+  /** The kind of change (plan.ts StepKind: ip, nft, netns-add …). */
+  kind: string;
+  /** What was made again, as the commands said (truncated). */
+  what: string;
+  repaired: boolean;
+  error?: string;
+}
+
+/** Most drift records one report carries; an agent keeps the newest and counts what it dropped. */
+export const MAX_DRIFT_PER_REPORT = 200;
 
 /**
  * What a gateway node counts for one private address of one NAT gateway it

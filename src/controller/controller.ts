@@ -2,6 +2,7 @@
  * The controller process: data dir, store, admin account, API endpoint.
  * `weft server` runs it in the foreground; tests and benches start it too.
  */
+import { regionStatus } from './region-status.js';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -66,6 +67,7 @@ export async function startController(o: ControllerOptions) {
   // One document cache for the agents and the API's packet tracer: a trace reads what the agents are sent.
   const distribution = createDistribution(store, { gatewayAddress: region.gatewayAddress, counters: counters.receive, metrics });
   metrics.setSources({ revision: () => store.revision(), hostLag: () => hostLag(store, distribution), agentsConnected: () => distribution.connectedAgents() });
+  let endpoint: string | null = null;
   const api = createApi({
     store,
     region,
@@ -75,12 +77,20 @@ export async function startController(o: ControllerOptions) {
     bodyLimit: o.bodyLimit,
     documents: distribution.documentsFor,
     observe: metrics.observeApi,
+    // The endpoint is known once the server listens (below).
+    regionStatus: ({ recent }) =>
+      regionStatus(store, {
+        controller: { up: true, pid: process.pid, address: endpoint },
+        documents: distribution.documentsFor,
+        connected: distribution.connected,
+        ...(recent !== undefined ? { recent } : {}),
+      }),
   });
   const server = serveHttp(api, metrics);
   const [host, port] = splitHostPort(o.listen ?? '127.0.0.1:9080');
   await new Promise<void>((ok, fail) => server.once('error', fail).listen(port, host, ok));
   const addr = server.address() as AddressInfo;
-  const endpoint = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  endpoint = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
 
   // First start: an admin account and its credentials, readable only by the owner.
   const credFile = join(dataDir, 'credentials.json');

@@ -5,7 +5,8 @@
  * nothing) or when this process has not answered the agent with that document
  * yet (after a controller restart), or 204 after `wait` seconds. Nothing
  * relies on an agent having seen every intermediate change. Agents
- * authenticate with their host token and report the revision they applied;
+ * authenticate with their host token and report the revision they applied
+ * with its digest, checked before it counts (agent-reports.ts);
  * gateway nodes also report EIP usage and get their shares of the limits
  * back (limit-coordinator.ts), and per-address flow counters (gateway-flows.ts);
  * LB nodes report their targets' health (lb-health.ts); every host agent its
@@ -27,13 +28,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { HostDocument } from '../contract/host-document.js';
-import type { AgentReport } from '../contract/agent-report.js';
 import type { Store } from '../store/store.js';
 import type { LimitReport } from '../contract/limit-usage.js';
 import { createDocumentCache, type CachedDocument } from './document-cache.js';
 import { createLimitCoordinator } from './limit-coordinator.js';
 import { receiveFlows } from './gateway-flows.js';
 import { receiveHealth } from './lb-health.js';
+import { judgeReport, parseReport, recordReport } from './agent-reports.js';
 import { receiveProbes } from './probe-reports.js';
 import type { Metrics } from './metrics.js';
 
@@ -66,8 +67,11 @@ export function createDistribution(
   const given = new Map<string, CachedDocument>();
   /** The revision of the document each host's agent was last answered with, by this process. */
   const sent = new Map<string, number>();
-  /** When each host's agent last called with its token (metrics: agents connected). */
-  const seen = new Map<string, number>();
+  /** Documents given out before the current one, per host (revision → digest), to check the reports of agents still catching up. */
+  const earlier = new Map<string, Map<number, string>>();
+  /** Long polls open per host, and when the last one ended: whether its agent is connected (`weft status`). */
+  const polling = new Map<string, number>();
+  const lastPoll = new Map<string, number>();
 
   async function current(hostId: string): Promise<CachedDocument | undefined> {
     const doc = await documents.get(hostId);
@@ -78,6 +82,12 @@ export function createDistribution(
     const prev = given.get(hostId);
     // Same content: keep its revision. Older than what was given (a compile that raced a commit): keep the newer.
     if (prev && (prev.digest === doc.digest || prev.document.revision > doc.document.revision)) return prev;
+    if (prev) {
+      const e = earlier.get(hostId) ?? new Map<number, string>();
+      e.set(prev.document.revision, prev.digest);
+      if (e.size > 16) e.delete(e.keys().next().value!);
+      earlier.set(hostId, e);
+    }
     given.set(hostId, doc);
     return doc;
   }
@@ -133,17 +143,24 @@ export function createDistribution(
     }
   }
 
-  async function report(hostId: string, r: AgentReport) {
-    const row = await store.db.selectFrom('hosts').select('applied_revision').where('id', '=', hostId).executeTakeFirstOrThrow();
-    await store.db
-      .updateTable('hosts')
-      .set({
-        applied_revision: r.ok ? Math.max(row.applied_revision, r.revision) : row.applied_revision,
-        reported_at: new Date().toISOString(),
-        report: JSON.stringify(r),
-      })
-      .where('id', '=', hostId)
-      .execute();
+  /** Checks an agent's report (agent-reports.ts) and records it; the error says why one was refused. */
+  async function report(hostId: string, body: unknown): Promise<{ error?: string }> {
+    const r = parseReport(body);
+    if (typeof r === 'string') return { error: r };
+    const doc = await current(hostId);
+    const verdict = judgeReport(r, {
+      ...(doc ? { current: { revision: doc.document.revision, digest: doc.digest } } : {}),
+      earlier: earlier.get(hostId) ?? new Map(),
+    });
+    if (verdict.error) return { error: verdict.error };
+    await recordReport(store, hostId, r, verdict.counts);
+    o.metrics?.recordDriftRepairs(hostId, (r.drift ?? []).filter((d) => d.repaired).length);
+    return {};
+  }
+
+  /** Whether the host's agent holds a long poll open now (or ended one in the last 5 s: it is between two). */
+  function connected(hostId: string): boolean {
+    return (polling.get(hostId) ?? 0) > 0 || Date.now() - (lastPoll.get(hostId) ?? 0) < 5000;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: string) {
@@ -152,10 +169,14 @@ export function createDistribution(
     if (!m) return send(res, 404, { error: 'no such path' });
     const [, hostId, what] = m as unknown as [string, string, string];
     if (!(await authorised(hostId, req))) return send(res, 401, { error: 'bad host token' });
-    seen.set(hostId, Date.now());
     if (what === 'document' && req.method === 'GET') {
       let closed = false;
-      res.on('close', () => (closed = true));
+      polling.set(hostId, (polling.get(hostId) ?? 0) + 1);
+      res.on('close', () => {
+        closed = true;
+        polling.set(hostId, (polling.get(hostId) ?? 1) - 1);
+        lastPoll.set(hostId, Date.now());
+      });
       const wait = Math.min(Number(url.searchParams.get('wait') ?? 25), 60) * 1000;
       const next = await nextDocument(hostId, url.searchParams.get('known') ?? '', wait, () => closed);
       if (!next) return send(res, 204);
@@ -164,8 +185,14 @@ export function createDistribution(
       return sendText(res, 200, next.body);
     }
     if (what === 'status' && req.method === 'POST') {
-      await report(hostId, JSON.parse(body) as AgentReport);
-      return send(res, 200, { ok: true });
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        return send(res, 400, { error: 'the body is not JSON' });
+      }
+      const r = await report(hostId, parsed);
+      return r.error ? send(res, 400, { error: r.error }) : send(res, 200, { ok: true });
     }
     if (what === 'limits' && req.method === 'POST') {
       try {
@@ -205,10 +232,10 @@ export function createDistribution(
     });
   }
 
-  /** Hosts whose agent called within `withinMs` (a polling agent calls at least every 25 s). */
-  const connectedAgents = (withinMs = 60_000) => [...seen.values()].filter((t) => Date.now() - t <= withinMs).length;
+  /** How many agents are connected now (metrics). */
+  const connectedAgents = () => [...polling.keys(), ...lastPoll.keys()].filter((h, i, all) => all.indexOf(h) === i && connected(h)).length;
 
-  return { compile, documentsFor, serve, report, documents, connectedAgents, close: () => documents.close() };
+  return { compile, documentsFor, serve, report, connected, connectedAgents, documents, close: () => documents.close() };
 }
 
 /** What a report's receiver answers: 200 with its answer, or a status with the reason it was refused. */

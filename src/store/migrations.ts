@@ -594,6 +594,35 @@ const lbOperations: Migration = {
 };
 
 /**
+ * Reconciliation (docs/reconcile.md): per host, the digest of the document its agent applied, its last full audit and
+ * how much drift audits found and repaired; and the drift itself, one row per change an audit made (bounded retention:
+ * controller/agent-reports.ts).
+ */
+const reconciliation: Migration = {
+  async up(db) {
+    await db.schema.alterTable('hosts').addColumn('applied_digest', 'text').execute();
+    await db.schema.alterTable('hosts').addColumn('last_audit', 'text').execute();
+    await db.schema.alterTable('hosts').addColumn('drift_found', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.alterTable('hosts').addColumn('drift_repairs', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema
+      .createTable('drift_events')
+      .addColumn('host_id', 'text', (c) => c.notNull())
+      .addColumn('at', 'text', (c) => c.notNull())
+      .addColumn('received_at', 'text', (c) => c.notNull())
+      .addColumn('revision', 'bigint', (c) => c.notNull())
+      .addColumn('vpc_id', 'text', (c) => c.notNull())
+      .addColumn('ns', 'text')
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('what', 'text', (c) => c.notNull())
+      .addColumn('repaired', 'integer', (c) => c.notNull())
+      .addColumn('error', 'text')
+      .execute();
+    await db.schema.createIndex('drift_events_by_host').on('drift_events').columns(['host_id', 'at']).execute();
+    await db.schema.createIndex('drift_events_by_time').on('drift_events').column('received_at').execute();
+  },
+};
+
+/**
  * Network detection (NetDetect, docs/operations.md): the detections, the latest probe figures agents report per
  * detection, destination and probing host, and the latest underlay figures per host pair (one row per pair: bounded).
  */
@@ -680,6 +709,7 @@ const migrations: Record<string, Migration> = {
   '0010-gateway-flows': gatewayFlows,
   '0011-load-balancers': loadBalancers,
   '0012-lb-operations': lbOperations,
+  '0013-reconciliation': reconciliation,
   '0014-monitor': monitor,
   '0016-net-detect': netDetect,
   '0017-request-ids': requestIds,

@@ -327,6 +327,27 @@ export interface HostsTable {
   reported_at: string | null;
   report: string | null; // JSON of the agent's last report
   created_at: string;
+  /** The digest of the document at applied_revision, as the agent reported it (checked against the compiled one). */
+  applied_digest: string | null;
+  /** JSON of the agent's last audit (contract AuditSummary); null: none reported yet. */
+  last_audit: string | null;
+  /** Drift found by audits, and of it what was repaired, since the host was registered. */
+  drift_found: Generated<number>;
+  drift_repairs: Generated<number>;
+}
+
+/** One change an agent's audit made or failed to make (contract DriftRecord), kept for a while (agent-reports.ts). */
+export interface DriftEventsTable {
+  host_id: string;
+  at: string;
+  received_at: string;
+  revision: number;
+  vpc_id: string;
+  ns: string | null;
+  kind: string;
+  what: string;
+  repaired: number;
+  error: string | null;
 }
 
 /** A gateway whose flow monitor is on (EnableGatewayFlowMonitor). */
@@ -449,6 +470,7 @@ export interface LbTargetHealthTable {
 export interface DB {
   hosts: HostsTable;
   monitor_samples: MonitorSamplesTable;
+  drift_events: DriftEventsTable;
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
   meta: MetaTable;

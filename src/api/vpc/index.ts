@@ -13,6 +13,7 @@ import { securityGroupActions } from './security-groups.js';
 import { subnetActions } from './subnets.js';
 import { taskActions } from './tasks.js';
 import { traceActions } from './trace.js';
+import { describeRegionStatus } from './region-status.js';
 import { vpcActionsList } from './vpcs.js';
 
 export const vpcActions: readonly ActionDef[] = [
@@ -24,6 +25,7 @@ export const vpcActions: readonly ActionDef[] = [
   ...routeActions,
   ...taskActions,
   ...traceActions,
+  describeRegionStatus,
   ...networkAclActions,
   ...peeringActions,
   ...eipActions,

@@ -1,10 +1,15 @@
 /**
  * The Linux driver: makes one host's kernel state match its HostDocument.
- * Each apply reads the actual state (`ip -j`, `bridge -j fdb`, `sysctl`,
- * `nft -j`), plans the difference (plan.ts) and runs it: `ip -batch` per
- * namespace, each VPC's nftables tables in one `nft -f` transaction.
- * Level-triggered and idempotent: run it every few seconds; when the kernel
- * already matches (also after an agent restart) it changes nothing.
+ * It reads the actual state (`ip -j`, `bridge -j fdb`, `sysctl`, `nft -j`),
+ * plans the difference (plan.ts) and runs it: `ip -batch` per namespace,
+ * each VPC's nftables tables in one `nft -f` transaction. Idempotent: when
+ * the kernel already matches (also after an agent restart) it changes
+ * nothing.
+ *
+ * In two tiers (applied-memory.ts, docs/reconcile.md): `apply` reads and
+ * plans only the routers whose part of the document changed since it last
+ * applied them (or whose namespaces went missing); `audit` reads and plans
+ * the whole host, and what it then changes is drift.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -40,6 +45,8 @@ import { checkName, checkPrefix, hostNs, instanceNs, routerNs, routerVpcOf } fro
 import { TABLE, tablesFromListing } from './nft-ruleset.js';
 import { isGatewayLinkName, LB_SYSCTLS, planHost, sysctlKeys, type DriverContext, type Step, type StepKind } from './plan.js';
 import { LB_DIGEST_TABLE, lbWant, type LbApplied } from './load-balancer.js';
+import { vpcDigests, vpcsToPlan } from './applied-memory.js';
+import type { AuditOutcome } from '../../agent/reconcile-loop.js';
 import {
   parseAddrs,
   parseFdb,
@@ -108,6 +115,16 @@ export class LinuxDriver {
   private limitShares = new Map<string, LimitShare>();
   private counted = new Map<string, { bytes: number; held: number }>();
   private lbApplied = new Map<string, LbApplied>();
+  /** Per VPC, the digest of its part of the document when it was last applied without error (applied-memory.ts). */
+  private appliedVpcs = new Map<string, string>();
+  /**
+   * Router namespaces as last read, by namespace: what a normal apply plans
+   * against instead of reading them again. A router the apply changed is
+   * read again right after it (off the apply's path: the caller has its
+   * report by then), before the next apply; one that failed is forgotten.
+   */
+  private routerCache = new Map<string, RouterState>();
+  private stale = new Set<string>();
 
   constructor(opts: LinuxDriverOptions) {
     const prefix = checkPrefix(opts.prefix);
@@ -125,9 +142,71 @@ export class LinuxDriver {
    * does not stop the others; the call then rejects with ApplyError.
    */
   apply(doc: HostDocument): Promise<ApplyReport> {
-    const next = this.queue.then(() => this.applyNow(doc));
-    this.queue = next.catch(() => undefined);
+    return this.enqueue(doc, false);
+  }
+
+  /**
+   * The audit: reads the whole host back against `doc` and repairs what
+   * differs (its changes are the drift found; a failed one is drift not
+   * repaired). Serialised with applies.
+   */
+  async audit(doc: HostDocument): Promise<AuditOutcome & { report: ApplyReport }> {
+    const repair = (c: AppliedChange) => ({ vpcId: c.vpcId, ns: c.ns, kind: c.kind, what: (c.note ? `${c.note}: ` : '') + c.lines.join('; '), repaired: true });
+    try {
+      const report = await this.enqueue(doc, true);
+      return { changes: report.changes, repairs: report.applied.map(repair), report };
+    } catch (e) {
+      if (!(e instanceof ApplyError)) throw e;
+      const failed = e.failures.map((f) => ({ vpcId: f.vpcId, ns: null, kind: 'apply', what: 'changes not made', repaired: false, error: f.message }));
+      return { changes: e.report.changes, repairs: [...e.report.applied.map(repair), ...failed], error: e.message, report: e.report };
+    }
+  }
+
+  private enqueue(doc: HostDocument, full: boolean): Promise<ApplyReport> {
+    const next = this.queue.then(() => (full ? this.applyNow(doc, true) : this.applyFromMemory(doc)));
+    // The routers the apply changed are read back after it, before anything else runs.
+    const refresh = () => this.refreshRouters(doc.role === 'lb');
+    this.queue = next.then(refresh, refresh).catch(() => undefined);
     return next;
+  }
+
+  /**
+   * A normal apply, planned from memory. Memory can be wrong without anyone
+   * editing by hand — in a region in a box the hosts share one kernel, and
+   * one host re-plugging a moved instance deletes the other's end of its
+   * veth — so a VPC that fails is read afresh (a failure drops it from
+   * memory) and applied once more before the apply reports failure.
+   */
+  private async applyFromMemory(doc: HostDocument): Promise<ApplyReport> {
+    try {
+      return await this.applyNow(doc, false);
+    } catch (e) {
+      if (!(e instanceof ApplyError)) throw e;
+      await this.refreshRouters(doc.role === 'lb');
+      const again = await this.applyNow(doc, false).catch((e2: unknown) => {
+        if (e2 instanceof ApplyError) {
+          e2.report.applied.unshift(...e.report.applied);
+          e2.report.changes = e2.report.applied.length;
+        }
+        throw e2;
+      });
+      again.applied.unshift(...e.report.applied);
+      again.changes = again.applied.length;
+      return again;
+    }
+  }
+
+  private async refreshRouters(lbNode: boolean) {
+    const names = [...this.stale];
+    this.stale.clear();
+    await Promise.all(
+      names.map((ns) =>
+        readRouter(ns, lbNode).then(
+          (state) => void this.routerCache.set(ns, state),
+          () => void this.routerCache.delete(ns),
+        ),
+      ),
+    );
   }
 
   /**
@@ -181,7 +260,7 @@ export class LinuxDriver {
     if (this.lastDoc) await this.apply(this.lastDoc);
   }
 
-  private async applyNow(doc: HostDocument): Promise<ApplyReport> {
+  private async applyNow(doc: HostDocument, full: boolean): Promise<ApplyReport> {
     this.lastDoc = doc;
     const timings: Record<string, number> = {};
     const report: ApplyReport = { hostId: doc.hostId, revision: doc.revision, changes: 0, applied: [], timings };
@@ -192,9 +271,19 @@ export class LinuxDriver {
       timings[what] = Math.round((timings[what] ?? 0) + now - t);
       t = now;
     };
-    const actual = await this.readActual(doc.role === 'lb');
+    // The cheap tier plans only the VPCs that changed (or lost a namespace); the audit, all of them.
+    const digests = vpcDigests(doc);
+    const namespaces = await listNetns();
+    const only = full ? undefined : vpcsToPlan(doc, digests, this.appliedVpcs, namespaces, this.ctx);
+    const inDoc = new Set(digests.keys());
+    // Routers of VPCs gone from the document are always read: their removal is planned from what they hold.
+    // The audit reads every router; a normal apply takes the ones it read last (after its own changes) from memory.
+    if (full) this.routerCache.clear();
+    // A router whose namespace went (by hand) is not what memory says: planned from nothing, made again.
+    for (const ns of [...this.routerCache.keys()]) if (!namespaces.includes(ns)) this.routerCache.delete(ns);
+    const actual = await this.readActual(doc.role === 'lb', { namespaces, read: (vpcId) => !only || only.has(vpcId) || !inDoc.has(vpcId), cache: this.routerCache });
     lap('read');
-    const plan = planHost(doc, actual, { ...this.ctx, lbApplied: this.lbApplied }, this.limitShares);
+    const plan = planHost(doc, actual, { ...this.ctx, lbApplied: this.lbApplied }, this.limitShares, only);
     lap('plan');
     // Configuring the inside of an instance touches only its own namespace and
     // costs a process each (no ip batch switches namespaces), mostly start-up
@@ -222,6 +311,25 @@ export class LinuxDriver {
       }
     }
     report.changes = report.applied.length;
+    // What was changed (or failed part-way) is no longer what was read: read again after this apply.
+    const routerNames = new Set(Object.keys(actual.routers));
+    for (const g of plan) {
+      if (!inDoc.has(g.vpcId) && !g.removal) continue; // the gateway or LB node's own namespace: read every time
+      const R = routerNs(this.ctx.prefix, this.ctx.hostName, g.vpcId);
+      if (g.removal) this.routerCache.delete(R);
+      else if (failures.some((f) => f.vpcId === g.vpcId)) this.routerCache.delete(R);
+      else if (g.steps.length) this.stale.add(R);
+      for (const step of g.steps) if (step.ns && routerNames.has(step.ns) && step.ns !== R) this.stale.add(step.ns);
+    }
+    for (const ns of this.stale) this.routerCache.delete(ns);
+    // Remember what was applied without error; a VPC that failed is read and planned again next time.
+    const failedVpcs = new Set(failures.map((f) => f.vpcId));
+    for (const id of [...this.appliedVpcs.keys()]) if (!inDoc.has(id)) this.appliedVpcs.delete(id);
+    for (const g of plan) {
+      if (g.removal || !inDoc.has(g.vpcId)) continue;
+      if (failedVpcs.has(g.vpcId)) this.appliedVpcs.delete(g.vpcId);
+      else this.appliedVpcs.set(g.vpcId, digests.get(g.vpcId)!);
+    }
     // What the LB tables now hold, for the next plan's slot-by-slot updates (a VPC that failed is re-read next time).
     if (doc.role === 'lb') {
       const failed = new Set(failures.map((f) => f.vpcId));
@@ -235,20 +343,28 @@ export class LinuxDriver {
     return report;
   }
 
-  /** The host's actual state: all namespace names, the host's links, and each of its router namespaces in full. */
-  async readActual(lbNode = false): Promise<HostState> {
-    const namespaces = await listNetns();
+  /**
+   * The host's actual state: all namespace names, the host's links, and its
+   * router namespaces in full — those of the VPCs `o.read` accepts (default all).
+   */
+  async readActual(lbNode = false, o: { namespaces?: string[]; read?: (vpcId: string) => boolean; cache?: Map<string, RouterState> } = {}): Promise<HostState> {
+    const namespaces = o.namespaces ?? (await listNetns());
     const { prefix, hostName, hostNs: hns } = this.ctx;
     const hostLinks = hns === null || namespaces.includes(hns) ? parseLinks(await ipJson(hns, ['-d', 'link', 'show'])) : [];
     // A gateway routes its EIPs into the VPC routers from its own namespace (plan.ts planGatewayLink).
     const gatewayLinks = hostLinks.some((l) => isGatewayLinkName(l.name));
     const hostRoutes = gatewayLinks ? parseRoutes(await ipJson(hns, ['route', 'show'])) : [];
     const hostNeighbours = gatewayLinks ? parseNeighbours(await ipJson(hns, ['neigh', 'show'])) : [];
-    const routerNames = namespaces.filter((n) => routerVpcOf(prefix, hostName, n));
+    const routerNames = namespaces.filter((n) => {
+      const vpcId = routerVpcOf(prefix, hostName, n);
+      return vpcId && (!o.read || o.read(vpcId));
+    });
     const routers: Record<string, RouterState> = {};
     await Promise.all(
       routerNames.map(async (ns) => {
-        routers[ns] = await readRouter(ns, lbNode);
+        const known = o.cache?.get(ns);
+        routers[ns] = known ?? (await readRouter(ns, lbNode));
+        if (!known) o.cache?.set(ns, routers[ns]!);
       }),
     );
     // A gateway node's namespace is the one with the internet link: it holds the NAT gateways (nat-gateway.ts).

@@ -143,15 +143,26 @@ const GATEWAY_ROUTER_HOP = '169.254.0.2'; // the router's end, as the gateway se
 export const portAlias = (p: Port, peer: string) => `weft:${p.instanceId},${p.ip}/${p.prefix},${macText(p.mac)},${p.gateway},${peer}`;
 export const aliasInstance = (alias: string | undefined) => /^weft:([^,]+),/.exec(alias ?? '')?.[1];
 
-/** The plan for a whole host: one group per VPC in the document, one per VPC gone from it (first). */
-export function planHost(doc: HostDocument, actual: HostState, ctx: DriverContext, limitShares: ReadonlyMap<string, LimitShare> = new Map()): StepGroup[] {
+/**
+ * The plan for a whole host: one group per VPC in the document, one per VPC
+ * gone from it (first). With `only`, the groups of those VPCs alone (the
+ * driver's cheap tier: `actual` then holds only their routers, and those of
+ * VPCs gone); the gateway or LB node's own namespace is planned either way.
+ */
+export function planHost(
+  doc: HostDocument,
+  actual: HostState,
+  ctx: DriverContext,
+  limitShares: ReadonlyMap<string, LimitShare> = new Map(),
+  only?: ReadonlySet<string>,
+): StepGroup[] {
   const wanted = new Set(doc.vpcs.map((v) => v.vpcId));
   const removals: StepGroup[] = [];
   for (const [ns, state] of Object.entries(actual.routers).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const vpcId = routerVpcOf(ctx.prefix, ctx.hostName, ns);
     if (vpcId && !wanted.has(vpcId)) removals.push(planRemoval(vpcId, ns, state, actual, ctx));
   }
-  const groups = doc.vpcs.map((vpc): StepGroup => {
+  const groups = doc.vpcs.filter((v) => !only || only.has(v.vpcId)).map((vpc): StepGroup => {
     try {
       return { vpcId: vpc.vpcId, removal: false, steps: planVpc(vpc, doc, actual, ctx) };
     } catch (e) {

@@ -12,11 +12,18 @@
  * natGateway and publicGateway it sends to). What a packet meets is the
  * tracer's to say (src/trace), so the sim data plane and the tracer cannot
  * disagree about the gateways: one interpreter, one set of stages.
+ *
+ * Its two tiers, as the Linux driver's (docs/reconcile.md): `apply` compares
+ * with the document it holds in memory; `audit` reads the state file back
+ * and compares it with the document VPC by VPC (their digests), rewriting it
+ * when anything differs — a file edited or removed by hand is drift.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { HostDocument } from '../../contract/host-document.js';
+import type { AuditOutcome, Repair } from '../../agent/reconcile-loop.js';
+import { vpcDigests } from '../../core/document-digests.js';
 
 export class SimDriver {
   document: HostDocument | undefined;
@@ -37,6 +44,43 @@ export class SimDriver {
     this.document = doc;
     return { changes: changed ? 1 : 0 };
   }
+
+  /** Reads the state back (the file; without one, memory) and repairs what differs from `doc`, VPC by VPC. */
+  async audit(doc: HostDocument): Promise<AuditOutcome> {
+    let held: HostDocument | undefined = this.document;
+    let unreadable: string | undefined;
+    if (this.stateFile) {
+      try {
+        held = existsSync(this.stateFile) ? (JSON.parse(readFileSync(this.stateFile, 'utf8')) as HostDocument) : undefined;
+      } catch (e) {
+        held = undefined;
+        unreadable = e instanceof Error ? e.message : String(e);
+      }
+    }
+    const repairs = simDrift(held, doc, this.stateFile ?? null, unreadable);
+    if (repairs.length) {
+      this.document = undefined; // written again whole
+      await this.apply(doc);
+    }
+    return { changes: repairs.length, repairs };
+  }
+}
+
+/** What differs between the state a sim host holds and its document: per VPC, and the document's own fields. */
+export function simDrift(held: HostDocument | undefined, doc: HostDocument, where: string | null, unreadable?: string): Repair[] {
+  const r = (vpcId: string, what: string): Repair => ({ vpcId, ns: where, kind: 'sim-state', what, repaired: true });
+  if (!held) return [r('(host)', unreadable ? `state unreadable (${unreadable}): written again` : 'state missing: written again')];
+  const want = vpcDigests(doc);
+  const have = vpcDigests(held);
+  const out: Repair[] = [];
+  const { vpcs: _a, revision: _b, ...wantHead } = doc;
+  const { vpcs: _c, revision: _d, ...haveHead } = held;
+  if (!isDeepStrictEqual(wantHead, haveHead)) out.push(r('(host)', "the host's own settings differed"));
+  for (const [id, d] of want) if (have.get(id) !== d) out.push(r(id, have.has(id) ? 'VPC state differed' : 'VPC state missing'));
+  for (const id of have.keys()) if (!want.has(id)) out.push(r(id, 'VPC no longer in the document removed'));
+  // The revision alone (nothing else changed) is no drift of the data plane, but the file is brought up to date.
+  if (!out.length && held.revision !== doc.revision) out.push(r('(host)', `state of revision ${held.revision}, not ${doc.revision}`));
+  return out;
 }
 
 /** Every host's applied document in a sim state directory, by host ID order. */

@@ -205,12 +205,18 @@ let revision = 0;
 
 const changesOf = (r: ApplyReport) => r.applied.map((c) => `${c.kind} ${c.ns ?? '-'}: ${c.note ?? c.lines.join(' | ')}`);
 
-async function applyOnce(): Promise<Record<string, ApplyReport>> {
+/** Applies the current documents; `audit`: as the audit does, reading the whole kernel back (a normal apply trusts what it applied before). */
+async function applyOnce(audit = false): Promise<Record<string, ApplyReport>> {
   revision++;
   const reports: Record<string, ApplyReport> = {};
   for (const h of hosts) {
     try {
-      reports[h.name] = await drivers.get(h.name)!.apply(document(h, revision));
+      const d = drivers.get(h.name)!;
+      if (audit) {
+        const r = await d.audit(document(h, revision));
+        if (r.error) assert.fail(`audit on ${h.name} failed:\n${r.error}`);
+        reports[h.name] = r.report;
+      } else reports[h.name] = await d.apply(document(h, revision));
     } catch (e) {
       if (e instanceof ApplyError) assert.fail(`apply on ${h.name} failed:\n${e.message}\napplied: ${JSON.stringify(e.report.applied, null, 1)}`);
       throw e;
@@ -219,10 +225,10 @@ async function applyOnce(): Promise<Record<string, ApplyReport>> {
   return reports;
 }
 
-/** Applies, then applies again: the kernel must now match, the second plan is empty. */
-async function applyAll(): Promise<Record<string, ApplyReport>> {
-  const reports = await applyOnce();
-  const again = await applyOnce();
+/** Applies, then audits: the kernel, read back whole, must now match — the audit's plan is empty. */
+async function applyAll(audit = false): Promise<Record<string, ApplyReport>> {
+  const reports = await applyOnce(audit);
+  const again = await applyOnce(true);
   for (const h of hosts) assert.deepEqual(changesOf(again[h.name]!), [], `${h.name}: nothing left to do after an apply`);
   return reports;
 }
@@ -400,7 +406,7 @@ describe('linux driver: route tables, network ACLs, peering', { skip: root ? fal
     await run(['ip', '-n', RA1, 'nexthop', 'del', 'id', String(groups.find((g) => g.group)!.id)]);
     await run(['ip', '-n', RA1, 'route', 'del', '192.168.50.0/24', 'table', portRule.table]);
     assert.ok(!(await ping('ins-a0000001', '10.20.1.11')));
-    const reports = await applyAll();
+    const reports = await applyAll(true);
     assert.ok(reports.h1!.applied.some((c) => c.note === 'pcx-ab: link to vpc-a0000001'), 'the link was made again by B, the VPC that sorts later');
     assert.ok(await ping('ins-a0000001', '10.20.1.11'));
     assert.ok(await ping('ins-a0000001', '192.168.200.10'), 'the ECMP group is back');

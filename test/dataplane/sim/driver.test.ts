@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSimState, SimDriver } from '../../../src/dataplane/sim/driver.js';
@@ -45,6 +45,30 @@ test('the sim driver keeps gateway documents and NAT routes as applied, and the 
     assert.equal(out.reply?.verdict, 'delivered');
     assert.equal(trace(world, { from: '198.18.0.10', to: '198.51.100.2', protocol: 'tcp', port: 22 }).code, 'delivered');
     assert.equal(trace(world, { from: '198.18.0.10', to: '203.0.113.5', protocol: 'tcp', port: 9999 }).code, 'dnat-no-rule');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the sim driver's audit reads its state back: a lost or edited state file is drift, repaired", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-sim-audit-'));
+  try {
+    const [h1] = documents(baseScenario());
+    const file = join(dir, `${h1!.hostId}.json`);
+    const d = new SimDriver(file);
+    await d.apply(h1!);
+    assert.deepEqual(await d.audit(h1!), { changes: 0, repairs: [] }, 'nothing drifted');
+    rmSync(file);
+    const lost = await d.audit(h1!);
+    assert.equal(lost.changes, 1);
+    assert.match(lost.repairs[0]!.what, /state missing/);
+    assert.deepEqual(readSimState(dir), [h1], 'written again');
+    const edited = structuredClone(h1!);
+    edited.vpcs[0]!.remotes = [];
+    writeFileSync(file, JSON.stringify(edited));
+    const drift = await d.audit(h1!);
+    assert.deepEqual(drift.repairs.map((r) => [r.vpcId, r.what, r.repaired]), [[h1!.vpcs[0]!.vpcId, 'VPC state differed', true]]);
+    assert.deepEqual(readSimState(dir), [h1]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
