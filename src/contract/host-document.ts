@@ -11,6 +11,8 @@
  * byte-equal documents.
  */
 
+import type { FlowLogCapture } from './flow-logs.js';
+
 export interface HostDocument {
   hostId: string;
   /** Region revision this document was compiled at. */
@@ -122,6 +124,13 @@ export interface VpcContext {
    * translates them back.
    */
   lbNodes?: { node: number; mac: string; underlay: string }[];
+  /**
+   * Enabled flow logs covering ports of this VPC on this host, sorted by ID
+   * (docs/operations.md "Flow logs"): the agent captures in this router while
+   * any is here, and the router logs its security-group and ACL drops to
+   * NFLOG when one wants REJECT or ALL. Absent: none.
+   */
+  flowLogs?: FlowLogCapture[];
 }
 
 /**

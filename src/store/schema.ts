@@ -464,4 +464,44 @@ export interface DB {
   lb_listeners: LbListenersTable;
   lb_targets: LbTargetsTable;
   lb_target_health: LbTargetHealthTable;
+  flow_logs: FlowLogsTable;
+  flow_log_records: FlowLogRecordsTable;
+}
+
+/** A flow log (CreateFlowLog): which ports' traffic is captured, of which kind. */
+export interface FlowLogsTable {
+  id: string;
+  account: string;
+  vpc_id: string;
+  name: string;
+  description: string;
+  /** VPC | SUBNET | NETWORKINTERFACE */
+  resource_type: string;
+  resource_id: string;
+  /** ACCEPT | REJECT | ALL */
+  traffic_type: string;
+  cloud_log_id: string;
+  cloud_log_region: string;
+  storage_type: string;
+  enabled: number;
+  created_at: string;
+}
+
+/** One flow-log record as a host reported it (Tencent's fields; start/end in Unix seconds). */
+export interface FlowLogRecordsTable {
+  flow_log_id: string;
+  host_id: string;
+  account_id: string;
+  interface_id: string;
+  srcaddr: string;
+  dstaddr: string;
+  srcport: number;
+  dstport: number;
+  protocol: number;
+  packets: number;
+  bytes: number;
+  start: number;
+  end: number;
+  action: string;
+  log_status: string;
 }
