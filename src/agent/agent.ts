@@ -33,6 +33,8 @@ export interface AgentOptions extends LinkOptions {
   /** On an LB node: its health checks, made from the report callback the agent gives (health-checks.ts). */
   health?: (report: (r: LbHealthReport) => void) => HealthMonitor;
   log?: (msg: string) => void;
+  /** Flow-log capture (flow-logs.ts): told each applied document, stopped with the agent. */
+  flowLogs?: { update(doc: HostDocument): void; stop(): Promise<void> };
 }
 
 /** `read 12, plan 3, ip 40 ms`: the phases that took any time, slowest first. */
@@ -78,6 +80,7 @@ export function runAgent(o: AgentOptions) {
       }
       // Health checks start once their namespaces exist (a probe process that died comes back here too).
       health?.update(current);
+      o.flowLogs?.update(current);
     }));
 
   async function watch() {
@@ -139,6 +142,7 @@ export function runAgent(o: AgentOptions) {
       clearInterval(healthResend);
       health?.stop();
       await applying;
+      await o.flowLogs?.stop();
     },
   };
 }

@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import type { HostDocument } from '../contract/host-document.js';
 import type { AgentReport, GatewayFlowAnswer, GatewayFlowReport, LbHealthReport } from '../contract/agent-report.js';
 import type { LimitReport, LimitShares } from '../contract/limit-usage.js';
+import type { FlowLogReport } from '../contract/flow-logs.js';
 
 export interface LinkOptions {
   /** `unix:/path/agents.sock` or `http://host:port` */
@@ -62,4 +63,11 @@ export async function sendFlows(o: LinkOptions, report: GatewayFlowReport): Prom
 export async function sendHealth(o: LinkOptions, report: LbHealthReport): Promise<void> {
   const r = await call(o, 'POST', `/v1/hosts/${o.hostId}/health`, report, 10_000);
   if (r.status !== 200) throw new Error(`controller answered ${r.status}: ${r.body}`);
+}
+
+/** Flow-log records of one or more capture windows (agent/flow-logs.ts); a refused report throws with the controller's reason. */
+export async function sendFlowLogs(o: LinkOptions, report: FlowLogReport): Promise<{ accepted: number }> {
+  const r = await call(o, 'POST', `/v1/hosts/${o.hostId}/flow-logs`, report, 30_000);
+  if (r.status !== 200) throw new Error(`controller answered ${r.status}: ${r.body}`);
+  return JSON.parse(r.body) as { accepted: number };
 }

@@ -20,6 +20,7 @@ import { call, type ApiResult } from './client.js';
 import { notJsonError, parseActionArgs, preferStrings, UsageError } from './args.js';
 import { addRegionCommands } from './region-commands.js';
 import { addTraceCommands } from './trace-commands.js';
+import { addFlowLogCommands } from './flowlog-commands.js';
 
 const SERVICES: Service[] = ['vpc', 'cvm', 'clb'];
 
@@ -267,6 +268,7 @@ for (const service of SERVICES) {
 
 addRegionCommands(program);
 addTraceCommands(program);
+addFlowLogCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Commander has already printed its own message (or the help text).

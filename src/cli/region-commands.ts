@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { runAgent, type Driver } from '../agent/agent.js';
 import { probeProcesses, simHealth } from '../agent/health-checks.js';
+import { flowLogCapture, windowMsFromEnv } from '../agent/flow-logs.js';
+import { sendFlowLogs } from '../agent/controller-link.js';
 import type { LbHealthReport } from '../contract/agent-report.js';
 import { LinuxDriver } from '../dataplane/linux/driver.js';
 import { checkTools } from '../dataplane/linux/preflight.js';
@@ -86,11 +88,22 @@ export function addRegionCommands(program: Command) {
       const driver: Driver = linux ? new LinuxDriver({ prefix: layout.prefix, hostName: o.hostId }) : new SimDriver(paths(o.dataDir).simState(o.hostId));
       const pidFile = join(o.dataDir, 'agents', `${o.hostId}.pid`);
       writeFileSync(pidFile, String(process.pid));
+      const link = { controller: `unix:${paths(o.dataDir).socket}`, hostId: o.hostId, token: readToken(o.dataDir, o.hostId) };
       const agent = runAgent({
-        controller: `unix:${paths(o.dataDir).socket}`,
-        hostId: o.hostId,
-        token: readToken(o.dataDir, o.hostId),
+        ...link,
         driver,
+        // Flow logs are captured from the kernel: the sim data plane has none to capture.
+        ...(linux
+          ? {
+              flowLogs: flowLogCapture({
+                routerNs: (vpcId) => routerNs(layout.prefix, o.hostId, vpcId),
+                workDir: join(o.dataDir, 'flow-logs', o.hostId),
+                windowMs: windowMsFromEnv(),
+                send: (r) => sendFlowLogs(link, r),
+                log: (m) => console.log(`[agent ${o.hostId}] ${m}`),
+              }),
+            }
+          : {}),
         resyncMs: Number(process.env.WEFT_AGENT_RESYNC_MS) || undefined,
         // LB nodes probe their targets (on the sim data plane, every target is alive).
         ...((layout.lbNodes ?? []).some((n) => n.id === o.hostId)

@@ -41,3 +41,6 @@ export interface FlowLogRecord {
 export interface FlowLogReport {
   records: (FlowLogRecord & { flowLogId: string })[];
 }
+
+/** Tencent's flow-log fields, in the order a raw record lists them. */
+export const FLOW_LOG_FIELDS = ['version', 'account-id', 'interface-id', 'srcaddr', 'dstaddr', 'srcport', 'dstport', 'protocol', 'packets', 'bytes', 'start', 'end', 'action', 'log-status'] as const satisfies readonly (keyof FlowLogRecord)[];

@@ -15,6 +15,7 @@ import { startAgentsEndpoint } from './agents-endpoint.js';
 import { createDistribution } from './distribution.js';
 import { splitHostPort } from './listen.js';
 import { recoverTasks } from './tasks.js';
+import { flowLogFile } from './flow-log-records.js';
 import { failOrphanedNatGateways } from '../store/nat-gateways.js';
 
 export interface ControllerOptions {
@@ -54,7 +55,7 @@ export async function startController(o: ControllerOptions) {
   await recoverTasks(store);
   await failOrphanedNatGateways(store);
   // One document cache for the agents and the API's packet tracer: a trace reads what the agents are sent.
-  const distribution = createDistribution(store, { gatewayAddress: region.gatewayAddress });
+  const distribution = createDistribution(store, { gatewayAddress: region.gatewayAddress, flowLogFile: flowLogFile(dataDir) });
   const api = createApi({
     store,
     region,

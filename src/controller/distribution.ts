@@ -33,12 +33,13 @@ import { createDocumentCache, type CachedDocument } from './document-cache.js';
 import { createLimitCoordinator } from './limit-coordinator.js';
 import { receiveFlows } from './gateway-flows.js';
 import { receiveHealth } from './lb-health.js';
+import { receiveFlowLogs } from './flow-log-records.js';
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export type Distribution = ReturnType<typeof createDistribution>;
 
-export function createDistribution(store: Store, o: { pollMs?: number; gatewayAddress?: string } = {}) {
+export function createDistribution(store: Store, o: { pollMs?: number; gatewayAddress?: string; flowLogFile?: string } = {}) {
   const documents = createDocumentCache(store, o);
   const limits = createLimitCoordinator();
   /**
@@ -133,7 +134,7 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: string) {
     const url = new URL(req.url ?? '/', 'http://agent');
-    const m = /^\/v1\/hosts\/([a-z0-9-]+)\/(document|status|limits|flows|health)$/.exec(url.pathname);
+    const m = /^\/v1\/hosts\/([a-z0-9-]+)\/(document|status|limits|flows|health|flow-logs)$/.exec(url.pathname);
     if (!m) return send(res, 404, { error: 'no such path' });
     const [, hostId, what] = m as unknown as [string, string, string];
     if (!(await authorised(hostId, req))) return send(res, 401, { error: 'bad host token' });
@@ -157,6 +158,10 @@ export function createDistribution(store: Store, o: { pollMs?: number; gatewayAd
       } catch (e) {
         return send(res, 400, { error: e instanceof Error ? e.message : String(e) });
       }
+    }
+    if (what === 'flow-logs' && req.method === 'POST') {
+      const r = await receiveFlowLogs(store, hostId, body, o.flowLogFile);
+      return r.status === 200 ? send(res, 200, r.answer) : send(res, r.status, { error: r.error });
     }
     if ((what === 'flows' || what === 'health') && req.method === 'POST') {
       let parsed: unknown;
