@@ -42,6 +42,8 @@ export interface CtCounters {
 export interface DroppedPacket extends Tuple {
   protocol: number;
   bytes: number;
+  /** Where it was dropped (the log prefix): `out` at the sender's egress, `in` at the receiver's ingress. */
+  side: 'in' | 'out';
 }
 
 export type ReportedRecord = FlowLogRecord & { flowLogId: string };
@@ -91,7 +93,8 @@ export function parseUlogdLine(line: string): DroppedPacket | undefined {
   const dst = j.dest_ip;
   if (typeof src !== 'string' || typeof dst !== 'string' || src.includes(':')) return undefined;
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-  return { src, dst, sport: num(j.src_port), dport: num(j.dest_port), protocol: num(j['ip.protocol']), bytes: num(j['ip.totlen']) || num(j['raw.pktlen']) };
+  const side = j['oob.prefix'] === 'out' ? 'out' : 'in';
+  return { src, dst, sport: num(j.src_port), dport: num(j.dest_port), protocol: num(j['ip.protocol']), bytes: num(j['ip.totlen']) || num(j['raw.pktlen']), side };
 }
 
 interface Flow extends Tuple {
@@ -99,13 +102,15 @@ interface Flow extends Tuple {
   packets: number;
   bytes: number;
   action: 'ACCEPT' | 'REJECT';
+  /** A rejected packet is charged to one port: the sender's (out) or the receiver's (in). */
+  side?: 'in' | 'out';
 }
 
 const tupleKey = (f: Tuple & { protocol: number }) => `${f.protocol} ${f.src} ${f.sport} ${f.dst} ${f.dport}`;
 
 function add(into: Map<string, Flow>, f: Flow) {
   if (f.packets <= 0 && f.bytes <= 0) return;
-  const k = `${f.action} ${tupleKey(f)}`;
+  const k = `${f.action} ${f.side ?? ''} ${tupleKey(f)}`;
   const had = into.get(k);
   if (had) {
     had.packets += f.packets;
@@ -151,6 +156,8 @@ export function windowRecords(w: WindowInput): { records: ReportedRecord[]; coun
   // An entry in neither list may have ended with its DESTROY event still on its way: keep its base one more window.
   if (w.live) for (const [id, c] of w.prev) if (!seen.has(id) && !c.missed) counters.set(id, { ...c, missed: 1 });
   for (const r of w.rejected) add(flows, { ...r, packets: 1, action: 'REJECT' });
+  // An accepted flow is both ends' (two ports of this host may both be covered); a rejected packet, the dropping side's.
+  const ends = (f: Flow) => (f.side === 'out' ? [f.src] : f.side === 'in' ? [f.dst] : f.src === f.dst ? [f.src] : [f.src, f.dst]);
 
   const records: ReportedRecord[] = [];
   const status = w.lossy ? 'SKIPDATA' : 'OK';
@@ -158,8 +165,7 @@ export function windowRecords(w: WindowInput): { records: ReportedRecord[]; coun
     const eniOf = new Map(c.interfaces.map((i) => [i.ip, i.eniId]));
     for (const f of flows.values()) {
       if (f.action === 'ACCEPT' ? c.trafficType === 'REJECT' : c.trafficType === 'ACCEPT') continue;
-      // Both ends may be ports of this log (two instances on one host): one record per interface.
-      for (const ip of new Set([f.src, f.dst])) {
+      for (const ip of ends(f)) {
         const eni = eniOf.get(ip);
         if (eni === undefined) continue;
         records.push({

@@ -86,8 +86,16 @@ const jump = (target: string): Stmt => ({ jump: { target } });
  * router namespace (agent/flow-logs.ts). Groups are per network namespace.
  */
 export const FLOW_LOG_GROUP = 7;
-/** How the security-group and ACL verdicts drop: logged first when a flow log wants rejected packets. */
-const dropOf = (vpc: VpcContext): Stmt[] => (vpc.flowLogs?.some((f) => f.trafficType !== 'ACCEPT') ? [{ log: { group: FLOW_LOG_GROUP } }, DROP] : [DROP]);
+/**
+ * How the security-group and ACL verdicts drop: logged first when a flow log
+ * wants rejected packets, with prefix `out` (the sending port's egress, or
+ * leaving its subnet) or `in` (the receiving port's ingress, or entering its
+ * subnet), so a drop is charged to the right port's interface.
+ */
+const dropOf = (vpc: VpcContext) => {
+  const logged = vpc.flowLogs?.some((f) => f.trafficType !== 'ACCEPT');
+  return (side: 'in' | 'out'): Stmt[] => (logged ? [{ log: { prefix: side, group: FLOW_LOG_GROUP } }, DROP] : [DROP]);
+};
 
 export const memberSet = (sg: string) => `m_${sg}`;
 export const portChain = (dir: Direction, ifname: string) => `${dir}-${ifname}`;
@@ -260,7 +268,7 @@ function inetTable(vpc: VpcContext): NftTable {
             // Within the subnet the ACL does not apply.
             [match(payload('ip', field), cidrValue(s.cidr, `${s.subnetId} CIDR`)), RETURN],
             [match({ concat: [payload('ip', field), meta('l4proto'), payload('th', 'dport')] }, `@${aclSet(aclOf.get(s.subnetId)!, dir === 'out' ? 'egress' : 'ingress')}`), RETURN],
-            drop,
+            drop(dir),
           ],
         };
       }),
@@ -268,13 +276,13 @@ function inetTable(vpc: VpcContext): NftTable {
     ...ports.flatMap((p) =>
       (['egress', 'ingress'] as const).map((dir) => ({
         name: portChain(dir, p.ifname),
-        rules: [...p.securityGroups.map((sg) => [jump(groupChain(sg, dir))]), drop],
+        rules: [...p.securityGroups.map((sg) => [jump(groupChain(sg, dir))]), drop(dir === 'egress' ? 'out' : 'in')],
       })),
     ),
     ...bound.flatMap((sg) =>
       (['egress', 'ingress'] as const).map((dir) => ({
         name: groupChain(sg, dir),
-        rules: (vpc.securityGroups[sg]?.[dir] ?? []).map((r, i) => policyRule(r, dir, `${sg} ${dir} policy ${i}`, drop)),
+        rules: (vpc.securityGroups[sg]?.[dir] ?? []).map((r, i) => policyRule(r, dir, `${sg} ${dir} policy ${i}`, drop(dir === 'egress' ? 'out' : 'in'))),
       })),
     ),
   ];
@@ -708,7 +716,10 @@ function stmtText(s: Stmt): string {
     return `${lhsText(m.key)} set ${lhsText(m.value.map.key)} map ${m.value.map.data}`;
   }
   if ('notrack' in s) return 'notrack';
-  if (s.log) return `log group ${(s.log as { group: number }).group}`;
+  if (s.log) {
+    const l = s.log as { prefix?: string; group: number };
+    return `log${l.prefix ? ` prefix ${JSON.stringify(l.prefix)}` : ''} group ${l.group}`;
+  }
   if (s.jump) return `jump ${(s.jump as { target: string }).target}`;
   if (s.goto) return `goto ${(s.goto as { target: string }).target}`;
   for (const verdict of ['accept', 'drop', 'return', 'continue']) if (verdict in s) return verdict;
