@@ -29,6 +29,8 @@ export async function until<T>(what: string, f: () => Promise<T | undefined | fa
 export interface Box {
   dataDir: string;
   prefix: string;
+  /** The PostgreSQL URL of the box's store (absent: SQLite in the data dir): for data-dir commands that read it. */
+  database?: string;
   vpc: VpcClient;
   cvm: CvmClient;
   clb: ClbClient;
@@ -63,6 +65,7 @@ export async function startBox(hosts = 3, env: Record<string, string> = {}, gate
   return {
     dataDir,
     prefix,
+    ...(db ? { database: db.url } : {}),
     vpc: new VpcClient(opts),
     cvm: new CvmClient(opts),
     clb: new ClbClient(opts),
