@@ -70,8 +70,16 @@ export function flowLogCapture(o: FlowLogOptions) {
   let pending: ReportedRecord[] = [];
   let stopped = false;
   let closing: Promise<void> = Promise.resolve();
+  /**
+   * Processes told to stop, until they have exited, by namespace and tool: a
+   * new ulogd cannot bind the NFLOG group (nor take its pid file) while the
+   * old one lives, so a capture started again waits for it.
+   */
+  const exiting = new Map<string, Promise<void>>();
+  const exitOf = (p: ChildProcess) => new Promise<void>((ok) => (p.exitCode !== null || p.signalCode !== null ? ok() : p.once('exit', () => ok())));
 
-  function startConntrack(vpcId: string, c: VpcCapture) {
+  async function startConntrack(vpcId: string, c: VpcCapture) {
+    await exiting.get(`${c.ns} conntrack`);
     // Large receive buffer: under many new flows a small one overflows and events are lost (then SKIPDATA).
     const p = spawn('ip', ['netns', 'exec', c.ns, 'conntrack', '-E', '-e', 'DESTROY', '-o', 'id,extended', '--buffer-size', String(8 << 20)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let rest = '';
@@ -93,7 +101,7 @@ export function flowLogCapture(o: FlowLogOptions) {
         if (!stopped && !c.leaving) {
           c.lossy = true;
           o.log(`flow logs: conntrack events in ${vpcId} stopped; starting again`);
-          startConntrack(vpcId, c);
+          void startConntrack(vpcId, c);
         }
       }
     });
@@ -101,11 +109,15 @@ export function flowLogCapture(o: FlowLogOptions) {
   }
 
   async function startUlogd(vpcId: string, c: VpcCapture) {
+    await exiting.get(`${c.ns} ulogd`);
     mkdirSync(o.workDir, { recursive: true });
     const base = join(o.workDir, vpcId);
     const socket = `${base}.sock`;
     rmSync(socket, { force: true });
+    let connected!: () => void;
+    const ready = new Promise<void>((ok) => (connected = ok));
     const server = createServer((conn) => {
+      connected();
       let rest = '';
       conn.on('data', (d: Buffer) => {
         const lines = (rest + d.toString()).split('\n');
@@ -148,6 +160,10 @@ export function flowLogCapture(o: FlowLogOptions) {
       }
     });
     c.ulogd = p;
+    // ulogd connects to the socket once its stack is up: a capture is running when it has (or after 3 s, whatever happened).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ready, exitOf(p), new Promise((ok) => (timer = setTimeout(ok, 3000)))]);
+    clearTimeout(timer);
   }
 
   /** Starts what the captures want and is not running, stops what they no longer want. */
@@ -156,7 +172,7 @@ export function flowLogCapture(o: FlowLogOptions) {
     if (want.accepted && !c.conntrack) {
       // Accounting counts only entries made after it is on; it stays on (a per-namespace setting that costs little).
       await run('ip', ['netns', 'exec', c.ns, 'sysctl', '-qw', 'net.netfilter.nf_conntrack_acct=1']);
-      startConntrack(vpcId, c);
+      await startConntrack(vpcId, c);
     }
     if (!want.accepted && c.conntrack) stopProcess(c, 'conntrack');
     if (want.rejected && !c.ulogd) await startUlogd(vpcId, c);
@@ -166,7 +182,12 @@ export function flowLogCapture(o: FlowLogOptions) {
   function stopProcess(c: VpcCapture, which: 'conntrack' | 'ulogd') {
     const p = c[which];
     c[which] = undefined;
-    p?.kill('SIGTERM');
+    if (p) {
+      const key = `${c.ns} ${which}`;
+      const gone = exitOf(p).then(() => void (exiting.get(key) === gone && exiting.delete(key)));
+      exiting.set(key, gone);
+      p.kill('SIGTERM');
+    }
     if (which === 'ulogd') {
       c.server?.close();
       c.server = undefined;
@@ -266,6 +287,7 @@ export function flowLogCapture(o: FlowLogOptions) {
         stopProcess(c, 'ulogd');
       }
       vpcs.clear();
+      await Promise.all(exiting.values());
     },
   };
 }

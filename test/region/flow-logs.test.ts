@@ -50,9 +50,24 @@ describe(`flow logs in a region in a box (${engineName()})`, { skip: isRoot ? fa
       execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
         .split('\n')
         .filter(Boolean)
-        .map((pid) => `${ns.slice(box.prefix.length + 1, -vpcId.length - 1)}:${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()}`),
+        // A process may exit between the two reads.
+        .flatMap((pid) => {
+          const comm = existsSync(`/proc/${pid}/comm`) ? readFileSync(`/proc/${pid}/comm`, 'utf8').trim() : undefined;
+          return comm ? [`${ns.slice(box.prefix.length + 1, -vpcId.length - 1)}:${comm}`] : [];
+        }),
     );
   };
+  /**
+   * Positive evidence that a log's capture of rejected packets runs (ulogd has
+   * bound its NFLOG group): datagrams to port 7004, which b's group drops, until
+   * one is recorded. Tests count port 7002 only.
+   */
+  const warmUp = (flowLogId: string) =>
+    until(`${flowLogId} records a rejected packet`, async () => {
+      await sendUdp('a', ip.b, 7004, 1);
+      await new Promise((ok) => setTimeout(ok, 500));
+      return (await records(flowLogId)).some((r) => r.dstport === 7004);
+    }, 30_000);
   const sendUdp = (from: 'a' | 'b', to: string, port: number, n: number) =>
     box.exec(ins[from], ['python3', '-c', `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor _ in range(${n}): s.sendto(b'x'*${UDP_PAYLOAD},('${to}',${port}))`]);
 
@@ -98,6 +113,7 @@ describe(`flow logs in a region in a box (${engineName()})`, { skip: isRoot ? fa
       return p.some((x) => x.endsWith(':conntrack')) && p.some((x) => x.endsWith(':ulogd'));
     }, 20_000);
 
+    await warmUp(vpcLog);
     const stop = box.spawnIn(ins.b, ['python3', '-c', "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',7000))\ns.listen()\nc,_=s.accept()\nwhile c.recv(65536): pass"]);
     const sent = await until('TCP transfer', async () => {
       const r = await box.exec(ins.a, ['python3', '-c', `import socket\ns=socket.create_connection(('${ip.b}',7000),timeout=5)\ns.sendall(b'x'*${TCP_BYTES})\ns.close()`]);
@@ -113,7 +129,7 @@ describe(`flow logs in a region in a box (${engineName()})`, { skip: isRoot ? fa
       const rs = await records(vpcLog);
       const mine = rs.filter((r) => r.dstaddr === ip.b || r.srcaddr === ip.b);
       const tcp = mine.filter((r) => r.dstport === 7000 && r.srcaddr === ip.a);
-      const rej = mine.filter((r) => r.action === 'REJECT');
+      const rej = mine.filter((r) => r.action === 'REJECT' && r.dstport === 7002);
       const eniB = rej[0]?.['interface-id'];
       return !!eniB && sum(tcp.filter((r) => r['interface-id'] === eniB), 'bytes') >= TCP_BYTES && sum(rej, 'packets') >= 50 && { rs, eniB };
     }, 30_000);
@@ -129,8 +145,8 @@ describe(`flow logs in a region in a box (${engineName()})`, { skip: isRoot ? fa
     const udpOk = b.filter((r) => r.action === 'ACCEPT' && r.protocol === 17 && r.dstport === 7003);
     assert.equal(sum(udpOk, 'packets'), 40);
     within5(sum(udpOk, 'bytes'), 40 * UDP_IP_BYTES, 'accepted UDP at b');
-    const rejected = b.filter((r) => r.action === 'REJECT');
-    assert.deepEqual([...new Set(rejected.map((r) => `${r.protocol} ${r.srcaddr}→${r.dstaddr}:${r.dstport}`))], [`17 ${ip.a}→${ip.b}:7002`]);
+    assert.deepEqual([...new Set(b.filter((r) => r.action === 'REJECT').map((r) => `${r.protocol} ${r.srcaddr}→${r.dstaddr}:${r.dstport}`))].sort(), [`17 ${ip.a}→${ip.b}:7002`, `17 ${ip.a}→${ip.b}:7004`]);
+    const rejected = b.filter((r) => r.action === 'REJECT' && r.dstport === 7002);
     assert.equal(sum(rejected, 'packets'), 50);
     within5(sum(rejected, 'bytes'), 50 * UDP_IP_BYTES, 'rejected UDP at b');
     // a's interface: a sent them (its egress accepts everything), so nothing is REJECT there.
@@ -150,7 +166,7 @@ describe(`flow logs in a region in a box (${engineName()})`, { skip: isRoot ? fa
     const file = join(box.dataDir, 'flow-logs.jsonl');
     assert.ok(existsSync(file));
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as FlowLogRecord & { 'flow-log-id': string });
-    assert.equal(sum(lines.filter((l) => l['flow-log-id'] === vpcLog && l.action === 'REJECT'), 'packets'), 50);
+    assert.equal(sum(lines.filter((l) => l['flow-log-id'] === vpcLog && l.action === 'REJECT' && l.dstport === 7002), 'packets'), 50);
 
     // Text output: the header of Tencent's fields and one line per record.
     const text = await run(['flowlogs', '--data-dir', box.dataDir, '--flow-log-id', vpcLog, ...(box.database ? ['--database', box.database] : [])]);
@@ -166,9 +182,8 @@ describe(`flow logs in a region in a box (${engineName()})`, { skip: isRoot ? fa
   test("NETWORKINTERFACE (REJECT) log on b's ENI: only its rejected packets; DisableFlowLogs stops the capture, EnableFlowLogs starts it", async () => {
     // The ENI ID is in the records (DescribeAddresses shows it too): learn it from a short VPC log.
     const probe = (await box.vpc.CreateFlowLog({ VpcId: vpcId, FlowLogName: 'probe', ResourceType: 'VPC', ResourceId: vpcId, TrafficType: 'REJECT' })).FlowLog![0]!.FlowLogId!;
-    await until('ulogd', async () => captureProcesses().some((x) => x.endsWith(':ulogd')), 20_000);
-    await sendUdp('a', ip.b, 7002, 5);
-    const eniB = await until('probe records', async () => (await records(probe))[0]?.['interface-id'], 20_000);
+    await warmUp(probe);
+    const eniB = (await records(probe))[0]!['interface-id'];
     await box.vpc.DeleteFlowLog({ VpcId: vpcId, FlowLogId: probe });
 
     const eniLog = (await box.vpc.CreateFlowLog({ VpcId: vpcId, FlowLogName: 'eni', ResourceType: 'NETWORKINTERFACE', ResourceId: eniB, TrafficType: 'REJECT' })).FlowLog![0]!.FlowLogId!;
@@ -177,17 +192,21 @@ describe(`flow logs in a region in a box (${engineName()})`, { skip: isRoot ? fa
       const p = captureProcesses();
       return p.some((x) => x.endsWith(':ulogd')) && !p.some((x) => x.endsWith(':conntrack'));
     }, 20_000);
+    await warmUp(eniLog);
     await sendUdp('a', ip.b, 7002, 30);
     await sendUdp('b', ip.a, 7002, 20); // dropped at a's ingress: a's interface, not covered
     await sendUdp('a', ip.b, 7003, 10); // accepted: not this log's traffic type
     const rs = await until('eni records', async () => {
-      const x = await records(eniLog);
+      const x = (await records(eniLog)).filter((r) => r.dstport === 7002);
       return sum(x, 'packets') >= 30 && x;
     }, 20_000);
     await new Promise((ok) => setTimeout(ok, (WINDOW_S + 1) * 1000)); // one more window: nothing else arrives
     const all = await records(eniLog);
-    assert.deepEqual([...new Set(all.map((r) => `${r['interface-id']} ${r.action} ${r.srcaddr}→${r.dstaddr}:${r.dstport}`))], [`${eniB} REJECT ${ip.a}→${ip.b}:7002`]);
-    assert.equal(sum(all, 'packets'), 30);
+    assert.deepEqual([...new Set(all.map((r) => `${r['interface-id']} ${r.action} ${r.srcaddr}→${r.dstaddr}:${r.dstport}`))].sort(), [
+      `${eniB} REJECT ${ip.a}→${ip.b}:7002`,
+      `${eniB} REJECT ${ip.a}→${ip.b}:7004`,
+    ]);
+    assert.equal(sum(all.filter((r) => r.dstport === 7002), 'packets'), 30);
     within5(sum(rs, 'bytes'), 30 * UDP_IP_BYTES, 'rejected UDP at b');
 
     await box.vpc.DisableFlowLogs({ FlowLogIds: [eniLog] });
