@@ -31,12 +31,13 @@ import { publicBench } from './public.js';
 import { limitsBench } from './limits.js';
 import { maglevBench } from './maglev.js';
 import { lbBench } from './lb.js';
+import { flowLogsBenchModule } from './flowlogs.js';
 import { simBench, simRoutesBench } from './sim.js';
 import type { BenchModule, BenchOptions, Engine } from './lib/module.js';
 import { topProcesses } from './lib/proc.js';
 import { cleanupAll, postgresReachable, ROOT, useWeft, WEFT } from './lib/server.js';
 
-const MODULES: BenchModule[] = [apiBench, dataplaneBench, routingBench, publicBench, limitsBench, lbBench, simBench, simRoutesBench, maglevBench];
+const MODULES: BenchModule[] = [apiBench, dataplaneBench, routingBench, publicBench, limitsBench, lbBench, simBench, simRoutesBench, maglevBench, flowLogsBenchModule];
 
 const { values: a } = parseArgs({
   options: {

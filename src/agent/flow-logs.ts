@@ -173,6 +173,11 @@ export function flowLogCapture(o: FlowLogOptions) {
       // Accounting counts only entries made after it is on; it stays on (a per-namespace setting that costs little).
       await run('ip', ['netns', 'exec', c.ns, 'sysctl', '-qw', 'net.netfilter.nf_conntrack_acct=1']);
       await startConntrack(vpcId, c);
+      // A new capture starts from the counters flows have now: what they sent before the flow log is not its traffic.
+      if (!c.counters.size) {
+        c.counters = windowRecords({ captures: [], start: 0, end: 0, prev: new Map(), destroyed: [], live: await listConntrack(c.ns), rejected: [] }).counters;
+        c.start = Date.now();
+      }
     }
     if (!want.accepted && c.conntrack) stopProcess(c, 'conntrack');
     if (want.rejected && !c.ulogd) await startUlogd(vpcId, c);
@@ -212,12 +217,16 @@ export function flowLogCapture(o: FlowLogOptions) {
     });
   }
 
+  async function listConntrack(ns: string): Promise<CtEntry[]> {
+    const { stdout } = await run('ip', ['netns', 'exec', ns, 'conntrack', '-L', '-o', 'id,extended'], { maxBuffer: 512 << 20 });
+    return stdout.split('\n').flatMap((l) => parseConntrackLine(l) ?? []);
+  }
+
   async function collect(vpcId: string, c: VpcCapture, end: number): Promise<ReportedRecord[]> {
     let live: CtEntry[] | undefined;
     if (wants(c.captures).accepted) {
       try {
-        const { stdout } = await run('ip', ['netns', 'exec', c.ns, 'conntrack', '-L', '-o', 'id,extended'], { maxBuffer: 512 << 20 });
-        live = stdout.split('\n').flatMap((l) => parseConntrackLine(l) ?? []);
+        live = await listConntrack(c.ns);
       } catch (e) {
         c.lossy = true;
         o.log(`flow logs: conntrack -L in ${vpcId} failed: ${e instanceof Error ? e.message : String(e)}`);
