@@ -31,13 +31,14 @@ import { publicBench } from './public.js';
 import { limitsBench } from './limits.js';
 import { maglevBench } from './maglev.js';
 import { lbBench } from './lb.js';
+import { flowLogsBenchModule } from './flowlogs.js';
 import { simBench, simRoutesBench } from './sim.js';
 import { reconcileBench } from './reconcile.js';
 import type { BenchModule, BenchOptions, Engine } from './lib/module.js';
 import { topProcesses } from './lib/proc.js';
 import { cleanupAll, postgresReachable, ROOT, useWeft, WEFT } from './lib/server.js';
 
-const MODULES: BenchModule[] = [apiBench, dataplaneBench, routingBench, publicBench, limitsBench, lbBench, simBench, simRoutesBench, maglevBench, reconcileBench];
+const MODULES: BenchModule[] = [apiBench, dataplaneBench, routingBench, publicBench, limitsBench, lbBench, simBench, simRoutesBench, maglevBench, reconcileBench, flowLogsBenchModule];
 
 const { values: a } = parseArgs({
   options: {

@@ -53,6 +53,8 @@ export interface AgentOptions extends LinkOptions {
   /** Reads the host's per-instance kernel counters for /metrics and GetMonitorData (instance-counters.ts). */
   counters?: CounterReader;
   counterPeriodMs?: number;
+  /** Flow-log capture (flow-logs.ts): told each applied document, stopped with the agent. */
+  flowLogs?: { update(doc: HostDocument): void; stop(): Promise<void> };
 }
 
 export function runAgent(o: AgentOptions) {
@@ -77,7 +79,10 @@ export function runAgent(o: AgentOptions) {
     send: (r) => sendReport(o, r),
     log,
     // Health checks start once their namespaces exist (a probe process that died comes back here too).
-    afterApply: (d) => health?.update(d),
+    afterApply: (d) => {
+      health?.update(d);
+      o.flowLogs?.update(d);
+    },
     auditMs: o.auditMs ?? o.resyncMs ?? DEFAULT_AUDIT_MS,
   });
 
@@ -143,6 +148,7 @@ export function runAgent(o: AgentOptions) {
       health?.stop();
       probes?.stop();
       await loop.stop();
+      await o.flowLogs?.stop();
     },
   };
 }

@@ -4,6 +4,7 @@ import type { HostDocument } from '../contract/host-document.js';
 import type { AgentReport, GatewayFlowAnswer, GatewayFlowReport, InstanceCounterReport, LbHealthReport, ProbeReport } from '../contract/agent-report.js';
 import type { LimitReport, LimitShares } from '../contract/limit-usage.js';
 import { ReportRefused } from './reconcile-loop.js';
+import type { FlowLogReport } from '../contract/flow-logs.js';
 
 export interface LinkOptions {
   /** `unix:/path/agents.sock` or `http://host:port` */
@@ -78,4 +79,11 @@ export async function sendProbes(o: LinkOptions, report: ProbeReport): Promise<v
 export async function sendCounters(o: LinkOptions, report: InstanceCounterReport): Promise<void> {
   const r = await call(o, 'POST', `/v1/hosts/${o.hostId}/counters`, report, 10_000);
   if (r.status !== 200) throw new Error(`controller answered ${r.status}: ${r.body}`);
+}
+
+/** Flow-log records of one or more capture windows (agent/flow-logs.ts); a refused report throws with the controller's reason. */
+export async function sendFlowLogs(o: LinkOptions, report: FlowLogReport): Promise<{ accepted: number }> {
+  const r = await call(o, 'POST', `/v1/hosts/${o.hostId}/flow-logs`, report, 30_000);
+  if (r.status !== 200) throw new Error(`controller answered ${r.status}: ${r.body}`);
+  return JSON.parse(r.body) as { accepted: number };
 }

@@ -22,6 +22,7 @@ import { notJsonError, parseActionArgs, preferStrings, UsageError } from './args
 import { addRegionCommands } from './region-commands.js';
 import { addTraceCommands } from './trace-commands.js';
 import { addStatusCommand } from './status-command.js';
+import { addFlowLogCommands } from './flowlog-commands.js';
 
 const SERVICES: Service[] = ['vpc', 'cvm', 'clb', 'monitor'];
 
@@ -267,6 +268,7 @@ for (const service of SERVICES) {
 addRegionCommands(program);
 addTraceCommands(program);
 addStatusCommand(program);
+addFlowLogCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Commander has already printed its own message (or the help text).

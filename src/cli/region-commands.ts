@@ -1,10 +1,13 @@
 /** weft up | down | agent | exec: the region in a box and its agents. */
+import { logger } from '../core/log.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { runAgent, type Driver } from '../agent/agent.js';
 import { probeProcesses, simHealth } from '../agent/health-checks.js';
+import { flowLogCapture, windowMsFromEnv } from '../agent/flow-logs.js';
+import { sendFlowLogs } from '../agent/controller-link.js';
 import type { LbHealthReport } from '../contract/agent-report.js';
 import { LinuxDriver } from '../dataplane/linux/driver.js';
 import { linuxCounterReader } from '../dataplane/linux/instance-counters.js';
@@ -88,10 +91,11 @@ export function addRegionCommands(program: Command) {
       const driver: Driver = linux ? new LinuxDriver({ prefix: layout.prefix, hostName: o.hostId }) : new SimDriver(paths(o.dataDir).simState(o.hostId));
       const pidFile = join(o.dataDir, 'agents', `${o.hostId}.pid`);
       writeFileSync(pidFile, String(process.pid));
+      const link = { controller: `unix:${paths(o.dataDir).socket}`, hostId: o.hostId, token: readToken(o.dataDir, o.hostId) };
+      const agentLog = logger('agent', { host: o.hostId });
+      const say = (m: string) => agentLog.info(m);
       const agent = runAgent({
-        controller: `unix:${paths(o.dataDir).socket}`,
-        hostId: o.hostId,
-        token: readToken(o.dataDir, o.hostId),
+        ...link,
         driver,
         // The audit period (docs/reconcile.md); WEFT_AGENT_RESYNC_MS is its former name.
         auditMs: Number(process.env.WEFT_AGENT_AUDIT_MS) || undefined,
@@ -100,15 +104,20 @@ export function addRegionCommands(program: Command) {
           ? {
               probes: (document: Parameters<typeof startProbes>[0]['document']) =>
                 startProbes({
-                  controller: `unix:${paths(o.dataDir).socket}`,
-                  hostId: o.hostId,
-                  token: readToken(o.dataDir, o.hostId),
+                  ...link,
                   document,
                   inRouter: (vpcId) => ['ip', 'netns', 'exec', routerNs(layout.prefix, o.hostId, vpcId)],
                   inUnderlay: ['ip', 'netns', 'exec', hostNs(layout.prefix, o.hostId)],
                   periodMs: Number(process.env.WEFT_PROBE_PERIOD_MS) || undefined,
-                  log: (m) => console.log(`[agent ${o.hostId}] ${m}`),
+                  log: say,
                 }),
+              flowLogs: flowLogCapture({
+                routerNs: (vpcId) => routerNs(layout.prefix, o.hostId, vpcId),
+                workDir: join(o.dataDir, 'flow-logs', o.hostId),
+                windowMs: windowMsFromEnv(),
+                send: (r) => sendFlowLogs(link, r),
+                log: say,
+              }),
             }
           : {}),
         resyncMs: Number(process.env.WEFT_AGENT_RESYNC_MS) || undefined,
@@ -117,7 +126,7 @@ export function addRegionCommands(program: Command) {
         ...((layout.lbNodes ?? []).some((n) => n.id === o.hostId)
           ? {
               health: (report: (r: LbHealthReport) => void) =>
-                linux ? probeProcesses((vpcId) => routerNs(layout.prefix, o.hostId, vpcId), report, (m) => console.log(`[agent ${o.hostId}] ${m}`)) : simHealth(report),
+                linux ? probeProcesses((vpcId) => routerNs(layout.prefix, o.hostId, vpcId), report, say) : simHealth(report),
             }
           : {}),
       });

@@ -10,6 +10,7 @@ import { gatewayOf } from '../core/ipam.js';
 import { DEFAULT_LB_ADDRESS, gatewayNodeAddress } from '../core/region.js';
 import { hostLbContext, loadBalancersOf } from './load-balancers.js';
 import { natFlowRules, type NatFlowRows } from './nat-flows.js';
+import { flowLogCaptures, type FlowLogSpanRow } from './flow-logs.js';
 import { portSpec } from '../core/sg-policy.js';
 import type {
   AclRule,
@@ -37,7 +38,7 @@ export interface HostSpan {
   /** The VPCs of the host's instances, and the VPCs actively peered with them. */
   vpcs: { id: string; vni: number; cidr?: string }[];
   /** Every instance of the spanned VPCs. A STOPPED one has no port anywhere (and is no next hop). */
-  instances: { id: string; vpc_id: string; subnet_id: string; private_ip: string; mac: string; host_id: string | null; state?: string }[];
+  instances: { id: string; vpc_id: string; subnet_id: string; private_ip: string; mac: string; host_id: string | null; state?: string; eni_id?: string }[];
   /** Subnets of the spanned VPCs (at least those of the host's instances), with their route table and ACL. */
   subnets: { id: string; cidr: string; vpc_id?: string; route_table_id?: string; network_acl_id?: string }[];
   /** Group bindings of every instance in `instances`. */
@@ -78,6 +79,8 @@ export interface HostSpan {
   lbHealth?: { listener_id: string; private_ip: string; port: number; status: string }[];
   /** Network detections of the spanned VPCs (net-detects.ts). */
   netDetects?: NetDetectRow[];
+  /** Enabled flow logs of the spanned VPCs (flow-logs.ts). */
+  flowLogs?: FlowLogSpanRow[];
 }
 
 /** MAC of a host's tunnel end for one VPC: locally administered, the same wherever it is computed. */
@@ -281,6 +284,8 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
     if (probes.length) context.netDetects = probes;
     if (lb) context.loadBalancers = loadBalancersOf(span, vpc.id);
     else if (!gateway) Object.assign(context, hostLbContext(span, vpc, span.lbAddress ?? DEFAULT_LB_ADDRESS));
+    const captures = span.flowLogs?.length ? flowLogCaptures(span.flowLogs, vpc.id, ports, new Map(local.map((i) => [i.id, i.eni_id ?? '']))) : [];
+    if (captures.length) context.flowLogs = captures;
     vpcs.push(context);
   }
   const lbNode = (span.lbNodes ?? []).findIndex((n) => n.id === hostId) + 1;

@@ -14,6 +14,7 @@
 import type { Store, Tx } from '../store/store.js';
 import type { HostSpan } from './compile.js';
 import { loadNatFlows, type NatFlowRows } from './nat-flows.js';
+import { enabledFlowLogs } from '../store/flow-logs.js';
 
 /** One host's span (what loadSpans reads, for a single host). */
 export async function loadSpan(store: Store, hostId: string): Promise<HostSpan | undefined> {
@@ -88,7 +89,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
   }
   const [vpcs, instances, subnets, routeTables, bindings] = await Promise.all([
     tx.selectFrom('vpcs').select(['id', 'vni', 'cidr']).where('id', 'in', vpcIds).execute(),
-    tx.selectFrom('instances').select(['id', 'vpc_id', 'subnet_id', 'private_ip', 'mac', 'host_id', 'state']).where('vpc_id', 'in', vpcIds).execute(),
+    tx.selectFrom('instances').select(['id', 'vpc_id', 'subnet_id', 'private_ip', 'mac', 'host_id', 'state', 'eni_id']).where('vpc_id', 'in', vpcIds).execute(),
     tx.selectFrom('subnets').select(['id', 'vpc_id', 'cidr', 'route_table_id', 'network_acl_id']).where('vpc_id', 'in', vpcIds).execute(),
     tx.selectFrom('route_tables').select(['id', 'vpc_id', 'is_main']).where('vpc_id', 'in', vpcIds).execute(),
     tx
@@ -172,6 +173,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
     : [[], [], []];
   const natFlows = natIds.length ? await loadNatFlows(tx, natIds) : new Map<string, NatFlowRows>();
   const gatewayOrder = gatewayNodes.map((h) => h.id).sort(byNumber);
+  const flowLogsByVpc = groupBy(await enabledFlowLogs(tx, vpcIds), (r) => r.vpc_id, (r) => r);
 
   const vpcById = new Map(vpcs.map((v) => [v.id, v]));
   const underlayOf = new Map(underlayRows.map((h) => [h.id, h.underlay]));
@@ -225,6 +227,7 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
     span.loadBalancers = across(present, lbByVpc);
     span.lbNodes = lbNodeOrder;
     span.netDetects = across(present, netDetectsByVpc);
+    span.flowLogs = across(present, flowLogsByVpc);
     if (host.role === 'lb') {
       const mineLb = new Set(span.loadBalancers.map((l) => l.id));
       span.lbListeners = lbListeners.filter((l) => mineLb.has(l.load_balancer_id));

@@ -11,6 +11,8 @@
  * byte-equal documents.
  */
 
+import type { FlowLogCapture } from './flow-logs.js';
+
 export interface HostDocument {
   hostId: string;
   /** Region revision this document was compiled at. */
@@ -128,6 +130,13 @@ export interface VpcContext {
    * this router, through the next hop (docs/operations.md).
    */
   netDetects?: NetDetectProbe[];
+  /**
+   * Enabled flow logs covering ports of this VPC on this host, sorted by ID
+   * (docs/operations.md "Flow logs"): the agent captures in this router while
+   * any is here, and the router logs its security-group and ACL drops to
+   * NFLOG when one wants REJECT or ALL. Absent: none.
+   */
+  flowLogs?: FlowLogCapture[];
 }
 
 /** One network detection as a probing router runs it. */

@@ -17,6 +17,7 @@ import { startAgentsEndpoint } from './agents-endpoint.js';
 import { createDistribution } from './distribution.js';
 import { splitHostPort } from './listen.js';
 import { recoverTasks } from './tasks.js';
+import { flowLogFile } from './flow-log-records.js';
 import { failOrphanedNatGateways } from '../store/nat-gateways.js';
 import { hostLag } from './host-lag.js';
 import { createInstanceCounters } from './instance-counters.js';
@@ -65,7 +66,7 @@ export async function startController(o: ControllerOptions) {
   registerUnderlayMetrics(metrics.registry, store);
   const counters = createInstanceCounters(store, metrics);
   // One document cache for the agents and the API's packet tracer: a trace reads what the agents are sent.
-  const distribution = createDistribution(store, { gatewayAddress: region.gatewayAddress, counters: counters.receive, metrics });
+  const distribution = createDistribution(store, { gatewayAddress: region.gatewayAddress, counters: counters.receive, metrics, flowLogFile: flowLogFile(dataDir) });
   metrics.setSources({ revision: () => store.revision(), hostLag: () => hostLag(store, distribution), agentsConnected: () => distribution.connectedAgents() });
   let endpoint: string | null = null;
   const api = createApi({

@@ -37,6 +37,7 @@ import { receiveHealth } from './lb-health.js';
 import { judgeReport, parseReport, recordReport } from './agent-reports.js';
 import { receiveProbes } from './probe-reports.js';
 import type { Metrics } from './metrics.js';
+import { receiveFlowLogs } from './flow-log-records.js';
 
 export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -51,6 +52,8 @@ export function createDistribution(
     counters?: (hostId: string, body: unknown) => Promise<Received>;
     /** For report handling: `metrics?.recordDriftRepairs(hostId, n)` when an agent reports drift it repaired (metrics.ts). */
     metrics?: Pick<Metrics, 'recordDriftRepairs'>;
+    /** Where flow-log records are also appended as JSON lines (flow-log-records.ts). */
+    flowLogFile?: string;
   } = {},
 ) {
   const documents = createDocumentCache(store, o);
@@ -165,7 +168,7 @@ export function createDistribution(
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: string) {
     const url = new URL(req.url ?? '/', 'http://agent');
-    const m = /^\/v1\/hosts\/([a-z0-9-]+)\/(document|status|limits|flows|health|probes|counters)$/.exec(url.pathname);
+    const m = /^\/v1\/hosts\/([a-z0-9-]+)\/(document|status|limits|flows|health|probes|counters|flow-logs)$/.exec(url.pathname);
     if (!m) return send(res, 404, { error: 'no such path' });
     const [, hostId, what] = m as unknown as [string, string, string];
     if (!(await authorised(hostId, req))) return send(res, 401, { error: 'bad host token' });
@@ -207,6 +210,7 @@ export function createDistribution(
       health: (h, b) => receiveHealth(store, h, b),
       probes: (h, b) => receiveProbes(store, h, b),
       counters: o.counters,
+      'flow-logs': (h, b) => receiveFlowLogs(store, h, b, o.flowLogFile),
     };
     const receive = req.method === 'POST' ? receivers[what] : undefined;
     if (receive) {

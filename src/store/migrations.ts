@@ -696,6 +696,54 @@ const monitor: Migration = {
   },
 };
 
+/**
+ * Flow logs (docs/operations.md "Flow logs"): the logs users create (desired state: which ports' traffic the hosts
+ * capture) and the records the hosts report, one per direction of a 5-tuple per capture window, kept for a
+ * bounded time (controller/flow-log-records.ts prunes them).
+ */
+const flowLogs: Migration = {
+  async up(db) {
+    await db.schema
+      .createTable('flow_logs')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('account', 'text', (c) => c.notNull())
+      .addColumn('vpc_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('resource_type', 'text', (c) => c.notNull())
+      .addColumn('resource_id', 'text', (c) => c.notNull())
+      .addColumn('traffic_type', 'text', (c) => c.notNull())
+      .addColumn('cloud_log_id', 'text', (c) => c.notNull())
+      .addColumn('cloud_log_region', 'text', (c) => c.notNull())
+      .addColumn('storage_type', 'text', (c) => c.notNull())
+      .addColumn('enabled', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('flow_logs_by_vpc').on('flow_logs').column('vpc_id').execute();
+    await db.schema.createIndex('flow_logs_by_account').on('flow_logs').columns(['account', 'created_at']).execute();
+    await db.schema
+      .createTable('flow_log_records')
+      .addColumn('flow_log_id', 'text', (c) => c.notNull())
+      .addColumn('host_id', 'text', (c) => c.notNull())
+      .addColumn('account_id', 'text', (c) => c.notNull())
+      .addColumn('interface_id', 'text', (c) => c.notNull())
+      .addColumn('srcaddr', 'text', (c) => c.notNull())
+      .addColumn('dstaddr', 'text', (c) => c.notNull())
+      .addColumn('srcport', 'integer', (c) => c.notNull())
+      .addColumn('dstport', 'integer', (c) => c.notNull())
+      .addColumn('protocol', 'integer', (c) => c.notNull())
+      .addColumn('packets', 'bigint', (c) => c.notNull())
+      .addColumn('bytes', 'bigint', (c) => c.notNull())
+      .addColumn('start', 'bigint', (c) => c.notNull())
+      .addColumn('end', 'bigint', (c) => c.notNull())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('log_status', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('flow_log_records_by_log').on('flow_log_records').columns(['flow_log_id', 'end']).execute();
+    await db.schema.createIndex('flow_log_records_by_end').on('flow_log_records').column('end').execute();
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
@@ -711,6 +759,7 @@ const migrations: Record<string, Migration> = {
   '0012-lb-operations': lbOperations,
   '0013-reconciliation': reconciliation,
   '0014-monitor': monitor,
+  '0015-flow-logs': flowLogs,
   '0016-net-detect': netDetect,
   '0017-request-ids': requestIds,
 };

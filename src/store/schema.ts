@@ -506,6 +506,8 @@ export interface DB {
   net_detects: NetDetectsTable;
   net_detect_results: NetDetectResultsTable;
   underlay_links: UnderlayLinksTable;
+  flow_logs: FlowLogsTable;
+  flow_log_records: FlowLogRecordsTable;
 }
 
 /** A network detection (CreateNetDetect): probes from a subnet to up to two addresses through a next hop. */
@@ -545,4 +547,42 @@ export interface UnderlayLinksTable {
   received: number;
   rtt_ms: number | null;
   at: string;
+}
+
+/** A flow log (CreateFlowLog): which ports' traffic is captured, of which kind. */
+export interface FlowLogsTable {
+  id: string;
+  account: string;
+  vpc_id: string;
+  name: string;
+  description: string;
+  /** VPC | SUBNET | NETWORKINTERFACE */
+  resource_type: string;
+  resource_id: string;
+  /** ACCEPT | REJECT | ALL */
+  traffic_type: string;
+  cloud_log_id: string;
+  cloud_log_region: string;
+  storage_type: string;
+  enabled: number;
+  created_at: string;
+}
+
+/** One flow-log record as a host reported it (Tencent's fields; start/end in Unix seconds). */
+export interface FlowLogRecordsTable {
+  flow_log_id: string;
+  host_id: string;
+  account_id: string;
+  interface_id: string;
+  srcaddr: string;
+  dstaddr: string;
+  srcport: number;
+  dstport: number;
+  protocol: number;
+  packets: number;
+  bytes: number;
+  start: number;
+  end: number;
+  action: string;
+  log_status: string;
 }

@@ -1,6 +1,7 @@
 /** The vpc service (2017-03-12). */
 import type { ActionDef } from '../action.js';
 import { eipActions } from './eips.js';
+import { flowLogActions } from './flow-logs.js';
 import { gatewayFlowActions } from './gateway-flows.js';
 import { natGatewayActions } from './nat-gateways.js';
 import { natRuleActions } from './nat-rules.js';
@@ -32,4 +33,5 @@ export const vpcActions: readonly ActionDef[] = [
   ...natGatewayActions,
   ...natRuleActions,
   ...gatewayFlowActions,
+  ...flowLogActions,
 ];

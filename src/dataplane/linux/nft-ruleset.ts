@@ -80,6 +80,23 @@ const DROP: Stmt = { drop: null };
 const RETURN: Stmt = { return: null };
 const jump = (target: string): Stmt => ({ jump: { target } });
 
+/**
+ * The NFLOG group security-group and ACL drops are logged to while a flow log
+ * of the VPC wants rejected traffic (REJECT or ALL): ulogd2 reads it in the
+ * router namespace (agent/flow-logs.ts). Groups are per network namespace.
+ */
+export const FLOW_LOG_GROUP = 7;
+/**
+ * How the security-group and ACL verdicts drop: logged first when a flow log
+ * wants rejected packets, with prefix `out` (the sending port's egress, or
+ * leaving its subnet) or `in` (the receiving port's ingress, or entering its
+ * subnet), so a drop is charged to the right port's interface.
+ */
+const dropOf = (vpc: VpcContext) => {
+  const logged = vpc.flowLogs?.some((f) => f.trafficType !== 'ACCEPT');
+  return (side: 'in' | 'out'): Stmt[] => (logged ? [{ log: { prefix: side, group: FLOW_LOG_GROUP } }, DROP] : [DROP]);
+};
+
 export const memberSet = (sg: string) => `m_${sg}`;
 export const portChain = (dir: Direction, ifname: string) => `${dir}-${ifname}`;
 export const groupChain = (sg: string, dir: Direction) => `${sg}-${dir}`;
@@ -151,6 +168,7 @@ function eipTable(vpc: VpcContext): NftTable {
 }
 
 function inetTable(vpc: VpcContext): NftTable {
+  const drop = dropOf(vpc);
   const ports = [...vpc.ports].sort((a, b) => cmp(a.ifname, b.ifname));
   const bound = [...new Set(ports.flatMap((p) => p.securityGroups))].sort(cmp);
   const referenced = new Set<string>();
@@ -250,7 +268,7 @@ function inetTable(vpc: VpcContext): NftTable {
             // Within the subnet the ACL does not apply.
             [match(payload('ip', field), cidrValue(s.cidr, `${s.subnetId} CIDR`)), RETURN],
             [match({ concat: [payload('ip', field), meta('l4proto'), payload('th', 'dport')] }, `@${aclSet(aclOf.get(s.subnetId)!, dir === 'out' ? 'egress' : 'ingress')}`), RETURN],
-            [DROP],
+            drop(dir),
           ],
         };
       }),
@@ -258,13 +276,13 @@ function inetTable(vpc: VpcContext): NftTable {
     ...ports.flatMap((p) =>
       (['egress', 'ingress'] as const).map((dir) => ({
         name: portChain(dir, p.ifname),
-        rules: [...p.securityGroups.map((sg) => [jump(groupChain(sg, dir))]), [DROP]],
+        rules: [...p.securityGroups.map((sg) => [jump(groupChain(sg, dir))]), drop(dir === 'egress' ? 'out' : 'in')],
       })),
     ),
     ...bound.flatMap((sg) =>
       (['egress', 'ingress'] as const).map((dir) => ({
         name: groupChain(sg, dir),
-        rules: (vpc.securityGroups[sg]?.[dir] ?? []).map((r, i) => policyRule(r, dir, `${sg} ${dir} policy ${i}`)),
+        rules: (vpc.securityGroups[sg]?.[dir] ?? []).map((r, i) => policyRule(r, dir, `${sg} ${dir} policy ${i}`, drop(dir === 'egress' ? 'out' : 'in'))),
       })),
     ),
   ];
@@ -366,7 +384,7 @@ function arpTable(ports: Port[]): NftTable {
 }
 
 /** One security-group policy as one rule. The peer is the source on ingress, the destination on egress. */
-export function policyRule(rule: Rule, dir: Direction, where = 'policy'): Stmt[] {
+export function policyRule(rule: Rule, dir: Direction, where = 'policy', drop: Stmt[] = [DROP]): Stmt[] {
   const field = dir === 'ingress' ? 'saddr' : 'daddr';
   const stmts: Stmt[] = [];
   if (rule.group) stmts.push(match(payload('ip', field), `@${memberSet(rule.group)}`));
@@ -412,7 +430,7 @@ export function policyRule(rule: Rule, dir: Direction, where = 'policy'): Stmt[]
       throw new Error(`${where}: unknown protocol ${JSON.stringify(rule.protocol)}`);
   }
   if (rule.action !== 'accept' && rule.action !== 'drop') throw new Error(`${where}: unknown action ${JSON.stringify(rule.action)}`);
-  stmts.push(rule.action === 'accept' ? ACCEPT : DROP);
+  stmts.push(...(rule.action === 'accept' ? [ACCEPT] : drop));
   return stmts;
 }
 
@@ -698,6 +716,10 @@ function stmtText(s: Stmt): string {
     return `${lhsText(m.key)} set ${lhsText(m.value.map.key)} map ${m.value.map.data}`;
   }
   if ('notrack' in s) return 'notrack';
+  if (s.log) {
+    const l = s.log as { prefix?: string; group: number };
+    return `log${l.prefix ? ` prefix ${JSON.stringify(l.prefix)}` : ''} group ${l.group}`;
+  }
   if (s.jump) return `jump ${(s.jump as { target: string }).target}`;
   if (s.goto) return `goto ${(s.goto as { target: string }).target}`;
   for (const verdict of ['accept', 'drop', 'return', 'continue']) if (verdict in s) return verdict;
