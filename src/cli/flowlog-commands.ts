@@ -3,13 +3,11 @@
  * read flow logs in CLS; Weft has no CLS, so this (or the JSON-lines file the
  * controller appends to, docs/operations.md) is where they are read.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { FLOW_LOG_FIELDS, type FlowLogRecord } from '../contract/flow-logs.js';
 import { recordsOf } from '../store/flow-logs.js';
-import { openStore } from '../store/store.js';
 import { UsageError } from './args.js';
+import { openDataDirStore } from './data-dir-store.js';
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -31,12 +29,10 @@ export function addFlowLogCommands(program: Command) {
     .requiredOption('--flow-log-id <id>', 'fl-xxxxxxxx (CreateFlowLog)')
     .option('--since <duration>', 'records of windows that ended this long ago or later: 90s, 15m, 2h, 7d', parseDuration, 3600)
     .option('--json', 'a JSON array of records with Tencent\'s field names')
-    .option('--database <url>', 'postgres://… when the controller runs on PostgreSQL')
+    .option('--database <url>', "postgres://… (default: the data dir's store, SQLite or the PostgreSQL URL its controller recorded)")
     .action(async (o: { dataDir: string; flowLogId: string; since: number; json?: boolean; database?: string }) => {
       if (!/^fl-[0-9a-z]{8}$/.test(o.flowLogId)) throw new UsageError(`--flow-log-id \`${o.flowLogId}\` is not a flow log ID (fl-xxxxxxxx); DescribeFlowLogs lists them`);
-      const url = o.database ?? join(o.dataDir, 'weft.db');
-      if (!o.database && !existsSync(url)) throw new UsageError(`${url} not found: pass --database URL if the controller runs on PostgreSQL`);
-      const store = await openStore(url);
+      const store = await openDataDirStore(o.dataDir, o.database);
       try {
         const log = await store.db.selectFrom('flow_logs').select('id').where('id', '=', o.flowLogId).executeTakeFirst();
         if (!log) throw new UsageError(`no flow log ${o.flowLogId} in this region; DescribeFlowLogs lists them`);

@@ -14,8 +14,8 @@ import { ACTIONS } from '../api/registry.js';
 import { startController, type CredentialsFile } from '../controller/controller.js';
 import { DEFAULT_PUBLIC_POOLS, parsePublicPools } from '../core/public-pools.js';
 import { DEFAULT_QUOTAS, isQuotaName } from '../core/quotas.js';
-import { openStore } from '../store/store.js';
-import { sqlitePath, storeLocation } from '../controller/store-location.js';
+import { sqlitePath } from '../controller/store-location.js';
+import { openDataDirStore } from './data-dir-store.js';
 import { formatCidr } from '../core/cidr.js';
 import { call, type ApiResult } from './client.js';
 import { notJsonError, parseActionArgs, preferStrings, UsageError } from './args.js';
@@ -25,18 +25,6 @@ import { addStatusCommand } from './status-command.js';
 import { addFlowLogCommands } from './flowlog-commands.js';
 
 const SERVICES: Service[] = ['vpc', 'cvm', 'clb', 'monitor'];
-
-/**
- * The controller's store, for the account commands: --database, else the one
- * the data dir's controller recorded (store-location.ts). Refusing when
- * neither is there and no SQLite file exists keeps a forgotten --database
- * from quietly creating a second, empty store.
- */
-function existingStore(dataDir: string, database?: string) {
-  const url = storeLocation(dataDir, database);
-  if (url === sqlitePath(dataDir) && !existsSync(url)) throw new UsageError(`no store in ${dataDir} (${url} not found, no PostgreSQL URL recorded): is it a controller's data dir? Pass --database URL otherwise`);
-  return openStore(url);
-}
 
 /** A whole number option value ≥ `min`, or a usage error naming the option. */
 const wholeNumber = (min: number) => (v: string) => {
@@ -112,7 +100,7 @@ account
   .option('--database <url>')
   .action(async (o: { dataDir: string; name: string; database?: string }) => {
     const key = masterKey(o.dataDir);
-    const store = await existingStore(o.dataDir, o.database);
+    const store = await openDataDirStore(o.dataDir, o.database);
     try {
       const creds = await createAccount(store, key, o.name);
       const admin = readCredentials(o.dataDir);
@@ -137,7 +125,7 @@ account
       }),
     );
     masterKey(o.dataDir); // the right data dir, not a typo that would get a fresh store
-    const store = await existingStore(o.dataDir, o.database);
+    const store = await openDataDirStore(o.dataDir, o.database);
     try {
       if (!Object.keys(changes).length) {
         const a = await accountByName(store, o.name);

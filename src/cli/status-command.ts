@@ -11,10 +11,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { call } from './client.js';
-import { UsageError } from './args.js';
 import { regionStatus, renderStatus, type RegionStatus } from '../controller/region-status.js';
-import { openStore } from '../store/store.js';
-import { sqlitePath, storeLocation } from '../controller/store-location.js';
+import { openDataDirStore } from './data-dir-store.js';
 import { paths } from '../region/layout.js';
 
 /** The API's PascalCase back to the contract's camelCase (the inverse of api/vpc/trace.ts `pascal`). */
@@ -43,10 +41,7 @@ export async function statusOf(dataDir: string): Promise<{ status: RegionStatus;
       problem = `the controller at ${creds.Endpoint} does not answer (${(e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message})`;
     }
   }
-  // The store the data dir's controller recorded (PostgreSQL), else its SQLite file.
-  const url = storeLocation(dataDir);
-  if (url === sqlitePath(dataDir) && !existsSync(url)) throw new UsageError(`no region in ${dataDir}: ${url} not found and no PostgreSQL URL recorded${problem ? `, and ${problem}` : ''}`);
-  const store = await openStore(url);
+  const store = await openDataDirStore(dataDir, undefined, problem);
   try {
     const status = await regionStatus(store, { controller: { up: false, pid: run?.pid ?? null, address: creds?.Endpoint ?? null } });
     return { status, ...(problem ? { problem } : {}) };

@@ -187,16 +187,6 @@ export function createDistribution(
       sent.set(hostId, next.document.revision);
       return sendText(res, 200, next.body);
     }
-    if (what === 'status' && req.method === 'POST') {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body);
-      } catch {
-        return send(res, 400, { error: 'the body is not JSON' });
-      }
-      const r = await report(hostId, parsed);
-      return r.error ? send(res, 400, { error: r.error }) : send(res, 200, { ok: true });
-    }
     if (what === 'limits' && req.method === 'POST') {
       try {
         return send(res, 200, limits.report(hostId, JSON.parse(body) as LimitReport));
@@ -204,8 +194,12 @@ export function createDistribution(
         return send(res, 400, { error: e instanceof Error ? e.message : String(e) });
       }
     }
-    // Reports an agent posts besides its status: each checked and kept by its own module (a malformed one is answered 400, nothing kept).
+    // What an agent posts: each checked and kept by its own module (a malformed one is answered 400, nothing kept).
     const receivers: Record<string, ((hostId: string, body: unknown) => Promise<Received>) | undefined> = {
+      status: async (h, b) => {
+        const r = await report(h, b);
+        return r.error ? { status: 400, error: r.error } : { status: 200, answer: { ok: true } };
+      },
       flows: (h, b) => receiveFlows(store, h, b),
       health: (h, b) => receiveHealth(store, h, b),
       probes: (h, b) => receiveProbes(store, h, b),

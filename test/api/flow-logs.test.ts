@@ -162,4 +162,21 @@ describe(`flow logs through the official SDK (${engineName()})`, () => {
       assert.deepEqual(await state(), before, `${what} changed something`);
     }
   });
+
+  it('goes with its resource: terminating the instance, deleting the subnet, deleting the VPC delete their flow logs', async () => {
+    const vpc = r.vpc();
+    const w = await world();
+    const log = async (type: 'VPC' | 'SUBNET' | 'NETWORKINTERFACE', id: string) =>
+      (await vpc.CreateFlowLog({ VpcId: w.v, FlowLogName: type, ResourceType: type, ResourceId: id, TrafficType: 'ALL' })).FlowLog![0]!.FlowLogId!;
+    const [ofVpc, ofSubnet, ofEni] = [await log('VPC', w.v), await log('SUBNET', w.s), await log('NETWORKINTERFACE', w.e)];
+    const left = async () => (await vpc.DescribeFlowLogs({ VpcId: w.v })).FlowLog!.map((f) => f.FlowLogId).sort();
+    assert.deepEqual(await left(), [ofVpc, ofSubnet, ofEni].sort());
+    const instance = (await store.db.selectFrom('instances').select('id').where('eni_id', '=', w.e).executeTakeFirstOrThrow()).id;
+    await r.cvm().TerminateInstances({ InstanceIds: [instance] });
+    assert.deepEqual(await left(), [ofVpc, ofSubnet].sort());
+    await vpc.DeleteSubnet({ SubnetId: w.s });
+    assert.deepEqual(await left(), [ofVpc]);
+    await vpc.DeleteVpc({ VpcId: w.v });
+    assert.equal((await store.db.selectFrom('flow_logs').select('id').where('vpc_id', '=', w.v).execute()).length, 0, 'the VPC\'s flow log went with it');
+  });
 });

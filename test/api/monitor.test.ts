@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client as MonitorClient } from 'tencentcloud-sdk-nodejs/tencentcloud/services/monitor/v20180724/monitor_client.js';
 import type { InstanceCounterSample } from '../../src/contract/agent-report.js';
-import { sendCounters, sendFlows, type LinkOptions } from '../../src/agent/controller-link.js';
+import { fetchDocument, sendCounters, sendFlows, type LinkOptions } from '../../src/agent/controller-link.js';
 import { registerHost } from '../../src/controller/agents-endpoint.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { engineName, errorOf, startRegion, type Creds, type TestRegion } from '../helpers/region.js';
@@ -109,6 +109,7 @@ describe(`monitor API and counter reports (${engineName()})`, () => {
     assert.deepEqual(in60.DataPoints![0]!.Timestamps, [t0]);
     assert.deepEqual(in60.DataPoints![0]!.Values, [100]);
     assert.equal((await store.db.selectFrom('monitor_samples').select('at').where('at', '=', stale).execute()).length, 0, 'retention: the stale bucket went');
+    await fetchDocument(h1, '', 0); // h1's agent polls its document: connected (a poll that ended under 5 s ago counts)
     const text = await metricsText();
     const value = (name: string) => Number(new RegExp(`^${name}\\{instance="${ins}",host="h1"\\} (\\S+)$`, 'm').exec(text)?.[1]);
     assert.equal(value('weft_instance_out_bytes_total'), 7_500_000);

@@ -128,7 +128,11 @@ describe(`load balancers in a region in a box (${engineName()})`, { skip: isRoot
 
   it('programs the same tables on every LB node (the digest of their Maglev maps and listeners)', async () => {
     const digest = (node: string) => execFileSync('ip', ['netns', 'exec', `${box.prefix}-${node}-${vpcId}`, 'nft', 'list', 'table', 'ip', 'weftlbd'], { encoding: 'utf8' }).match(/comment "([^"]+)"/)?.[1];
-    const [one, two] = [digest('lb1'), digest('lb2')];
+    // Each node applies a document (and a health verdict's change) on its own time: the same tables within seconds.
+    const [one, two] = await until('the same tables on lb1 and lb2', async () => {
+      const both = [digest('lb1'), digest('lb2')];
+      return both[0] === both[1] && both;
+    }, 15_000);
     assert.match(one ?? '', /^weft [0-9a-f]{16}$/);
     assert.equal(one, two);
   });

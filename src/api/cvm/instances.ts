@@ -33,6 +33,7 @@ import { dropSnatRulesOf } from '../vpc/nat-rules.js';
 import { releaseAddresses, takeAddresses } from '../vpc/addresses.js';
 import { eipChanged } from '../vpc/eips.js';
 import { ID } from '../vpc/lookup.js';
+import { deleteFlowLogsOf } from '../../store/flow-logs.js';
 
 /** Stands for every image: Weft instances share their host's kernel, so an image is only a label. */
 export const DEFAULT_IMAGE_ID = 'img-00000000';
@@ -699,6 +700,7 @@ export const terminateInstances = defineAction({
       await w.tx.deleteFrom('instance_sgs').where('instance_id', 'in', ids).execute();
       await dropSnatRulesOf(w, rows.map((r) => r.eni_id));
       await w.tx.deleteFrom('tags').where('resource_id', 'in', ids).execute();
+      await deleteFlowLogsOf(w.tx, rows.map((r) => r.eni_id)); // the flow logs of their network interfaces go with them
       await w.tx.deleteFrom('instances').where('id', 'in', ids).execute();
       // As on Tencent, an EIP outlives its instance: it is unbound and stays allocated. After the delete, which
       // waits for a concurrent AssociateAddress holding an instance's row, so its binding is seen here.

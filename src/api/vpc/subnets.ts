@@ -12,6 +12,7 @@ import { arr, boolString, filters, int, obj, opt, paging, str, type Filter } fro
 import { findRouteTable, findSubnet, findVpc, ID } from './lookup.js';
 import { dropSnatRulesOf } from './nat-rules.js';
 import { subnetModels } from './subnet-view.js';
+import { deleteFlowLogsOf } from '../../store/flow-logs.js';
 
 /** Tencent's subnet sizes: /16 (65,536 addresses) down to /28 (16). */
 const MIN_SUBNET_PREFIX = 16;
@@ -356,6 +357,7 @@ export const deleteSubnet = defineAction({
             .join(', ')}${held.length > 5 ? ', …' : ''}. Release them (terminate the instances, delete the load balancers) first.`,
         );
       await dropSnatRulesOf(w, [subnet.id]);
+      await deleteFlowLogsOf(w.tx, [subnet.id]); // as on Tencent, a resource's flow logs go with it
       await w.tx.deleteFrom('subnets').where('id', '=', subnet.id).execute();
       await deleteTags(w, subnet.id);
       await release(w, ctx.account.uin, 'subnet');

@@ -12,6 +12,7 @@ import { checkIds, deleteTags, loadTags, nameContains, page, release, reserve, s
 import { ApiError, invalidValue } from '../errors.js';
 import { any, arr, boolString, filters, filterValues, obj, opt, paging, str } from '../params.js';
 import { findVpc, ID } from './lookup.js';
+import { deleteFlowLogsOf } from '../../store/flow-logs.js';
 
 /** Largest prefix (smallest VPC) Tencent allows. */
 const MAX_VPC_PREFIX = 28;
@@ -196,6 +197,7 @@ export const deleteVpc = defineAction({
       await deleteRouteTable(w, main.id);
       await deleteTags(w, main.id);
       w.changed(ctx.account.uin, 'route_table', main.id, 'delete');
+      await deleteFlowLogsOf(w.tx, [p.VpcId]); // as on Tencent, a resource's flow logs go with it
       await w.tx.deleteFrom('vpcs').where('id', '=', p.VpcId).execute();
       await deleteTags(w, p.VpcId);
       await release(w, ctx.account.uin, 'vpc');
