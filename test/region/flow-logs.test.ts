@@ -114,12 +114,14 @@ describe(`flow logs in a region in a box (${engineName()})`, { skip: isRoot ? fa
     }, 20_000);
 
     await warmUp(vpcLog);
-    const stop = box.spawnIn(ins.b, ['python3', '-c', "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',7000))\ns.listen()\nc,_=s.accept()\nwhile c.recv(65536): pass"]);
+    const stop = box.spawnIn(ins.b, ['python3', '-c', "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',7000))\ns.listen()\nwhile True:\n  c,_=s.accept()\n  while c.recv(65536): pass"]);
     const sent = await until('TCP transfer', async () => {
-      const r = await box.exec(ins.a, ['python3', '-c', `import socket\ns=socket.create_connection(('${ip.b}',7000),timeout=5)\ns.sendall(b'x'*${TCP_BYTES})\ns.close()`]);
+      const r = await box.exec(ins.a, ['python3', '-c', `import socket\ns=socket.create_connection(('${ip.b}',7000),timeout=5)\ns.sendall(b'x'*${TCP_BYTES})\nprint(s.getsockname()[1])\ns.close()`]);
       return r.code === 0 && r;
     }, 15_000);
-    assert.ok(sent);
+    // The connection that sent it all (an attempt that failed under load is another flow, not counted).
+    const clientPort = Number(sent.out.trim());
+    assert.ok(clientPort > 0, sent.out);
     stop();
     assert.equal((await sendUdp('a', ip.b, 7003, 40)).code, 0);
     assert.equal((await sendUdp('a', ip.b, 7002, 50)).code, 0);
@@ -128,7 +130,7 @@ describe(`flow logs in a region in a box (${engineName()})`, { skip: isRoot ? fa
     const ofB = await until('records of b', async () => {
       const rs = await records(vpcLog);
       const mine = rs.filter((r) => r.dstaddr === ip.b || r.srcaddr === ip.b);
-      const tcp = mine.filter((r) => r.dstport === 7000 && r.srcaddr === ip.a);
+      const tcp = mine.filter((r) => r.dstport === 7000 && r.srcaddr === ip.a && r.srcport === clientPort);
       const rej = mine.filter((r) => r.action === 'REJECT' && r.dstport === 7002);
       const eniB = rej[0]?.['interface-id'];
       return !!eniB && sum(tcp.filter((r) => r['interface-id'] === eniB), 'bytes') >= TCP_BYTES && sum(rej, 'packets') >= 50 && { rs, eniB };
@@ -140,7 +142,7 @@ describe(`flow logs in a region in a box (${engineName()})`, { skip: isRoot ? fa
       assert.ok(r.end >= r.start && r.end - r.start <= WINDOW_S + 2, `window ${r.start}–${r.end}`);
       assert.equal(r['log-status'], 'OK');
     }
-    within5(sum(b.filter((r) => r.action === 'ACCEPT' && r.protocol === 6 && r.dstport === 7000), 'bytes'), TCP_BYTES, 'TCP a→b at b');
+    within5(sum(b.filter((r) => r.action === 'ACCEPT' && r.protocol === 6 && r.dstport === 7000 && r.srcport === clientPort), 'bytes'), TCP_BYTES, 'TCP a→b at b');
     assert.ok(b.some((r) => r.action === 'ACCEPT' && r.protocol === 6 && r.srcport === 7000 && r.dstaddr === ip.a), 'the reply direction of the TCP flow has its own record');
     const udpOk = b.filter((r) => r.action === 'ACCEPT' && r.protocol === 17 && r.dstport === 7003);
     assert.equal(sum(udpOk, 'packets'), 40);
@@ -160,7 +162,7 @@ describe(`flow logs in a region in a box (${engineName()})`, { skip: isRoot ? fa
       return sum(x.filter((r) => r.dstport === 7003), 'packets') >= 40 && x;
     }, 20_000);
     assert.deepEqual([...new Set(sub.map((r) => `${r['interface-id']} ${r.action}`))], [`${eniB} ACCEPT`]);
-    within5(sum(sub.filter((r) => r.protocol === 6 && r.dstport === 7000), 'bytes'), TCP_BYTES, 'TCP a→b in the subnet log');
+    within5(sum(sub.filter((r) => r.protocol === 6 && r.dstport === 7000 && r.srcport === clientPort), 'bytes'), TCP_BYTES, 'TCP a→b in the subnet log');
 
     // The JSON-lines file for shippers holds the same records, with their flow log.
     const file = join(box.dataDir, 'flow-logs.jsonl');
