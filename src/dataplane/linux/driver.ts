@@ -42,7 +42,7 @@ import type { LimitUsage } from '../../contract/limit-usage.js';
 import type { GatewayFlowSample } from '../../contract/agent-report.js';
 import { countSessions, flowSamples, parseCounterSet, type Counter } from './nat-flows.js';
 import { checkName, checkPrefix, hostNs, instanceNs, routerNs, routerVpcOf } from './names.js';
-import { TABLE, tablesFromListing } from './nft-ruleset.js';
+import { TABLE, tableComments, tablesFromListing, withComments, type NftTable } from './nft-ruleset.js';
 import { isGatewayLinkName, LB_SYSCTLS, planHost, sysctlKeys, type DriverContext, type Step, type StepKind } from './plan.js';
 import { LB_DIGEST_TABLE, lbWant, type LbApplied } from './load-balancer.js';
 import { vpcDigests, vpcsToPlan } from './applied-memory.js';
@@ -392,6 +392,12 @@ async function readGatewayNs(ns: string): Promise<GatewayNsState & { limits: Lim
   };
 }
 
+/** A namespace's nftables tables with their comments (the digests they were made with). */
+export async function listTables(ns: string): Promise<NftTable[]> {
+  const [json, text] = await Promise.all([nftJson(ns, ['list', 'ruleset']), run(['ip', 'netns', 'exec', ns, 'nft', '-t', 'list', 'ruleset'])]);
+  return withComments(tablesFromListing(json), tableComments(text.stdout));
+}
+
 /**
  * A router namespace's state. On an LB node (`lbNode`) the ruleset is never
  * listed whole: its Maglev maps take ~0.5 s per listener to list. Its tables
@@ -399,11 +405,13 @@ async function readGatewayNs(ns: string): Promise<GatewayNsState & { limits: Lim
  */
 export async function readRouter(ns: string, lbNode = false): Promise<RouterState> {
   const table = (family: string, name: string) => nftJson(ns, ['list', 'table', family, name]).catch(() => [] as unknown[]);
-  const [[addrs, links, routes, neigh, rules, nexthops], fdb, nft, lbDigest] = await Promise.all([
+  const [[addrs, links, routes, neigh, rules, nexthops], fdb, nft, comments, lbDigest] = await Promise.all([
     // `addr show` first: in one batch, a `link show` before it makes it print links without addresses.
     ipJsonBatch(ns, ['addr show dev lo', 'link show', 'route show table all', 'neigh show', 'rule show', 'nexthop show']),
     bridgeJson(ns, ['fdb', 'show']),
     lbNode ? Promise.all([table('inet', TABLE), table('arp', TABLE), table('ip', TABLE)]).then((l) => l.flat()) : nftJson(ns, ['list', 'ruleset']),
+    // The tables' comments (their digests), which the JSON listing leaves out; terse: no set or map contents.
+    run(['ip', 'netns', 'exec', ns, 'nft', '-t', 'list', 'ruleset']).then((r) => tableComments(r.stdout)),
     lbNode ? run(['ip', 'netns', 'exec', ns, 'nft', 'list', 'table', 'ip', LB_DIGEST_TABLE]).then((r) => parseTableComment(r.stdout), () => undefined) : undefined,
   ]);
   const linkStates = parseLinks(links!);
@@ -418,7 +426,7 @@ export async function readRouter(ns: string, lbNode = false): Promise<RouterStat
     neighbours: parseNeighbours(neigh!),
     fdb: parseFdb(fdb),
     sysctl: await sysctlRead(ns, [...sysctlKeys(linkStates), ...(lbNode ? LB_SYSCTLS.map(([k]) => k) : [])]),
-    nft: tablesFromListing(nft).filter((t) => t.name === TABLE && ['inet', 'arp', 'ip'].includes(t.family)),
+    nft: withComments(tablesFromListing(nft), comments).filter((t) => t.name === TABLE && ['inet', 'arp', 'ip'].includes(t.family)),
     ...(lbDigest !== undefined ? { lbDigest } : {}),
   };
 }

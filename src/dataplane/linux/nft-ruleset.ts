@@ -34,6 +34,7 @@ import { formatIp, lastOf, maskOf, parseCidr, parseIp } from '../../core/cidr.js
 import { stableJson } from '../../core/stable-json.js';
 import { aclBoxes, exactPrefix, type AclBox, type Interval } from './acl-set.js';
 import { LB_MARK } from './route-tables.js';
+import { digestOf } from './nat-gateway.js';
 
 /** One nft statement as `nft -j` lists it, e.g. `{ accept: null }`. */
 export type Stmt = Record<string, unknown>;
@@ -66,6 +67,12 @@ export interface NftTable {
   name: string;
   sets: NftSet[];
   chains: NftChain[];
+  /**
+   * Wanted: `weft <digest of its shape>` (sets without elements, chains with
+   * their rules); listed: the table's comment (`nft -j` omits it: read from
+   * the text listing, tableComments). What a comparison trusts instead of rule bodies.
+   */
+  comment?: string;
 }
 
 export const TABLE = 'weft';
@@ -108,7 +115,7 @@ type AclDirection = 'out' | 'in';
 
 /** The two tables a VPC's router namespace should hold. Throws on a policy it cannot express. */
 export function desiredTables(vpc: VpcContext): NftTable[] {
-  return [inetTable(vpc), arpTable(vpc.ports), ...(vpc.eips ? [eipTable(vpc)] : [])];
+  return [inetTable(vpc), arpTable(vpc.ports), ...(vpc.eips ? [eipTable(vpc)] : [])].map((t) => ({ ...t, comment: `weft ${digestOf(shapeOf(t))}` }));
 }
 
 /** The link between a gateway's VPC router and the gateway's own namespace (plan.ts). */
@@ -516,6 +523,29 @@ function formatIpv6(g: number[]): string {
 
 // ---- listing → model ----
 
+/**
+ * The comments of the tables in an `nft list …` text answer (`-t` is enough),
+ * by `family name`: nft 1.0's JSON listing does not carry them.
+ */
+export function tableComments(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let table: string | undefined;
+  for (const line of text.split('\n')) {
+    const t = /^table (\S+) (\S+) \{/.exec(line);
+    if (t) table = `${t[1]} ${t[2]}`;
+    const c = /^\tcomment "([^"]*)"/.exec(line); // one tab: the table's own, not a chain's or a set's
+    if (table && c) out.set(table, c[1]!);
+  }
+  return out;
+}
+
+/** Tables listed as JSON, with their comments from the text listing (tableComments). */
+export const withComments = (tables: NftTable[], comments: ReadonlyMap<string, string>): NftTable[] =>
+  tables.map((t) => {
+    const comment = comments.get(`${t.family} ${t.name}`);
+    return comment === undefined ? t : { ...t, comment };
+  });
+
 /** The tables of an `nft -j list …` answer, handles dropped. */
 export function tablesFromListing(list: unknown[]): NftTable[] {
   const tables = new Map<string, NftTable>();
@@ -587,11 +617,27 @@ function canonical(v: unknown, type: string | undefined): unknown {
 /** Names nft prints for the protocol numbers an ACL set can hold alone (netbase's /etc/protocols). */
 const PROTOCOL_NAMES: Record<string, number> = { ip: 0, hopopt: 0, icmp: 1, igmp: 2, ggp: 3, ipencap: 4, st: 5, tcp: 6, egp: 8, igp: 9, pup: 12, udp: 17, gre: 47 };
 
-/** The table without set contents: what must match for a set-only update to be enough. */
+/** The table without set contents (nor its comment): what its digest is of. */
 function shapeOf(t: NftTable): string {
   return stableJson({
     sets: [...t.sets].sort((a, b) => cmp(a.name, b.name)).map((s) => ({ ...s, elem: [] })),
     chains: [...t.chains].sort((a, b) => cmp(a.name, b.name)),
+  });
+}
+
+/**
+ * What must match for a set-only update to be enough, compared without the
+ * rule bodies (as knftables does; nft versions print rules differently): the
+ * table's comment (the digest of the shape it was made with), its sets'
+ * declarations, and per chain its hook and how many rules it holds, so a
+ * table, chain or rule deleted or added by hand is seen. A rule edited in
+ * place, its count unchanged, is not (docs/reconcile.md).
+ */
+function summaryOf(t: NftTable): string {
+  return stableJson({
+    comment: t.comment ?? '',
+    sets: [...t.sets].sort((a, b) => cmp(a.name, b.name)).map((s) => ({ ...s, elem: [] })),
+    chains: [...t.chains].sort((a, b) => cmp(a.name, b.name)).map((c) => ({ name: c.name, base: c.base, rules: c.rules.length })),
   });
 }
 
@@ -614,7 +660,7 @@ export function planNft(desired: NftTable[], actual: NftTable[]): NftChange | un
   const sets: { table: NftTable; set: NftSet }[] = [];
   for (const want of desired) {
     const have = actual.find((t) => t.family === want.family && t.name === want.name);
-    if (!have || shapeOf(have) !== shapeOf(want)) {
+    if (!have || summaryOf(have) !== summaryOf(want)) {
       replace.push(want);
       continue;
     }
@@ -642,6 +688,7 @@ export function planNft(desired: NftTable[], actual: NftTable[]): NftChange | un
 
 export function renderTable(t: NftTable): string {
   const out = [`table ${t.family} ${t.name} {`];
+  if (t.comment) out.push(`\tcomment "${t.comment}"`);
   for (const s of t.sets) {
     const types = Array.isArray(s.type) ? s.type.join(' . ') : s.type;
     out.push(`\t${s.map ? 'map' : 'set'} ${s.name} {`, `\t\ttype ${types}${s.map ? ` : ${s.map}` : ''}`);

@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { PROBE, serve as serveIn, type Server } from './serve.js';
-import { ApplyError, LinuxDriver, type ApplyReport } from '../../../src/dataplane/linux/driver.js';
+import { ApplyError, LinuxDriver, listTables, type ApplyReport } from '../../../src/dataplane/linux/driver.js';
 import { ipJson, nftApply, nftJson, run } from '../../../src/dataplane/linux/exec.js';
 import { cpuMask, destroyRegion, ensureHost, hostCpu, listNamespaces } from '../../../src/dataplane/linux/fabric.js';
-import { desiredTables, planNft, renderTable, tablesFromListing } from '../../../src/dataplane/linux/nft-ruleset.js';
+import { desiredTables, planNft, renderTable } from '../../../src/dataplane/linux/nft-ruleset.js';
 import { richVpc } from './fixtures.js';
 import { ANY, OPEN, allow, deny, hostDocument, ifnameOf, type HostSpec, type InstanceSpec, type VpcSpec } from './world.js';
 
@@ -188,7 +188,7 @@ describe('linux driver end to end', { skip: root ? false : 'needs root (network 
     try {
       const tables = desiredTables(richVpc());
       await nftApply(scratch, tables.map(renderTable).join('\n') + '\n');
-      const listed = tablesFromListing(await nftJson(scratch, ['list', 'ruleset']));
+      const listed = await listTables(scratch);
       assert.equal(planNft(tables, listed), undefined);
       // A replacement the kernel refuses half-way (here: a jump loop, which only the
       // kernel detects, after the old table was deleted in the same transaction) changes nothing.
@@ -197,9 +197,9 @@ describe('linux driver end to end', { skip: root ? false : 'needs root (network 
       const change = planNft(desiredTables(vpc), listed)!;
       const broken = change.text.replace('\tchain sg-b-ingress {\n', '\tchain sg-b-ingress {\n\t\tjump ingress-p00000002\n');
       await assert.rejects(nftApply(scratch, broken), /nft -f - failed.*Too many links/s);
-      assert.equal(planNft(tables, tablesFromListing(await nftJson(scratch, ['list', 'ruleset']))), undefined, 'the previous rules are in force');
+      assert.equal(planNft(tables, await listTables(scratch)), undefined, 'the previous rules are in force');
       await nftApply(scratch, change.text);
-      assert.equal(planNft(desiredTables(vpc), tablesFromListing(await nftJson(scratch, ['list', 'ruleset']))), undefined);
+      assert.equal(planNft(desiredTables(vpc), await listTables(scratch)), undefined);
     } finally {
       await run(['ip', 'netns', 'del', scratch]);
     }
