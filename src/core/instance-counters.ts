@@ -23,6 +23,7 @@
  * dropped traffic of each); the SG split is exact: egress drops count for the
  * sender, ingress drops for the receiver.
  */
+import type { InstanceCounterSample } from '../contract/agent-report.js';
 
 export const MONITOR_TABLE = 'weftmon';
 const STAGES = [
@@ -125,14 +126,7 @@ export function linkStats(json: unknown): Map<string, LinkStats> {
 }
 
 /** The cumulative figures of one instance (the fields of InstanceCounterSample that count). */
-export interface Totals {
-  inBytes: number;
-  outBytes: number;
-  inPackets: number;
-  outPackets: number;
-  sgDropPackets: number;
-  aclDropPackets: number;
-}
+export type Totals = Omit<InstanceCounterSample, 'instanceId' | 'at'>;
 export const TOTAL_FIELDS = ['inBytes', 'outBytes', 'inPackets', 'outPackets', 'sgDropPackets', 'aclDropPackets'] as const;
 
 /**

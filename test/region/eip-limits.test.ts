@@ -59,7 +59,11 @@ describe(`EIP bandwidth limits (${engineName()})`, { skip: isRoot ? false : 'nee
     await box.vpc.ModifyAddressesBandwidth({ AddressIds: [eip], InternetMaxBandwidthOut: 3 });
     await until('pinned: the host routes the EIP to the owner node', async () => {
       const rules = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').find((l) => l.startsWith(`${box.prefix}-h1-vpc-`))!.split(' ')[0]!;
-      return execFileSync('ip', ['-n', rules, 'rule'], { encoding: 'utf8' }).includes('lookup 1048574');
+      // The rule and the route it looks up (one table, to the owner node): both, before traffic is measured.
+      return (
+        execFileSync('ip', ['-n', rules, 'rule'], { encoding: 'utf8' }).includes('lookup 1048574') &&
+        execFileSync('ip', ['-n', rules, 'route', 'show', 'table', '1048574'], { encoding: 'utf8' }).trim() !== ''
+      );
     }, 15_000);
     const before = sentPerGateway();
     const mbps = await iperf(8, 4);

@@ -122,7 +122,7 @@ describe(`load balancers in a region in a box (${engineName()})`, { skip: isRoot
   it('lists the LB nodes with role lb, and the routers reach the cluster and the public VIP over both', async () => {
     const nodes = JSON.parse((await run(['node', 'list', '--data-dir', box.dataDir])).stdout) as { name: string; role: string; state: string }[];
     assert.deepEqual(nodes.filter((n) => n.role === 'lb').map((n) => `${n.name} ${n.state}`), ['lb1 up', 'lb2 up']);
-    assert.equal(routerVia(box, 'fab', '100.64.254.1').length, 2);
+    await until('the cluster address announced by both', async () => routerVia(box, 'fab', '100.64.254.1').length === 2, 15_000);
     await until('public VIP announced by both', async () => routerVia(box, 'inet', publicVip).length === 2, 15_000);
   });
 
