@@ -231,7 +231,7 @@ export function createDistribution(
   }
 
   /** How many agents are connected now (metrics). */
-  const connectedAgents = () => [...polling.keys(), ...lastPoll.keys()].filter((h, i, all) => all.indexOf(h) === i && connected(h)).length;
+  const connectedAgents = () => [...new Set([...polling.keys(), ...lastPoll.keys()])].filter(connected).length;
 
   return { compile, documentsFor, serve, report, connected, connectedAgents, documents, close: () => documents.close() };
 }

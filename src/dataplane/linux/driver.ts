@@ -392,28 +392,31 @@ async function readGatewayNs(ns: string): Promise<GatewayNsState & { limits: Lim
   };
 }
 
+/** The comments (digests) of a namespace's tables, which nft's JSON listing leaves out; terse: no set or map contents. */
+const commentsOf = (ns: string) => run(['ip', 'netns', 'exec', ns, 'nft', '-t', 'list', 'ruleset']).then((r) => tableComments(r.stdout));
+
 /** A namespace's nftables tables with their comments (the digests they were made with). */
 export async function listTables(ns: string): Promise<NftTable[]> {
-  const [json, text] = await Promise.all([nftJson(ns, ['list', 'ruleset']), run(['ip', 'netns', 'exec', ns, 'nft', '-t', 'list', 'ruleset'])]);
-  return withComments(tablesFromListing(json), tableComments(text.stdout));
+  const [json, comments] = await Promise.all([nftJson(ns, ['list', 'ruleset']), commentsOf(ns)]);
+  return withComments(tablesFromListing(json), comments);
 }
 
 /**
  * A router namespace's state. On an LB node (`lbNode`) the ruleset is never
  * listed whole: its Maglev maps take ~0.5 s per listener to list. Its tables
- * are listed one by one instead, and the LB tables by their digest.
+ * are listed one by one instead, and the LB tables by their digest (the
+ * comment of ip weftlbd, from the same terse listing as the others').
  */
 export async function readRouter(ns: string, lbNode = false): Promise<RouterState> {
   const table = (family: string, name: string) => nftJson(ns, ['list', 'table', family, name]).catch(() => [] as unknown[]);
-  const [[addrs, links, routes, neigh, rules, nexthops], fdb, nft, comments, lbDigest] = await Promise.all([
+  const [[addrs, links, routes, neigh, rules, nexthops], fdb, nft, comments] = await Promise.all([
     // `addr show` first: in one batch, a `link show` before it makes it print links without addresses.
     ipJsonBatch(ns, ['addr show dev lo', 'link show', 'route show table all', 'neigh show', 'rule show', 'nexthop show']),
     bridgeJson(ns, ['fdb', 'show']),
     lbNode ? Promise.all([table('inet', TABLE), table('arp', TABLE), table('ip', TABLE)]).then((l) => l.flat()) : nftJson(ns, ['list', 'ruleset']),
-    // The tables' comments (their digests), which the JSON listing leaves out; terse: no set or map contents.
-    run(['ip', 'netns', 'exec', ns, 'nft', '-t', 'list', 'ruleset']).then((r) => tableComments(r.stdout)),
-    lbNode ? run(['ip', 'netns', 'exec', ns, 'nft', 'list', 'table', 'ip', LB_DIGEST_TABLE]).then((r) => parseTableComment(r.stdout), () => undefined) : undefined,
+    commentsOf(ns),
   ]);
+  const lbDigest = lbNode ? comments.get(`ip ${LB_DIGEST_TABLE}`) : undefined;
   const linkStates = parseLinks(links!);
   const tables = splitTables(parseRoutes(routes!));
   return {
