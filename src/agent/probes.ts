@@ -2,18 +2,18 @@
  * The agent's probes (docs/operations.md, "NetDetect and underlay
  * monitoring"), every `periodMs`, reported to the controller
  * (POST …/hosts/{id}/probes, ProbeReport):
- *  - NetDetect: for each detection in the document, ICMP echoes to each
- *    destination whose path this router can measure (`measurable`) from the
- *    subnet's gateway address in the VPC's router; the data plane's rule for
- *    that source forces the next hop (dataplane/linux/net-detect-routes.ts);
+ *  - NetDetect: for each detection whose source this host holds, ICMP
+ *    echoes to each destination from that source in the VPC's router; the
+ *    data plane's rule for the source forces the next hop
+ *    (dataplane/linux/net-detect-routes.ts), and every other host routes the
+ *    answers back here (the source is a remote endpoint there);
  *  - underlay: ICMP echoes to each tunnel peer (the hosts of the VPCs'
  *    remote instances, the LB nodes) from the host's own underlay context.
  * `ping` (iputils) does the measuring. One round at a time: a slow round
  * delays the next rather than piling up.
  */
 import { execFile } from 'node:child_process';
-import type { HostDocument, NetDetectProbe, VpcContext } from '../contract/host-document.js';
-import { containsIp, parseCidr, parseIp } from '../core/cidr.js';
+import type { HostDocument } from '../contract/host-document.js';
 import type { ProbeReport } from '../contract/agent-report.js';
 import { sendProbes, type LinkOptions } from './controller-link.js';
 import { parsePing } from './ping.js';
@@ -33,41 +33,13 @@ export interface ProbeOptions extends LinkOptions {
 /** Echoes per target: 5 at 200 ms, 1 s to answer the last. */
 export const ECHOES = 5;
 
-/**
- * Whether this router can measure a detection's path: the echo replies come
- * back to the subnet's gateway address here only from an instance on this
- * host (its default route is this router). A next hop or destination on
- * another host answers into a router that does not route the address back
- * (docs/operations.md, "Limits of the kernel probe"), so such a path is left
- * to the tracer rather than reported as lost. NORMAL_CVM: the next hop is a
- * local port (or up nowhere: its forced route is a blackhole); NONEXTHOP: the destination is a local port, or the subnet's
- * route table sends it to local next hops only. Pure.
- */
-export function measurable(v: VpcContext, d: NetDetectProbe, ip: string): boolean {
-  const local = new Set(v.ports.map((p) => p.ip));
-  // A next hop that is up nowhere is a blackhole here: every echo is lost, and that is what the kernel does.
-  if (d.nextHop.type === 'NORMAL_CVM') return local.has(d.nextHop.ip) || !v.remotes.some((r) => r.ip === (d.nextHop as { ip: string }).ip);
-  if (d.nextHop.type !== 'NONEXTHOP') return false;
-  if (local.has(ip)) return true;
-  const dst = parseIp(ip);
-  const tableId = v.subnets.find((s) => s.subnetId === d.subnetId)?.routeTableId;
-  const table = v.routeTables?.find((t) => t.routeTableId === tableId);
-  if (dst === undefined || !table) return false;
-  // Longest prefix first; instance /32s of the VPC (remotes) win before any table.
-  if (v.remotes.some((r) => r.ip === ip)) return false;
-  const route = table.routes
-    .map((r) => ({ r, c: parseCidr(r.destination) }))
-    .filter((x) => x.c && containsIp(x.c, dst))
-    .sort((a, b) => b.c!.prefix - a.c!.prefix)[0]?.r;
-  return route?.kind === 'instance' && route.nextHops.length > 0 && route.nextHops.every((h) => local.has(h.ip));
-}
-
 /** What a round probes: pure, from the document. */
 export function probeTargets(doc: HostDocument) {
+  // A host probes the detections whose sources it holds, from the first (the others' answers come back elsewhere).
   const netDetects = doc.vpcs.flatMap((v) =>
     (v.netDetects ?? []).flatMap((d) => {
-      const source = v.subnets.find((s) => s.subnetId === d.subnetId)?.gateway;
-      return source ? d.destinations.filter((ip) => measurable(v, d, ip)).map((ip) => ({ vpcId: v.vpcId, netDetectId: d.netDetectId, source, ip })) : [];
+      const source = d.local[0];
+      return source ? d.destinations.map((ip) => ({ vpcId: v.vpcId, netDetectId: d.netDetectId, source, ip })) : [];
     }),
   );
   const peers = new Set<string>();

@@ -3,7 +3,7 @@
  * and deterministic (everything sorted), so equal state gives byte-equal
  * documents and a changed document means a changed host.
  */
-import { netDetectProbes, type NetDetectRow } from './net-detects.js';
+import { netDetectProbes, placeNetDetects, sourceEndpoints, type NetDetectPlacement, type NetDetectRow } from './net-detects.js';
 import { createHash } from 'node:crypto';
 import { collapseCidrs, formatCidr, formatIp, normaliseCidr, parseCidr, parseIp, parsePeer, type Cidr } from '../core/cidr.js';
 import { gatewayOf } from '../core/ipam.js';
@@ -280,7 +280,7 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
       const owner = gatewayNodeAddress(span.gatewayAddress, natOwner(vpc.id, nodes.length) + 1);
       context.ownerGateway = { underlay: owner, routerMac: ownerMac(vpc.vni) };
     }
-    const probes = gateway || lb ? [] : netDetectProbes(span.netDetects ?? [], vpc.id, subnetIds);
+    const probes = gateway || lb ? [] : netDetectProbes(common.netDetects, hostId, new Set(ports.map((p) => p.ip)));
     if (probes.length) context.netDetects = probes;
     if (lb) context.loadBalancers = loadBalancersOf(span, vpc.id);
     else if (!gateway) Object.assign(context, hostLbContext(span, vpc, span.lbAddress ?? DEFAULT_LB_ADDRESS));
@@ -309,8 +309,10 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
 export type SharedCompile = Map<string, VpcShared>;
 
 interface VpcShared {
-  /** Every running instance with a known host, as a remote endpoint (each host leaves out its own). */
+  /** Every running instance with a known host, and every placed network detection source, as a remote endpoint (each host leaves out its own). */
   endpoints: RemoteEndpoint[];
+  /** The VPC's network detections with the hosts of their sources (net-detects.ts). */
+  netDetects: NetDetectPlacement[];
   /** The VPC's route tables that some subnet uses, by ID, sorted, compiled for every host alike. */
   tables: RouteTable[];
   /** Per table: whether it holds a peering route (which hosts filter by the links they have). */
@@ -343,10 +345,13 @@ function vpcShared(span: HostSpan, vpc: HostSpan['vpcs'][number], running: HostS
   const routesOf = new Map<string, NonNullable<HostSpan['routes']>>();
   for (const r of span.routes ?? []) if (subnetsOf.has(r.route_table_id)) append(routesOf, r.route_table_id, r);
 
-  const endpoints = running
-    .filter((i) => span.underlays[i.host_id!])
-    .map((i) => ({ ip: i.private_ip, instanceId: i.id, hostId: i.host_id!, underlay: span.underlays[i.host_id!]!, routerMac: routerMac(i.host_id!, vpc.vni) }));
-  const out: VpcShared = { endpoints, tables: [], peered: new Set(), tablesOfHop: new Map(), routedTo: new Map() };
+  const placed = running.filter((i) => span.underlays[i.host_id!]);
+  const at = (hostId: string) => (span.underlays[hostId] ? { hostId, underlay: span.underlays[hostId]!, routerMac: routerMac(hostId, vpc.vni) } : undefined);
+  const subnetHosts = new Map<string, string[]>();
+  for (const i of placed) if (!subnetHosts.get(i.subnet_id)?.includes(i.host_id!)) append(subnetHosts, i.subnet_id, i.host_id!);
+  const netDetects = placeNetDetects(span.netDetects ?? [], vpcId, subnetHosts);
+  const endpoints = [...placed.map((i) => ({ ip: i.private_ip, instanceId: i.id, ...at(i.host_id!)! })), ...sourceEndpoints(netDetects, at)];
+  const out: VpcShared = { endpoints, netDetects, tables: [], peered: new Set(), tablesOfHop: new Map(), routedTo: new Map() };
   const hopCidrs = new Map<string, Cidr[]>();
   for (const t of rows) {
     const subnets = subnetsOf.get(t.id);

@@ -13,6 +13,7 @@
  */
 import type { Store, Tx } from '../store/store.js';
 import type { HostSpan } from './compile.js';
+import { parseIp } from '../core/cidr.js';
 import { loadNatFlows, type NatFlowRows } from './nat-flows.js';
 import { enabledFlowLogs } from '../store/flow-logs.js';
 
@@ -197,7 +198,12 @@ async function readSpans(tx: Tx, hostIds: readonly string[]): Promise<Map<string
   const entriesOf = groupBy(aclEntries, (e) => e.acl_id, (e) => e);
   const natByVpc = byVpc(natGateways);
   const lbByVpc = byVpc(loadBalancers);
-  const netDetectsByVpc = byVpc(await tx.selectFrom('net_detects').select(['id', 'vpc_id', 'subnet_id', 'destinations', 'next_hop_type', 'next_hop_destination']).where('vpc_id', 'in', vpcIds).execute());
+  const [detections, detectionSources] = await Promise.all([
+    tx.selectFrom('net_detects').select(['id', 'vpc_id', 'subnet_id', 'destinations', 'next_hop_type', 'next_hop_destination']).where('vpc_id', 'in', vpcIds).execute(),
+    tx.selectFrom('private_ips').select(['owner_id', 'ip']).where('owner_kind', '=', 'net_detect').where('vpc_id', 'in', vpcIds).execute(),
+  ]);
+  const sourcesOf = groupBy(detectionSources, (s) => s.owner_id, (s) => s.ip);
+  const netDetectsByVpc = byVpc(detections.map((d) => ({ ...d, sources: (sourcesOf.get(d.id) ?? []).sort((a, b) => parseIp(a)! - parseIp(b)!) })));
   const addressesByVpc = groupBy(addresses, (a) => a.vpc_id, (a) => ({ ip: a.ip, private_ip: a.private_ip ?? '', instance_id: a.instance_id!, bandwidth: a.bandwidth }));
 
   for (const host of hosts) {

@@ -139,10 +139,18 @@ export interface VpcContext {
   flowLogs?: FlowLogCapture[];
 }
 
-/** One network detection as a probing router runs it. */
+/**
+ * One network detection as a router runs it: on a host that probes it (holds
+ * one of its sources), or that forwards its probes to a NORMAL_CVM next hop
+ * on one of its ports.
+ */
 export interface NetDetectProbe {
   netDetectId: string;
   subnetId: string;
+  /** Its source addresses (DetectSourceIp) that are placed on some host: probes from any of them take the forced path here. */
+  sources: string[];
+  /** Those on this router's lo (this host probes from the first); empty where the host only forwards. */
+  local: string[];
   /** Up to two destination addresses, sorted. */
   destinations: string[];
   /** NORMAL_CVM: an instance of the VPC by its private address; PEERCONNECTION: a link in `peerings`; NAT: the VPC's `ownerGateway`; NONEXTHOP: the subnet's route table. */

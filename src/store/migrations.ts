@@ -4,6 +4,8 @@
  * migrations; never edit one that has shipped.
  */
 import { newId } from '../core/ids.js';
+import { parseCidr } from '../core/cidr.js';
+import { allocate } from '../core/ipam.js';
 import { Kysely, Migrator, PostgresAdapter, sql, type Migration, type MigrationProvider } from 'kysely';
 
 const initial: Migration = {
@@ -744,6 +746,26 @@ const flowLogs: Migration = {
   },
 };
 
+/**
+ * Network detections hold two addresses of their subnet (DetectSourceIp), the probes' sources
+ * (docs/operations.md, "NetDetect"): rows in private_ips like every address in use. Detections made before get theirs here;
+ * one whose subnet is full keeps none and probes from nowhere until it is made again.
+ */
+const netDetectSources: Migration = {
+  async up(db) {
+    const detections = await db.selectFrom('net_detects').innerJoin('subnets', 'subnets.id', 'net_detects.subnet_id').select(['net_detects.id', 'net_detects.created_at', 'subnets.id as subnet_id', 'subnets.cidr', 'subnets.vpc_id', 'subnets.account']).orderBy('net_detects.id').execute();
+    for (const d of detections) {
+      const taken = new Set((await db.selectFrom('private_ips').select('ip').where('subnet_id', '=', d.subnet_id).execute()).map((r: { ip: string }) => r.ip));
+      const ips = allocate(parseCidr(d.cidr)!, taken, 2);
+      if (ips.length < 2) continue;
+      await db
+        .insertInto('private_ips')
+        .values(ips.map((ip) => ({ subnet_id: d.subnet_id, ip, vpc_id: d.vpc_id, account: d.account, owner_kind: 'net_detect', owner_id: d.id, is_primary: 1, created_at: d.created_at })))
+        .execute();
+    }
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
@@ -762,6 +784,7 @@ const migrations: Record<string, Migration> = {
   '0015-flow-logs': flowLogs,
   '0016-net-detect': netDetect,
   '0017-request-ids': requestIds,
+  '0018-net-detect-sources': netDetectSources,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -29,7 +29,7 @@ describe('ping summaries', () => {
 describe('probe targets', () => {
   const vpc = (over: Partial<VpcContext>): VpcContext => ({ vpcId: 'vpc-a', vni: 100, routerMac: '02:00:00:00:00:01', subnets: [], ports: [], remotes: [], securityGroups: {}, groupMembers: {}, ...over });
   const remote = (ip: string, hostId: string, underlay: string) => ({ ip, instanceId: `ins-${ip.replace(/\./g, '')}`, hostId, underlay, routerMac: '02:00:00:00:00:02' });
-  it('probes each destination it can measure from its subnet gateway, and each tunnel peer once', () => {
+  it('probes each destination of the detections it holds a source of, from that source, and each tunnel peer once', () => {
     const doc: HostDocument = {
       hostId: 'h1',
       revision: 3,
@@ -51,18 +51,11 @@ describe('probe targets', () => {
             },
           ],
           netDetects: [
-            // 192.168.0.x: the subnet's table sends it to the local n (the longer prefix); 192.168.1.1 to a remote instance.
-            { netDetectId: 'netd-aaaaaaaa', subnetId: 'subnet-a', destinations: ['192.168.0.1', '192.168.1.1'], nextHop: { type: 'NONEXTHOP' } },
-            // A detection of a subnet the document does not carry has no source here.
-            { netDetectId: 'netd-bbbbbbbb', subnetId: 'subnet-z', destinations: ['192.168.0.3'], nextHop: { type: 'NONEXTHOP' } },
-            // Through the local n: measured; through a remote instance, a peering or a NAT gateway: left to the tracer.
-            { netDetectId: 'netd-cccccccc', subnetId: 'subnet-a', destinations: ['172.16.0.1'], nextHop: { type: 'NORMAL_CVM', ip: '10.0.1.3' } },
-            { netDetectId: 'netd-dddddddd', subnetId: 'subnet-a', destinations: ['172.16.0.2'], nextHop: { type: 'NORMAL_CVM', ip: '10.0.2.2' } },
-            { netDetectId: 'netd-eeeeeeee', subnetId: 'subnet-a', destinations: ['172.16.0.3'], nextHop: { type: 'NAT', natGatewayId: 'nat-1' } },
-            // A next hop that is up nowhere: its route is a blackhole, and the loss is measured.
-            { netDetectId: 'netd-eeeeeeef', subnetId: 'subnet-a', destinations: ['172.16.0.4'], nextHop: { type: 'NORMAL_CVM', ip: '10.0.1.99' } },
-            // A local instance itself, and a remote one (its /32 wins over any table).
-            { netDetectId: 'netd-ffffffff', subnetId: 'subnet-a', destinations: ['10.0.1.3', '10.0.2.4'], nextHop: { type: 'NONEXTHOP' } },
+            // This host holds a source of these: it probes every destination from the first it holds, whatever the next hop.
+            { netDetectId: 'netd-aaaaaaaa', subnetId: 'subnet-a', sources: ['10.0.1.5', '10.0.1.6'], local: ['10.0.1.6'], destinations: ['192.168.0.1', '192.168.1.1'], nextHop: { type: 'NONEXTHOP' } },
+            { netDetectId: 'netd-cccccccc', subnetId: 'subnet-a', sources: ['10.0.1.7', '10.0.1.8'], local: ['10.0.1.7', '10.0.1.8'], destinations: ['172.16.0.2'], nextHop: { type: 'NORMAL_CVM', ip: '10.0.2.2' } },
+            // Here only to hand probes arriving over the tunnel to its next hop port: not probed from here.
+            { netDetectId: 'netd-dddddddd', subnetId: 'subnet-z', sources: ['10.0.9.5'], local: [], destinations: ['172.16.0.3'], nextHop: { type: 'NORMAL_CVM', ip: '10.0.1.3' } },
           ],
         }),
         vpc({ vpcId: 'vpc-b', remotes: [remote('10.9.0.2', 'h3', '100.64.0.13')], lbNodes: [{ node: 1, mac: '02:00:00:00:00:09', underlay: '100.64.2.11' }] }),
@@ -70,10 +63,9 @@ describe('probe targets', () => {
     };
     assert.deepEqual(probeTargets(doc), {
       netDetects: [
-        { vpcId: 'vpc-a', netDetectId: 'netd-aaaaaaaa', source: '10.0.1.1', ip: '192.168.0.1' },
-        { vpcId: 'vpc-a', netDetectId: 'netd-cccccccc', source: '10.0.1.1', ip: '172.16.0.1' },
-        { vpcId: 'vpc-a', netDetectId: 'netd-eeeeeeef', source: '10.0.1.1', ip: '172.16.0.4' },
-        { vpcId: 'vpc-a', netDetectId: 'netd-ffffffff', source: '10.0.1.1', ip: '10.0.1.3' },
+        { vpcId: 'vpc-a', netDetectId: 'netd-aaaaaaaa', source: '10.0.1.6', ip: '192.168.0.1' },
+        { vpcId: 'vpc-a', netDetectId: 'netd-aaaaaaaa', source: '10.0.1.6', ip: '192.168.1.1' },
+        { vpcId: 'vpc-a', netDetectId: 'netd-cccccccc', source: '10.0.1.7', ip: '172.16.0.2' },
       ],
       underlay: ['100.64.0.12', '100.64.0.13', '100.64.2.11'],
     });

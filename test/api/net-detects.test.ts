@@ -54,6 +54,7 @@ describe(`NetDetect through the official SDK (${engineName()})`, () => {
 
   const state = async () => ({
     rows: await store.db.selectFrom('net_detects').selectAll().orderBy('id').execute(),
+    sources: await store.db.selectFrom('private_ips').select(['ip', 'owner_id']).where('owner_kind', '=', 'net_detect').orderBy('ip').execute(),
     revision: await store.revision(),
   });
 
@@ -73,7 +74,14 @@ describe(`NetDetect through the official SDK (${engineName()})`, () => {
     ).NetDetect!;
     assert.match(created.NetDetectId!, /^netd-[0-9a-z]{8}$/);
     assert.deepEqual(Object.keys(created).sort(), modelFields('NetDetect'));
-    const { NetDetectId: id, CreateTime: t, ...rest } = created;
+    const { NetDetectId: id, CreateTime: t, DetectSourceIp: sources, ...rest } = created;
+    // Tencent's DetectSourceIp: two addresses of the subnet, taken from it like any address in use.
+    assert.equal(sources!.length, 2);
+    for (const ip of sources!) assert.match(ip, /^10\.0\.1\.\d+$/);
+    assert.ok(!sources!.includes(hopIp) && sources![0] !== sources![1]);
+    const held = await vpc.DescribeVpcPrivateIpAddresses({ VpcId: vpcId, PrivateIpAddresses: sources! });
+    assert.equal(held.VpcPrivateIpAddressSet!.length, 2);
+    assert.equal(await errorCode(vpc.DeleteSubnet({ SubnetId: subnetA })), 'ResourceInUse', 'the detection holds addresses of its subnet');
     assert.match(t!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     assert.deepEqual(rest, {
       VpcId: vpcId,
@@ -82,7 +90,6 @@ describe(`NetDetect through the official SDK (${engineName()})`, () => {
       SubnetName: 'a',
       NetDetectName: 'to the appliance',
       DetectDestinationIp: ['192.168.7.1', '192.168.7.2'],
-      DetectSourceIp: [],
       NextHopType: 'NORMAL_CVM',
       NextHopDestination: hopIp,
       NextHopName: 'router-vm',
@@ -114,6 +121,7 @@ describe(`NetDetect through the official SDK (${engineName()})`, () => {
 
     await vpc.DeleteNetDetect({ NetDetectId: id! });
     assert.equal((await vpc.DescribeNetDetects({ NetDetectIds: [id!] })).TotalCount, 0);
+    assert.equal((await store.db.selectFrom('private_ips').select('ip').where('owner_id', '=', id!).execute()).length, 0, 'its addresses are released');
     assert.equal(await errorCode(vpc.DeleteNetDetect({ NetDetectId: id! })), 'ResourceNotFound');
     const changes = await store.db.selectFrom('changes').select(['kind', 'op']).where('resource_id', '=', id!).orderBy('revision').execute();
     assert.deepEqual(changes.map((c) => `${c.kind}:${c.op}`), ['net_detect:create', 'net_detect:update', 'net_detect:delete']);
@@ -165,6 +173,12 @@ describe(`NetDetect through the official SDK (${engineName()})`, () => {
     await refused('check through a next hop of another VPC', () => vpc.CheckNetDetectState({ VpcId: vpcId, SubnetId: subnetA, NetDetectName: 'c', DetectDestinationIp: ['1.1.1.1'], NextHopType: 'NORMAL_CVM', NextHopDestination: otherVpcIp }), 'ResourceNotFound');
     await refused('describe with both IDs and filters', () => vpc.DescribeNetDetects({ NetDetectIds: [taken], Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }), 'InvalidParameter.Coexist');
     await refused('an unknown filter', () => vpc.DescribeNetDetectStates({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }), 'InvalidParameter.FilterInvalidKey');
-    await vpc.DeleteNetDetect({ NetDetectId: taken });
+    // Each detection takes two addresses: a /28 (13 usable) holds six, and the seventh finds one free.
+    const small = (await vpc.CreateSubnet({ VpcId: vpcId, SubnetName: 'small', CidrBlock: '10.0.9.0/28', Zone: 'local-1' })).Subnet!.SubnetId!;
+    const six = [];
+    for (let i = 0; i < 6; i++) six.push((await vpc.CreateNetDetect({ ...base, SubnetId: small, DetectDestinationIp: [`172.16.1.${i}`] })).NetDetect!.NetDetectId!);
+    await refused('a subnet with one free address', () => vpc.CreateNetDetect({ ...base, SubnetId: small, DetectDestinationIp: ['172.16.1.9'] }), 'ResourceInsufficient');
+    for (const id of [taken, ...six]) await vpc.DeleteNetDetect({ NetDetectId: id });
+    await vpc.DeleteSubnet({ SubnetId: small });
   });
 });

@@ -1,13 +1,15 @@
 /**
  * NetDetect and underlay full-link monitoring on the real kernel (region in
  * a box, two hosts, the official SDK): a healthy path through a NORMAL_CVM
- * next hop measured by the agents' probes; one through a next hop on the
- * other host, left to the tracer; the same path broken by its next
- * hop stopping (-1, no route: the forced route becomes a blackhole); a path
- * the kernel carries but a network ACL drops (-3, from the tracer: the
- * probes leave from the router, which no ACL filters); the forced path
- * removed with the detection; underlay figures for each host pair, and loss
- * when a host is taken off the fabric (`weft node fail`).
+ * next hop measured by the agents' probes from the detection's source
+ * addresses; one through a next hop on the other host (the probes cross the
+ * tunnel, that host hands them to its port, the answers come back to the
+ * source) and one to an instance there, both measured; the first path broken
+ * by its next hop stopping (-1, no route: the forced route becomes a
+ * blackhole); a path the kernel carries but a network ACL drops (-3, from the
+ * tracer: the probes leave from the router, which no ACL filters); the forced
+ * path removed with the detection; underlay figures for each host pair, and
+ * loss when a host is taken off the fabric (`weft node fail`).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -50,10 +52,17 @@ describe(`NetDetect and underlay probes on the kernel (${engineName()})`, { skip
     nIp = ipOf(nId);
     mIp = ipOf(ids[3]!);
     cIp = ipOf(ids[2]!);
-    // n is a router for 192.168.77.0/24 (the route makes it allowed to answer from there); it holds 192.168.77.1.
+    // n is a router for 192.168.77.0/24 and c (on h2) for 192.168.88.0/24 (the routes make them allowed to answer from there).
     const rtb = (await vpc.DescribeRouteTables({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })).RouteTableSet![0]!.RouteTableId!;
-    await vpc.CreateRoutes({ RouteTableId: rtb, Routes: [{ DestinationCidrBlock: '192.168.77.0/24', GatewayType: 'NORMAL_CVM', GatewayId: nIp }] });
+    await vpc.CreateRoutes({
+      RouteTableId: rtb,
+      Routes: [
+        { DestinationCidrBlock: '192.168.77.0/24', GatewayType: 'NORMAL_CVM', GatewayId: nIp },
+        { DestinationCidrBlock: '192.168.88.0/24', GatewayType: 'NORMAL_CVM', GatewayId: cIp },
+      ],
+    });
     assert.equal((await box.exec(nId, ['ip', 'addr', 'add', '192.168.77.1/32', 'dev', 'lo'])).code, 0);
+    assert.equal((await box.exec(ids[2]!, ['ip', 'addr', 'add', '192.168.88.1/32', 'dev', 'lo'])).code, 0);
   });
   after(async () => {
     await store?.close();
@@ -72,16 +81,28 @@ describe(`NetDetect and underlay probes on the kernel (${engineName()})`, { skip
       return s.Delay !== undefined && s.State === 0 && s.PacketLossRate === 0 && s;
     }, 30_000);
     assert.ok(healthy.Delay! >= 1, `delay ${healthy.Delay}`);
-    // The forced path is the data plane's: a rule for the subnet gateway's probes, a route via the next hop.
-    assert.match(rules(), /40020:\s+from 10\.0\.1\.1 lookup/);
+    // The forced path is the data plane's: a rule for each of the detection's sources (both on h1, the only host of s1),
+    // a route via the next hop; the sources are on the router's lo.
+    const sources = (await box.vpc.DescribeNetDetects({ NetDetectIds: [d] })).NetDetectSet![0]!.DetectSourceIp!;
+    assert.equal(sources.length, 2);
+    const lo = execFileSync('ip', ['-n', router(), 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' });
+    for (const ip of sources) {
+      assert.ok(rules().includes(`39990:\tfrom ${ip} lookup`), `rule for ${ip}:\n${rules()}`);
+      assert.ok(lo.includes(`inet ${ip}/32`), `${ip} on lo:\n${lo}`);
+    }
 
-    // A next hop on the other host: its replies would not come back to this router's gateway address, so the
-    // agents leave it to the tracer (the configuration lets it through: 0, without figures) rather than report loss.
-    const remote = (await box.vpc.CreateNetDetect({ VpcId: vpcId, SubnetId: s1, NetDetectName: 'remote', DetectDestinationIp: [cIp], NextHopType: 'NORMAL_CVM', NextHopDestination: cIp })).NetDetect!.NetDetectId!;
-    const roundsBefore = (await store.db.selectFrom('net_detect_results').select('at').where('net_detect_id', '=', d).executeTakeFirstOrThrow()).at;
-    await until('another round', async () => (await store.db.selectFrom('net_detect_results').select('at').where('net_detect_id', '=', d).executeTakeFirstOrThrow()).at > roundsBefore, 20_000);
-    assert.deepEqual(await stateOf(remote), { DetectDestinationIp: cIp, State: 0 });
-    assert.equal((await store.db.selectFrom('net_detect_results').selectAll().where('net_detect_id', '=', remote).execute()).length, 0);
+    // A next hop on the other host: the probes cross the tunnel, h2's router hands them to c, and c's answers come
+    // back to the source through the tunnel (the source is a remote endpoint on h2). An instance there, too.
+    const remote = (await box.vpc.CreateNetDetect({ VpcId: vpcId, SubnetId: s1, NetDetectName: 'remote', DetectDestinationIp: ['192.168.88.1', cIp], NextHopType: 'NORMAL_CVM', NextHopDestination: cIp })).NetDetect!.NetDetectId!;
+    const far = await until('the remote paths measured', async () => {
+      const set = (await box.vpc.DescribeNetDetectStates({ NetDetectIds: [remote] })).NetDetectStateSet![0]!.NetDetectIpStateSet!;
+      return set.every((s) => s.State === 0 && s.Delay !== undefined && s.PacketLossRate === 0) && set;
+    }, 30_000);
+    for (const s of far) assert.ok(s.Delay! >= 1, `${s.DetectDestinationIp}: delay ${s.Delay}`);
+    // h2 forwards them: its router has the rule for the sources too.
+    const farSources = (await box.vpc.DescribeNetDetects({ NetDetectIds: [remote] })).NetDetectSet![0]!.DetectSourceIp!;
+    const h2rules = execFileSync('ip', ['-n', `${box.prefix}-h2-${vpcId}`, 'rule', 'show'], { encoding: 'utf8' });
+    for (const ip of farSources) assert.ok(h2rules.includes(`39990:\tfrom ${ip} lookup`), `h2 rule for ${ip}:\n${h2rules}`);
     await box.vpc.DeleteNetDetect({ NetDetectId: remote });
 
     await box.cvm.StopInstances({ InstanceIds: [nId] });
@@ -97,7 +118,7 @@ describe(`NetDetect and underlay probes on the kernel (${engineName()})`, { skip
     }, 30_000);
 
     await box.vpc.DeleteNetDetect({ NetDetectId: d });
-    await until('the forced path removed with the detection', async () => !/from 10\.0\.1\.1 lookup/.test(rules()), 20_000);
+    await until('the forced path removed with the detection', async () => !rules().includes('39990:'), 20_000);
   });
 
   it('says which network ACL drops the subnet traffic (-3), though the router reaches the address', async () => {

@@ -10,9 +10,11 @@
  * route table sends it). Tencent's VPN, DIRECTCONNECT and CCN next hops have
  * no counterpart in Weft and are refused as such.
  *
- * The agents of the hosts that carry the subnet probe each destination
- * (agent/probes.ts); the states combine their latest figures with the packet
- * tracer's verdict for the subnet's traffic (core/net-detect-state.ts).
+ * A detection holds two addresses of its subnet (DetectSourceIp); the hosts
+ * its sources are placed on (compile/net-detects.ts) probe each destination
+ * from them (agent/probes.ts); the states combine their latest figures with
+ * the packet tracer's verdict for the subnet's traffic
+ * (core/net-detect-state.ts).
  * Design and limits: docs/operations.md, "NetDetect".
  */
 import type { NetDetect, NetDetectIpState } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.js';
@@ -30,12 +32,15 @@ import { defineAction, type Ctx } from '../action.js';
 import { checkIds, deleteTags, loadTags, nameContains, page, saveTags, tagsParam, tencentTime } from '../common.js';
 import { ApiError, invalidValue, missingParameter } from '../errors.js';
 import { arr, filters, filterValues, idOf, obj, opt, paging, str } from '../params.js';
+import { releaseAddresses, takeAddresses } from './addresses.js';
 import { findSubnet, findVpc } from './lookup.js';
 import { accountView, worldOf } from './region-view.js';
 
 export const NETD_ID = idOf('netd');
 /** Detections per VPC (Tencent's console quota for network detections is of this order). */
 export const MAX_PER_VPC = 100;
+/** Tencent's DetectSourceIp: "长度为2", two addresses of the subnet per detection. */
+const SOURCES = [0, 1];
 
 const NEXT_HOP_TYPES = ['NORMAL_CVM', 'PEERCONNECTION', 'NAT', 'NONEXTHOP'] as const;
 type NextHopType = (typeof NEXT_HOP_TYPES)[number];
@@ -124,13 +129,16 @@ async function toNetDetects(ctx: Ctx, rows: readonly NetDetectRow[]): Promise<Ne
   if (!rows.length) return [];
   const vpcIds = [...new Set(rows.map((r) => r.vpc_id))];
   const subnetIds = [...new Set(rows.map((r) => r.subnet_id))];
-  const [vpcs, subnets, tags, nats, pcxs] = await Promise.all([
+  const [vpcs, subnets, tags, nats, pcxs, sources] = await Promise.all([
     ctx.db.selectFrom('vpcs').select(['id', 'name']).where('id', 'in', vpcIds).execute(),
     ctx.db.selectFrom('subnets').select(['id', 'name']).where('id', 'in', subnetIds).execute(),
     loadTags(ctx.db, rows.map((r) => r.id)),
     ctx.db.selectFrom('nat_gateways').select(['id', 'name']).where('vpc_id', 'in', vpcIds).execute(),
     ctx.db.selectFrom('peerings').select(['id', 'name']).where((eb) => eb.or([eb('vpc_id', 'in', vpcIds), eb('peer_vpc_id', 'in', vpcIds)])).execute(),
+    ctx.db.selectFrom('private_ips').select(['owner_id', 'ip']).where('owner_kind', '=', 'net_detect').where('owner_id', 'in', rows.map((r) => r.id)).execute(),
   ]);
+  const sourcesOf = new Map<string, string[]>();
+  for (const x of sources) sourcesOf.set(x.owner_id, [...(sourcesOf.get(x.owner_id) ?? []), x.ip].sort((a, b) => parseIp(a)! - parseIp(b)!));
   const vpcName = new Map(vpcs.map((v) => [v.id, v.name]));
   const subnetName = new Map(subnets.map((s) => [s.id, s.name]));
   const hopName = new Map([...nats, ...pcxs].map((x) => [x.id, x.name]));
@@ -146,8 +154,7 @@ async function toNetDetects(ctx: Ctx, rows: readonly NetDetectRow[]): Promise<Ne
     NetDetectId: r.id,
     NetDetectName: r.name,
     DetectDestinationIp: JSON.parse(r.destinations) as string[],
-    // Weft probes from the subnet's gateway address on the router (no addresses taken from the subnet).
-    DetectSourceIp: [],
+    DetectSourceIp: sourcesOf.get(r.id) ?? [],
     NextHopType: r.next_hop_type,
     NextHopDestination: r.next_hop_destination,
     NextHopName: r.next_hop_type === 'NORMAL_CVM' ? (instanceName.get(`${r.vpc_id} ${r.next_hop_destination}`) ?? '') : (hopName.get(r.next_hop_destination) ?? ''),
@@ -176,7 +183,7 @@ export const createNetDetect = defineAction({
     const id = newId('netd');
     await ctx.write(async (w) => {
       const vpc = await findVpc(w.tx, account, p.VpcId);
-      await findSubnetOf(w.tx, account, vpc.id, p.SubnetId);
+      const subnet = await findSubnetOf(w.tx, account, vpc.id, p.SubnetId);
       const hop = await checkNextHop(w.tx, account, vpc.id, p.NextHopType, p.NextHopDestination);
       await checkSameIp(w.tx, p.SubnetId, ips);
       const n = await w.tx.selectFrom('net_detects').select(sql<number>`count(*)`.as('n')).where('vpc_id', '=', vpc.id).executeTakeFirstOrThrow();
@@ -197,6 +204,8 @@ export const createNetDetect = defineAction({
           created_at: w.now,
         })
         .execute();
+      // Tencent's DetectSourceIp: two addresses of the subnet the probes leave from (compile/net-detects.ts places them).
+      await takeAddresses(w, subnet, SOURCES.map(() => ({ kind: 'net_detect', id })), [], 'DetectSourceIp');
       await saveTags(w, account, id, p.Tags);
       w.changed(account, 'net_detect', id, 'create');
       // The hosts of the subnet probe it: their documents change.
@@ -299,6 +308,7 @@ export const deleteNetDetect = defineAction({
     await ctx.write(async (w) => {
       const row = await findNetDetect(w.tx, account, p.NetDetectId);
       await w.tx.deleteFrom('net_detects').where('id', '=', row.id).execute();
+      await releaseAddresses(w, row.id);
       await deleteNetDetectResults(w.tx, row.id);
       await deleteTags(w, row.id);
       w.changed(account, 'net_detect', row.id, 'delete');

@@ -354,7 +354,7 @@ export const deleteSubnet = defineAction({
           `The subnet \`${subnet.id}\` still has addresses in use: ${held
             .slice(0, 5)
             .map((h) => `${h.ip} by ${h.owner_kind} ${h.owner_id}`)
-            .join(', ')}${held.length > 5 ? ', …' : ''}. Release them (terminate the instances, delete the load balancers) first.`,
+            .join(', ')}${held.length > 5 ? ', …' : ''}. Release them (terminate the instances, delete the load balancers, NAT gateways and network detections) first.`,
         );
       await dropSnatRulesOf(w, [subnet.id]);
       await deleteFlowLogsOf(w.tx, [subnet.id]); // as on Tencent, a resource's flow logs go with it

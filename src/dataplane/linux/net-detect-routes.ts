@@ -1,19 +1,23 @@
 /**
  * The forced paths of network detections (docs/operations.md, "NetDetect"),
- * in a VPC's router namespace: the agent's probes leave from the subnet's
- * gateway address (on the router's lo), and a rule for that source sends
- * them through the detection's next hop, whatever the route tables say:
+ * in a VPC's router namespace. The probes leave from the detection's source
+ * addresses (DetectSourceIp; the probing host has them on the router's lo,
+ * every other host routes them back to it through the tunnel), and rules for
+ * those sources send them through the detection's next hop, whatever the
+ * route tables say:
  *
- *   priority 40020 from <gateway>/32 → a table of the subnet's detections:
+ *   priority 39990 from <source>/32 → the detection's table:
  *       <destination>/32 via <next hop>  (NORMAL_CVM: the instance, on its
- *       port or into the tunnel; PEERCONNECTION: the link; NAT: the owner
- *       node; a next hop that is down: blackhole)
- *   priority 40021 from <gateway>/32 → the subnet's route table ("out"):
+ *       port or into the tunnel — the next hop's host has the same rule and
+ *       table, so it hands the probe to the port; PEERCONNECTION: the link;
+ *       NAT: the owner node; a next hop that is down: blackhole)
+ *   priority 39991 from <source>/32 → the subnet's route table ("out"):
  *       NONEXTHOP destinations go where the subnet's own traffic goes.
  *
  * After main (32766), so the VPC's instance /32s still win, as they do for
- * the subnet's traffic; the router's own packets from the gateway address
- * are otherwise only answers, which main or local route. Made with the rest
+ * the subnet's traffic; before the ports' and the tunnel's rules, which a
+ * probe arriving at its next hop's host would otherwise meet first. Only
+ * probes carry these sources. Made with the rest
  * of the routing (route-tables.ts routingWant) and removed with the
  * detection. Pure.
  */
@@ -22,10 +26,11 @@ import { parseIp } from '../../core/cidr.js';
 import type { RouteWant } from './route-tables.js';
 import type { RuleState } from './state.js';
 
-export const NETDETECT_RULE_PRIORITY = 40020;
-export const NETDETECT_TABLE_RULE_PRIORITY = 40021;
-/** One table per subnet of the router (by its place in `subnets`); below the LB tables (TABLE_BASE - 0x1000 + n). */
-export const netDetectTable = (tableBase: number, subnetIndex: number) => tableBase - 0x3000 + subnetIndex;
+/** After main (32766), before the ports' and the tunnel's rules (40000, 40001): a probe arriving over the tunnel at its next hop's host takes the forced path there too. */
+export const NETDETECT_RULE_PRIORITY = 39990;
+export const NETDETECT_TABLE_RULE_PRIORITY = 39991;
+/** One table per detection of the router (by its place in `netDetects`, at most 100 a VPC); below the LB tables (TABLE_BASE - 0x1000 + n). */
+export const netDetectTable = (tableBase: number, index: number) => tableBase - 0x3000 + index;
 
 export interface NetDetectRouting {
   rules: RuleState[];
@@ -53,30 +58,25 @@ export function netDetectRouting(
   const rules: RuleState[] = [];
   const routes: [string, RouteWant][] = [];
   const linkOf = new Map((vpc.peerings ?? []).map((l) => [l.peeringId, l.ifname]));
-  vpc.subnets.forEach((s, index) => {
-    const detections = (vpc.netDetects ?? []).filter((d) => d.subnetId === s.subnetId);
-    if (!detections.length) return;
-    if (parseIp(s.gateway) === undefined) throw new Error(`subnet ${s.subnetId}: invalid gateway ${JSON.stringify(s.gateway)}`);
+  const subnetOf = new Map(vpc.subnets.map((s) => [s.subnetId, s]));
+  (vpc.netDetects ?? []).forEach((d, index) => {
+    for (const ip of [...d.destinations, ...d.sources]) if (parseIp(ip) === undefined) throw new Error(`${d.netDetectId}: invalid address ${JSON.stringify(ip)}`);
     const table = netDetectTable(o.tableBase, index);
-    const src = `${s.gateway}/32`;
-    const taken = new Set<string>();
     let forced = false;
-    for (const d of detections) {
-      for (const ip of d.destinations) if (parseIp(ip) === undefined) throw new Error(`${d.netDetectId}: invalid destination ${JSON.stringify(ip)}`);
-      if (d.nextHop.type === 'NONEXTHOP') continue;
-      for (const ip of d.destinations) {
-        const key = `${table} ${ip}/32`;
-        if (taken.has(key)) continue; // the API refuses two detections of one subnet to one address; first by ID wins
-        taken.add(key);
-        const want = via(d.nextHop);
-        if (want === 'deferred') continue;
-        routes.push([key, want ?? { blackhole: true }]);
+    if (d.nextHop.type !== 'NONEXTHOP') {
+      const want = via(d.nextHop);
+      if (want !== 'deferred') {
+        for (const ip of d.destinations) routes.push([`${table} ${ip}/32`, want ?? { blackhole: true }]);
         forced = true;
       }
     }
-    if (forced) rules.push({ priority: NETDETECT_RULE_PRIORITY, src, table: String(table) });
-    const out = s.routeTableId ? o.outTable(s.routeTableId) : undefined;
-    if (out !== undefined && detections.some((d) => d.nextHop.type === 'NONEXTHOP')) rules.push({ priority: NETDETECT_TABLE_RULE_PRIORITY, src, table: String(out) });
+    // NONEXTHOP: the subnet's route table, on the hosts that carry the subnet (those that probe it).
+    const subnet = subnetOf.get(d.subnetId);
+    const out = d.nextHop.type === 'NONEXTHOP' && subnet?.routeTableId ? o.outTable(subnet.routeTableId) : undefined;
+    for (const source of d.sources) {
+      if (forced) rules.push({ priority: NETDETECT_RULE_PRIORITY, src: `${source}/32`, table: String(table) });
+      if (out !== undefined) rules.push({ priority: NETDETECT_TABLE_RULE_PRIORITY, src: `${source}/32`, table: String(out) });
+    }
   });
   return { rules, routes };
 

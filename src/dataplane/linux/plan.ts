@@ -344,8 +344,8 @@ export function planVpc(vpc: VpcContext, doc: HostDocument, actual: HostState, c
   }
 
   // Gateways on lo: the kernel answers ARP for a local address on any interface.
-  // On an LB node, its VIPs and health-check source too.
-  const gateways = unique([...vpc.subnets.map((s) => `${s.gateway}/32`), ...lbLocalAddresses(vpc, doc)]);
+  // On an LB node, its VIPs and health-check source too; on a probing host, the network detections' sources here.
+  const gateways = unique([...vpc.subnets.map((s) => `${s.gateway}/32`), ...lbLocalAddresses(vpc, doc), ...(vpc.netDetects ?? []).flatMap((d) => d.local.map((ip) => `${ip}/32`))]);
   for (const addr of a.loAddrs) if (!gateways.includes(addr)) main.push(`addr del ${addr} dev lo`);
   for (const addr of gateways) if (!a.loAddrs.includes(addr)) main.push(`addr add ${addr} dev lo`);
 
