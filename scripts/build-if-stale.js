@@ -1,6 +1,7 @@
 // `npm start`'s build step: runs tsc only when some source in src/ (or
-// tsconfig.json) is newer than what it compiles to in dist/, so a start with
-// nothing changed skips the ~15 s build. Works in the current directory.
+// tsconfig.json) is newer than what it compiles to in dist/, and Vite only
+// when the console's sources are newer than dist/console, so a start with
+// nothing changed skips the build. Works in the current directory.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -25,12 +26,25 @@ function stale() {
   return undefined;
 }
 
+/** The console (console/ → dist/console, by Vite): stale when a source is newer than the built page. */
+function consoleStale() {
+  const built = mtime(join('dist', 'console', 'index.html'));
+  const sources = [...files(join('console', 'src')), join('console', 'index.html'), join('console', 'vite.config.ts')];
+  return sources.some((f) => mtime(f) > built) ? `console/ is newer than dist/console${built === -Infinity ? ' (missing)' : ''}` : undefined;
+}
+
+const run = (args) => spawnSync(process.execPath, args, { stdio: 'inherit' }).status ?? 1;
+const req = createRequire(import.meta.url);
 const why = stale();
 if (why === undefined) {
   console.log('build up to date');
 } else {
   console.log(`building: ${why}`);
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  const status = run([req.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json']);
+  if (status) process.exit(status);
+}
+const consoleWhy = consoleStale();
+if (consoleWhy) {
+  console.log(`building the console: ${consoleWhy}`);
+  process.exit(run([req.resolve('vite/bin/vite.js'), 'build', '--config', join('console', 'vite.config.ts')]));
 }

@@ -5,6 +5,7 @@
  * version → region → parameters → idempotency → handler. Every failure is an
  * envelope with a Tencent error code; nothing escapes as a bare 500.
  */
+import { isConsolePath, serveConsole } from './console-files.js';
 import type { RegionStatusSource } from '../controller/region-status.js';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -276,7 +277,7 @@ function paramsHash(params: Record<string, unknown>, tokenName: string): string 
   return createHash('sha256').update(stableJson(rest)).digest('hex');
 }
 
-/** Serves the API over HTTP; `metrics`, when given, answers GET /metrics (Prometheus text). */
+/** Serves the API over HTTP; `metrics`, when given, answers GET /metrics (Prometheus text); GET /console… is the web console. */
 export function serveHttp(api: ReturnType<typeof createApi>, metrics?: { render(): Promise<string>; contentType: string }): Server {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -290,6 +291,10 @@ export function serveHttp(api: ReturnType<typeof createApi>, metrics?: { render(
     req.on('end', () => {
       if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/health')) {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        return;
+      }
+      if (req.method === 'GET' && isConsolePath(req.url ?? '')) {
+        void serveConsole(req.url!, res);
         return;
       }
       if (metrics && req.method === 'GET' && req.url === '/metrics') {

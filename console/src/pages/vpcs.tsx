@@ -1,0 +1,47 @@
+/** VPCs: the list (paged and filtered on the server), create, delete. */
+import { useState } from 'react';
+import { ActionButton, ActionForm, nameFilter, ResourceTable, useApi } from '../ui';
+
+interface Vpc {
+  VpcId: string;
+  VpcName: string;
+  CidrBlock: string;
+  CreatedTime: string;
+}
+
+export function VpcsPage() {
+  const api = useApi();
+  const [version, setVersion] = useState(0);
+  const bump = () => setVersion((v) => v + 1);
+  return (
+    <div className="page">
+      <ActionForm
+        testId="create-vpc"
+        title="Create VPC"
+        fields={[
+          { name: 'VpcName', label: 'Name', placeholder: 'my-vpc' },
+          { name: 'CidrBlock', label: 'CIDR block', placeholder: '10.0.0.0/16' },
+        ]}
+        submit={(v) => api.call('vpc', 'CreateVpc', v)}
+        onDone={bump}
+      />
+      <ResourceTable<Vpc>
+        testId="vpcs"
+        deps={[version]}
+        rowKey={(r) => r.VpcId}
+        searchPlaceholder="Name contains…"
+        load={async (Offset, Limit, search) => {
+          const r = await api.call<{ VpcSet: Vpc[]; TotalCount: number }>('vpc', 'DescribeVpcs', { Offset: String(Offset), Limit: String(Limit), Filters: nameFilter('vpc-name', search) });
+          return { rows: r.VpcSet, total: r.TotalCount };
+        }}
+        columns={[
+          { title: 'ID', render: (r) => <a href={`#/topology/${r.VpcId}`}>{r.VpcId}</a> },
+          { title: 'Name', render: (r) => r.VpcName },
+          { title: 'CIDR', render: (r) => r.CidrBlock },
+          { title: 'Created', render: (r) => r.CreatedTime },
+          { title: '', render: (r) => <ActionButton label="Delete" testId={`delete-${r.VpcId}`} run={() => api.call('vpc', 'DeleteVpc', { VpcId: r.VpcId })} onDone={bump} /> },
+        ]}
+      />
+    </div>
+  );
+}
