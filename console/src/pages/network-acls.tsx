@@ -118,6 +118,7 @@ function NetworkAclDetails({ id }: { id: string }) {
         <FormCard
           testId="acl-entry-form"
           title="Add entry"
+          submitLabel="Add"
           submit={(v) => {
             const d = DIRECTIONS.find((x) => x.dir.toLowerCase() === v.Direction)!;
             return replace(d.dir, withEntry(a[d.key], v));

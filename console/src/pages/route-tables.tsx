@@ -22,6 +22,7 @@ addZh({
   'Associate': '关联',
   'Enabled': '启用',
   'Type': '类型',
+  'Add': '添加',
 });
 
 interface Route {
@@ -115,6 +116,7 @@ function RouteTableDetails({ id }: { id: string }) {
       <FormCard
         testId="create-route"
         title="Add route"
+        submitLabel="Add"
         submit={(v) => api.call('vpc', 'CreateRoutes', { RouteTableId: id, Routes: [v] })}
         onDone={table.reload}
       >

@@ -31,12 +31,15 @@ addZh({
   'Preview delete': '预览删除',
   'Preview of': '预览',
   'Changed flows': '变化的流',
-  'No flow changes verdict.': '没有流的结果发生变化。',
+  'No flow changes its verdict.': '没有流的结果发生变化。',
   'flows checked': '条流已检查',
   'Bound instances': '绑定的实例',
   'Before': '之前',
   'After': '之后',
   'No policies': '暂无规则',
+  'Move up': '上移',
+  'Move down': '下移',
+  'Apply this change': '应用此变更',
 });
 
 export interface Policy {
@@ -59,6 +62,8 @@ type Direction = 'Ingress' | 'Egress';
 export interface PolicyRequest {
   SecurityGroupId: string;
   SecurityGroupPolicySet: { Version: string } & Partial<Record<Direction, Record<string, unknown>[]>>;
+  OriginalSecurityGroupPolicySet?: Partial<Record<Direction, Record<string, unknown>[]>>;
+  UpdateType?: 'Policy' | 'Priority' | 'Both';
 }
 
 interface Verdict {
@@ -85,9 +90,14 @@ interface PreviewResult {
   ChangedFlowSet: ChangedFlow[];
   Note?: string;
 }
-/** What the preview panel shows: which change was previewed, and the answer or its error. */
-interface Preview {
+/** A change to preview and perhaps apply: the action and the exact body it sends. */
+interface Change {
   what: string;
+  action: string;
+  request: PolicyRequest;
+}
+/** What the preview panel shows: the change, and the preview's answer or its error. */
+interface Preview extends Change {
   result?: PreviewResult;
   error?: unknown;
 }
@@ -113,6 +123,23 @@ export const deleteRequest = (sg: string, version: string, dir: Direction, index
   SecurityGroupPolicySet: { Version: version, [dir]: [{ PolicyIndex: index }] },
 });
 
+/** A policy's content as a request carries it (one peer: the CIDR or the referenced group). */
+const content = (p: Policy) => ({
+  Protocol: p.Protocol,
+  Port: p.Port,
+  ...(p.SecurityGroupId ? { SecurityGroupId: p.SecurityGroupId } : { CidrBlock: p.CidrBlock }),
+  Action: p.Action,
+  PolicyDescription: p.PolicyDescription,
+});
+
+/** The body of ReplaceSecurityGroupPolicies (UpdateType Priority) moving one policy to position `to`; the others keep their order. */
+export const moveRequest = (sg: string, version: string, dir: Direction, p: Policy, to: number): PolicyRequest => ({
+  SecurityGroupId: sg,
+  SecurityGroupPolicySet: { Version: version, [dir]: [{ ...content(p), PolicyIndex: to }] },
+  OriginalSecurityGroupPolicySet: { [dir]: [{ ...content(p), PolicyIndex: p.PolicyIndex }] },
+  UpdateType: 'Priority',
+});
+
 export function SecurityGroupDetails({ id }: { id: string }) {
   const api = useApi();
   const t = useT();
@@ -132,11 +159,11 @@ export function SecurityGroupDetails({ id }: { id: string }) {
   const set = policies.value;
   const version = set?.Version ?? '';
 
-  const runPreview = (what: string, action: string, request: PolicyRequest) => {
-    setPreview({ what });
+  const runPreview = (c: Change) => {
+    setPreview(c);
     api
-      .call<PreviewResult>('vpc', 'PreviewSecurityGroupPolicyChange', { Action: action, Request: request })
-      .then((result) => setPreview({ what, result }), (error: unknown) => setPreview({ what, error }));
+      .call<PreviewResult>('vpc', 'PreviewSecurityGroupPolicyChange', { Action: c.action, Request: c.request })
+      .then((result) => setPreview({ ...c, result }), (error: unknown) => setPreview({ ...c, error }));
   };
   const saved = () => {
     setPreview(undefined);
@@ -151,7 +178,7 @@ export function SecurityGroupDetails({ id }: { id: string }) {
       </h3>
       <ErrorBox error={group.error ?? policies.error} />
       <PolicyForm sg={id} version={version} onPreview={runPreview} onSaved={saved} />
-      {preview && <PreviewPanel preview={preview} />}
+      {preview && <PreviewPanel key={`${preview.action} ${JSON.stringify(preview.request)}`} preview={preview} onApplied={saved} />}
       {(['Ingress', 'Egress'] as const).map((dir) => (
         <div className="card" key={dir}>
           <h3>
@@ -160,7 +187,12 @@ export function SecurityGroupDetails({ id }: { id: string }) {
           <PolicyTable
             dir={dir}
             policies={set?.[dir]}
-            onPreviewDelete={(p) => runPreview(`delete ${dir} #${p.PolicyIndex}`, 'DeleteSecurityGroupPolicies', deleteRequest(id, version, dir, p.PolicyIndex))}
+            onPreviewDelete={(p) =>
+              runPreview({ what: `delete ${dir} #${p.PolicyIndex}`, action: 'DeleteSecurityGroupPolicies', request: deleteRequest(id, version, dir, p.PolicyIndex) })
+            }
+            onPreviewMove={(p, to) =>
+              runPreview({ what: `move ${dir} #${p.PolicyIndex} to #${to}`, action: 'ReplaceSecurityGroupPolicies', request: moveRequest(id, version, dir, p, to) })
+            }
             onDelete={(p) => api.call('vpc', 'DeleteSecurityGroupPolicies', deleteRequest(id, version, dir, p.PolicyIndex))}
             onDeleted={saved}
           />
@@ -175,6 +207,8 @@ function PolicyTable(p: {
   dir: Direction;
   policies: Policy[] | undefined;
   onPreviewDelete: (p: Policy) => void;
+  /** Previews moving a policy one place up or down (applied from the preview). */
+  onPreviewMove: (p: Policy, to: number) => void;
   onDelete: (p: Policy) => Promise<unknown>;
   onDeleted: () => void;
 }) {
@@ -204,6 +238,19 @@ function PolicyTable(p: {
             <td>{x.PolicyDescription}</td>
             <td className="muted">{x.ModifyTime}</td>
             <td className="row-actions">
+              <button type="button" className="link" title={t('Move up')} disabled={x.PolicyIndex === 0} data-testid={`sg-up-${p.dir.toLowerCase()}-${x.PolicyIndex}`} onClick={() => p.onPreviewMove(x, x.PolicyIndex - 1)}>
+                ↑
+              </button>
+              <button
+                type="button"
+                className="link"
+                title={t('Move down')}
+                disabled={x.PolicyIndex === p.policies!.length - 1}
+                data-testid={`sg-down-${p.dir.toLowerCase()}-${x.PolicyIndex}`}
+                onClick={() => p.onPreviewMove(x, x.PolicyIndex + 1)}
+              >
+                ↓
+              </button>
               <button type="button" className="link" data-testid={`sg-preview-delete-${p.dir.toLowerCase()}-${x.PolicyIndex}`} onClick={() => p.onPreviewDelete(x)}>
                 {t('Preview delete')}
               </button>
@@ -224,7 +271,7 @@ function PolicyTable(p: {
 }
 
 /** Add a policy: preview (sg-preview) shows what it would change, save (sg-save) sends the same body. */
-function PolicyForm(p: { sg: string; version: string; onPreview: (what: string, action: string, r: PolicyRequest) => void; onSaved: () => void }) {
+function PolicyForm(p: { sg: string; version: string; onPreview: (c: Change) => void; onSaved: () => void }) {
   const api = useApi();
   const t = useT();
   const form = useRef<HTMLFormElement>(null);
@@ -262,7 +309,7 @@ function PolicyForm(p: { sg: string; version: string; onPreview: (what: string, 
           onClick={() => {
             const r = request();
             const v = formValues(form.current!);
-            p.onPreview(`add ${v.Direction} ${v.Protocol}/${v.Port || 'ALL'} ${v.CidrBlock} ${v.Action}`, 'CreateSecurityGroupPolicies', r);
+            p.onPreview({ what: `add ${v.Direction} ${v.Protocol}/${v.Port || 'ALL'} ${v.CidrBlock} ${v.Action}`, action: 'CreateSecurityGroupPolicies', request: r });
           }}
         >
           {t('Preview')}
@@ -285,9 +332,10 @@ function VerdictText({ v }: { v: Verdict }) {
   );
 }
 
-/** The flows a previewed change would open or close, one element per flow. */
-function PreviewPanel({ preview }: { preview: Preview }) {
+/** The flows a previewed change would open or close, one element per flow; "apply" sends exactly the previewed body. */
+function PreviewPanel({ preview, onApplied }: { preview: Preview; onApplied: () => void }) {
   const t = useT();
+  const api = useApi();
   const r = preview.result;
   return (
     <div className="card preview" data-testid="sg-preview-result" data-state={r ? 'done' : preview.error ? 'error' : 'loading'}>
@@ -302,7 +350,7 @@ function PreviewPanel({ preview }: { preview: Preview }) {
             {r.FlowsChecked} {t('flows checked')} · {t('Bound instances')}: {r.BoundInstanceIds.join(', ') || '—'}
             {r.Note && <div>{r.Note}</div>}
           </div>
-          {!r.ChangedFlowSet.length && <p data-testid="sg-preview-none">{t('No flow changes verdict.')}</p>}
+          {!r.ChangedFlowSet.length && <p data-testid="sg-preview-none">{t('No flow changes its verdict.')}</p>}
           {r.ChangedFlowSet.length > 0 && (
             <table>
               <thead>
@@ -340,6 +388,7 @@ function PreviewPanel({ preview }: { preview: Preview }) {
               </tbody>
             </table>
           )}
+          <ActionButton label="Apply this change" testId="sg-apply" run={() => api.call('vpc', preview.action, preview.request)} onDone={onApplied} />
         </>
       )}
     </div>
