@@ -1,5 +1,11 @@
 /** Every page of the console, in the order of the navigation. Each later resource adds its line. */
 import type { ComponentType } from 'react';
+import { InstancesPage } from './instances';
+import { NetworkAclsPage } from './network-acls';
+import { PeeringPage } from './peering';
+import { RouteTablesPage } from './route-tables';
+import { SecurityGroupsPage } from './security-groups';
+import { SubnetsPage } from './subnets';
 import { VpcsPage } from './vpcs';
 
 export interface PageDef {
@@ -8,4 +14,12 @@ export interface PageDef {
   component: ComponentType<{ params: string[] }>;
 }
 
-export const PAGES: PageDef[] = [{ path: 'vpcs', title: 'VPCs', component: VpcsPage }];
+export const PAGES: PageDef[] = [
+  { path: 'vpcs', title: 'VPCs', component: VpcsPage },
+  { path: 'subnets', title: 'Subnets', component: SubnetsPage },
+  { path: 'security-groups', title: 'Security groups', component: SecurityGroupsPage },
+  { path: 'instances', title: 'Instances', component: InstancesPage },
+  { path: 'route-tables', title: 'Route tables', component: RouteTablesPage },
+  { path: 'network-acls', title: 'Network ACLs', component: NetworkAclsPage },
+  { path: 'peering', title: 'Peering connections', component: PeeringPage },
+];
