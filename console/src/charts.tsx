@@ -5,6 +5,9 @@
  * series (null) breaks its line.
  */
 import { useState } from 'react';
+import { addZh, useT } from './i18n';
+
+addZh({ 'No data points in this range.': '此时间范围内没有数据点。' });
 
 export interface Series {
   name: string;
@@ -16,7 +19,7 @@ export interface Series {
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
 const W = 720;
 const H = 260;
-const PAD = { left: 56, right: 16, top: 12, bottom: 28 };
+const PAD = { left: 56, right: 16, top: 24, bottom: 28 };
 
 /** 1, 2 or 5 times a power of ten: a step that gives about `n` ticks up to `max`. */
 function niceStep(max: number, n: number): number {
@@ -30,13 +33,14 @@ const short = (v: number) => (Math.abs(v) >= 1000 ? `${+(v / 1000).toFixed(1)}k`
 
 /** `maxGap`: seconds between two figures beyond which the line breaks (the API leaves out empty periods). */
 export function LineChart({ series, unit, maxGap, testId = 'chart' }: { series: Series[]; unit: string; maxGap?: number; testId?: string }) {
+  const t = useT();
   const [hover, setHover] = useState<number>();
   const times = series.flatMap((s) => s.times);
   const points = series.reduce((n, s) => n + s.values.filter((v) => v !== null).length, 0);
   if (!times.length)
     return (
       <div className="chart-empty" data-testid={testId} data-points={0}>
-        No data points in this range.
+        {t('No data points in this range.')}
       </div>
     );
   const t0 = Math.min(...times);
@@ -49,7 +53,7 @@ export function LineChart({ series, unit, maxGap, testId = 'chart' }: { series: 
   const yTicks = Array.from({ length: Math.round(top / step) + 1 }, (_, i) => i * step);
   const tStep = niceTimeStep(t1 - t0);
   const xTicks: number[] = [];
-  for (let t = Math.ceil(t0 / tStep) * tStep; t <= t1; t += tStep) xTicks.push(t);
+  for (let at = Math.ceil(t0 / tStep) * tStep; at <= t1; at += tStep) xTicks.push(at);
   /** One path per series, moving (M) after every gap so a missing figure is not drawn as a slope. */
   const path = (s: Series) => {
     let d = '';
@@ -84,12 +88,12 @@ export function LineChart({ series, unit, maxGap, testId = 'chart' }: { series: 
             </text>
           </g>
         ))}
-        {xTicks.map((t) => (
-          <text key={t} className="tick" x={x(t)} y={H - 8} textAnchor="middle">
-            {clock(t)}
+        {xTicks.map((at) => (
+          <text key={at} className="tick" x={x(at)} y={H - 8} textAnchor="middle">
+            {clock(at)}
           </text>
         ))}
-        <text className="unit" x={8} y={PAD.top + 4}>
+        <text className="unit" x={PAD.left} y={12}>
           {unit}
         </text>
         {series.map((s, i) => (
@@ -119,7 +123,6 @@ export function LineChart({ series, unit, maxGap, testId = 'chart' }: { series: 
             {near !== undefined && s.values[near] != null ? ` ${short(s.values[near]!)} ${unit} at ${clock(s.times[near]!)}` : ''}
           </span>
         ))}
-        {!points && <span className="muted"> — every figure in this range is empty</span>}
       </figcaption>
     </figure>
   );

@@ -90,7 +90,7 @@ export function EipsPage() {
           { title: 'Name', render: (r) => r.AddressName ?? '' },
           { title: 'Address', render: (r) => r.AddressIp },
           { title: 'State', render: (r) => <State state={r.AddressStatus} /> },
-          { title: 'Bound to', render: (r) => (r.InstanceId ? `${r.InstanceId}${r.InstanceType === 'NAT' ? ' (NAT)' : ''}` : '') },
+          { title: 'Bound to', render: (r) => (r.InstanceType === 'NAT' ? <a href={`#/nat-gateways/${r.InstanceId}`}>{r.InstanceId} (NAT)</a> : (r.InstanceId ?? '')) },
           { title: 'Bandwidth (Mbps)', render: (r) => r.Bandwidth ?? '' },
           { title: 'Created', render: (r) => r.CreatedTime },
           {

@@ -79,6 +79,7 @@ export function LoadBalancersPage({ params }: { params: string[] }) {
   const [version, setVersion] = useState(0);
   const bump = useCallback(() => setVersion((v) => v + 1), []);
   const { tasks, add } = useTasks();
+  const [vpc, setVpc] = useState('');
   const selected = params[0];
   return (
     <div className="page">
@@ -106,10 +107,10 @@ export function LoadBalancersPage({ params }: { params: string[] }) {
           </select>
         </FieldBox>
         <FieldBox label="VPC">
-          <IdInput name="VpcId" kind="vpc" placeholder="vpc-…" />
+          <IdInput name="VpcId" kind="vpc" placeholder="vpc-…" onChange={setVpc} />
         </FieldBox>
         <FieldBox label="Subnet (INTERNAL only)">
-          <IdInput name="SubnetId" kind="subnet" placeholder="subnet-…" />
+          <IdInput name="SubnetId" kind="subnet" placeholder="subnet-…" scope={vpc ? { 'vpc-id': vpc } : undefined} />
         </FieldBox>
       </RichForm>
       <ResourceTable<LoadBalancer>
