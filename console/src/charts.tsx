@@ -48,7 +48,7 @@ export function LineChart({ series, unit, maxGap, testId = 'chart' }: { series: 
   const vmax = Math.max(0, ...series.flatMap((s) => s.values.filter((v): v is number => v !== null)));
   const step = niceStep(vmax || 1, 4);
   const top = Math.ceil((vmax || 1) / step) * step;
-  const x = (t: number) => PAD.left + ((t - t0) / (t1 - t0)) * (W - PAD.left - PAD.right);
+  const x = (at: number) => PAD.left + ((at - t0) / (t1 - t0)) * (W - PAD.left - PAD.right);
   const y = (v: number) => H - PAD.bottom - (v / top) * (H - PAD.top - PAD.bottom);
   const yTicks = Array.from({ length: Math.round(top / step) + 1 }, (_, i) => i * step);
   const tStep = niceTimeStep(t1 - t0);
