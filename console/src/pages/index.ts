@@ -7,6 +7,12 @@ import { RouteTablesPage } from './route-tables';
 import { SecurityGroupsPage } from './security-groups';
 import { SubnetsPage } from './subnets';
 import { VpcsPage } from './vpcs';
+import { EipsPage } from './eips';
+import { NatGatewaysPage } from './nat-gateways';
+import { LoadBalancersPage } from './load-balancers';
+import { FlowLogsPage } from './flow-logs';
+import { MetricsPage } from './metrics';
+import { StatusPage } from './status';
 
 export interface PageDef {
   path: string;
@@ -22,4 +28,10 @@ export const PAGES: PageDef[] = [
   { path: 'route-tables', title: 'Route tables', component: RouteTablesPage },
   { path: 'network-acls', title: 'Network ACLs', component: NetworkAclsPage },
   { path: 'peering', title: 'Peering connections', component: PeeringPage },
+  { path: 'eips', title: 'Elastic IPs', component: EipsPage },
+  { path: 'nat-gateways', title: 'NAT gateways', component: NatGatewaysPage },
+  { path: 'load-balancers', title: 'Load balancers', component: LoadBalancersPage },
+  { path: 'flow-logs', title: 'Flow logs', component: FlowLogsPage },
+  { path: 'metrics', title: 'Metrics', component: MetricsPage },
+  { path: 'status', title: 'Region status', component: StatusPage },
 ];
