@@ -111,16 +111,25 @@ describe('the web console in a browser', { skip: noBrowser }, () => {
     await page.locator(`[data-testid=security-groups] tr[data-row="${sgId}"]`).click();
     const form = page.locator('[data-testid=sg-policy-form]');
     await form.waitFor();
-    await form.locator('select[name=Direction]').selectOption('ingress');
-    await form.locator('select[name=Protocol]').selectOption('TCP');
-    await form.locator('input[name=Port]').fill('22');
-    await form.locator('input[name=CidrBlock]').fill('10.0.0.0/16');
-    await form.locator('select[name=Action]').selectOption('ACCEPT');
-    await page.click('[data-testid=sg-preview]');
     const preview = page.locator('[data-testid=sg-preview-result]');
-    await preview.waitFor();
-    // The group is bound to a and b, which deny everything in: the rule opens TCP 22 between them, both ways.
+    const rule = async (direction: string, protocol: string, port: string, cidr: string) => {
+      await form.locator('select[name=Direction]').selectOption(direction);
+      await form.locator('select[name=Protocol]').selectOption(protocol);
+      await form.locator('input[name=Port]').fill(port);
+      await form.locator('input[name=CidrBlock]').fill(cidr);
+      await form.locator('select[name=Action]').selectOption('ACCEPT');
+      await page.click('[data-testid=sg-preview]');
+      await page.locator('[data-testid=sg-preview-result][data-state=done]').waitFor();
+    };
+    // The group denies everything both ways. Opening egress alone changes no flow: nothing is let in yet.
+    await rule('egress', 'ALL', 'ALL', '0.0.0.0/0');
+    await page.locator('[data-testid=sg-preview-none]').waitFor();
+    await page.click('[data-testid=sg-save]');
+    await until('the egress rule saved', async () => (await box.vpc.DescribeSecurityGroupPolicies({ SecurityGroupId: sgId })).SecurityGroupPolicySet!.Egress!.length === 1);
+    // Then TCP 22 in from the VPC: a and b reach each other on 22, both ways.
+    await rule('ingress', 'TCP', '22', '10.0.0.0/16');
     await until('the changed flows', async () => (await preview.locator('[data-flow]').count()) >= 2);
+    assert.ok((await preview.locator('[data-flow][data-after*=delivered]').count()) >= 2, await preview.innerHTML());
     const before = (await box.vpc.DescribeSecurityGroupPolicies({ SecurityGroupId: sgId })).SecurityGroupPolicySet!.Ingress!.length;
     assert.equal(before, 0, 'a preview saves nothing');
     await shot(page, '05-sg-preview');

@@ -108,9 +108,9 @@ describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ?
     try {
       await pause(500);
       const download = box.exec(instanceId, ['sh', '-c', 'nc -n -w 10 198.18.0.10 7070 | wc -c'], 60_000);
-      await pause(1000);
-      // Both nodes hold the session: the one carrying it, and the other by conntrackd.
-      for (const gw of ['gw1', 'gw2']) assert.match(sessions(gw), /dport=7070/, `${gw} holds the session`);
+      // Both nodes hold the session: the one carrying it, and the other by conntrackd (wait: under load the
+      // connection and its sync can take more than a second).
+      for (const gw of ['gw1', 'gw2']) await until(`${gw} holds the session`, async () => /dport=7070/.test(sessions(gw)), 10_000);
       await failEachGateway(box);
       const got = await download;
       assert.equal(got.code, 0, got.out);
@@ -137,7 +137,8 @@ describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ?
     await until('the first report', async () => (await recent()).length > 0, 60_000);
     const before = sum(await recent(), 'OutTraffic');
     const sink = background(`${box.prefix}-internet`, ['timeout', '20', 'nc', '-n', '-l', '-p', '9100']);
-    await pause(300);
+    // Send only once the sink listens (under load nc takes more than a moment to start).
+    await until('the sink listening', async () => execFileSync('ip', ['netns', 'exec', `${box.prefix}-internet`, 'ss', '-ltn'], { encoding: 'utf8' }).includes(':9100 '), 10_000);
     await box.exec(instanceId, ['sh', '-c', 'head -c 2000000 /dev/zero | nc -N -w 2 198.18.0.10 9100']);
     await sink;
     const rows = await until('the figures reported', async () => {
