@@ -20,6 +20,7 @@ export interface Reach {
   UnplacedInstanceIds: string[];
 }
 
+const cellSize = (n: number) => (n <= 12 ? 28 : n <= 30 ? 20 : n <= 80 ? 15 : 10);
 const cellClass = (code: string, self: boolean) => (self ? 'reach-self' : code === 'delivered' ? 'reach-ok' : 'reach-bad');
 
 export function ReachabilityMatrix(p: { reach: Reach; names: Map<string, string>; onPick: (from: string, to: string) => void; picked?: [string, string] }) {
@@ -34,7 +35,8 @@ export function ReachabilityMatrix(p: { reach: Reach; names: Map<string, string>
         {reach.UnplacedInstanceIds.length ? ` · not placed: ${reach.UnplacedInstanceIds.join(', ')}` : ''}
       </div>
       <div className="reach-scroll">
-        <table className="reach" data-testid="reachability">
+        {/* Cells as large as the matrix allows: a few instances get big targets, hundreds still fit. */}
+        <table className="reach" data-testid="reachability" style={{ ['--cell' as string]: `${cellSize(reach.InstanceSet.length)}px` }}>
           <thead>
             <tr>
               <th className="reach-corner">

@@ -76,7 +76,9 @@ export function TopologyGraph(p: { graph: Graph; positions: Positions; highlight
         parentId: n.parent,
         extent: n.parent ? ('parent' as const) : undefined,
         className: [mark, n.kind === 'subnet' ? 'topo-group' : ''].filter(Boolean).join(' ') || undefined,
-        style: { width: n.width, height: n.height },
+        // Fixed sizes as node props (not only style): the minimap and fitView read them without a round of measuring.
+        width: n.width,
+        height: n.height,
         selected: p.selected === n.id,
         draggable: false,
         connectable: false,
@@ -124,7 +126,7 @@ export function TopologyGraph(p: { graph: Graph; positions: Positions; highlight
         edges={edges}
         nodeTypes={nodeTypes}
         fitView
-        fitViewOptions={{ padding: 0.08, maxZoom: 1.1 }}
+        fitViewOptions={{ padding: 0.08, maxZoom: 1.4 }}
         minZoom={0.1}
         nodesDraggable={false}
         nodesConnectable={false}

@@ -4,7 +4,7 @@
  * elkjs in another), so the rest of the console does not carry them.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { Api } from '../api';
+import { ApiError, type Api } from '../api';
 import { addZh, useT } from '../i18n';
 import { ErrorBox, useApi, usePolled } from '../ui';
 import { DetailsPanel } from './DetailsPanel';
@@ -103,8 +103,16 @@ export default function TopologyView({ vpcId }: { vpcId: string }) {
   const runMatrix = () => {
     setBusy(true);
     setReachError(undefined);
+    const params = { VpcId: vpcId, Protocol: flow.Protocol, ...(flow.Protocol === 'ICMP' ? {} : { Port: Number(flow.Port) }) };
+    // Rows and columns in the picture's order (subnet by subnet), while the drawing holds every instance;
+    // should one have gone since the last poll, the region's own order will do.
+    const ordered = topo && topo.instances.length === topo.instancesTotal && topo.instances.length ? { InstanceIds: topo.instances.map((i) => i.InstanceId) } : {};
     api
-      .call<Reach>('vpc', 'DescribeVpcReachability', { VpcId: vpcId, Protocol: flow.Protocol, ...(flow.Protocol === 'ICMP' ? {} : { Port: Number(flow.Port) }) })
+      .call<Reach>('vpc', 'DescribeVpcReachability', { ...params, ...ordered })
+      .catch((e: unknown) => {
+        if (e instanceof ApiError && e.code === 'ResourceNotFound' && 'InstanceIds' in ordered) return api.call<Reach>('vpc', 'DescribeVpcReachability', params);
+        throw e;
+      })
       .then(
         (r) => {
           setReach(r);
@@ -119,7 +127,12 @@ export default function TopologyView({ vpcId }: { vpcId: string }) {
   };
 
   const highlight = useMemo(() => (trace && graph ? highlightAll(trace, graph, vpcId) : emptyHighlight()), [trace, graph, vpcId]);
-  const names = useMemo(() => new Map(instances.map((i) => [i.InstanceId, i.InstanceName])), [instances]);
+  // The matrix's labels: names, with the address where a name is not unique (a batch launch shares one).
+  const names = useMemo(() => {
+    const count = new Map<string, number>();
+    for (const i of instances) count.set(i.InstanceName, (count.get(i.InstanceName) ?? 0) + 1);
+    return new Map(instances.map((i) => [i.InstanceId, count.get(i.InstanceName)! > 1 || !i.InstanceName ? `${i.InstanceName} ${i.PrivateIpAddresses[0] ?? ''}`.trim() : i.InstanceName]));
+  }, [instances]);
   const pickHop = (h: Hop) => {
     if (!graph) return;
     setSelected(decidingNode(h, new Set(graph.nodes.map((n) => n.id)), vpcId));

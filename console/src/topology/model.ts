@@ -159,7 +159,18 @@ export async function loadTopology(api: Api, vpcId: string): Promise<Topology> {
       const r = await api.call<{ VpcSet: Vpc[] }>('vpc', 'DescribeVpcs', { VpcIds: peerIds.slice(0, 100) });
       for (const v of r.VpcSet) peerVpcs.set(v.VpcId, v);
     });
-  return { vpc, subnets, instances: instances.rows, instancesTotal: instances.total, routeTables, natGateways, peerings, loadBalancers, peerVpcs, skipped };
+  return { vpc, subnets, instances: drawingOrder({ subnets, instances: instances.rows }), instancesTotal: instances.total, routeTables, natGateways, peerings, loadBalancers, peerVpcs, skipped };
+}
+
+/** Instances by name as people number them (web2 before web10), then by address. */
+export const byName = (a: Instance, b: Instance) =>
+  a.InstanceName.localeCompare(b.InstanceName, undefined, { numeric: true }) || ipNumber(a.PrivateIpAddresses[0]) - ipNumber(b.PrivateIpAddresses[0]);
+const ipNumber = (ip = '') => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+
+/** The instances in the order the picture shows them: subnet by subnet, by name within one. */
+export function drawingOrder(t: Pick<Topology, 'subnets' | 'instances'>): Instance[] {
+  const rank = new Map(t.subnets.map((s, i) => [s.SubnetId, i]));
+  return [...t.instances].sort((a, b) => (rank.get(a.VirtualPrivateCloud.SubnetId) ?? 1e9) - (rank.get(b.VirtualPrivateCloud.SubnetId) ?? 1e9) || byName(a, b));
 }
 
 /** The VPC at the far end of a peering, seen from `vpcId`. */

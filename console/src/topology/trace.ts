@@ -17,6 +17,7 @@ export type Detail = Record<string, unknown> & {
   EntryIndex?: number;
   Entry?: { Protocol: string; Ports?: string | number[][]; Cidr: string; Action: string };
   Decision?: string;
+  Groups?: string[];
   Table?: { RouteTableId?: string; SubnetId?: string; View?: string; Matched?: { Destination: string; Kind: string; RouteIds?: number[] } };
   PeeringId?: string;
   FromVpcId?: string;
@@ -122,6 +123,9 @@ export function highlightTrace(r: TraceResult, graph: Graph, home: string, tag =
         path.splice(1);
       } else if (d.Direction === 'ingress' && h.Stage === 'security-group') go(has(d.InstanceId));
       else if (d.Direction === 'ingress' && h.Stage === 'acl') go(has(d.InstanceId));
+      // Dropped in a router (no route, blackhole, a lost tunnel frame) or on a gateway: it got that far.
+      else if (h.Stage === 'route' || h.Stage === 'tunnel' || h.Stage === 'lb-tunnel' || h.Stage === 'peering') go(vpcNode(ids, h.VpcId, home));
+      if (h.Stage === 'peering' || h.Stage === 'nat' || h.Stage === 'eip' || h.Stage === 'lb') go(out.drop);
       mark(out.drop);
       break;
     }
@@ -202,6 +206,9 @@ export function decidingRule(h: Hop): string | undefined {
       const peer = p.Cidr ?? p.Ipv6Cidr ?? p.Group ?? '';
       return `${d.SecurityGroupId} ${d.Direction} policy ${d.PolicyIndex}: ${p.Action.toUpperCase()} ${p.Protocol}${ports(p.Ports)} ${d.Direction === 'egress' ? 'to' : 'from'} ${peer}`;
     }
+    if (d.Decision === 'default') return `${(d.Groups ?? []).join(', ')} ${d.Direction}: no policy matches → the port chain's final drop`;
+    if (d.Decision === 'no-groups') return `${d.Direction}: no security group bound → drops everything`;
+    if (d.Decision === 'established') return `${d.Direction}: an established flow (conntrack) → accepted`;
     return d.Decision ? `${d.Direction} ${d.Decision}` : undefined;
   }
   if (h.Stage === 'acl') {
@@ -209,7 +216,10 @@ export function decidingRule(h: Hop): string | undefined {
       const e = d.Entry;
       return `${d.NetworkAclId} ${d.Direction} entry ${d.EntryIndex}: ${e.Action.toUpperCase()} ${e.Protocol}${ports(e.Ports)} ${e.Cidr}`;
     }
-    return d.NetworkAclId ? `${d.NetworkAclId} ${d.Direction} ${d.Decision ?? ''}`.trim() : undefined;
+    if (!d.NetworkAclId) return undefined;
+    if (d.Decision === 'default') return `${d.NetworkAclId} ${d.Direction}: no entry matches → dropped`;
+    if (d.Decision === 'intra-subnet') return `${d.NetworkAclId}: the peer is inside the subnet → the ACL does not apply`;
+    return `${d.NetworkAclId} ${d.Direction} ${d.Decision ?? ''}`.trim();
   }
   if (h.Stage === 'route' && d.Table) {
     const t = d.Table;
