@@ -8,7 +8,7 @@ import { ApiError, type Api } from '../api';
 import { addZh, useT } from '../i18n';
 import { ErrorBox, useApi, usePolled } from '../ui';
 import { DetailsPanel } from './DetailsPanel';
-import { buildGraph, layout, layoutKey, type Positions } from './graph';
+import { buildGraph, layout, layoutKey, loadElk, type Positions } from './graph';
 import { loadHosts, loadTopology, type Topology } from './model';
 import { ReachabilityMatrix, type Reach } from './Reachability';
 import { TopologyGraph } from './TopologyGraph';
@@ -44,6 +44,9 @@ function useHosts(api: Api, vpcId: string, topo: Topology | undefined) {
   const merge = (m: Iterable<[string, string]>) => setHosts((prev) => new Map([...prev, ...m]));
   return { hosts, merge };
 }
+
+// Start fetching and parsing elkjs while the topology loads.
+void loadElk();
 
 export default function TopologyView({ vpcId }: { vpcId: string }) {
   const api = useApi();

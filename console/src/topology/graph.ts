@@ -266,14 +266,18 @@ export const layoutKey = (g: Graph) =>
   '|' +
   g.edges.map((e) => e.id).join(',');
 
+type Elk = InstanceType<typeof import('elkjs/lib/elk.bundled.js').default>;
+let elkLoading: Promise<Elk> | undefined;
+/** elkjs, loaded once; the page starts this early so its 1.5 MB parse overlaps the API calls. */
+export const loadElk = () => (elkLoading ??= import('elkjs/lib/elk.bundled.js').then(({ default: ELK }) => new ELK()));
+
 /**
  * Positions for every node: elkjs's layered algorithm, left to right, for the
  * boxes outside subnets; the instance grid inside each subnet. elkjs is
- * loaded on first use (its bundled build: no worker file to serve).
+ * its bundled build: no worker file to serve.
  */
 export async function layout(g: Graph): Promise<Positions> {
-  const { default: ELK } = await import('elkjs/lib/elk.bundled.js');
-  const elk = new ELK();
+  const elk = await loadElk();
   const top = g.nodes.filter((n) => !n.parent);
   const ids = new Set(top.map((n) => n.id));
   const result = await elk.layout({

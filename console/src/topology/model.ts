@@ -122,12 +122,10 @@ async function orSkip<T>(what: string, skipped: Skipped[], fallback: T, load: ()
 
 export async function loadTopology(api: Api, vpcId: string): Promise<Topology> {
   const skipped: Skipped[] = [];
-  // The VPC itself must exist: its error is the page's error.
-  const vpcs = await api.call<{ VpcSet: Vpc[] }>('vpc', 'DescribeVpcs', { VpcIds: [vpcId] });
-  const vpc = vpcs.VpcSet[0];
-  if (!vpc) throw new Error(`${vpcId} not found`);
   const f = vpcFilter(vpcId);
-  const [subnets, instances, routeTables, natGateways, peerings, loadBalancers] = await Promise.all([
+  // The VPC itself must exist: its error is the page's error. Asked alongside the rest, not before it.
+  const [vpcs, subnets, instances, routeTables, natGateways, peerings, loadBalancers] = await Promise.all([
+    api.call<{ VpcSet: Vpc[] }>('vpc', 'DescribeVpcs', { VpcIds: [vpcId] }),
     orSkip('DescribeSubnets', skipped, [] as Subnet[], async () =>
       (await allPages((Offset, Limit) => api.call<{ SubnetSet: Subnet[]; TotalCount: number }>('vpc', 'DescribeSubnets', { Filters: f, Offset: String(Offset), Limit: String(Limit) }).then((r) => ({ rows: r.SubnetSet, total: r.TotalCount })))).rows,
     ),
@@ -151,6 +149,8 @@ export async function loadTopology(api: Api, vpcId: string): Promise<Topology> {
       (await allPages((Offset, Limit) => api.call<{ LoadBalancerSet: LoadBalancer[]; TotalCount: number }>('clb', 'DescribeLoadBalancers', { VpcId: vpcId, Offset, Limit }).then((r) => ({ rows: r.LoadBalancerSet, total: r.TotalCount })))).rows,
     ),
   ]);
+  const vpc = vpcs.VpcSet[0];
+  if (!vpc) throw new Error(`${vpcId} not found`);
   // The other ends of peerings: named when they are the caller's, bare IDs when another account's (the API answers only for one's own).
   const peerIds = [...new Set(peerings.map((p) => otherEnd(p, vpcId)))];
   const peerVpcs = new Map<string, Vpc>();
