@@ -4,11 +4,14 @@
  * picture, changes the network). A trace's nodes and edges carry the classes
  * `traced` and `traced-drop`, so the path shows on the same picture.
  */
-import { Background, Controls, Handle, MiniMap, Position, ReactFlow, type Edge, type Node, type NodeProps } from '@xyflow/react';
+import { Background, Controls, Handle, MiniMap, Panel, Position, ReactFlow, type Edge, type Node, type NodeHandle, type NodeProps } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { memo, useMemo } from 'react';
+import { addZh, useT } from '../i18n';
 import { instanceSlot, type Graph, type GraphNode, type Positions } from './graph';
 import type { Highlight } from './trace';
+
+addZh({ 'the packet’s path': '数据包路径', 'dropped here': '在此丢弃', reply: '回包' });
 
 type TopoNodeData = { node: GraphNode; mark?: string };
 type TopoNode = Node<TopoNodeData, 'topo'>;
@@ -40,6 +43,14 @@ const TopoBox = memo(function TopoBox({ data }: NodeProps<TopoNode>) {
 
 const nodeTypes = { topo: TopoBox };
 
+/** The four handles TopoBox renders, where it renders them: mid-height on the left and right sides. */
+const handlesOf = (w: number, h: number): NodeHandle[] => [
+  { id: 'lt', type: 'target', position: Position.Left, x: 0, y: h / 2 - 0.5, width: 1, height: 1 },
+  { id: 'ls', type: 'source', position: Position.Left, x: 0, y: h / 2 - 0.5, width: 1, height: 1 },
+  { id: 'rt', type: 'target', position: Position.Right, x: w - 1, y: h / 2 - 0.5, width: 1, height: 1 },
+  { id: 'rs', type: 'source', position: Position.Right, x: w - 1, y: h / 2 - 0.5, width: 1, height: 1 },
+];
+
 /** Absolute positions (an instance's is its subnet's plus its slot in the grid), for choosing edge sides. */
 function absolute(graph: Graph, top: Positions): Positions {
   const abs: Positions = new Map(top);
@@ -58,6 +69,7 @@ function absolute(graph: Graph, top: Positions): Positions {
 }
 
 export function TopologyGraph(p: { graph: Graph; positions: Positions; highlight: Highlight; selected?: string; onSelect: (id: string | undefined) => void }) {
+  const t = useT();
   const { graph, positions, highlight } = p;
   const abs = useMemo(() => absolute(graph, positions), [graph, positions]);
   const sizes = useMemo(() => new Map(graph.nodes.map((n) => [n.id, n])), [graph]);
@@ -76,9 +88,13 @@ export function TopologyGraph(p: { graph: Graph; positions: Positions; highlight
         parentId: n.parent,
         extent: n.parent ? ('parent' as const) : undefined,
         className: [mark, n.kind === 'subnet' ? 'topo-group' : ''].filter(Boolean).join(' ') || undefined,
-        // Fixed sizes as node props (not only style): the minimap and fitView read them without a round of measuring.
+        // Sizes and handle places given, not measured: this flow is controlled without onNodesChange, so the
+        // measurements xyflow takes would be dropped with each new node object (every poll) and the edges,
+        // which need the handles' places, would vanish until the next resize.
         width: n.width,
         height: n.height,
+        measured: { width: n.width, height: n.height },
+        handles: handlesOf(n.width, n.height),
         selected: p.selected === n.id,
         draggable: false,
         connectable: false,
@@ -135,6 +151,13 @@ export function TopologyGraph(p: { graph: Graph; positions: Positions; highlight
         onPaneClick={() => p.onSelect(undefined)}
       >
         <Background gap={24} />
+        {(highlight.nodes.size > 0 || highlight.drop) && (
+          <Panel position="top-left" className="topo-legend">
+            <span className="legend-path">{t('the packet’s path')}</span>
+            {highlight.extra.some((e) => e.id.startsWith('trace-rep')) && <span className="legend-reply">{t('reply')}</span>}
+            {highlight.drop && <span className="legend-drop">{t('dropped here')}</span>}
+          </Panel>
+        )}
         <Controls showInteractive={false} />
         <MiniMap pannable zoomable nodeColor={(n) => ((n.data as TopoNodeData).mark === 'traced-drop' ? '#dc2626' : (n.data as TopoNodeData).mark ? '#2563eb' : '#cbd5e1')} />
       </ReactFlow>

@@ -18,7 +18,9 @@ export type Detail = Record<string, unknown> & {
   Entry?: { Protocol: string; Ports?: string | number[][]; Cidr: string; Action: string };
   Decision?: string;
   Groups?: string[];
-  Table?: { RouteTableId?: string; SubnetId?: string; View?: string; Matched?: { Destination: string; Kind: string; RouteIds?: number[] } };
+  Table?: { RouteTableId?: string; SubnetId?: string; View?: string; Matched?: { Destination: string; Kind: string; RouteIds?: (string | number)[] }; NatGatewayId?: string; PeeringId?: string };
+  /** Set on a gateway node's own hops (eip-out, snat, route …). */
+  Action?: string;
   PeeringId?: string;
   FromVpcId?: string;
   ToVpcId?: string;
@@ -71,7 +73,7 @@ function vpcNode(graphIds: Set<string>, vpcId: string | undefined, home: string)
 }
 
 /** The node whose rule decided a hop (for a dropping hop: the node that dropped it). */
-export function decidingNode(h: Hop, ids: Set<string>, home: string): string | undefined {
+export function decidingNode(h: Hop, ids: Set<string>, home: string, natHint?: string): string | undefined {
   const d = h.Detail ?? {};
   const has = (id: string | undefined) => (id && ids.has(id) ? id : undefined);
   const router = vpcNode(ids, h.VpcId, home);
@@ -87,7 +89,8 @@ export function decidingNode(h: Hop, ids: Set<string>, home: string): string | u
       return has(d.PeeringId) ?? router;
     case 'nat':
     case 'eip':
-      return has(d.NatGatewayId) ?? router;
+      // A hop on the gateway node names the NAT gateway only when a rule matched; else the one the route chose.
+      return has(d.NatGatewayId) ?? has(natHint) ?? router;
     case 'lb':
       return has(d.LoadBalancerId) ?? router;
     default:
@@ -112,11 +115,13 @@ export function highlightTrace(r: TraceResult, graph: Graph, home: string, tag =
   };
   const mark = (id: string | undefined) => id && out.nodes.add(id);
   const instanceOrVpc = (h: Hop) => has(h.Detail?.InstanceId) ?? vpcNode(ids, h.VpcId, home);
+  // The NAT gateway a route sent the packet to: the tunnel then goes there.
+  let viaNat: string | undefined;
 
   for (const h of r.Hops) {
     const d = h.Detail ?? {};
     if (h.Result === 'drop') {
-      out.drop = decidingNode(h, ids, home);
+      out.drop = decidingNode(h, ids, home, viaNat);
       const egress = d.Direction === 'egress' || h.Stage === 'port';
       if (egress && (h.Stage === 'security-group' || h.Stage === 'acl' || h.Stage === 'port')) {
         // Dropped before it left its source: the path ends there.
@@ -134,10 +139,16 @@ export function highlightTrace(r: TraceResult, graph: Graph, home: string, tag =
         go(instanceOrVpc(h));
         break;
       case 'route':
+        // A gateway node's own routing (Action set) happens on the NAT side, not in the VPC router.
+        if (d.Action) break;
+        go(vpcNode(ids, h.VpcId, home));
+        mark(has(d.Table?.RouteTableId));
+        viaNat = d.Table?.NatGatewayId ?? viaNat;
+        break;
       case 'tunnel':
       case 'lb-tunnel':
         go(vpcNode(ids, h.VpcId, home));
-        mark(has(d.Table?.RouteTableId));
+        if (d.Via === 'nat') go(has(viaNat));
         break;
       case 'peering':
         go(vpcNode(ids, d.FromVpcId, home));
@@ -146,7 +157,7 @@ export function highlightTrace(r: TraceResult, graph: Graph, home: string, tag =
         break;
       case 'eip':
       case 'nat':
-        go(has(d.NatGatewayId));
+        go(has(d.NatGatewayId) ?? (h.Stage === 'nat' ? has(viaNat) : undefined));
         break;
       case 'lb':
         go(has(d.LoadBalancerId) ?? has(r.LoadBalancer?.LoadBalancerId));
