@@ -131,7 +131,7 @@ function Verdict({ r, testId }: { r: TraceResult; testId: string }) {
   const ok = r.Verdict === 'delivered' || r.Verdict === 'answered' || r.Verdict === 'forwarded';
   return (
     <div className={`verdict ${ok ? 'verdict-ok' : 'verdict-drop'}`} data-testid={testId} data-verdict={r.Verdict} data-code={r.Code}>
-      <strong>{r.Verdict.toUpperCase()}</strong> ({r.Code})<div className="verdict-reason">{r.Reason}</div>
+      <strong>{r.Verdict}</strong> ({r.Code})<div className="verdict-reason">{r.Reason}</div>
     </div>
   );
 }
