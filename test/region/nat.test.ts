@@ -106,7 +106,7 @@ describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ?
     const server = `const net=require('net');net.createServer(s=>{let n=0;const b=Buffer.alloc(65536,120);const t=setInterval(()=>{s.write(b);if(++n===600){clearInterval(t);s.end();}},20);}).listen(7070,'198.18.0.10');`;
     const srv = spawn('ip', ['netns', 'exec', `${box.prefix}-internet`, process.execPath, '-e', server], { stdio: 'ignore' });
     try {
-      await pause(500);
+      await until('the internet server listening', async () => execFileSync('ip', ['netns', 'exec', `${box.prefix}-internet`, 'ss', '-ltn'], { encoding: 'utf8' }).includes(':7070 '), 10_000);
       const download = box.exec(instanceId, ['sh', '-c', 'nc -n -w 10 198.18.0.10 7070 | wc -c'], 60_000);
       // Both nodes hold the session: the one carrying it, and the other by conntrackd (wait: under load the
       // connection and its sync can take more than a second).

@@ -13,6 +13,7 @@ import { LoadBalancersPage } from './load-balancers';
 import { FlowLogsPage } from './flow-logs';
 import { MetricsPage } from './metrics';
 import { StatusPage } from './status';
+import { TopologyPage } from './topology';
 
 export interface PageDef {
   path: string;
@@ -22,6 +23,7 @@ export interface PageDef {
 
 export const PAGES: PageDef[] = [
   { path: 'vpcs', title: 'VPCs', component: VpcsPage },
+  { path: 'topology', title: 'Topology', component: TopologyPage },
   { path: 'subnets', title: 'Subnets', component: SubnetsPage },
   { path: 'security-groups', title: 'Security groups', component: SecurityGroupsPage },
   { path: 'instances', title: 'Instances', component: InstancesPage },

@@ -1,0 +1,55 @@
+/**
+ * Topology (#/topology/<vpcId>): a VPC drawn as a graph with the packet
+ * tracer on it. Without an ID, a VPC picker. The drawing itself (and its
+ * graph libraries) is a separate chunk, loaded when a VPC is opened.
+ */
+import { lazy, Suspense } from 'react';
+import { addZh, useT } from '../i18n';
+import { nameFilter, ResourceTable, useApi } from '../ui';
+
+addZh({ 'Choose a VPC to draw': '选择要绘制的私有网络', Open: '打开' });
+
+const TopologyView = lazy(() => import('../topology/TopologyView'));
+
+interface Vpc {
+  VpcId: string;
+  VpcName: string;
+  CidrBlock: string;
+}
+
+function VpcPicker() {
+  const api = useApi();
+  const t = useT();
+  return (
+    <div className="page">
+      <p className="muted">{t('Choose a VPC to draw')}</p>
+      <ResourceTable<Vpc>
+        testId="topology-vpcs"
+        rowKey={(r) => r.VpcId}
+        searchPlaceholder="Name contains…"
+        onSelect={(r) => (location.hash = `#/topology/${r.VpcId}`)}
+        load={async (Offset, Limit, search) => {
+          const r = await api.call<{ VpcSet: Vpc[]; TotalCount: number }>('vpc', 'DescribeVpcs', { Offset: String(Offset), Limit: String(Limit), Filters: nameFilter('vpc-name', search) });
+          return { rows: r.VpcSet, total: r.TotalCount };
+        }}
+        columns={[
+          { title: 'ID', render: (r) => <a href={`#/topology/${r.VpcId}`}>{r.VpcId}</a> },
+          { title: 'Name', render: (r) => r.VpcName },
+          { title: 'CIDR', render: (r) => r.CidrBlock },
+        ]}
+      />
+    </div>
+  );
+}
+
+export function TopologyPage({ params }: { params: string[] }) {
+  const t = useT();
+  const vpcId = params[0];
+  if (!vpcId) return <VpcPicker />;
+  return (
+    <Suspense fallback={<div className="muted">{t('Loading…')}</div>}>
+      {/* Keyed by VPC: another VPC starts afresh (its own layout, trace and matrix). */}
+      <TopologyView key={vpcId} vpcId={vpcId} />
+    </Suspense>
+  );
+}
