@@ -122,11 +122,15 @@ describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ?
 
   it('counts what each private address sends through the NAT gateway, per minute (flow monitor)', async () => {
     await box.vpc.EnableGatewayFlowMonitor({ GatewayId: natId });
-    /** The address's figures over the last three minutes (a report may straddle a minute). */
+    /**
+     * The address's figures per minute from a fixed first minute (two before the test) to now: a fixed start,
+     * so a minute of earlier tests' traffic never slides out of the sum between the two readings.
+     */
+    const since = Math.floor(Date.now() / 60_000) * 60_000 - 2 * 60_000;
     const recent = async () => {
       const rows = [];
-      for (let back = 0; back < 3; back++) {
-        const m = new Date(Date.now() - back * 60_000).toISOString().replace('T', ' ').slice(0, 17) + '00';
+      for (let at = since; at <= Date.now(); at += 60_000) {
+        const m = new Date(at).toISOString().replace('T', ' ').slice(0, 17) + '00';
         const d = await box.vpc.DescribeGatewayFlowMonitorDetail({ TimePoint: m, NatId: natId });
         rows.push(...(d.GatewayFlowMonitorDetailSet ?? []).filter((x) => x.PrivateIpAddress === privateIp));
       }
@@ -136,15 +140,17 @@ describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ?
     // The node's first report of the address sets the counters' base; only then is what follows counted.
     await until('the first report', async () => (await recent()).length > 0, 60_000);
     const before = sum(await recent(), 'OutTraffic');
-    const sink = background(`${box.prefix}-internet`, ['timeout', '20', 'nc', '-n', '-l', '-p', '9100']);
+    const sink = background(`${box.prefix}-internet`, ['timeout', '20', 'sh', '-c', 'nc -n -l -p 9100 | wc -c']);
     // Send only once the sink listens (under load nc takes more than a moment to start).
     await until('the sink listening', async () => execFileSync('ip', ['netns', 'exec', `${box.prefix}-internet`, 'ss', '-ltn'], { encoding: 'utf8' }).includes(':9100 '), 10_000);
-    await box.exec(instanceId, ['sh', '-c', 'head -c 2000000 /dev/zero | nc -N -w 2 198.18.0.10 9100']);
-    await sink;
+    const sent = await box.exec(instanceId, ['sh', '-c', 'head -c 2000000 /dev/zero | nc -N -w 2 198.18.0.10 9100']);
+    assert.equal(sent.code, 0, sent.out);
+    assert.equal(Number((await sink).trim()), 2_000_000, 'the internet received it all');
+    let last: Awaited<ReturnType<typeof recent>> = [];
     const rows = await until('the figures reported', async () => {
-      const r = await recent();
-      return sum(r, 'OutTraffic') - before >= 2_000_000 && r;
-    }, 60_000);
+      last = await recent();
+      return sum(last, 'OutTraffic') - before >= 2_000_000 && last;
+    }, 60_000).catch((e: Error) => assert.fail(`${e.message}: OutTraffic ${sum(last, 'OutTraffic')} - ${before}; rows ${JSON.stringify(last)}`));
     // What was sent, plus the TCP/IP headers of its segments (and the odd ping), no more.
     const out = sum(rows, 'OutTraffic') - before;
     assert.ok(out >= 2_000_000 && out < 2_200_000, `OutTraffic ${out}`);
