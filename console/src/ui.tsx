@@ -103,7 +103,7 @@ export function ResourceTable<R>(p: {
           setSearch(typed.trim());
         }}
       >
-        <input placeholder={p.searchPlaceholder ?? t('Search')} value={typed} onChange={(e) => setTyped(e.target.value)} aria-label="search" />
+        <input placeholder={t(p.searchPlaceholder ?? 'Search')} value={typed} onChange={(e) => setTyped(e.target.value)} aria-label="search" />
         <button type="submit">{t('Search')}</button>
         <span className="muted" data-testid={`${p.testId}-total`}>
           {value ? `${total} total` : t('Loading…')}

@@ -163,6 +163,15 @@ describe('the web console in a browser', { skip: noBrowser }, () => {
     await shot(page, '07-trace-dropped');
   });
 
+  it('switches to Simplified Chinese and back', async () => {
+    await go('vpcs');
+    await page.click('[data-testid=lang]');
+    await page.locator('nav a[data-nav="vpcs"]', { hasText: '私有网络' }).waitFor();
+    await shot(page, '08-zh');
+    await page.click('[data-testid=lang]');
+    await page.locator('nav a[data-nav="vpcs"]', { hasText: 'VPCs' }).waitFor();
+  });
+
   it('signs out and forgets the key', async () => {
     await page.click('[data-testid=signout]');
     await page.locator('[data-testid=signin]').waitFor();

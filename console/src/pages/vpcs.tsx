@@ -1,6 +1,9 @@
 /** VPCs: the list (paged and filtered on the server), create, delete. */
 import { useState } from 'react';
+import { addZh } from '../i18n';
 import { ActionButton, ActionForm, nameFilter, ResourceTable, useApi } from '../ui';
+
+addZh({ 'Create VPC': '新建私有网络', 'CIDR block': 'CIDR', CIDR: 'CIDR', 'Name contains…': '名称包含…' });
 
 interface Vpc {
   VpcId: string;
