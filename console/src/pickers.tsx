@@ -8,59 +8,10 @@
  * API's largest Limit) and, when there are more, shows a search box that
  * asks the server again with the resource's name filter.
  */
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useState } from 'react';
 import type { Api } from './api';
 import { useT } from './i18n';
 import { ErrorBox, nameFilter, useApi, usePolled } from './ui';
-
-/** Values of every named input of a form, as strings. */
-export function formValues(form: HTMLFormElement): Record<string, string> {
-  const out: Record<string, string> = {};
-  new FormData(form).forEach((v, k) => (out[k] = String(v).trim()));
-  return out;
-}
-
-/** A form of free inputs whose API error shows right under it; `submit` gets the named values. */
-export function FormCard(p: {
-  testId: string;
-  title: string;
-  submitLabel?: string;
-  submit: (values: Record<string, string>) => Promise<unknown>;
-  onDone?: (result: unknown) => void;
-  children: ReactNode;
-  /** Extra buttons beside submit (e.g. a preview). */
-  extra?: ReactNode;
-}) {
-  const t = useT();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  return (
-    <form
-      className="card form"
-      data-testid={p.testId}
-      onSubmit={(e) => {
-        e.preventDefault();
-        const values = formValues(e.currentTarget);
-        setBusy(true);
-        setError(undefined);
-        p.submit(values)
-          .then((r) => p.onDone?.(r))
-          .catch(setError)
-          .finally(() => setBusy(false));
-      }}
-    >
-      <h3>{t(p.title)}</h3>
-      {p.children}
-      <ErrorBox error={error} />
-      <div className="buttons">
-        {p.extra}
-        <button type="submit" disabled={busy}>
-          {busy ? t('Loading…') : t(p.submitLabel ?? 'Create')}
-        </button>
-      </div>
-    </form>
-  );
-}
 
 /** A labelled input of a form. */
 export function TextField(p: { name: string; label: string; placeholder?: string; defaultValue?: string; required?: boolean }) {

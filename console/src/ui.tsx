@@ -158,8 +158,24 @@ export interface Field {
   defaultValue?: string;
 }
 
-/** A form whose API error shows right under it; `submit` gets the field values. */
-export function ActionForm(p: { testId: string; title: string; fields: Field[]; submitLabel?: string; submit: (values: Record<string, string>) => Promise<unknown>; onDone?: () => void }) {
+/** Values of every named input of a form, as strings. */
+export function formValues(form: HTMLFormElement): Record<string, string> {
+  const out: Record<string, string> = {};
+  new FormData(form).forEach((v, k) => (out[k] = String(v).trim()));
+  return out;
+}
+
+/** A form of free inputs whose API error shows right under it; `submit` gets the named values. */
+export function FormCard(p: {
+  testId: string;
+  title: string;
+  submitLabel?: string;
+  submit: (values: Record<string, string>) => Promise<unknown>;
+  onDone?: (result: unknown) => void;
+  children: ReactNode;
+  /** Extra buttons beside submit (e.g. a preview). */
+  extra?: ReactNode;
+}) {
   const t = useT();
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
@@ -169,17 +185,33 @@ export function ActionForm(p: { testId: string; title: string; fields: Field[]; 
       data-testid={p.testId}
       onSubmit={(e) => {
         e.preventDefault();
-        const data = new FormData(e.currentTarget);
-        const values = Object.fromEntries(p.fields.map((f) => [f.name, String(data.get(f.name) ?? '')]));
+        const values = formValues(e.currentTarget);
         setBusy(true);
         setError(undefined);
         p.submit(values)
-          .then(() => p.onDone?.())
+          .then((r) => p.onDone?.(r))
           .catch(setError)
           .finally(() => setBusy(false));
       }}
     >
       <h3>{t(p.title)}</h3>
+      {p.children}
+      <ErrorBox error={error} />
+      <div className="buttons">
+        {p.extra}
+        <button type="submit" disabled={busy}>
+          {busy ? t('Loading…') : t(p.submitLabel ?? 'Create')}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** A form of fixed fields (inputs or selects named for the API's parameters), as FormCard lays them out. */
+export function ActionForm(p: { testId: string; title: string; fields: Field[]; submitLabel?: string; submit: (values: Record<string, string>) => Promise<unknown>; onDone?: () => void }) {
+  const t = useT();
+  return (
+    <FormCard testId={p.testId} title={p.title} submitLabel={p.submitLabel} submit={p.submit} onDone={p.onDone}>
       {p.fields.map((f) => (
         <label key={f.name}>
           <span>{t(f.label)}</span>
@@ -196,11 +228,7 @@ export function ActionForm(p: { testId: string; title: string; fields: Field[]; 
           )}
         </label>
       ))}
-      <ErrorBox error={error} />
-      <button type="submit" disabled={busy}>
-        {busy ? t('Loading…') : t(p.submitLabel ?? 'Create')}
-      </button>
-    </form>
+    </FormCard>
   );
 }
 

@@ -119,40 +119,6 @@ export const FieldBox = ({ label, children }: { label: string; children: ReactNo
   );
 };
 
-/**
- * A form like ActionForm whose fields are given as elements (an IdInput, a
- * checkbox …): `submit` gets the form's values by name; its API error shows under it.
- */
-export function RichForm(p: { testId: string; title: string; children: ReactNode; submitLabel?: string; submit: (values: Record<string, string>) => Promise<unknown>; onDone?: () => void }) {
-  const t = useT();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  return (
-    <form
-      className="card form"
-      data-testid={p.testId}
-      onSubmit={(e) => {
-        e.preventDefault();
-        const values: Record<string, string> = {};
-        new FormData(e.currentTarget).forEach((v, k) => (values[k] = String(v)));
-        setBusy(true);
-        setError(undefined);
-        p.submit(values)
-          .then(() => p.onDone?.())
-          .catch(setError)
-          .finally(() => setBusy(false));
-      }}
-    >
-      <h3>{t(p.title)}</h3>
-      {p.children}
-      <ErrorBox error={error} />
-      <button type="submit" disabled={busy}>
-        {busy ? t('Loading…') : t(p.submitLabel ?? 'Create')}
-      </button>
-    </form>
-  );
-}
-
 /** The panel of one selected resource, under its list; `testId` is `<resource>-details`. */
 export function Details(p: { testId: string; title: ReactNode; onClose: () => void; children: ReactNode }) {
   const t = useT();

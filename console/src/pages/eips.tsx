@@ -5,8 +5,8 @@
  */
 import { useState } from 'react';
 import { addZh, useT } from '../i18n';
-import { ActionButton, ActionForm, ResourceTable, useApi, usePolled } from '../ui';
-import { Details, Facts, FieldBox, IdInput, RichForm, State } from './edge-common';
+import { ActionButton, ActionForm, FormCard, ResourceTable, useApi, usePolled } from '../ui';
+import { Details, Facts, FieldBox, IdInput, State } from './edge-common';
 
 addZh({
   'Allocate EIP': '申请弹性公网IP',
@@ -145,7 +145,7 @@ function EipDetails({ id, version, onChange, onClose }: { id: string; version: n
       />
       <div className="row">
         {a.AddressStatus === 'UNBIND' && (
-          <RichForm
+          <FormCard
             testId="associate-eip"
             title="Bind to an instance"
             submitLabel="Bind"
@@ -155,7 +155,7 @@ function EipDetails({ id, version, onChange, onClose }: { id: string; version: n
             <FieldBox label="Instance">
               <IdInput name="InstanceId" kind="instance" placeholder="ins-…" />
             </FieldBox>
-          </RichForm>
+          </FormCard>
         )}
         {a.AddressStatus === 'BIND' && !natHeld && (
           <ActionButton label="Unbind" testId="disassociate-eip" run={() => api.call('vpc', 'DisassociateAddress', { AddressId: a.AddressId })} onDone={onChange} />

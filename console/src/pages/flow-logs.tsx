@@ -8,8 +8,8 @@
  */
 import { useState } from 'react';
 import { addZh } from '../i18n';
-import { ActionButton, ActionForm, ResourceTable, useApi } from '../ui';
-import { Details, Facts, FieldBox, IdInput, RichForm, State } from './edge-common';
+import { ActionButton, ActionForm, FormCard, ResourceTable, useApi } from '../ui';
+import { Details, Facts, FieldBox, IdInput, State } from './edge-common';
 
 addZh({
   'Create flow log': '新建流日志',
@@ -50,7 +50,7 @@ export function FlowLogsPage() {
   const bump = () => setVersion((v) => v + 1);
   return (
     <div className="page">
-      <RichForm
+      <FormCard
         testId="create-flow-log"
         title="Create flow log"
         submit={(v) =>
@@ -96,7 +96,7 @@ export function FlowLogsPage() {
         <FieldBox label="CLS log topic (optional)">
           <input name="CloudLogId" />
         </FieldBox>
-      </RichForm>
+      </FormCard>
       <ResourceTable<FlowLog>
         testId="flow-logs"
         deps={[version]}

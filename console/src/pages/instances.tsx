@@ -6,8 +6,8 @@
  */
 import { useState } from 'react';
 import { addZh, useT } from '../i18n';
-import { filtersOrNone, FormCard, RemoteSelect, searchFilters, securityGroupOptions, StateText, SubnetSelect, TextField, VpcSelect } from '../pickers';
-import { ActionButton, ResourceTable, useApi } from '../ui';
+import { filtersOrNone, RemoteSelect, searchFilters, securityGroupOptions, StateText, SubnetSelect, TextField, VpcSelect } from '../pickers';
+import { ActionButton, FormCard, ResourceTable, useApi } from '../ui';
 
 addZh({
   'Run instance': '新建实例',

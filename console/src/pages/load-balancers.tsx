@@ -8,8 +8,8 @@
  */
 import { useCallback, useState } from 'react';
 import { addZh, useT } from '../i18n';
-import { ActionButton, ErrorBox, ResourceTable, useApi, usePolled } from '../ui';
-import { Details, Facts, FieldBox, IdInput, RichForm, State, TaskProgress } from './edge-common';
+import { ActionButton, ErrorBox, FormCard, ResourceTable, useApi, usePolled } from '../ui';
+import { Details, Facts, FieldBox, IdInput, State, TaskProgress } from './edge-common';
 
 addZh({
   'Create load balancer': '新建负载均衡',
@@ -83,7 +83,7 @@ export function LoadBalancersPage({ params }: { params: string[] }) {
   const selected = params[0];
   return (
     <div className="page">
-      <RichForm
+      <FormCard
         testId="create-load-balancer"
         title="Create load balancer"
         submit={async (v) => {
@@ -112,7 +112,7 @@ export function LoadBalancersPage({ params }: { params: string[] }) {
         <FieldBox label="Subnet (INTERNAL only)">
           <IdInput name="SubnetId" kind="subnet" placeholder="subnet-…" scope={vpc ? { 'vpc-id': vpc } : undefined} />
         </FieldBox>
-      </RichForm>
+      </FormCard>
       <ResourceTable<LoadBalancer>
         testId="load-balancers"
         deps={[version]}
@@ -194,7 +194,7 @@ function LbDetails({ id, version, onTask, onChange }: { id: string; version: num
         ]}
       />
       <h4>{t('Listeners')}</h4>
-      <RichForm
+      <FormCard
         testId="create-listener"
         title="Create listener"
         submit={async (v) => {
@@ -233,7 +233,7 @@ function LbDetails({ id, version, onTask, onChange }: { id: string; version: num
         <FieldBox label="Interval (s)">
           <input name="IntervalTime" defaultValue="5" size={4} />
         </FieldBox>
-      </RichForm>
+      </FormCard>
       <ResourceTable<Listener>
         testId="listeners"
         deps={[lb.LoadBalancerId, version]}
@@ -311,7 +311,7 @@ function ListenerTargets(p: { lb: LoadBalancer; listener: Listener; version: num
       <h4>
         {t('Targets of')} {listener.Protocol}:{listener.Port} ({listener.ListenerId})
       </h4>
-      <RichForm
+      <FormCard
         testId="register-targets"
         title="Register target"
         submitLabel="Register"
@@ -334,7 +334,7 @@ function ListenerTargets(p: { lb: LoadBalancer; listener: Listener; version: num
         <FieldBox label="Weight">
           <input name="Weight" defaultValue="10" size={4} />
         </FieldBox>
-      </RichForm>
+      </FormCard>
       <ErrorBox error={health.error} />
       <ResourceTable<Target>
         testId="targets"

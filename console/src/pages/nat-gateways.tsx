@@ -7,8 +7,8 @@
  */
 import { useState } from 'react';
 import { addZh } from '../i18n';
-import { ActionButton, ActionForm, nameFilter, ResourceTable, useApi, usePolled } from '../ui';
-import { Details, Facts, FieldBox, IdInput, RichForm, State } from './edge-common';
+import { ActionButton, ActionForm, FormCard, nameFilter, ResourceTable, useApi, usePolled } from '../ui';
+import { Details, Facts, FieldBox, IdInput, State } from './edge-common';
 
 addZh({
   'Create NAT gateway': '新建NAT网关',
@@ -64,7 +64,7 @@ export function NatGatewaysPage({ params }: { params: string[] }) {
   const selected = params[0];
   return (
     <div className="page">
-      <RichForm
+      <FormCard
         testId="create-nat-gateway"
         title="Create NAT gateway"
         submit={(v) =>
@@ -97,7 +97,7 @@ export function NatGatewaysPage({ params }: { params: string[] }) {
         <FieldBox label="Existing EIPs (comma-separated)">
           <input name="PublicIpAddresses" placeholder="203.0.113.10" />
         </FieldBox>
-      </RichForm>
+      </FormCard>
       <ResourceTable<NatGateway>
         testId="nat-gateways"
         deps={[version]}
@@ -182,7 +182,7 @@ function SnatRules({ nat, version, onChange }: { nat: NatGateway; version: numbe
   return (
     <>
       <h4>SNAT</h4>
-      <RichForm
+      <FormCard
         testId="create-snat-rule"
         title="Add SNAT rule"
         submitLabel="Create"
@@ -214,7 +214,7 @@ function SnatRules({ nat, version, onChange }: { nat: NatGateway; version: numbe
         <FieldBox label="Description">
           <input name="Description" />
         </FieldBox>
-      </RichForm>
+      </FormCard>
       <ResourceTable<SnatRule>
         testId="snat-rules"
         deps={[nat.NatGatewayId, version]}

@@ -10,8 +10,8 @@
  */
 import { useState } from 'react';
 import { addZh, useT } from '../i18n';
-import { BackLink, ChoiceField, filtersOrNone, FormCard, searchFilters, SubnetSelect, TextField, VpcSelect } from '../pickers';
-import { ActionButton, ErrorBox, ResourceTable, useApi, usePolled } from '../ui';
+import { BackLink, ChoiceField, filtersOrNone, searchFilters, SubnetSelect, TextField, VpcSelect } from '../pickers';
+import { ActionButton, ErrorBox, FormCard, ResourceTable, useApi, usePolled } from '../ui';
 
 addZh({
   'Create network ACL': '新建网络ACL',

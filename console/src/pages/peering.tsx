@@ -12,8 +12,8 @@
  */
 import { useState } from 'react';
 import { addZh, useT } from '../i18n';
-import { FormCard, StateText, TextField, VpcSelect } from '../pickers';
-import { ActionButton, nameFilter, ResourceTable, useApi } from '../ui';
+import { StateText, TextField, VpcSelect } from '../pickers';
+import { ActionButton, FormCard, nameFilter, ResourceTable, useApi } from '../ui';
 
 addZh({
   'Create peering connection': '新建对等连接',

@@ -5,8 +5,8 @@
  */
 import { useState } from 'react';
 import { addZh } from '../i18n';
-import { filtersOrNone, FormCard, searchFilters, TextField } from '../pickers';
-import { ActionButton, ResourceTable, useApi } from '../ui';
+import { filtersOrNone, searchFilters, TextField } from '../pickers';
+import { ActionButton, FormCard, ResourceTable, useApi } from '../ui';
 import { SecurityGroupDetails } from './sg-policies';
 
 addZh({

@@ -13,8 +13,8 @@
  */
 import { useRef, useState } from 'react';
 import { addZh, useT } from '../i18n';
-import { BackLink, ChoiceField, formValues, TextField } from '../pickers';
-import { ActionButton, ErrorBox, useApi, usePolled } from '../ui';
+import { BackLink, ChoiceField, TextField } from '../pickers';
+import { ActionButton, ErrorBox, formValues, useApi, usePolled } from '../ui';
 
 addZh({
   'Security group': '安全组',

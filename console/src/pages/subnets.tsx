@@ -1,8 +1,8 @@
 /** Subnets: the list (paged and filtered on the server, optionally to one VPC), create, delete. */
 import { useState } from 'react';
 import { addZh } from '../i18n';
-import { filtersOrNone, FormCard, searchFilters, TextField, VpcSelect, ZoneSelect } from '../pickers';
-import { ActionButton, ResourceTable, useApi } from '../ui';
+import { filtersOrNone, searchFilters, TextField, VpcSelect, ZoneSelect } from '../pickers';
+import { ActionButton, FormCard, ResourceTable, useApi } from '../ui';
 
 addZh({
   'Create subnet': '新建子网',
