@@ -56,6 +56,8 @@ export function int(o: { min?: number; max?: number } = {}): Schema<number> {
     describe: 'Integer',
     parse(v, path) {
       if (typeof v !== 'number' || !Number.isInteger(v)) throw wrongType(path, 'an integer', v);
+      // 1e308 is an integer to JavaScript but no store can bind it (SQLite failed with an InternalError).
+      if (!Number.isSafeInteger(v)) throw invalidValue(path, `must be between ${Number.MIN_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`, 'InvalidParameterValue.Range');
       if (o.min !== undefined && v < o.min) throw invalidValue(path, `must be at least ${o.min}`, 'InvalidParameterValue.Range');
       if (o.max !== undefined && v > o.max) throw invalidValue(path, `must be at most ${o.max}`, 'InvalidParameterValue.Range');
       return v;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { SecurityGroupPolicy, SecurityGroupPolicySet } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.js';
 import { openStore } from '../../src/store/store.js';
-import { engineName, errorCode, run, startRegion, type TestRegion } from '../helpers/region.js';
+import { engineName, errorCode, loose, run, startRegion, type TestRegion } from '../helpers/region.js';
 
 type Vpc = ReturnType<TestRegion['vpc']>;
 
@@ -132,6 +132,10 @@ describe(`Security groups through the official SDK (${engineName()})`, () => {
     assert.equal(await errorCode(vpc.DescribeSecurityGroups({ Filters: [{ Name: 'vpc-id', Values: ['x'] }] })), 'InvalidParameter.FilterInvalidKey');
     assert.equal(await errorCode(vpc.DescribeSecurityGroups({ SecurityGroupIds: ['sg-1'] })), 'InvalidParameterValue.Malformed');
     assert.equal(await errorCode(vpc.DescribeSecurityGroups({ Limit: '101' })), 'InvalidParameterValue.Range');
+    // Outside the integers a store can bind: a clear Range error, not an InternalError.
+    for (const Offset of [1e308, '100000000000000000000'])
+      assert.equal(await errorCode(vpc.DescribeSecurityGroups(loose({ Offset }))), 'InvalidParameterValue.Range', String(Offset));
+    assert.equal((await vpc.DescribeSecurityGroups({ Offset: String(2 ** 40) })).SecurityGroupSet!.length, 0, 'a far page is empty');
     assert.equal(await errorCode(vpc.DescribeSecurityGroups({ OrderField: 'Name' })), 'InvalidParameterValue');
   });
 
