@@ -46,6 +46,33 @@ export async function createAccount(store: Store, key: MasterKey, name: string):
   return { SecretId: secretId, SecretKey: secretKey, Uin: uin, AppId: appId };
 }
 
+/**
+ * The credentials of an existing account, its first API key unsealed: what a
+ * new controller replica's data dir writes to credentials.json when it joins
+ * a store that already has its admin (the same master key, WEFT_MASTER_KEY,
+ * opens the key). Undefined when there is no such account.
+ */
+export async function existingCredentials(store: Store, key: MasterKey, name: string): Promise<Credentials | undefined> {
+  const r = await store.db
+    .selectFrom('accounts')
+    .innerJoin('api_keys', 'api_keys.uin', 'accounts.uin')
+    .select(['accounts.uin', 'accounts.app_id', 'api_keys.secret_id', 'api_keys.secret_key_enc'])
+    .where('accounts.name', '=', name)
+    .orderBy('api_keys.created_at')
+    .orderBy('api_keys.secret_id')
+    .executeTakeFirst();
+  if (!r) return undefined;
+  let secretKey: string;
+  try {
+    secretKey = unseal(key, r.secret_key_enc);
+  } catch {
+    throw new Error(
+      `the store's \`${name}\` key cannot be opened with this data dir's master key: give every replica the master key the store was made with (WEFT_MASTER_KEY, or the first data dir's master.key)`,
+    );
+  }
+  return { SecretId: r.secret_id, SecretKey: secretKey, Uin: r.uin, AppId: r.app_id };
+}
+
 export async function accountByName(store: Store, name: string): Promise<Account | undefined> {
   const r = await store.db.selectFrom('accounts').selectAll().where('name', '=', name).executeTakeFirst();
   return r && { uin: r.uin, appId: r.app_id, name: r.name, quotas: withOverrides(r.quotas) };

@@ -6,7 +6,7 @@ import { regionStatus } from './region-status.js';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { createAccount, keyring } from '../accounts/accounts.js';
+import { createAccount, existingCredentials, keyring } from '../accounts/accounts.js';
 import { loadMasterKey } from '../accounts/secrets.js';
 import { ACTIONS } from '../api/registry.js';
 import { createApi, serveHttp } from '../api/server.js';
@@ -93,16 +93,13 @@ export async function startController(o: ControllerOptions) {
   const addr = server.address() as AddressInfo;
   endpoint = `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
 
-  // First start: an admin account and its credentials, readable only by the owner.
+  // First start: an admin account and its credentials, readable only by the owner. A data dir joining a store
+  // that has its admin already (another replica's, with the same master key) gets that admin's credentials.
   const credFile = join(dataDir, 'credentials.json');
-  let creds: CredentialsFile;
-  if (existsSync(credFile)) {
-    creds = { ...(JSON.parse(readFileSync(credFile, 'utf8')) as CredentialsFile), Endpoint: endpoint, Region: region.name };
-  } else {
-    const existing = await store.db.selectFrom('accounts').select('uin').where('name', '=', 'admin').executeTakeFirst();
-    if (existing) throw new Error(`${credFile} is missing but the store already has an admin account; restore the file or use a new data dir`);
-    creds = { ...(await createAccount(store, key, 'admin')), Endpoint: endpoint, Region: region.name };
-  }
+  const known = existsSync(credFile)
+    ? (JSON.parse(readFileSync(credFile, 'utf8')) as CredentialsFile)
+    : ((await existingCredentials(store, key, 'admin')) ?? (await createAccount(store, key, 'admin')));
+  const creds: CredentialsFile = { ...known, Endpoint: endpoint, Region: region.name };
   writeFileSync(credFile, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
   chmodSync(credFile, 0o600); // `mode` applies only when the file is created
   const agents = await startAgentsEndpoint(store, distribution, { socket: agentsSocket(dataDir), listen: o.agentListen });
