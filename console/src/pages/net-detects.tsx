@@ -73,7 +73,7 @@ type Row = NetDetect & { states?: IpState[] };
 
 const NEXT_HOP_TYPES = ['NONEXTHOP', 'NORMAL_CVM', 'PEERCONNECTION', 'NAT'] as const;
 /** What NextHopDestination is for each type. */
-const HOP_PLACEHOLDER: Record<string, string> = { NONEXTHOP: '(none: the route table decides)', NORMAL_CVM: '10.0.1.4 (an instance’s private IP)', PEERCONNECTION: 'pcx-…', NAT: 'nat-…' };
+const HOP_PLACEHOLDER: Record<string, string> = { NONEXTHOP: '—', NORMAL_CVM: '10.0.1.4 (an instance’s private IP)', PEERCONNECTION: 'pcx-…', NAT: 'nat-…' };
 
 /** Tencent's NetDetectIpState.State: 0 success, -1 no route, -2 outbound ACL, -3 inbound ACL, -4 other. */
 const STATES: Record<number, { key: string; words: string }> = {
@@ -111,7 +111,7 @@ export function NetDetectsPage() {
         <TextField name="NetDetectName" label="Name" placeholder="to-db" />
         <PathFields />
       </FormCard>
-      <div className="toolbar">
+      <div className="toolbar netd-filter">
         <VpcSelect name="vpc-filter" label="VPC" none="All VPCs" value={vpcFilter} onChange={setVpcFilter} />
       </div>
       <ResourceTable<Row>
@@ -136,7 +136,7 @@ export function NetDetectsPage() {
           { title: 'Subnet', render: (r) => r.SubnetId },
           { title: 'Source addresses', render: (r) => r.DetectSourceIp.join(', ') },
           { title: 'Next hop', render: (r) => <HopText row={r} /> },
-          { title: 'Destination states', render: (r) => <IpStates states={r.states} destinations={r.DetectDestinationIp} /> },
+          { title: 'Destinations', render: (r) => <IpStates states={r.states} destinations={r.DetectDestinationIp} /> },
           {
             title: '',
             render: (r) => (
@@ -218,6 +218,11 @@ function IpStates({ states, destinations }: { states?: IpState[]; destinations: 
             <span className="muted">({s.State})</span>{' '}
             {s.Delay === undefined ? (
               <span className="muted netd-nofigures">{t('no delay figures: no host has probed this path (the sim data plane sends no probes; the state is the packet tracer’s)')}</span>
+            ) : s.State !== 0 ? (
+              // A failed path answers Delay 0: no echo came back, which is not a round trip of 0 ms.
+              <span className="netd-figures">
+                {t('loss')} {s.PacketLossRate ?? 100}%
+              </span>
             ) : (
               <span className="netd-figures">
                 {t('Delay')} {s.Delay} ms · {t('loss')} {s.PacketLossRate ?? 0}%
