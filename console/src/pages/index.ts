@@ -11,6 +11,7 @@ import { EipsPage } from './eips';
 import { NatGatewaysPage } from './nat-gateways';
 import { LoadBalancersPage } from './load-balancers';
 import { FlowLogsPage } from './flow-logs';
+import { NetDetectsPage } from './net-detects';
 import { MetricsPage } from './metrics';
 import { StatusPage } from './status';
 import { TopologyPage } from './topology';
@@ -34,6 +35,7 @@ export const PAGES: PageDef[] = [
   { path: 'nat-gateways', title: 'NAT gateways', component: NatGatewaysPage },
   { path: 'load-balancers', title: 'Load balancers', component: LoadBalancersPage },
   { path: 'flow-logs', title: 'Flow logs', component: FlowLogsPage },
+  { path: 'net-detects', title: 'Network detection', component: NetDetectsPage },
   { path: 'metrics', title: 'Metrics', component: MetricsPage },
   { path: 'status', title: 'Region status', component: StatusPage },
 ];

@@ -9,6 +9,7 @@ import { useState } from 'react';
 import { addZh } from '../i18n';
 import { ActionButton, ActionForm, FormCard, nameFilter, ResourceTable, useApi, usePolled } from '../ui';
 import { Details, Facts, FieldBox, IdInput, State } from './edge-common';
+import { NatFlows } from './nat-flows';
 
 addZh({
   'Create NAT gateway': '新建NAT网关',
@@ -163,6 +164,7 @@ function NatDetails({ id, version }: { id: string; version: number }) {
       />
       <SnatRules nat={nat} version={rules} onChange={bump} />
       <DnatRules nat={nat} version={rules} onChange={bump} />
+      <NatFlows natId={nat.NatGatewayId} available={nat.State === 'AVAILABLE'} />
     </Details>
   );
 }
