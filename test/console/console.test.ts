@@ -163,6 +163,22 @@ describe('the web console in a browser', { skip: noBrowser }, () => {
     await shot(page, '07-trace-dropped');
   });
 
+  it('opens every page without a script error, and each shows what the API answered', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const paths = await page.locator('nav a[data-nav]').evaluateAll((as) => as.map((a) => a.getAttribute('data-nav')!));
+    assert.ok(paths.length >= 15, `pages: ${paths.join(', ')}`);
+    for (const path of paths) {
+      await go(path);
+      // A list shows its total, a form its fields, the status page its hosts: wait until the page holds data.
+      await page.waitForFunction(() => !document.querySelector('main')?.textContent?.includes('Loading…'), undefined, { timeout: 15_000 });
+      const alerts = await page.locator('main [role=alert]').allTextContents();
+      assert.deepEqual(alerts, [], `${path}: ${alerts.join('; ')}`);
+      await shot(page, `page-${path}`);
+    }
+    assert.deepEqual(errors, []);
+  });
+
   it('switches to Simplified Chinese and back', async () => {
     await go('vpcs');
     await page.click('[data-testid=lang]');
