@@ -80,7 +80,11 @@ async function listInstances(page: Page, endpoint: string): Promise<{ first: num
 }
 
 async function run(o: BenchOptions) {
-  if (!existsSync(CHROMIUM)) throw new Error(`needs chromium at ${CHROMIUM} (apt-get install chromium)`);
+  if (!existsSync(CHROMIUM)) {
+    const skipped = `needs chromium at ${CHROMIUM} (apt-get install chromium; WEFT_CHROMIUM names another)`;
+    log(`skipped: ${skipped}`);
+    return { report: `skipped: ${skipped}`, json: { skipped } };
+  }
   const b = bundle();
   const dataDir = tempDataDir('console');
   const server = await startServer({ dataDir });
