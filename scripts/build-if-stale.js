@@ -46,5 +46,8 @@ if (why === undefined) {
 const consoleWhy = consoleStale();
 if (consoleWhy) {
   console.log(`building the console: ${consoleWhy}`);
-  process.exit(run([req.resolve('vite/bin/vite.js'), 'build', '--config', join('console', 'vite.config.ts')]));
+  // npm runs the package's own script (tsc -p console && vite build), as `npm run build` does.
+  const npm = process.env.npm_execpath;
+  const r = npm ? spawnSync(process.execPath, [npm, 'run', 'build:console'], { stdio: 'inherit' }) : spawnSync('npm', ['run', 'build:console'], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
 }
