@@ -19,7 +19,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
-import { currentRequestId } from '../core/log.js';
+import { currentRequestId, logger } from '../core/log.js';
 import { migrate } from './migrations.js';
 import type { ChangesTable, DB } from './schema.js';
 
@@ -59,11 +59,24 @@ export interface Store {
 // PostgreSQL returns int8 as a string; revisions and counts fit a double.
 pg.types.setTypeParser(20, (v) => Number(v));
 
+/**
+ * The PostgreSQL connections. An idle connection that the server ends (a
+ * restart, a failover, pg_terminate_backend) emits 'error' on the pool; pg
+ * says to handle it, or the process dies of an uncaught error. The pool drops
+ * that connection and opens another for the next query, so a warning is all
+ * it takes; a query in flight still fails, to its caller.
+ */
+function postgresPool(url: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 8 });
+  pool.on('error', (e) => logger('store').warn({ err: e.message }, 'an idle PostgreSQL connection was ended by the server; the next query opens another'));
+  return pool;
+}
+
 export async function openStore(url: string): Promise<Store> {
   const engine: Engine = /^postgres(ql)?:\/\//.test(url) ? 'postgres' : 'sqlite';
   const db =
     engine === 'postgres'
-      ? new Kysely<DB>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 8 }) }) })
+      ? new Kysely<DB>({ dialect: new PostgresDialect({ pool: postgresPool(url) }) })
       : new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(openSqlite(url)) }) });
   try {
     await migrate(db);

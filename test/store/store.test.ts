@@ -89,6 +89,18 @@ describe(`store writes (${engine})`, () => {
     assert.equal(await store.revision(), start + 1);
   });
 
+  test('outlives pooled connections the server ends (a restart, a failover)', { skip: engine !== 'postgres' && 'SQLite has no server connections' }, async () => {
+    // Several connections in the pool, then the server ends every one but the asking one: the idle ones emit
+    // 'error' on the pool, which must not be an uncaught error (the process would die), and the next queries work.
+    await Promise.all(Array.from({ length: 6 }, () => store.write(async () => ({}))));
+    const ended = await sql<{ n: number }>`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`.execute(store.db);
+    assert.ok(ended.rows[0]!.n >= 1, 'some idle connection was ended');
+    await new Promise((ok) => setTimeout(ok, 200));
+    const start = await store.revision();
+    await Promise.all(Array.from({ length: 4 }, () => store.write(async () => ({}))));
+    assert.equal(await store.revision(), start + 4);
+  });
+
   test('name filters can use a trigram index on PostgreSQL', { skip: engine !== 'postgres' && 'SQLite has no index for a substring LIKE: name filters scan there' }, async () => {
     const indexes = await sql<{ indexname: string }>`select indexname from pg_indexes where indexname like '%_name_trgm' order by indexname`.execute(store.db);
     assert.deepEqual(indexes.rows.map((r) => r.indexname), ['instances_name_trgm', 'security_groups_name_trgm', 'subnets_name_trgm', 'vpcs_name_trgm']);
