@@ -125,9 +125,11 @@ export interface VpcContext {
    */
   lbNodes?: { node: number; mac: string; underlay: string }[];
   /**
-   * Network detections (NetDetect) of the subnets in `subnets`, sorted by ID:
-   * the agent probes each destination from the subnet's gateway address in
-   * this router, through the next hop (docs/operations.md).
+   * Network detections (NetDetect) this router runs, sorted by ID: those
+   * whose sources are placed on this host (the agent probes each destination
+   * from the first, through the next hop) and those whose NORMAL_CVM next
+   * hop is a port here (forwarded to it) — compile/net-detects.ts,
+   * docs/operations.md.
    */
   netDetects?: NetDetectProbe[];
   /**

@@ -7,8 +7,8 @@
  *    (what the configuration lets through, and why not);
  *  - the agents' latest probe figures (what the kernel carried).
  * The tracer decides the code when the configuration drops the traffic (the
- * probes leave from the router itself, which no ACL or security group
- * filters, so only the tracer can say "ACL"); the probes decide it when the
+ * probes leave from the router itself, which filters its own packets with no
+ * ACL or security group, so only the tracer can say "ACL"); the probes decide it when the
  * configuration lets it through (a failed node, a cut link: every echo lost
  * is -4). Pure.
  */
