@@ -12,6 +12,7 @@ import { healthCheckSpec } from '../../src/compile/load-balancers.js';
 import { registerHost } from '../../src/controller/agents-endpoint.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { engineName, errorOf, loose, refusalCheck, startRegion, type Creds, type TestRegion } from '../helpers/region.js';
+import { until } from '../helpers/box.js';
 
 describe(`load balancers through the official SDK (${engineName()})`, () => {
   let r: TestRegion;
@@ -476,9 +477,9 @@ describe(`load balancers through the official SDK (${engineName()})`, () => {
     assert.deepEqual(await health(), { [`TCP ${ins[0]}`]: 'Unknown false', [`TCP ${ins[1]}`]: 'Unknown false', [`UDP ${ins[0]}`]: 'Close true' });
 
     const hostToken = await registerHost(store, { id: 'h9', zone: 'local-1', underlay: '100.64.0.99' });
-    // A new host of local-1 lets the scheduler place the pending instances there, in the background: wait until
-    // the store is quiet, or that placement lands between the two snapshots below.
-    for (let last = -1, now = await store.revision(); now !== last; await new Promise((ok) => setTimeout(ok, 500)), last = now, now = await store.revision());
+    // A new host of local-1 lets the server's scheduler (on its 2 s timer) place the pending instances there: wait
+    // for that placement, or it lands between the two snapshots below.
+    await until('the instances of local-1 placed on h9', async () => !(await store.db.selectFrom('instances').select('id').where('zone', '=', 'local-1').where('host_id', 'is', null).executeTakeFirst()), 20_000);
     const alive = { targets: [{ listenerId: tcp, ip: insIps[0], port: 8080, status: 'Alive' }] };
     let before_ = await state();
     assert.equal((await postHealth('h9', hostToken, alive)).status, 403, 'a host is no LB node');
