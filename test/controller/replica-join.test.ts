@@ -6,31 +6,16 @@
  * the first data dir's weft.db file named by --database.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { engineName, freshDatabase, run, vpcCommonClient, WEFT } from '../helpers/region.js';
+import { engineName, freshDatabase, run, spawnServer, vpcCommonClient } from '../helpers/region.js';
 
 /** Runs `weft server` until it prints its endpoint, stops it, and gives back what it wrote. */
 async function serveOnce(dataDir: string, database: string, masterKey: string) {
-  const p = spawn(process.execPath, [WEFT, 'server', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--database', database], {
-    env: { ...process.env, WEFT_MASTER_KEY: masterKey },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  p.stderr!.on('data', (d) => (err += d));
-  const endpoint = await new Promise<string>((ok, fail) => {
-    let out = '';
-    p.stdout!.on('data', (d) => {
-      out += d;
-      const m = /endpoint\s+http:\/\/(\S+)/.exec(out);
-      if (m) ok(m[1]!);
-    });
-    p.once('exit', (code) => fail(new Error(`weft server exited with ${code}: ${err}`)));
-  });
+  const { proc: p, endpoint } = await spawnServer(['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--database', database], { WEFT_MASTER_KEY: masterKey });
   const creds = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { SecretId: string; SecretKey: string; Uin: string };
   const vpcs = await vpcCommonClient(endpoint, creds).request('DescribeVpcs', {});
   await new Promise<void>((ok) => {

@@ -71,6 +71,23 @@ export function run(args: string[], env: Record<string, string> = {}, input?: st
   });
 }
 
+/** `weft server ARGS` (with `env` added), once it says its endpoint; rejects with its stderr if it exits first. */
+export async function spawnServer(args: string[], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; endpoint: string }> {
+  const proc = spawn(process.execPath, [WEFT, 'server', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d));
+  const endpoint = await new Promise<string>((ok, fail) => {
+    let out = '';
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /endpoint\s+http:\/\/(\S+)/.exec(out);
+      if (m) ok(m[1]!);
+    });
+    proc.once('exit', (code) => fail(new Error(`weft server exited with ${code}: ${err}`)));
+  });
+  return { proc, endpoint };
+}
+
 export async function startRegion(extra: string[] = []): Promise<TestRegion> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weft-test-'));
   const db = await freshDatabase();
@@ -79,21 +96,9 @@ export async function startRegion(extra: string[] = []): Promise<TestRegion> {
   let endpoint = '';
 
   async function launch(listen: string) {
-    const p = spawn(process.execPath, [WEFT, 'server', '--data-dir', dataDir, '--listen', listen, ...dbArgs, ...extra], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    proc = p;
-    let err = '';
-    p.stderr!.on('data', (d) => (err += d));
-    endpoint = await new Promise<string>((ok, fail) => {
-      let out = '';
-      p.stdout!.on('data', (d) => {
-        out += d;
-        const m = /endpoint\s+http:\/\/(\S+)/.exec(out);
-        if (m) ok(m[1]!);
-      });
-      p.once('exit', (code) => fail(new Error(`weft server exited with ${code}: ${err}`)));
-    });
+    const s = await spawnServer(['--data-dir', dataDir, '--listen', listen, ...dbArgs, ...extra]);
+    proc = s.proc;
+    endpoint = s.endpoint;
   }
   await launch('127.0.0.1:0');
   const admin = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as Creds;

@@ -20,6 +20,9 @@ describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ?
   let natIp = '';
   const internet = (...cmd: string[]) => run(['exec', '--data-dir', box.dataDir, 'internet', '--', ...cmd]);
   const pause = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+  /** Until a TCP port listens on the internet side (under load a server takes more than a moment to start). */
+  const listening = (port: number) =>
+    until(`the internet listening on ${port}`, async () => execFileSync('ip', ['netns', 'exec', `${box.prefix}-internet`, 'ss', '-ltn'], { encoding: 'utf8' }).includes(`:${port} `), 10_000);
   const via = (router: string, prefix: string) => routerVia(box, router, prefix);
   /** NAT sessions in a gateway node's conntrack table. */
   const sessions = (gw: string) => {
@@ -106,7 +109,7 @@ describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ?
     const server = `const net=require('net');net.createServer(s=>{let n=0;const b=Buffer.alloc(65536,120);const t=setInterval(()=>{s.write(b);if(++n===600){clearInterval(t);s.end();}},20);}).listen(7070,'198.18.0.10');`;
     const srv = spawn('ip', ['netns', 'exec', `${box.prefix}-internet`, process.execPath, '-e', server], { stdio: 'ignore' });
     try {
-      await until('the internet server listening', async () => execFileSync('ip', ['netns', 'exec', `${box.prefix}-internet`, 'ss', '-ltn'], { encoding: 'utf8' }).includes(':7070 '), 10_000);
+      await listening(7070);
       const download = box.exec(instanceId, ['sh', '-c', 'nc -n -w 10 198.18.0.10 7070 | wc -c'], 60_000);
       // Both nodes hold the session: the one carrying it, and the other by conntrackd (wait: under load the
       // connection and its sync can take more than a second).
@@ -144,7 +147,7 @@ describe(`NAT gateways in a region in a box (${engineName()})`, { skip: isRoot ?
     /** Sends `bytes` from the instance to a sink on the internet (started and listening first); what the sink got. */
     const sendOut = async (bytes: number) => {
       const sink = background(`${box.prefix}-internet`, ['timeout', '20', 'sh', '-c', 'nc -n -l -p 9100 | wc -c']);
-      await until('the sink listening', async () => execFileSync('ip', ['netns', 'exec', `${box.prefix}-internet`, 'ss', '-ltn'], { encoding: 'utf8' }).includes(':9100 '), 10_000);
+      await listening(9100);
       const sent = await box.exec(instanceId, ['sh', '-c', `head -c ${bytes} /dev/zero | nc -N -w 2 198.18.0.10 9100`]);
       assert.equal(sent.code, 0, sent.out);
       return Number((await sink).trim());

@@ -5,17 +5,12 @@
  */
 import { lazy, Suspense } from 'react';
 import { addZh, useT } from '../i18n';
-import { nameFilter, ResourceTable, useApi } from '../ui';
+import { ResourceTable, useApi } from '../ui';
+import { vpcPage, type Vpc } from './vpcs';
 
 addZh({ 'Choose a VPC to draw': '选择要绘制的私有网络', Open: '打开' });
 
 const TopologyView = lazy(() => import('../topology/TopologyView'));
-
-interface Vpc {
-  VpcId: string;
-  VpcName: string;
-  CidrBlock: string;
-}
 
 function VpcPicker() {
   const api = useApi();
@@ -28,10 +23,7 @@ function VpcPicker() {
         rowKey={(r) => r.VpcId}
         searchPlaceholder="Name contains…"
         onSelect={(r) => (location.hash = `#/topology/${r.VpcId}`)}
-        load={async (Offset, Limit, search) => {
-          const r = await api.call<{ VpcSet: Vpc[]; TotalCount: number }>('vpc', 'DescribeVpcs', { Offset: String(Offset), Limit: String(Limit), Filters: nameFilter('vpc-name', search) });
-          return { rows: r.VpcSet, total: r.TotalCount };
-        }}
+        load={(Offset, Limit, search) => vpcPage(api, Offset, Limit, search)}
         columns={[
           { title: 'ID', render: (r) => <a href={`#/topology/${r.VpcId}`}>{r.VpcId}</a> },
           { title: 'Name', render: (r) => r.VpcName },

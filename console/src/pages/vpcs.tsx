@@ -1,15 +1,22 @@
 /** VPCs: the list (paged and filtered on the server), create, delete. */
 import { useState } from 'react';
 import { addZh } from '../i18n';
-import { ActionButton, ActionForm, nameFilter, ResourceTable, useApi } from '../ui';
+import type { Api } from '../api';
+import { ActionButton, ActionForm, nameFilter, ResourceTable, useApi, type Page } from '../ui';
 
 addZh({ 'Create VPC': '新建私有网络', 'CIDR block': 'CIDR', CIDR: 'CIDR', 'Name contains…': '名称包含…' });
 
-interface Vpc {
+export interface Vpc {
   VpcId: string;
   VpcName: string;
   CidrBlock: string;
   CreatedTime: string;
+}
+
+/** One page of the caller's VPCs, the name filter applied on the server (the VPC list and the topology's picker). */
+export async function vpcPage(api: Api, Offset: number, Limit: number, search: string): Promise<Page<Vpc>> {
+  const r = await api.call<{ VpcSet: Vpc[]; TotalCount: number }>('vpc', 'DescribeVpcs', { Offset: String(Offset), Limit: String(Limit), Filters: nameFilter('vpc-name', search) });
+  return { rows: r.VpcSet, total: r.TotalCount };
 }
 
 export function VpcsPage() {
@@ -33,10 +40,7 @@ export function VpcsPage() {
         deps={[version]}
         rowKey={(r) => r.VpcId}
         searchPlaceholder="Name contains…"
-        load={async (Offset, Limit, search) => {
-          const r = await api.call<{ VpcSet: Vpc[]; TotalCount: number }>('vpc', 'DescribeVpcs', { Offset: String(Offset), Limit: String(Limit), Filters: nameFilter('vpc-name', search) });
-          return { rows: r.VpcSet, total: r.TotalCount };
-        }}
+        load={(Offset, Limit, search) => vpcPage(api, Offset, Limit, search)}
         columns={[
           { title: 'ID', render: (r) => <a href={`#/topology/${r.VpcId}`}>{r.VpcId}</a> },
           { title: 'Name', render: (r) => r.VpcName },

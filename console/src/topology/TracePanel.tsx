@@ -50,6 +50,11 @@ export function TraceForm(p: { instances: Instance[]; flow: Flow; onChange: (f: 
   const t = useT();
   const { flow } = p;
   const set = (patch: Partial<Flow>) => p.onChange({ ...flow, ...patch });
+  const instanceOptions = p.instances.map((i) => (
+    <option key={i.InstanceId} value={i.InstanceId}>
+      {label(i)}
+    </option>
+  ));
   return (
     <form
       className="card form trace-form"
@@ -63,22 +68,14 @@ export function TraceForm(p: { instances: Instance[]; flow: Flow; onChange: (f: 
       <label>
         <span>{t('Source')}</span>
         <select name="SourceInstanceId" value={flow.SourceInstanceId} onChange={(e) => set({ SourceInstanceId: e.target.value })}>
-          {p.instances.map((i) => (
-            <option key={i.InstanceId} value={i.InstanceId}>
-              {label(i)}
-            </option>
-          ))}
+          {instanceOptions}
         </select>
       </label>
       <label>
         <span>{t('Destination')}</span>
         <select name="DestinationInstanceId" value={flow.DestinationIpAddress ? '' : flow.DestinationInstanceId} onChange={(e) => set({ DestinationInstanceId: e.target.value, DestinationIpAddress: '' })}>
           <option value="">{t('— by IP address —')}</option>
-          {p.instances.map((i) => (
-            <option key={i.InstanceId} value={i.InstanceId}>
-              {label(i)}
-            </option>
-          ))}
+          {instanceOptions}
         </select>
       </label>
       <label>
