@@ -347,8 +347,13 @@ function vpcShared(span: HostSpan, vpc: HostSpan['vpcs'][number], running: HostS
 
   const placed = running.filter((i) => span.underlays[i.host_id!]);
   const at = (hostId: string) => (span.underlays[hostId] ? { hostId, underlay: span.underlays[hostId]!, routerMac: routerMac(hostId, vpc.vni) } : undefined);
+  // Only a VPC with detections needs its hosts per subnet (a Set: a subnet may span thousands of instances).
   const subnetHosts = new Map<string, string[]>();
-  for (const i of placed) if (!subnetHosts.get(i.subnet_id)?.includes(i.host_id!)) append(subnetHosts, i.subnet_id, i.host_id!);
+  if (span.netDetects?.some((d) => d.vpc_id === vpcId)) {
+    const sets = new Map<string, Set<string>>();
+    for (const i of placed) sets.set(i.subnet_id, (sets.get(i.subnet_id) ?? new Set()).add(i.host_id!));
+    for (const [subnet, hosts] of sets) subnetHosts.set(subnet, [...hosts]);
+  }
   const netDetects = placeNetDetects(span.netDetects ?? [], vpcId, subnetHosts);
   const endpoints = [...placed.map((i) => ({ ip: i.private_ip, instanceId: i.id, ...at(i.host_id!)! })), ...sourceEndpoints(netDetects, at)];
   const out: VpcShared = { endpoints, netDetects, tables: [], peered: new Set(), tablesOfHop: new Map(), routedTo: new Map() };
