@@ -4,6 +4,7 @@
  * `run` with a context scoped to the calling account.
  */
 import type { RegionStatusSource } from '../controller/region-status.js';
+import type { TaskRunner } from '../controller/task-runner.js';
 import type { Kysely } from 'kysely';
 import type { Account } from '../accounts/accounts.js';
 import type { DocumentSource } from '../contract/document-source.js';
@@ -27,6 +28,8 @@ export interface Ctx {
   readonly documents?: DocumentSource;
   /** The controller's view of the region (DescribeRegionStatus); absent, it is read from the store alone. */
   readonly regionStatus?: RegionStatusSource;
+  /** Runs the long tasks actions start (controller/task-runner.ts), as this replica's. */
+  readonly tasks: TaskRunner;
   /**
    * A store transaction for this request. When the request carries an
    * idempotency token, the response is recorded in the same transaction, so a

@@ -7,6 +7,7 @@
  */
 import { isConsolePath, serveConsole } from './console-files.js';
 import type { RegionStatusSource } from '../controller/region-status.js';
+import { createTaskRunner, type TaskRunner } from '../controller/task-runner.js';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -39,6 +40,8 @@ export interface ApiOptions {
   observe?(action: string, code: string, seconds: number): void;
   /** The controller's view of the region, for DescribeRegionStatus (controller/region-status.ts). */
   regionStatus?: RegionStatusSource;
+  /** The replica's task runner; without it (an API without a controller) tasks run here as replica `local`. */
+  tasks?: TaskRunner;
 }
 
 export interface RawRequest {
@@ -65,6 +68,7 @@ const header = (h: IncomingMessage['headers'], name: string) => {
 export function createApi(o: ApiOptions) {
   const byName = new Map(o.actions.map((a) => [a.name, a]));
   const limiter = new RateLimiter(o.rateLimit ?? 1000);
+  const tasks = o.tasks ?? createTaskRunner(o.store, 'local');
   const bodyLimit = o.bodyLimit ?? 10 << 20; // Tencent: 10 MB for TC3-signed POST
   const maxSkew = o.maxSkewSeconds ?? 300;
 
@@ -136,6 +140,7 @@ export function createApi(o: ApiOptions) {
       requestId,
       documents: o.documents,
       regionStatus: o.regionStatus,
+      tasks,
       async write<T extends object>(fn: (w: Write) => Promise<T>): Promise<T> {
         return o.store.write(async (w) => {
           account.quotas = (await quotasOf(w.tx, account.uin)) ?? account.quotas;

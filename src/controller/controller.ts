@@ -16,9 +16,9 @@ import { recordStoreLocation, storeLocation } from './store-location.js';
 import { startAgentsEndpoint } from './agents-endpoint.js';
 import { createDistribution } from './distribution.js';
 import { splitHostPort } from './listen.js';
-import { recoverTasks } from './tasks.js';
+import { createTaskRunner } from './task-runner.js';
+import { joinReplicas, replicaId } from './replicas.js';
 import { flowLogFile } from './flow-log-records.js';
-import { failOrphanedNatGateways } from '../store/nat-gateways.js';
 import { hostLag } from './host-lag.js';
 import { createInstanceCounters } from './instance-counters.js';
 import { createMetrics } from './metrics.js';
@@ -37,6 +37,8 @@ export interface ControllerOptions {
   bodyLimit?: number;
   /** host:port to serve agents over TCP, besides the data dir's Unix socket. */
   agentListen?: string;
+  /** This replica's ID (default: the one kept in the data dir, made on first start; replicas.ts). */
+  replicaName?: string;
 }
 
 /** Where agents on this machine reach the controller. */
@@ -59,8 +61,8 @@ export async function startController(o: ControllerOptions) {
   const key = loadMasterKey(dataDir);
   const store = await openStore(storeLocation(dataDir, o.database));
   recordStoreLocation(dataDir, o.database);
-  await recoverTasks(store);
-  await failOrphanedNatGateways(store);
+  const replica = replicaId(dataDir, o.replicaName);
+  const tasks = createTaskRunner(store, replica);
   const metrics = createMetrics();
   store.onWriteTimed(metrics.observeStoreWrite);
   registerUnderlayMetrics(metrics.registry, store);
@@ -79,6 +81,7 @@ export async function startController(o: ControllerOptions) {
     documents: distribution.documentsFor,
     observe: metrics.observeApi,
     // The endpoint is known once the server listens (below).
+    tasks,
     regionStatus: ({ recent }) =>
       regionStatus(store, {
         controller: { up: true, pid: process.pid, address: endpoint },
@@ -103,6 +106,10 @@ export async function startController(o: ControllerOptions) {
   writeFileSync(credFile, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
   chmodSync(credFile, 0o600); // `mode` applies only when the file is created
   const agents = await startAgentsEndpoint(store, distribution, { socket: agentsSocket(dataDir), listen: o.agentListen });
+  // Alive among the replicas once it serves; each beat of its lease adopts the tasks of replicas gone (task-runner.ts),
+  // the first at once: those this replica's earlier process left.
+  const replicas = await joinReplicas(store, { id: replica, endpoint, ...(o.agentListen ? { agentEndpoint: o.agentListen } : {}) }, { onBeat: async () => void (await tasks.adopt()) });
+  await replicas.beat();
 
   return {
     endpoint,
@@ -114,7 +121,10 @@ export async function startController(o: ControllerOptions) {
     agents,
     /** The controller's metrics; `metrics.recordDriftRepairs(host, n)` is for the reconciliation. */
     metrics,
+    replica,
+    tasks,
     async close() {
+      await replicas.leave().catch(() => {});
       await agents.close();
       await new Promise<void>((ok) => {
         server.close(() => ok());

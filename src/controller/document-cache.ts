@@ -28,8 +28,9 @@
  *   that VPC. NAT gateways ('nat_gateway', also their SNAT and DNAT rules)
  *   likewise record a 'vpc' change of their VPC and reach every gateway.
  * - A change of a kind this module does not know drops every document.
- * - Commits on other controller replicas are read from the change log every
- *   `pollMs` and go through the same path.
+ * - Commits on other controller replicas are read from the change log when
+ *   the store tells of them (PostgreSQL NOTIFY) and every `pollMs` besides,
+ *   and go through the same path.
  *
  * Hosts asked for in the same turn of the event loop (all the long-polls a
  * wide change wakes) have their spans read together (load.ts loadSpans) and
@@ -236,9 +237,12 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
   let floor = -1;
   const ready = store.revision().then((r) => void (floor = r));
   let polling = false;
-  async function poll() {
-    if (polling || floor < 0) return;
+  let again = false;
+  async function poll(): Promise<void> {
+    if (floor < 0) return;
+    if (polling) return void (again = true); // read once more when this read ends: it may have started before the commit
     polling = true;
+    again = false;
     try {
       const rows = await store.db
         .selectFrom('changes')
@@ -260,7 +264,12 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
     } finally {
       polling = false;
     }
+    if (again) return poll();
   }
+  // Other replicas' commits: at once when the store tells (PostgreSQL NOTIFY), and by a slower poll in case it did not.
+  const unnotice = store.onNotice((r) => {
+    if (r === undefined || r > floor) void poll();
+  });
   const timer = setInterval(() => void poll(), o.pollMs ?? 2000);
   timer.unref();
 
@@ -362,6 +371,7 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
     cached: () => new Set(cache.keys()),
     close() {
       unsubscribe();
+      unnotice();
       clearInterval(timer);
     },
   };

@@ -14,15 +14,20 @@
  */
 import { settleCreating } from '../store/load-balancers.js';
 import type { Store } from '../store/store.js';
-import { runTask, waitForNodes, type StartedTask } from './tasks.js';
+import { runTask, waitForNodes, type StartedTask, type TaskWork } from './tasks.js';
 
 const APPLY_TIMEOUT_MS = 120_000;
 
-/** Runs task `taskId` (recorded RUNNING by the action) over the load balancers `lbIds`. */
+/** Runs task `taskId` (recorded RUNNING by the action) over the load balancers `lbIds`, in this process only (tests). */
 export function runLbTask(store: Store, task: { taskId: string; lbIds: readonly string[]; timeoutMs?: number }): StartedTask {
-  const { taskId, lbIds } = task;
+  return runTask(store, task.taskId, lbWork(store, task));
+}
+
+/** The work of a task over the load balancers `lbIds`. */
+export function lbWork(store: Store, task: { lbIds: readonly string[]; timeoutMs?: number }): TaskWork {
+  const { lbIds } = task;
   const timeout = task.timeoutMs ?? APPLY_TIMEOUT_MS;
-  return runTask(store, taskId, async () => {
+  return async () => {
     const pending = await waitForNodes(store, 'lb', await store.revision(), timeout);
     if (pending.length) {
       // Said to the user as an API error would be (tasks.ts failureOutput): what failed, and what to check.
@@ -39,5 +44,5 @@ export function runLbTask(store: Store, task: { taskId: string; lbIds: readonly 
         }
       });
     return '';
-  });
+  };
 }

@@ -8,14 +8,14 @@
  */
 import { settlePendingNat } from '../store/nat-gateways.js';
 import type { Store } from '../store/store.js';
-import { runTask, waitForNodes, type StartedTask } from './tasks.js';
+import { waitForNodes, type TaskWork } from './tasks.js';
 
 const APPLY_TIMEOUT_MS = 120_000;
 
-/** Runs the task `taskId` (recorded RUNNING with the gateway) that makes NAT gateway `natId` AVAILABLE. */
-export function runNatGatewayTask(store: Store, nat: { account: string; vpcId: string; natId: string; taskId: string }): StartedTask {
-  const { account, vpcId, natId, taskId } = nat;
-  return runTask(store, taskId, async () => {
+/** The work of the task (recorded RUNNING with the gateway) that makes NAT gateway `natId` AVAILABLE. */
+export function natGatewayWork(store: Store, nat: { account: string; vpcId: string; natId: string }): TaskWork {
+  const { account, vpcId, natId } = nat;
+  return async () => {
     const pending = await waitForNodes(store, 'gateway', await store.revision(), APPLY_TIMEOUT_MS);
     const state = pending.length ? 'PENDFAILURE' : 'AVAILABLE';
     const settled = await store.write(async (w) => {
@@ -33,5 +33,5 @@ export function runNatGatewayTask(store: Store, nat: { account: string; vpcId: s
     }
     // Deleted while PENDING: the task is done, there is nothing left to make available.
     return settled ? `${natId} AVAILABLE` : `${natId} was deleted before it became available`;
-  });
+  };
 }

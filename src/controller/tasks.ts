@@ -4,15 +4,10 @@
  * until the work settles, then SUCCESS or FAILED with an output text that
  * DescribeVpcTaskResult reports.
  *
- * Today a task lives in the memory of the controller that started it: if that
- * process dies, the work is lost, and `recoverTasks` (run once at controller
- * start) marks what it left RUNNING as FAILED, so no client waits forever.
- * Later tasks will be resumable: their work will be described as data in the
- * row (not as a closure), so a restarted controller can pick it up instead of
- * failing it. With several controller replicas on one PostgreSQL, each task
- * will also need an owner and a lease, so that a starting replica fails only
- * the tasks of replicas that are gone, not of live ones; until then
- * `recoverTasks` assumes a single controller.
+ * This module runs a task's work in this process and records how it ended.
+ * Which replica runs which task, and the resumption of tasks whose replica
+ * died, is task-runner.ts's: there a task's work is data (task-work.ts), so
+ * another replica can make the same work of it.
  */
 import { currentRequestId, logger, withRequestId } from '../core/log.js';
 import type { TasksTable } from '../store/schema.js';
@@ -53,7 +48,7 @@ export async function startTask(store: Store, account: string, action: string, r
  * recordRunningTask, in the transaction of the action that created the
  * resource), after the caller has its answer, and records how it ended.
  */
-export function runTask(store: Store, requestId: string, work: TaskWork): StartedTask {
+export function runTask(store: Store, requestId: string, work: TaskWork, owner?: string): StartedTask {
   // The task's request ID is its TaskId: its logs and store writes carry it (also when recovered after a restart).
   const done = withRequestId(requestId, async (): Promise<TaskStatus> => {
     await new Promise((ok) => setImmediate(ok));
@@ -69,7 +64,7 @@ export function runTask(store: Store, requestId: string, work: TaskWork): Starte
     }
     log.info({ status, ...(output ? { output } : {}) }, `task ${status === 'SUCCESS' ? 'succeeded' : 'failed'}`);
     try {
-      return await finishTask(store, requestId, status, output);
+      return await finishTask(store, requestId, status, output, owner);
     } catch (e) {
       // The store is gone (shutdown); the next start's recoverTasks fails the task.
       log.error({ err: e, status }, 'could not record how the task ended');
@@ -87,25 +82,17 @@ function failureOutput(e: unknown): string {
   return `InternalError: the task failed unexpectedly; report TaskId ${currentRequestId()}.`;
 }
 
-/** Records how a task ended; answers the status the row has afterwards. */
-async function finishTask(store: Store, id: string, status: TaskStatus, output: string): Promise<TaskStatus> {
+/** Records how a task ended (if `owner` is given, only while that replica owns it); answers the status the row has afterwards. */
+export async function finishTask(store: Store, id: string, status: TaskStatus, output: string, owner?: string): Promise<TaskStatus> {
   return store.write(async (w) => {
-    // Only a RUNNING task moves: one already failed by recoverTasks stays failed.
-    const r = await w.tx.updateTable('tasks').set({ status, output }).where('id', '=', id).where('status', '=', 'RUNNING').executeTakeFirst();
+    // Only a RUNNING task moves: one already failed stays failed; one taken over by another replica is that one's to end.
+    let q = w.tx.updateTable('tasks').set({ status, output }).where('id', '=', id).where('status', '=', 'RUNNING');
+    if (owner !== undefined) q = q.where('owner', '=', owner);
+    const r = await q.executeTakeFirst();
     if (Number(r.numUpdatedRows) === 1) return status;
     const now = await w.tx.selectFrom('tasks').select('status').where('id', '=', id).executeTakeFirstOrThrow();
     return now.status;
   });
-}
-
-/**
- * Marks every task still RUNNING as FAILED: at controller start, no task of
- * an earlier process can still be running. Returns how many it failed.
- */
-export async function recoverTasks(store: Store): Promise<number> {
-  // Task status is not resource state: no revision, so a restart leaves the region's revision alone.
-  const r = await store.db.updateTable('tasks').set({ status: 'FAILED', output: RESTARTED_OUTPUT }).where('status', '=', 'RUNNING').executeTakeFirst();
-  return Number(r.numUpdatedRows);
 }
 
 /**

@@ -766,6 +766,36 @@ const netDetectSources: Migration = {
   },
 };
 
+/**
+ * Controller replicas sharing one store (controller/replicas.ts): each holds a
+ * lease it renews; a task belongs to the replica running it and says what its
+ * work is, so another replica resumes it when the owner's lease runs out; the
+ * API's per-account request budget is one bucket for the region
+ * (controller/region-rate-limit.ts). Times are the store's clock in ms, so
+ * replicas on machines whose clocks differ agree on them.
+ */
+const replicas: Migration = {
+  async up(db) {
+    await db.schema
+      .createTable('controllers')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('endpoint', 'text', (c) => c.notNull())
+      .addColumn('agent_endpoint', 'text')
+      .addColumn('pid', 'integer', (c) => c.notNull())
+      .addColumn('started_at', 'text', (c) => c.notNull())
+      .addColumn('lease_until', 'double precision', (c) => c.notNull())
+      .execute();
+    await db.schema.alterTable('tasks').addColumn('owner', 'text').execute();
+    await db.schema.alterTable('tasks').addColumn('work', 'text').execute();
+    await db.schema
+      .createTable('rate_buckets')
+      .addColumn('account', 'text', (c) => c.primaryKey())
+      .addColumn('tokens', 'double precision', (c) => c.notNull())
+      .addColumn('at', 'double precision', (c) => c.notNull())
+      .execute();
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
@@ -785,6 +815,7 @@ const migrations: Record<string, Migration> = {
   '0016-net-detect': netDetect,
   '0017-request-ids': requestIds,
   '0018-net-detect-sources': netDetectSources,
+  '0019-replicas': replicas,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

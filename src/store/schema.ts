@@ -63,6 +63,27 @@ export interface TasksTable {
   status: 'RUNNING' | 'SUCCESS' | 'FAILED';
   output: string | null;
   created_at: string;
+  /** The controller replica running it (controller/replicas.ts); null until one claims it. */
+  owner: string | null;
+  /** What the task does, as data (controller/task-work.ts), so another replica can resume it; null: not resumable. */
+  work: string | null;
+}
+export interface ControllersTable {
+  id: string;
+  /** Where it serves the API (host:port). */
+  endpoint: string;
+  /** Where it serves agents over TCP, if it does. */
+  agent_endpoint: string | null;
+  pid: number;
+  started_at: string;
+  /** Store clock, ms since the epoch: alive until then unless renewed. */
+  lease_until: number;
+}
+export interface RateBucketsTable {
+  account: string;
+  tokens: number;
+  /** Store clock, ms since the epoch, of the last refill. */
+  at: number;
 }
 export interface VpcsTable {
   id: string;
@@ -479,6 +500,8 @@ export interface DB {
   idempotency: IdempotencyTable;
   tags: TagsTable;
   tasks: TasksTable;
+  controllers: ControllersTable;
+  rate_buckets: RateBucketsTable;
   vpcs: VpcsTable;
   subnets: SubnetsTable;
   security_groups: SecurityGroupsTable;

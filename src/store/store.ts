@@ -21,6 +21,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'k
 import pg from 'pg';
 import { currentRequestId, logger } from '../core/log.js';
 import { migrate } from './migrations.js';
+import { COMMIT_CHANNEL, listenForCommits } from './commit-notices.js';
 import type { ChangesTable, DB } from './schema.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -51,6 +52,12 @@ export interface Store {
   revision(): Promise<number>;
   /** Calls `fn` with the new revision and what changed after each write this process commits. */
   onCommit(fn: (revision: number, changes: readonly Change[]) => void): () => void;
+  /**
+   * Calls `fn` when a commit of any process may be in the change log unread
+   * (PostgreSQL's NOTIFY; commit-notices.ts), with its revision when known.
+   * On SQLite the writers are this process's, which onCommit tells.
+   */
+  onNotice(fn: (revision: number | undefined) => void): () => void;
   /** Calls `fn` with how long each write() took, commit and durability wait included, and whether it committed (metrics). */
   onWriteTimed(fn: (seconds: number, ok: boolean) => void): () => void;
   close(): Promise<void>;
@@ -86,6 +93,8 @@ export async function openStore(url: string): Promise<Store> {
   }
   const listeners = new Set<(revision: number, changes: readonly Change[]) => void>();
   const timers = new Set<(seconds: number, ok: boolean) => void>();
+  const notices = new Set<(revision: number | undefined) => void>();
+  let listening: { close(): Promise<void> } | undefined;
   const store: Store = {
     db,
     engine,
@@ -130,13 +139,19 @@ export async function openStore(url: string): Promise<Store> {
       // Durable before anyone is told: a synchronous commit that writes a commit record (it takes a
       // transaction ID) returns once the WAL is flushed past it, and so past this write's commit.
       // Concurrent writers' waits share flushes (group commit), outside the lock.
-      if (engine === 'postgres') await sql`select pg_current_xact_id()`.execute(db);
+      // The same statement tells the other replicas (commit-notices.ts): one round trip for both.
+      if (engine === 'postgres') await sql`select pg_current_xact_id(), pg_notify(${COMMIT_CHANNEL}, ${String(committed)})`.execute(db);
       for (const l of listeners) l(committed, log);
       return result;
     },
     onCommit(fn) {
       listeners.add(fn);
       return () => void listeners.delete(fn);
+    },
+    onNotice(fn) {
+      if (engine === 'postgres') listening ??= listenForCommits(url, (r) => notices.forEach((n) => n(r)));
+      notices.add(fn);
+      return () => void notices.delete(fn);
     },
     onWriteTimed(fn) {
       timers.add(fn);
@@ -146,7 +161,10 @@ export async function openStore(url: string): Promise<Store> {
       const r = await db.selectFrom('meta').select('revision').where('id', '=', 1).executeTakeFirstOrThrow();
       return r.revision;
     },
-    close: () => db.destroy(),
+    async close() {
+      await listening?.close();
+      await db.destroy();
+    },
   };
   // Every write timed, committed or not (weft_store_write_duration_seconds).
   const untimed = store.write;

@@ -295,11 +295,26 @@ describe(`NAT gateways through the official SDK (${engineName()})`, () => {
     await vpc(tenant).DeleteNatGateway({ NatGatewayId: foreign });
   });
 
-  it('a gateway whose task a controller restart cut short becomes PENDFAILURE, which can be deleted', async () => {
-    const { id, requestId, ips } = await newNat();
-    // As a controller that died mid-task leaves them: the gateway PENDING, its task RUNNING.
+  it('a gateway whose task a controller restart cut short is resumed by the restarted controller', async () => {
+    const { id, requestId } = await newNat();
+    // As a controller that died mid-task leaves them: the gateway PENDING, its task RUNNING, owned by that replica.
     await store.db.updateTable('nat_gateways').set({ state: 'PENDING' }).where('id', '=', id).execute();
     await store.db.updateTable('tasks').set({ status: 'RUNNING', output: null }).where('id', '=', requestId).execute();
+    assert.ok((await store.db.selectFrom('tasks').select('owner').where('id', '=', requestId).executeTakeFirstOrThrow()).owner);
+    await r.restart();
+    for (let i = 0; (await describeNat(id)).State !== 'AVAILABLE'; i++) {
+      assert.ok(i < 200, 'the resumed task makes the gateway AVAILABLE');
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+    assert.equal((await vpc().DescribeVpcTaskResult({ TaskId: requestId })).Status, 'SUCCESS');
+    await vpc().DeleteNatGateway({ NatGatewayId: id });
+  });
+
+  it('a gateway whose task nobody can resume becomes PENDFAILURE, which can be deleted', async () => {
+    const { id, requestId, ips } = await newNat();
+    // A task without its work recorded (a controller older than task resumption left it): the restart cannot resume it.
+    await store.db.updateTable('nat_gateways').set({ state: 'PENDING' }).where('id', '=', id).execute();
+    await store.db.updateTable('tasks').set({ status: 'RUNNING', output: null, work: null }).where('id', '=', requestId).execute();
     await refused('delete while PENDING', () => vpc().DeleteNatGateway({ NatGatewayId: id }), 'UnsupportedOperation.MutexOperationTaskRunning');
     await r.restart();
     assert.equal((await describeNat(id)).State, 'PENDFAILURE');

@@ -3,7 +3,6 @@
  * listeners (another account's answer as missing), the busy rule, change
  * records and tasks. Error codes: docs/load-balancers.md "API".
  */
-import { runLbTask } from '../../controller/lb-task.js';
 import { listenersOf, loadBalancersOf, runningTasks, startOperation, type ListenerRow, type LoadBalancerRow } from '../../store/load-balancers.js';
 import { recordRunningTask } from '../../store/tasks.js';
 import type { Write } from '../../store/store.js';
@@ -127,6 +126,6 @@ export async function lbTask<T extends object>(ctx: Ctx, action: string, lbId: s
     lbChanged(w, lb, 'update');
     return out;
   });
-  runLbTask(ctx.store, { taskId: ctx.requestId, lbIds: [lbId] });
+  ctx.tasks.run(ctx.requestId, { kind: 'lb', lbIds: [lbId] });
   return result;
 }

@@ -14,7 +14,6 @@ import type { LoadBalancer } from 'tencentcloud-sdk-nodejs/tencentcloud/services
 import { formatCidr, parseIp } from '../../core/cidr.js';
 import { newId } from '../../core/ids.js';
 import { allocatePublic, checkPublicRequested } from '../../core/public-pools.js';
-import { runLbTask } from '../../controller/lb-task.js';
 import { takenPublicIps } from '../../store/eips.js';
 import {
   deleteLoadBalancers,
@@ -290,7 +289,7 @@ export const createLoadBalancer = defineAction({
       // The answer, which a retry with the same ClientToken gets again.
       return { LoadBalancerIds: ids, DealName: ctx.requestId };
     });
-    runLbTask(ctx.store, { taskId: ctx.requestId, lbIds: answer.LoadBalancerIds });
+    ctx.tasks.run(ctx.requestId, { kind: 'lb', lbIds: answer.LoadBalancerIds });
     return answer;
   },
 });
@@ -449,7 +448,7 @@ export const deleteLoadBalancer = defineAction({
       await beginTask(w, ctx, 'DeleteLoadBalancer', []);
       return {};
     });
-    runLbTask(ctx.store, { taskId: ctx.requestId, lbIds: [] });
+    ctx.tasks.run(ctx.requestId, { kind: 'lb', lbIds: [] });
     return {};
   },
 });

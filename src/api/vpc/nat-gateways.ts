@@ -17,7 +17,6 @@ import type { NatGateway } from 'tencentcloud-sdk-nodejs/tencentcloud/services/v
 import { sql } from 'kysely';
 import { parseIp } from '../../core/cidr.js';
 import { newId } from '../../core/ids.js';
-import { runNatGatewayTask } from '../../controller/nat-gateway-task.js';
 import { eipsOfNats, holdEipsForNat, insertNatGateway, releaseEipsOfNat, routesToNat, type NatGatewayRow } from '../../store/nat-gateways.js';
 import { deleteFlowsOfGateway } from '../../store/gateway-flows.js';
 import { deleteRulesOfNat, dnatRulesOf, dropIpsFromSnatRules, snatRulesOf } from '../../store/nat-rules.js';
@@ -315,7 +314,7 @@ export const createNatGateway = defineAction({
       return { nat };
     });
     // Committed: the task may now run (it marks the gateway AVAILABLE).
-    runNatGatewayTask(ctx.store, { account, vpcId: result.nat.vpc_id, natId: result.nat.id, taskId: ctx.requestId });
+    ctx.tasks.run(ctx.requestId, { kind: 'nat-gateway', account, vpcId: result.nat.vpc_id, natId: result.nat.id });
     return { NatGatewaySet: await toNatGateways(ctx.db, [result.nat]), TotalCount: 1 };
   },
 });
