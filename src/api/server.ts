@@ -15,10 +15,10 @@ import { quotasOf, type Account } from '../accounts/accounts.js';
 import { newRequestId } from '../core/ids.js';
 import { logger, withRequestId } from '../core/log.js';
 import type { Region } from '../core/region.js';
-import type { Store, Write } from '../store/store.js';
+import { storeUnavailable, type Store, type Write } from '../store/store.js';
 import { SERVICE_VERSIONS, type ActionDef, type Ctx, type DocumentSource, type Response } from './action.js';
 import { ApiError, missingParameter } from './errors.js';
-import { RateLimiter } from './rate-limit.js';
+import { RateLimiter, type Limiter } from './rate-limit.js';
 import { parseAuthorization, signatureMatches, utcDate } from './tc3-signature.js';
 import { stableJson } from '../core/stable-json.js';
 
@@ -30,6 +30,8 @@ export interface ApiOptions {
   lookupKey(secretId: string): Promise<{ account: Account; secretKey: string } | undefined>;
   /** Requests per second per account (0: unlimited). */
   rateLimit?: number;
+  /** The buckets that limit applies to (default: this process's memory; the controller's on PostgreSQL: the region's, rate-limit.ts). */
+  limiter?: Limiter;
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
   /** Clock skew tolerated for X-TC-Timestamp, in seconds (Tencent: 5 minutes). */
@@ -67,7 +69,7 @@ const header = (h: IncomingMessage['headers'], name: string) => {
 
 export function createApi(o: ApiOptions) {
   const byName = new Map(o.actions.map((a) => [a.name, a]));
-  const limiter = new RateLimiter(o.rateLimit ?? 1000);
+  const limiter = o.limiter ?? new RateLimiter(o.rateLimit ?? 1000);
   const tasks = o.tasks ?? createTaskRunner(o.store, 'local');
   const bodyLimit = o.bodyLimit ?? 10 << 20; // Tencent: 10 MB for TC3-signed POST
   const maxSkew = o.maxSkewSeconds ?? 300;
@@ -188,7 +190,7 @@ export function createApi(o: ApiOptions) {
     const actionName = header(req.headers, 'x-tc-action');
     if (!actionName) throw missingParameter('X-TC-Action');
     const account = await authenticate(req);
-    if (!limiter.take(account.uin))
+    if (!(await limiter.take(account.uin)))
       throw new ApiError('RequestLimitExceeded', `Too many requests for this account (limit ${limiter.perSecond}/s); retry later.`);
     const def = byName.get(actionName);
     if (!def) throw new ApiError('InvalidAction', `The action \`${actionName}\` is not found; see \`weft --help\` for the supported actions.`);
@@ -268,6 +270,10 @@ export function nestingDepth(value: unknown, limit: number): number {
 const log = logger('api');
 
 function internal(e: unknown, requestId: string): ApiError {
+  if (storeUnavailable(e)) {
+    log.warn({ err: e instanceof Error ? e.message : String(e) }, 'the store is unavailable');
+    return new ApiError('ServiceUnavailable', `The region's store cannot be reached right now; retry in a few seconds (a change cut off mid-commit may have been made: where the action takes a ClientToken, retry with the same one). RequestId ${requestId}.`);
+  }
   log.error({ err: e }, 'internal error');
   return new ApiError('InternalError', `An internal error occurred; report RequestId ${requestId}.`);
 }

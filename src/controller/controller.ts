@@ -10,6 +10,8 @@ import { createAccount, existingCredentials, keyring } from '../accounts/account
 import { loadMasterKey } from '../accounts/secrets.js';
 import { ACTIONS } from '../api/registry.js';
 import { createApi, serveHttp } from '../api/server.js';
+import { LeasedRateLimiter } from '../api/rate-limit.js';
+import { leaseTokens } from '../store/rate-buckets.js';
 import { makeRegion } from '../core/region.js';
 import { openStore } from '../store/store.js';
 import { recordStoreLocation, storeLocation } from './store-location.js';
@@ -77,6 +79,8 @@ export async function startController(o: ControllerOptions) {
     actions: ACTIONS,
     lookupKey: keyring(store, key),
     rateLimit: o.rateLimit,
+    // Several replicas may serve the region on PostgreSQL: the budget per account is the region's.
+    ...(store.engine === 'postgres' ? { limiter: new LeasedRateLimiter(o.rateLimit ?? 1000, (k, want, rate, burst) => leaseTokens(store, k, want, rate, burst)) } : {}),
     bodyLimit: o.bodyLimit,
     documents: distribution.documentsFor,
     observe: metrics.observeApi,

@@ -74,9 +74,23 @@ pg.types.setTypeParser(20, (v) => Number(v));
  * it takes; a query in flight still fails, to its caller.
  */
 function postgresPool(url: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: 8 });
+  // A server that is down refuses at once; one that does not answer (a partition) must not hold requests either.
+  const pool = new pg.Pool({ connectionString: url, max: 8, connectionTimeoutMillis: 3000 });
   pool.on('error', (e) => logger('store').warn({ err: e.message }, 'an idle PostgreSQL connection was ended by the server; the next query opens another'));
   return pool;
+}
+
+/**
+ * Whether `e` says the store cannot be reached or is going away (connection
+ * refused, reset, timed out; PostgreSQL's connection exceptions, shutdown,
+ * starting up, too many connections), rather than that a statement is wrong:
+ * the API answers ServiceUnavailable and the caller retries.
+ */
+export function storeUnavailable(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code) || /^(08|57P0|53300)/.test(code))) return true;
+  const message = e instanceof Error ? e.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection terminated unexpectedly/.test(message);
 }
 
 export async function openStore(url: string): Promise<Store> {
