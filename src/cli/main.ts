@@ -12,6 +12,7 @@ import type { ActionDef, Service } from '../api/action.js';
 import type { Schema } from '../api/params.js';
 import { ACTIONS } from '../api/registry.js';
 import { startController, type CredentialsFile } from '../controller/controller.js';
+import { readRun } from '../region/controllers.js';
 import { DEFAULT_PUBLIC_POOLS, parsePublicPools } from '../core/public-pools.js';
 import { DEFAULT_QUOTAS, isQuotaName } from '../core/quotas.js';
 import { sqlitePath } from '../controller/store-location.js';
@@ -76,8 +77,9 @@ program
   .option('--rate-limit <n>', 'API requests per second per account (0: unlimited)', wholeNumber(0), 1000)
   .option('--body-limit <bytes>', 'largest request body accepted', wholeNumber(1), 10 << 20)
   .option('--agent-listen <host:port>', 'also serve host agents over TCP (they always can over DATA_DIR/agents.sock)')
-  .action(async (o: { dataDir: string; listen: string; database?: string; region: string; zones: number; publicPools: string[]; rateLimit: number; bodyLimit: number; agentListen?: string }) => {
-    const c = await startController(o);
+  .option('--name <id>', "this replica's ID among the controllers sharing the database (default: made on first start, kept in DATA_DIR/replica-id)")
+  .action(async (o: { dataDir: string; listen: string; database?: string; region: string; zones: number; publicPools: string[]; rateLimit: number; bodyLimit: number; agentListen?: string; name?: string }) => {
+    const c = await startController({ ...o, replicaName: o.name });
     console.log(`weft controller serving region ${c.region.name} (${c.region.zones.map((z) => z.name).join(', ')})`);
     console.log(`  public pools ${c.region.publicPools.map(formatCidr).join(', ')}`);
     console.log(`  endpoint     http://${c.endpoint}`);
@@ -241,13 +243,20 @@ for (const service of SERVICES) {
       };
       if (!cfg.secretId || !cfg.secretKey) throw new UsageError('no credentials: set WEFT_SECRET_ID and WEFT_SECRET_KEY, or pass --data-dir DIR');
       const params = preferStrings(args.params, args.guesses, problem(def));
-      let result: ApiResult;
-      try {
-        result = await call(cfg, service, actionName, params);
-      } catch (e) {
-        const cause = (e as { cause?: { message?: string } }).cause?.message;
-        throw new Error(`cannot call ${cfg.endpoint}: ${cause ?? (e as Error).message}`);
+      // A region in a box with controller replicas: when the endpoint refuses the connection (nothing was sent), the next replica.
+      const replicas = args.dataDir && !args.endpoint ? (readRun(args.dataDir)?.controllers ?? []).map((r) => r.endpoint).filter((e) => e !== cfg.endpoint) : [];
+      let result: ApiResult | undefined;
+      for (const endpoint of [cfg.endpoint, ...replicas]) {
+        try {
+          result = await call({ ...cfg, endpoint }, service, actionName, params);
+          break;
+        } catch (e) {
+          const cause = (e as { cause?: { message?: string; code?: string } }).cause;
+          if (cause?.code === 'ECONNREFUSED' && endpoint !== replicas.at(-1) && replicas.length) continue;
+          throw new Error(`cannot call ${endpoint}: ${cause?.message ?? (e as Error).message}`);
+        }
       }
+      if (!result) throw new Error('unreachable: every endpoint was tried');
       console.log(JSON.stringify(result.Response, null, 2));
       if (result.Response.Error) process.exitCode = 1;
     });

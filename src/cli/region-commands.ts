@@ -41,9 +41,10 @@ export function addRegionCommands(program: Command) {
     .option('--dataplane <linux|sim>', 'linux (root) or sim; default linux when root')
     .option('--database <url>', 'postgres://… (default: SQLite in the data dir)')
     .option('--rate-limit <n>', 'API requests per second per account (0: unlimited)', (v) => Number(v), 1000)
+    .option('--controllers <n>', 'controller replicas (more than 1 needs --database postgres://…); see weft node list', (v) => Number(v), 1)
     .option('--detach', 'run in the background; stop it with weft down')
     .addOption(new Option('--detached', 'this is the background process of weft up --detach').hideHelp())
-    .action(async (o: { dataDir: string; hosts: number; gateways?: number; lbNodes?: number; listen: string; dataplane?: string; database?: string; rateLimit: number; detach?: boolean; detached?: boolean }) => {
+    .action(async (o: { dataDir: string; hosts: number; gateways?: number; lbNodes?: number; listen: string; dataplane?: string; database?: string; rateLimit: number; controllers: number; detach?: boolean; detached?: boolean }) => {
       const dataplane = dataplaneOf(o.dataplane);
       if (o.detach) return detach(o.dataDir);
       if (dataplane === 'sim' && !o.dataplane) console.log('not root: running the sim data plane (no namespaces); run as root for the linux data plane');
@@ -55,6 +56,7 @@ export function addRegionCommands(program: Command) {
       for (const g of region.layout.lbNodes ?? []) console.log(`  lb node ${g.id}  underlay ${g.underlay}  internet ${g.internet}`);
       if (region.layout.gateways?.length && dataplane === 'linux') console.log(`  internet     weft exec --data-dir ${o.dataDir} internet -- CMD  (client ${EDGE.client})`);
       console.log(`  endpoint     http://${c.endpoint}`);
+      for (const r of c.replicas ?? []) console.log(`  controller ${r.name}  api ${r.endpoint}  agents ${r.agentEndpoint}  pid ${r.pid}`);
       console.log(`  credentials  ${c.credentialsFile}`);
       console.log(`  try          weft vpc DescribeVpcs --data-dir ${o.dataDir}`);
       // In the background there is no terminal to press Ctrl-C in.

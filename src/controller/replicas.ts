@@ -20,8 +20,9 @@ import { logger } from '../core/log.js';
 import type { ControllersTable } from '../store/schema.js';
 import type { Engine, Store } from '../store/store.js';
 
-export const LEASE_MS = 10_000;
-const RENEW_MS = 2_000;
+/** How long a replica stays alive without renewing (WEFT_REPLICA_LEASE_MS for failure drills); renewed five times per lease. */
+export const LEASE_MS = Number(process.env.WEFT_REPLICA_LEASE_MS) || 10_000;
+const RENEW_MS = LEASE_MS / 5;
 const log = logger('replicas');
 
 /** The store's clock in ms since the epoch, as SQL. */

@@ -6,14 +6,21 @@
  * failed nodes are recorded in the data dir.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadMasterKey } from '../accounts/secrets.js';
+import { openStore } from '../store/store.js';
+import { readRun, recordReplica, startReplica } from './controllers.js';
+import { alive } from './processes.js';
 import { nodeLinksUp, setNodeLinks } from '../dataplane/linux/edge.js';
 import { paths, readLayout, type RegionLayout } from './layout.js';
 
 export interface NodeInfo {
   name: string;
-  role: 'host' | 'gateway' | 'lb';
+  role: 'host' | 'gateway' | 'lb' | 'controller';
   zone?: string;
   state: 'up' | 'failed';
+  /** A controller's API endpoint (host:port). */
+  endpoint?: string;
 }
 
 type Kernel = 'linux' | 'sim';
@@ -36,6 +43,38 @@ const readFailed = (dataDir: string): string[] => {
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as string[]) : [];
 };
 
+/**
+ * The region's controllers: the replicas `weft up --controllers N` runs (up
+ * while their process lives), or the one inside `weft up` itself.
+ */
+function controllerNodes(dataDir: string): NodeInfo[] {
+  const run = readRun(dataDir);
+  if (run?.controllers) return run.controllers.map((r) => ({ name: r.name, role: 'controller' as const, state: alive(r.pid) ? 'up' : 'failed', endpoint: r.endpoint }));
+  const creds = join(dataDir, 'credentials.json');
+  if (!run || !existsSync(creds)) return [];
+  const endpoint = (JSON.parse(readFileSync(creds, 'utf8')) as { Endpoint: string }).Endpoint;
+  return [{ name: 'ctl1', role: 'controller', state: alive(run.pid) ? 'up' : 'failed', endpoint }];
+}
+
+/** Kills controller replica `name` as a crash would (SIGKILL), or starts it again as it was. */
+async function setController(dataDir: string, name: string, up: boolean): Promise<NodeInfo> {
+  const replica = readRun(dataDir)?.controllers?.find((r) => r.name === name);
+  if (!replica) throw new Error(`controller ${name} runs inside weft up itself; for controller drills start the region with --controllers 2 (or more) and --database postgres://…`);
+  if (!up) {
+    if (alive(replica.pid)) process.kill(replica.pid, 'SIGKILL');
+    for (let i = 0; alive(replica.pid) && i < 100; i++) await new Promise((ok) => setTimeout(ok, 50));
+  } else if (!alive(replica.pid)) {
+    const database = replica.args[replica.args.indexOf('--database') + 1]!;
+    const store = await openStore(database);
+    try {
+      recordReplica(dataDir, await startReplica(store, dataDir, replica, loadMasterKey(dataDir).toString('base64')));
+    } finally {
+      await store.close();
+    }
+  }
+  return controllerNodes(dataDir).find((n) => n.name === name)!;
+}
+
 export async function listNodes(dataDir: string): Promise<NodeInfo[]> {
   const layout = layoutOf(dataDir);
   const kernel = kernelOf(dataDir);
@@ -46,16 +85,18 @@ export async function listNodes(dataDir: string): Promise<NodeInfo[]> {
     ...(await Promise.all(layout.hosts.map(async (h) => ({ name: h.id, role: 'host' as const, zone: h.zone, state: await state(h.id, false) })))),
     ...(await Promise.all((layout.gateways ?? []).map(async (g) => ({ name: g.id, role: 'gateway' as const, state: await state(g.id, true) })))),
     ...(await Promise.all((layout.lbNodes ?? []).map(async (g) => ({ name: g.id, role: 'lb' as const, state: await state(g.id, true) })))),
+    ...controllerNodes(dataDir),
   ];
 }
 
 /** Takes node `name` off the fabric (`up` false) or brings it back. */
 export async function setNode(dataDir: string, name: string, up: boolean): Promise<NodeInfo> {
   const layout = layoutOf(dataDir);
+  if (controllerNodes(dataDir).some((n) => n.name === name)) return setController(dataDir, name, up);
   // Gateways and LB nodes are on the transit network too.
   const gateway = [...(layout.gateways ?? []), ...(layout.lbNodes ?? [])].some((g) => g.id === name);
   if (!gateway && !layout.hosts.some((h) => h.id === name)) {
-    const names = [...layout.hosts.map((h) => h.id), ...(layout.gateways ?? []).map((g) => g.id), ...(layout.lbNodes ?? []).map((g) => g.id)];
+    const names = [...layout.hosts.map((h) => h.id), ...(layout.gateways ?? []).map((g) => g.id), ...(layout.lbNodes ?? []).map((g) => g.id), ...controllerNodes(dataDir).map((n) => n.name)];
     throw new Error(`no node ${JSON.stringify(name)} in this region; its nodes are ${names.join(', ')}`);
   }
   if (kernelOf(dataDir) === 'linux') await setNodeLinks(layout.prefix, name, gateway, up);

@@ -4,11 +4,15 @@
  * and one agent process per host. `weft down` removes all of it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerHost } from '../controller/agents-endpoint.js';
 import { startController } from '../controller/controller.js';
+import { loadMasterKey } from '../accounts/secrets.js';
+import { makeRegion } from '../core/region.js';
+import { openStore } from '../store/store.js';
+import { planReplicas, readRun, startReplica, type ReplicaProcess } from './controllers.js';
 import { checkTools, EDGE_TOOLS, missingTools } from '../dataplane/linux/preflight.js';
 import { destroyRegion, ensureFabric, ensureHost, hostCpu, listNamespaces } from '../dataplane/linux/fabric.js';
 import { alive, stopDaemons, stopProcess } from './processes.js';
@@ -29,6 +33,8 @@ export interface UpOptions {
   dataplane: Dataplane;
   database?: string;
   rateLimit?: number;
+  /** Controller replicas (default 1, inside this process); more need PostgreSQL and run as processes of their own (controllers.ts). */
+  controllers?: number;
 }
 
 const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -106,7 +112,7 @@ async function start(o: UpOptions, unlock: () => void) {
     console.error(`weft up: no gateways or LB nodes (no internet, no load balancers): ${missingTools(undefined, EDGE_TOOLS).join(', ')} not installed (Debian/Ubuntu: apt-get install -y bird2 conntrackd conntrack)`);
   const lbNodes = o.lbNodes ?? (gateways > 0 || o.dataplane === 'sim' ? 2 : 0);
   if (o.dataplane === 'linux') checkTools(undefined, { gateways: gateways + lbNodes > 0 });
-  const c = await startController({ dataDir: o.dataDir, listen: o.listen, database: o.database, rateLimit: o.rateLimit });
+  const c = await startControllers(o);
   const p = paths(o.dataDir);
   const layout = ensureLayout(o.dataDir, o.hosts, c.region.zones.map((z) => z.name), gateways, lbNodes);
   mkdirSync(p.logs, { recursive: true });
@@ -132,7 +138,10 @@ async function start(o: UpOptions, unlock: () => void) {
     child.stderr!.pipe(log);
     agents.set(h.id, child);
   }
-  writeFileSync(p.run, JSON.stringify({ pid: process.pid, dataplane: o.dataplane, agents: Object.fromEntries([...agents].map(([k, v]) => [k, v.pid])) }) + '\n');
+  writeFileSync(
+    p.run,
+    JSON.stringify({ pid: process.pid, dataplane: o.dataplane, agents: Object.fromEntries([...agents].map(([k, v]) => [k, v.pid])), ...(c.replicas ? { controllers: c.replicas } : {}) }) + '\n',
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -161,6 +170,52 @@ async function start(o: UpOptions, unlock: () => void) {
   };
 }
 
+/**
+ * The region's controller: one inside this process, or N replicas as
+ * processes of their own on PostgreSQL (controllers.ts), the first of which
+ * gives the region's credentials.
+ */
+async function startControllers(o: UpOptions) {
+  const n = o.controllers ?? 1;
+  if (n <= 1) {
+    const c = await startController({ dataDir: o.dataDir, listen: o.listen, database: o.database, rateLimit: o.rateLimit });
+    return { ...c, replicas: undefined };
+  }
+  if (!o.database || !/^postgres(ql)?:\/\//.test(o.database))
+    throw new Error(`--controllers ${n} needs --database postgres://…: replicas share one PostgreSQL (SQLite serves one process)`);
+  const store = await openStore(o.database);
+  try {
+    const key = loadMasterKey(o.dataDir).toString('base64');
+    const replicas: ReplicaProcess[] = [];
+    const stopStarted = () => Promise.all(replicas.map((r) => stopProcess(r.pid)));
+    try {
+      // One after the other: the first creates the admin, the others join it.
+      for (const r of await planReplicas(o.dataDir, n, o.listen, ['--database', o.database, '--rate-limit', String(o.rateLimit ?? 1000)])) replicas.push(await startReplica(store, o.dataDir, r, key));
+    } catch (e) {
+      await stopStarted();
+      throw e;
+    }
+    const credentialsFile = join(o.dataDir, 'credentials.json');
+    copyFileSync(join(replicas[0]!.dataDir, 'credentials.json'), credentialsFile);
+    chmodSync(credentialsFile, 0o600);
+    return {
+      region: makeRegion('local', 2),
+      store,
+      endpoint: replicas[0]!.endpoint,
+      credentialsFile,
+      replicas,
+      async close() {
+        // Each from the run file: `weft node recover` may have started one again since.
+        await Promise.all((readRun(o.dataDir)?.controllers ?? replicas).map((r) => stopProcess(r.pid)));
+        await store.close();
+      },
+    };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
 /** Stops a region started by `weft up` (foreground or detached) and removes everything it made. */
 export async function down(dataDir: string): Promise<string[]> {
   const p = paths(dataDir);
@@ -170,9 +225,9 @@ export async function down(dataDir: string): Promise<string[]> {
   // A `weft up` removes its namespaces itself when stopped: count them before stopping it.
   const before = linux ? await listNamespaces(layout.prefix) : [];
   if (existsSync(p.run)) {
-    const run = JSON.parse(readFileSync(p.run, 'utf8')) as { pid: number; agents: Record<string, number> };
+    const run = JSON.parse(readFileSync(p.run, 'utf8')) as { pid: number; agents: Record<string, number>; controllers?: { pid: number }[] };
     const stopped: number[] = [];
-    for (const pid of [run.pid, ...Object.values(run.agents)]) {
+    for (const pid of [run.pid, ...Object.values(run.agents), ...(run.controllers ?? []).map((r) => r.pid)]) {
       if (!alive(pid)) continue;
       await stopProcess(pid);
       stopped.push(pid);
