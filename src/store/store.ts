@@ -67,16 +67,20 @@ export interface Store {
 pg.types.setTypeParser(20, (v) => Number(v));
 
 /**
- * The PostgreSQL connections. An idle connection that the server ends (a
- * restart, a failover, pg_terminate_backend) emits 'error' on the pool; pg
- * says to handle it, or the process dies of an uncaught error. The pool drops
- * that connection and opens another for the next query, so a warning is all
- * it takes; a query in flight still fails, to its caller.
+ * The PostgreSQL connections. A connection that the server ends (a restart,
+ * a failover, pg_terminate_backend) emits 'error' — on the pool when idle, on
+ * the client when in use; pg says to handle it, or the process dies of an
+ * uncaught error. The pool drops that connection and opens another for the
+ * next query, so a warning is all it takes; a query in flight still fails,
+ * to its caller.
  */
 function postgresPool(url: string): pg.Pool {
   // A server that is down refuses at once; one that does not answer (a partition) must not hold requests either.
   const pool = new pg.Pool({ connectionString: url, max: 8, connectionTimeoutMillis: 3000 });
   pool.on('error', (e) => logger('store').warn({ err: e.message }, 'an idle PostgreSQL connection was ended by the server; the next query opens another'));
+  // A connection in use when the server goes away emits 'error' too, besides failing its query (which its caller
+  // hears of): the pool listens only to idle ones, and an unheard 'error' would end the process.
+  pool.on('connect', (client) => client.on('error', (e) => logger('store').warn({ err: e.message }, 'a PostgreSQL connection in use was ended; its query fails to its caller')));
   return pool;
 }
 
