@@ -1,6 +1,6 @@
 /**
  * The region at a glance (`weft status`, the DescribeRegionStatus action):
- * the controller, the store, and every host — its agent's connection, the
+ * the controller (and every replica of it the store knows), the store, and every host — its agent's connection, the
  * revision of the document compiled for it against the one its agent
  * applied (checked: agent-reports.ts), its last audit and the drift audits
  * found and repaired. Read from the store and, inside a controller, from its
@@ -19,6 +19,7 @@ import type { Store } from '../store/store.js';
 import { compileDocuments } from '../api/vpc/region-view.js';
 import { recentDrift } from './agent-reports.js';
 import { underlayLinks, type UnderlayLink } from '../store/net-detects.js';
+import { listReplicas, type Replica } from './replicas.js';
 
 export interface HostStatus {
   /** The host's name, as `weft node list` shows it. */
@@ -51,6 +52,8 @@ export interface HostStatus {
 
 export interface RegionStatus {
   controller: { up: boolean; pid: number | null; address: string | null; [more: string]: unknown };
+  /** Every controller replica the store knows (replicas.ts): alive while its lease holds. */
+  replicas: Replica[];
   store: { engine: string; revision: number };
   hosts: HostStatus[];
 }
@@ -80,11 +83,12 @@ export async function regionStatus(store: Store, o: RegionStatusOptions): Promis
   const rank = (role: string) => ({ host: 0, gateway: 1, lb: 2 })[role] ?? 3;
   rows.sort((a, b) => rank(a.role) - rank(b.role) || a.id.localeCompare(b.id, 'en', { numeric: true }));
   const ids = rows.map((r) => r.id);
-  const [docs, revision, extra, links] = await Promise.all([
+  const [docs, revision, extra, links, replicas] = await Promise.all([
     o.documents ? o.documents(ids) : compileDocuments(store, ids),
     store.revision(),
     o.extra ? o.extra(ids) : Promise.resolve(new Map<string, Record<string, unknown>>()),
     underlayLinks(store),
+    listReplicas(store),
   ]);
   const underlayFrom = new Map<string, UnderlayLink[]>();
   for (const l of links) underlayFrom.set(l.from, [...(underlayFrom.get(l.from) ?? []), l]);
@@ -115,7 +119,7 @@ export async function regionStatus(store: Store, o: RegionStatusOptions): Promis
       };
     }),
   );
-  return { controller: o.controller, store: { engine: store.engine, revision }, hosts };
+  return { controller: o.controller, replicas, store: { engine: store.engine, revision }, hosts };
 }
 
 /** `weft status` as text: one line per host. */
@@ -123,6 +127,7 @@ export function renderStatus(s: RegionStatus): string {
   const c = s.controller;
   const lines = [
     `controller  ${c.up ? 'up' : 'down'}${c.pid ? `, pid ${c.pid}` : ''}${c.address ? `, ${c.address}` : ''}`,
+    ...(s.replicas.length > 1 ? [`replicas    ${s.replicas.map((r) => `${r.id} ${r.alive ? 'alive' : 'gone'} ${r.endpoint}`).join(', ')}`] : []),
     `store       ${s.store.engine}, revision ${s.store.revision}`,
     '',
   ];
