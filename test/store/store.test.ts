@@ -112,4 +112,32 @@ describe(`store writes (${engine})`, () => {
     });
     assert.match(plan, /Bitmap Index Scan on vpcs_name_trgm/, plan);
   });
+
+  test('a commit is announced to the other processes on the store (PostgreSQL NOTIFY), with its revision', { skip: engine === 'postgres' ? false : 'on SQLite one process writes, and onCommit tells it' }, async () => {
+    // Another process's handle on the same database: its own pool and its own listening connection.
+    const url = (await store.db.selectNoFrom(sql<string>`current_database()`.as('d')).executeTakeFirstOrThrow()).d;
+    const base = new URL(process.env.WEFT_TEST_DATABASE!);
+    base.pathname = `/${url}`;
+    const replica = await openStore(base.toString());
+    try {
+      const heard: (number | undefined)[] = [];
+      const stop = replica.onNotice((r) => heard.push(r));
+      // The listening connection announces itself once connected (anything may have been missed before).
+      for (let i = 0; !heard.includes(undefined); i++) {
+        assert.ok(i < 200, 'the listening connection connects');
+        await new Promise((ok) => setTimeout(ok, 25));
+      }
+      const revision = await store.write(async (w) => {
+        w.changed('acct', 'vpc', 'vpc-notified', 'create');
+        return w.revision();
+      });
+      for (let i = 0; !heard.includes(revision); i++) {
+        assert.ok(i < 200, `revision ${revision} announced (heard ${heard.join()})`);
+        await new Promise((ok) => setTimeout(ok, 25));
+      }
+      stop();
+    } finally {
+      await replica.close();
+    }
+  });
 });
