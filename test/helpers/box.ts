@@ -46,12 +46,12 @@ export interface Box {
 /**
  * `gateways`, `lbNodes`: the edge (gateway nodes, LB nodes, their agents and
  * BIRD) only for the tests of the public network and the load balancers; the
- * others run without it, as lighter boxes.
+ * others run without it, as lighter boxes. `extra`: more `weft up` options.
  */
-export async function startBox(hosts = 3, env: Record<string, string> = {}, gateways = 0, lbNodes = 0, dataplane: 'linux' | 'sim' = 'linux'): Promise<Box> {
+export async function startBox(hosts = 3, env: Record<string, string> = {}, gateways = 0, lbNodes = 0, dataplane: 'linux' | 'sim' = 'linux', extra: string[] = []): Promise<Box> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weft-box-'));
   const db = await freshDatabase();
-  const args = ['up', '--detach', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--hosts', String(hosts), '--gateways', String(gateways), '--lb-nodes', String(lbNodes), '--dataplane', dataplane];
+  const args = ['up', '--detach', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--hosts', String(hosts), '--gateways', String(gateways), '--lb-nodes', String(lbNodes), '--dataplane', dataplane, ...extra];
   const r = await run([...args, ...(db ? ['--database', db.url] : [])], env);
   if (r.code !== 0) throw new Error(`weft up failed (${r.code}): ${r.stderr}${r.stdout}`);
   const creds = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as Creds;
