@@ -74,3 +74,9 @@ export function apply(a: HostDocument, delta: DocumentDelta): HostDocument {
   } else list = [...vpcs.values()].sort(byId);
   return { revision: delta.revision, ...delta.head, vpcs: list };
 }
+
+/** The delta as JSON, each context's JSON reused from the diff (which serialised it to compare). */
+export function deltaJson(d: DocumentDelta): string {
+  const { put, ...rest } = d;
+  return `${JSON.stringify(rest).slice(0, -1)},"put":[${put.map(jsonOf).join(',')}]}`;
+}
