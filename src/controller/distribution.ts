@@ -161,7 +161,7 @@ export function createDistribution(
   }
 
   /** The next document that differs from `known`, or undefined after `waitMs`. */
-  async function nextDocument(hostId: string, known: string, waitMs: number, closed: () => boolean) {
+  async function nextDocument(hostId: string, known: string, waitMs: number, closed: () => boolean, whenClosed: Promise<void>) {
     const deadline = Date.now() + waitMs;
     for (;;) {
       // Subscribe before reading so a change between the two is not missed.
@@ -178,7 +178,8 @@ export function createDistribution(
         const left = deadline - Date.now();
         if (left <= 0 || closed()) return undefined;
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([changed, new Promise((ok) => (timer = setTimeout(ok, left)))]);
+        // An agent gone (or the server closing) ends the wait too: no timer outlives its connection.
+        await Promise.race([changed, whenClosed, new Promise((ok) => (timer = setTimeout(ok, left)))]);
         clearTimeout(timer);
       } finally {
         unwatch();
@@ -214,9 +215,12 @@ export function createDistribution(
     if (!(await authorised(hostId, req))) return send(res, 401, { error: 'bad host token' });
     if (what === 'document' && req.method === 'GET') {
       let closed = false;
+      let onClosed!: () => void;
+      const whenClosed = new Promise<void>((ok) => (onClosed = ok));
       polling.set(hostId, (polling.get(hostId) ?? 0) + 1);
       res.on('close', () => {
         closed = true;
+        onClosed();
         polling.set(hostId, (polling.get(hostId) ?? 1) - 1);
         lastPoll.set(hostId, Date.now());
       });
@@ -226,7 +230,7 @@ export function createDistribution(
       const held = url.searchParams.has('revision') ? Number(url.searchParams.get('revision')) : undefined;
       if (held !== undefined && !Number.isSafeInteger(held)) return send(res, 400, { error: '`revision` must be a whole number' });
       if (held !== undefined && known) await resume(hostId, known, held);
-      const next = await nextDocument(hostId, known, wait, () => closed);
+      const next = await nextDocument(hostId, known, wait, () => closed, whenClosed);
       if (!next) return send(res, 204);
       if (closed) return; // not delivered: answered again on the agent's next poll
       const last = delivered.get(hostId);
