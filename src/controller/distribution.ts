@@ -91,6 +91,7 @@ export function createDistribution(
     const doc = await documents.get(hostId);
     if (!doc) {
       given.delete(hostId);
+      delivered.delete(hostId);
       return undefined;
     }
     const prev = given.get(hostId);
