@@ -1,5 +1,5 @@
 /**
- * The agent link bench (`--only distribution`, no root): two controller
+ * The agent link bench (`--only distribution`, no root): three controller
  * replicas in this process on one store (per engine), agents over TLS to
  * both (controller-link.ts), documents seeded straight into the store.
  *
@@ -8,9 +8,12 @@
  *   VPCs on another host; the answer the host's agent gets as a delta
  *   against what it holds, against the whole document it used to get.
  * - Failover: every host's agent long-polling replica A; A closed (its
- *   connections reset, as when its process is killed); the time until every
- *   agent holds a poll open on replica B, and the documents B sent them
- *   meanwhile (0: B resumed what they hold).
+ *   connections reset, as when its process is killed); the time until each
+ *   agent holds a poll open on replica B (median, and until the last), and
+ *   the documents B sent them meanwhile (0: B resumed what they hold). B has
+ *   compiled no document before (cold: the time includes compiling every
+ *   host's document once); then B closed and the agents on to replica C,
+ *   which has compiled them all (warm: reconnect and resume only).
  */
 import { performance } from 'node:perf_hooks';
 import { mkdirSync, copyFileSync, readFileSync } from 'node:fs';
@@ -66,7 +69,10 @@ async function engineRun(engine: Engine, o: { postgresBase: string; hosts: numbe
   mkdirSync(join(dir, 'b'), { recursive: true, mode: 0o700 });
   copyFileSync(join(dir, 'a', 'master.key'), join(dir, 'b', 'master.key'));
   const b: Controller = await start('b');
-  let aOpen = true;
+  mkdirSync(join(dir, 'c'), { recursive: true, mode: 0o700 });
+  copyFileSync(join(dir, 'a', 'master.key'), join(dir, 'c', 'master.key'));
+  const c: Controller = await start('c');
+  const open = new Set([a, b, c]);
   const pollers: ReturnType<typeof poller>[] = [];
   try {
     const hosts = Array.from({ length: o.hosts }, (_, i) => `h${i}`);
@@ -85,7 +91,7 @@ async function engineRun(engine: Engine, o: { postgresBase: string; hosts: numbe
         }
       });
     }
-    const links = new Map(hosts.map((h) => [h, { controller: `${a.agentEndpoint},${b.agentEndpoint}`, ca, hostId: h, token: tokens.get(h)!, linkLog: () => {} } satisfies LinkOptions]));
+    const links = new Map(hosts.map((h) => [h, { controller: `${a.agentEndpoint},${b.agentEndpoint},${c.agentEndpoint}`, ca, hostId: h, token: tokens.get(h)!, linkLog: () => {} } satisfies LinkOptions]));
     for (const h of hosts) pollers.push(poller(links.get(h)!));
     await until('every agent holding its document', () => pollers.every((p) => p.got.length > 0));
     await until('every agent polling A', () => hosts.every((h) => a.agents.distribution.connected(h)));
@@ -105,15 +111,24 @@ async function engineRun(engine: Engine, o: { postgresBase: string; hosts: numbe
     }
     await until('every agent polling A again', () => hosts.every((h) => a.agents.distribution.connected(h)));
 
-    // Failover: A goes; every agent to B, nothing re-sent.
-    const sentBefore = pollers.map((p) => p.got.length);
-    const t0 = performance.now();
-    const closing = a.close();
-    aOpen = false;
-    await until('every agent polling B', () => hosts.every((h) => b.agents.distribution.connected(h)));
-    const failoverMs = performance.now() - t0;
-    await closing;
-    const resent = pollers.reduce((n, p, i) => n + p.got.length - sentBefore[i]!, 0);
+    /** `from` closed; when each agent holds a poll on `to`, and how many documents were sent meanwhile. */
+    async function failover(from: Controller, to: Controller) {
+      const sentBefore = pollers.map((p) => p.got.length);
+      const on = new Map<string, number>();
+      const t0 = performance.now();
+      open.delete(from);
+      const closing = from.close();
+      await until('every agent polling the next replica', () => {
+        for (const h of hosts) if (!on.has(h) && to.agents.distribution.connected(h)) on.set(h, performance.now() - t0);
+        return on.size === hosts.length;
+      });
+      await closing;
+      const times = [...on.values()];
+      return { medianMs: round(median(times)), lastMs: round(Math.max(...times)), resent: pollers.reduce((n, p, i) => n + p.got.length - sentBefore[i]!, 0) };
+    }
+    const cold = await failover(a, b);
+    await c.agents.distribution.documentsFor(hosts);
+    const warm = await failover(b, c);
     const deltaMedian = median(sizes.map((s) => s.delta));
     const wholeMedian = median(sizes.map((s) => s.whole));
     return {
@@ -124,19 +139,18 @@ async function engineRun(engine: Engine, o: { postgresBase: string; hosts: numbe
       deltaBytes: round(deltaMedian),
       wholeBytes: round(wholeMedian),
       ratio: round(wholeMedian / deltaMedian),
-      failoverMs: round(failoverMs),
-      documentsResent: resent,
+      cold,
+      warm,
     };
   } finally {
     await Promise.all(pollers.map((p) => p.stop()));
-    if (aOpen) await a.close();
-    await b.close();
+    for (const x of open) await x.close();
   }
 }
 
 export const distributionBench: BenchModule = {
   name: 'distribution',
-  description: 'agents over TLS to two controller replicas: bytes per one-instance change (delta vs whole document) on a host with many VPCs; failover time with no document re-sent',
+  description: 'agents over TLS to controller replicas: bytes per one-instance change (delta vs whole document) on a host with many VPCs; failover time (cold and warm replica) with no document re-sent',
   async run(o) {
     const results = [];
     for (const engine of o.engines) {
@@ -151,8 +165,14 @@ export const distributionBench: BenchModule = {
       results.push(await engineRun(engine, { postgresBase: o.postgresBase, hosts: o.quick ? 50 : 200, vpcs: o.quick ? 200 : 1000, changes: o.quick ? 3 : 10 }));
     }
     const report = table(
-      ['engine', 'hosts', 'VPCs on the host', 'whole document', 'delta', 'whole / delta', 'failover (all agents on B)', 'documents re-sent'],
-      results.map((r) => [r.engine, String(r.hosts), String(r.vpcsOnHost), fmt(r.wholeBytes, ' B'), fmt(r.deltaBytes, ' B'), `${r.ratio}×`, fmt(r.failoverMs, ' ms'), String(r.documentsResent)]),
+      ['engine', 'hosts', 'VPCs on the host', 'whole document', 'delta', 'whole / delta'],
+      results.map((r) => [r.engine, String(r.hosts), String(r.vpcsOnHost), fmt(r.wholeBytes, ' B'), fmt(r.deltaBytes, ' B'), `${r.ratio}×`]),
+    ) + '\n\n' + table(
+      ['engine', 'failover to', 'median agent', 'last agent', 'documents re-sent'],
+      results.flatMap((r) => [
+        [r.engine, 'B (cold: compiles every document)', fmt(r.cold.medianMs, ' ms'), fmt(r.cold.lastMs, ' ms'), String(r.cold.resent)],
+        [r.engine, 'C (warm)', fmt(r.warm.medianMs, ' ms'), fmt(r.warm.lastMs, ' ms'), String(r.warm.resent)],
+      ]),
     );
     return { report, json: results };
   },
