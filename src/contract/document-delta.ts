@@ -17,6 +17,7 @@
  * against the digest sent beside the delta (compile.ts documentDigest) and
  * asks for the whole document when it differs.
  */
+import { createHash } from 'node:crypto';
 import type { HostDocument, VpcContext } from './host-document.js';
 
 export interface DocumentDelta {
@@ -35,11 +36,17 @@ export interface DocumentDelta {
   order?: string[];
 }
 
-/** Each context's JSON, computed once: compiled documents are not changed afterwards. */
-const json = new WeakMap<VpcContext, string>();
-function jsonOf(v: VpcContext): string {
-  let s = json.get(v);
-  if (s === undefined) json.set(v, (s = JSON.stringify(v)));
+/**
+ * Each context's fingerprint (SHA-256 of its JSON), computed once per
+ * context: compiled documents are not changed afterwards, and the
+ * controller diffs the document it holds for a host against every new one.
+ * A fingerprint rather than the JSON itself, so the documents a controller
+ * caches for 100,000 hosts do not carry a second copy of themselves.
+ */
+const fingerprints = new WeakMap<VpcContext, string>();
+function fingerprint(v: VpcContext): string {
+  let s = fingerprints.get(v);
+  if (s === undefined) fingerprints.set(v, (s = createHash('sha256').update(JSON.stringify(v)).digest('base64')));
   return s;
 }
 
@@ -52,7 +59,7 @@ export function diff(a: HostDocument, b: HostDocument): DocumentDelta {
   const before = new Map(a.vpcs.map((v) => [v.vpcId, v]));
   const put = vpcs.filter((v) => {
     const old = before.get(v.vpcId);
-    return !old || (old !== v && jsonOf(old) !== jsonOf(v));
+    return !old || (old !== v && fingerprint(old) !== fingerprint(v));
   });
   const after = new Set(vpcs.map((v) => v.vpcId));
   const removed = a.vpcs.filter((v) => !after.has(v.vpcId)).map((v) => v.vpcId);
@@ -75,8 +82,5 @@ export function apply(a: HostDocument, delta: DocumentDelta): HostDocument {
   return { revision: delta.revision, ...delta.head, vpcs: list };
 }
 
-/** The delta as JSON, each context's JSON reused from the diff (which serialised it to compare). */
-export function deltaJson(d: DocumentDelta): string {
-  const { put, ...rest } = d;
-  return `${JSON.stringify(rest).slice(0, -1)},"put":[${put.map(jsonOf).join(',')}]}`;
-}
+/** The delta as JSON (the wire format: docs/distribution.md). */
+export const deltaJson = (d: DocumentDelta): string => JSON.stringify(d);
