@@ -111,10 +111,10 @@ async function call(o: LinkOptions, method: string, path: string, body?: unknown
         const why = e instanceof Error ? e.message : String(e);
         (o.linkLog ?? defaultLog(o.hostId))(`controller ${ep.label} failed (${why}); using ${c.endpoints[c.index]!.label}`);
       }
-      await pause(100 + Math.random() * 200);
+      // Jittered, so that the agents of a replica that died do not all reach the next one in the same millisecond.
+      if (attempt + 1 < c.endpoints.length) await pause(100 + Math.random() * 200);
     }
   }
-  if (last instanceof Unavailable) throw last;
   throw last instanceof Error ? last : new Error(String(last));
 }
 
