@@ -167,9 +167,12 @@ describe(`a whole agent across a replica failover (${engineName()})`, () => {
         return doc && (await appliedRevision(a, 'h3')) === doc.revision && doc;
       });
       const applies = agent.loop.counts.applies;
+      // A write that does not touch h3: B compiles h3's document at a later revision than A did.
+      await registerHost(b.store, { id: 'h8', zone: 'local-1', underlay: '100.64.0.98' });
+      assert.notEqual((await b.agents.distribution.compile('h3'))!.revision, first.revision);
       await r.closeA();
-      await until('the agent polling B', async () => b.agents.distribution.connected('h3'));
-      assert.equal((await b.agents.distribution.compile('h3'))!.revision, first.revision, "B resumed the agent's document at its revision");
+      // Its poll reaches B, which resumes the document at the agent's revision (B compiled it at a later one).
+      await until("B resuming the agent's document at its revision", async () => (await b.agents.distribution.compile('h3'))!.revision === first.revision);
       await b.store.write((w) => rows.instance(w, 'ins-b3-2', 'vpc-b3000000', 'subnet-b3000000', '10.0.1.6', 'h3', []));
       const changed = await until('the change compiled on B', async () => {
         const doc = (await b.agents.distribution.documentsFor(['h3']))[0];
