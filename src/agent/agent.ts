@@ -5,7 +5,9 @@
  * status reports that are sent again until the controller takes them. It
  * keeps no state of its own on disk: a restarted agent fetches the whole
  * document and the driver adopts what the kernel has (its first apply reads
- * everything).
+ * everything). While it runs it holds its document, so a controller replica
+ * it fails over to resumes it and sends changes as deltas
+ * (controller-link.ts).
  */
 import type { HostDocument } from '../contract/host-document.js';
 import type { LimitUsage } from '../contract/limit-usage.js';
@@ -90,7 +92,7 @@ export function runAgent(o: AgentOptions) {
     let backoff = 250;
     while (!stopped) {
       try {
-        const next = await fetchDocument(o, digest);
+        const next = await fetchDocument(o, digest, 25, doc ? { document: doc, digest } : null);
         backoff = 250;
         if (next) {
           doc = next.document;

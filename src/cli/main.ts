@@ -65,6 +65,21 @@ const program = new Command('weft')
         .join('\n'),
   );
 
+interface ServerOptions {
+  dataDir: string;
+  listen: string;
+  database?: string;
+  region: string;
+  zones: number;
+  publicPools: string[];
+  rateLimit: number;
+  bodyLimit: number;
+  agentListen?: string;
+  agentTlsCert?: string;
+  agentTlsKey?: string;
+  name?: string;
+}
+
 program
   .command('server')
   .description('run the controller in the foreground')
@@ -76,15 +91,18 @@ program
   .option('--public-pools <cidrs>', 'public address pools of the region, comma-separated (EIPs come from them)', publicPools, [...DEFAULT_PUBLIC_POOLS])
   .option('--rate-limit <n>', 'API requests per second per account (0: unlimited)', wholeNumber(0), 1000)
   .option('--body-limit <bytes>', 'largest request body accepted', wholeNumber(1), 10 << 20)
-  .option('--agent-listen <host:port>', 'also serve host agents over TCP (they always can over DATA_DIR/agents.sock)')
+  .option('--agent-listen <host:port>', 'also serve host agents over TLS (they always can over DATA_DIR/agents.sock)')
+  .option('--agent-tls-cert <file>', 'PEM certificate of --agent-listen (default DATA_DIR/agent-tls/cert.pem, made with its CA on first start)')
+  .option('--agent-tls-key <file>', 'PEM key of --agent-tls-cert')
   .option('--name <id>', "this replica's ID among the controllers sharing the database (default: made on first start, kept in DATA_DIR/replica-id)")
-  .action(async (o: { dataDir: string; listen: string; database?: string; region: string; zones: number; publicPools: string[]; rateLimit: number; bodyLimit: number; agentListen?: string; name?: string }) => {
+  .action(async (o: ServerOptions) => {
     const c = await startController({ ...o, replicaName: o.name });
     console.log(`weft controller serving region ${c.region.name} (${c.region.zones.map((z) => z.name).join(', ')})`);
     console.log(`  public pools ${c.region.publicPools.map(formatCidr).join(', ')}`);
     console.log(`  endpoint     http://${c.endpoint}`);
     console.log(`  store        ${c.store.engine === 'sqlite' ? sqlitePath(o.dataDir) : 'postgres'}`);
     console.log(`  credentials  ${c.credentialsFile}`);
+    if (c.agentEndpoint) console.log(`  agents       ${c.agentEndpoint} (TLS${c.agentCa ? `, CA ${c.agentCa}` : ''})`);
     console.log(`  try          weft vpc DescribeVpcs --data-dir ${o.dataDir}`);
     const stop = async () => {
       await c.close();

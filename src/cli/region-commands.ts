@@ -84,7 +84,9 @@ export function addRegionCommands(program: Command) {
     .requiredOption('--data-dir <dir>')
     .requiredOption('--host-id <id>')
     .option('--dataplane <linux|sim>')
-    .action(async (o: { dataDir: string; hostId: string; dataplane?: string }) => {
+    .option('--controller <endpoints>', 'controller replicas, comma-separated: HOST:PORT (TLS), unix:/path or http://HOST:PORT (default: the data dir\'s socket)')
+    .option('--ca <file>', 'PEM CA that signs the controllers\' TLS certificates (a controller\'s DATA_DIR/agent-tls/ca.pem)')
+    .action(async (o: { dataDir: string; hostId: string; dataplane?: string; controller?: string; ca?: string }) => {
       const layout = readLayout(o.dataDir);
       if (!layout || ![...layout.hosts, ...(layout.gateways ?? []), ...(layout.lbNodes ?? [])].some((h) => h.id === o.hostId))
         throw new Error(`no host or gateway ${o.hostId} in ${paths(o.dataDir).layout}; run weft up first`);
@@ -93,7 +95,12 @@ export function addRegionCommands(program: Command) {
       const driver: Driver = linux ? new LinuxDriver({ prefix: layout.prefix, hostName: o.hostId }) : new SimDriver(paths(o.dataDir).simState(o.hostId));
       const pidFile = join(o.dataDir, 'agents', `${o.hostId}.pid`);
       writeFileSync(pidFile, String(process.pid));
-      const link = { controller: `unix:${paths(o.dataDir).socket}`, hostId: o.hostId, token: readToken(o.dataDir, o.hostId) };
+      const link = {
+        controller: o.controller ?? `unix:${paths(o.dataDir).socket}`,
+        hostId: o.hostId,
+        token: readToken(o.dataDir, o.hostId),
+        ...(o.ca ? { ca: readFileSync(o.ca) } : {}),
+      };
       const agentLog = logger('agent', { host: o.hostId });
       const say = (m: string) => agentLog.info(m);
       const agent = runAgent({

@@ -1,19 +1,24 @@
 /**
  * What the controller runs for the data plane: the distribution endpoint on
- * the data dir's Unix socket (and optionally TCP) and the scheduler. The
+ * the data dir's Unix socket (and optionally TLS over TCP) and the scheduler. The
  * distribution itself (its document cache) is the controller's, shared with
  * the API's packet tracer; the controller closes it.
  */
 import { existsSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import { tokenHash, type Distribution } from './distribution.js';
 import { startScheduler } from './scheduler.js';
 import { splitHostPort } from './listen.js';
 
-export async function startAgentsEndpoint(store: Store, dist: Distribution, o: { socket: string; listen?: string }) {
-  const servers: Server[] = [];
+/** `listen`: also serve agents over TLS on HOST:PORT, with `tls` (PEM: agent-tls.ts). */
+export async function startAgentsEndpoint(store: Store, dist: Distribution, o: { socket: string; listen?: string; tls?: { cert: string | Buffer; key: string | Buffer } }) {
+  const servers: (Server | HttpsServer)[] = [];
+  /** HOST:PORT agents reach over TLS (the port chosen when `listen` asked for 0). */
+  let address: string | undefined;
   if (existsSync(o.socket)) rmSync(o.socket); // left by a controller that did not stop cleanly
   const unix = dist.serve();
   // A change that spans many hosts answers all their long-polls at once; agents that then reconnect together overflow the default backlog (511).
@@ -21,14 +26,18 @@ export async function startAgentsEndpoint(store: Store, dist: Distribution, o: {
   servers.push(unix);
   if (o.listen) {
     const [host, port] = splitHostPort(o.listen);
-    const tcp = dist.serve();
-    await new Promise<void>((ok, fail) => tcp.once('error', fail).listen(port, host, ok));
+    if (!o.tls) throw new Error('agents over TCP need a TLS certificate (agent-tls.ts)');
+    const tcp = dist.serve(o.tls);
+    await new Promise<void>((ok, fail) => tcp.once('error', fail).listen({ port, host, backlog: 4096 }, ok));
     servers.push(tcp);
+    const a = tcp.address() as AddressInfo;
+    address = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
   const scheduler = startScheduler(store);
   return {
     distribution: dist,
     scheduler,
+    address,
     async close() {
       scheduler.stop();
       await Promise.all(

@@ -16,6 +16,7 @@ import { makeRegion } from '../core/region.js';
 import { openStore } from '../store/store.js';
 import { recordStoreLocation, storeLocation } from './store-location.js';
 import { startAgentsEndpoint } from './agents-endpoint.js';
+import { agentTlsDir, ensureAgentTls } from './agent-tls.js';
 import { createDistribution } from './distribution.js';
 import { splitHostPort } from './listen.js';
 import { createTaskRunner } from './task-runner.js';
@@ -37,10 +38,17 @@ export interface ControllerOptions {
   rateLimit?: number;
   /** Largest request body accepted, in bytes (default 10 MiB, Tencent's limit for TC3-signed POST). */
   bodyLimit?: number;
-  /** host:port to serve agents over TCP, besides the data dir's Unix socket. */
+  /** host:port to serve agents over TLS, besides the data dir's Unix socket. */
   agentListen?: string;
   /** This replica's ID (default: the one kept in the data dir, made on first start; replicas.ts). */
   replicaName?: string;
+  /**
+   * The TLS certificate and key (PEM files) of `agentListen`; default
+   * DATA_DIR/agent-tls/{cert,key}.pem, made on first start, with the CA
+   * agents verify it by in DATA_DIR/agent-tls/ca.pem (agent-tls.ts).
+   */
+  agentTlsCert?: string;
+  agentTlsKey?: string;
 }
 
 /** Where agents on this machine reach the controller. */
@@ -55,11 +63,22 @@ export interface CredentialsFile {
   Region: string;
 }
 
+/** The agent endpoint's certificate: the one given, or this data dir's (made on first start). */
+function agentTls(dataDir: string, o: ControllerOptions): { cert: string; key: string; ca?: string } {
+  if (o.agentTlsCert || o.agentTlsKey) {
+    if (!o.agentTlsCert || !o.agentTlsKey) throw new Error('--agent-tls-cert and --agent-tls-key go together');
+    return { cert: o.agentTlsCert, key: o.agentTlsKey };
+  }
+  return ensureAgentTls(agentTlsDir(dataDir), [splitHostPort(o.agentListen!)[0]]);
+}
+
 export async function startController(o: ControllerOptions) {
   // First, so a bad region setting (a public pool) is refused before anything is opened.
   const region = makeRegion(o.region ?? 'local', o.zones ?? 2, o.publicPools);
   const dataDir = resolve(o.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Before anything listens: a missing key file or openssl fails the start cleanly.
+  const tls = o.agentListen ? agentTls(dataDir, o) : undefined;
   const key = loadMasterKey(dataDir);
   const store = await openStore(storeLocation(dataDir, o.database));
   recordStoreLocation(dataDir, o.database);
@@ -109,10 +128,14 @@ export async function startController(o: ControllerOptions) {
   const creds: CredentialsFile = { ...known, Endpoint: endpoint, Region: region.name };
   writeFileSync(credFile, JSON.stringify(creds, null, 2) + '\n', { mode: 0o600 });
   chmodSync(credFile, 0o600); // `mode` applies only when the file is created
-  const agents = await startAgentsEndpoint(store, distribution, { socket: agentsSocket(dataDir), listen: o.agentListen });
+  const agents = await startAgentsEndpoint(store, distribution, {
+    socket: agentsSocket(dataDir),
+    listen: o.agentListen,
+    ...(tls ? { tls: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
+  });
   // Alive among the replicas once it serves; each beat of its lease adopts the tasks of replicas gone (task-runner.ts),
   // the first at once: those this replica's earlier process left.
-  const replicas = await joinReplicas(store, { id: replica, endpoint, ...(o.agentListen ? { agentEndpoint: o.agentListen } : {}) }, { onBeat: async () => void (await tasks.adopt()) });
+  const replicas = await joinReplicas(store, { id: replica, endpoint, ...(agents.address ? { agentEndpoint: agents.address } : {}) }, { onBeat: async () => void (await tasks.adopt()) });
   await replicas.beat();
 
   return {
@@ -123,6 +146,9 @@ export async function startController(o: ControllerOptions) {
     key,
     region,
     agents,
+    /** Where agents reach this controller over TLS (HOST:PORT), and the CA file that signs its certificate (when made here). */
+    agentEndpoint: agents.address,
+    agentCa: tls?.ca,
     /** The controller's metrics; `metrics.recordDriftRepairs(host, n)` is for the reconciliation. */
     metrics,
     replica,

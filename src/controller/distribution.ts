@@ -23,14 +23,21 @@
  *
  * Served on a Unix socket in the data dir by default, so the region in a box
  * needs no address in the machine's namespace; `--agent-listen HOST:PORT`
- * serves it over TCP for agents on other machines.
+ * serves it over TLS for agents on other machines (agent-tls.ts).
+ *
+ * Agents that send the revision they hold with its digest (`revision=`)
+ * resume on a replica that has the same content without being sent it
+ * again, and are answered with deltas against what they hold when this
+ * process knows it (contract/document-delta.ts; docs/distribution.md).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { HostDocument } from '../contract/host-document.js';
 import type { Store } from '../store/store.js';
 import type { LimitReport } from '../contract/limit-usage.js';
-import { createDocumentCache, type CachedDocument } from './document-cache.js';
+import { createDocumentCache, revised, type CachedDocument } from './document-cache.js';
+import { deltaJson, diff } from '../contract/document-delta.js';
 import { createLimitCoordinator } from './limit-coordinator.js';
 import { receiveFlows } from './gateway-flows.js';
 import { receiveHealth } from './lb-health.js';
@@ -68,8 +75,12 @@ export function createDistribution(
    * content last changed, which is what the agent applied.
    */
   const given = new Map<string, CachedDocument>();
-  /** The revision of the document each host's agent was last answered with, by this process. */
-  const sent = new Map<string, number>();
+  /**
+   * The document each host's agent was last answered with by this process,
+   * or that it said it holds when it resumed here: what a delta is made
+   * against when its poll names its digest.
+   */
+  const delivered = new Map<string, CachedDocument>();
   /** Documents given out before the current one, per host (revision → digest), to check the reports of agents still catching up. */
   const earlier = new Map<string, Map<number, string>>();
   /** Long polls open per host, and when the last one ended: whether its agent is connected (`weft status`). */
@@ -80,19 +91,48 @@ export function createDistribution(
     const doc = await documents.get(hostId);
     if (!doc) {
       given.delete(hostId);
+      delivered.delete(hostId);
       return undefined;
     }
     const prev = given.get(hostId);
     // Same content: keep its revision. Older than what was given (a compile that raced a commit): keep the newer.
     if (prev && (prev.digest === doc.digest || prev.document.revision > doc.document.revision)) return prev;
-    if (prev) {
-      const e = earlier.get(hostId) ?? new Map<number, string>();
-      e.set(prev.document.revision, prev.digest);
-      if (e.size > 16) e.delete(e.keys().next().value!);
-      earlier.set(hostId, e);
-    }
+    if (prev) remember(hostId, prev);
     given.set(hostId, doc);
     return doc;
+  }
+
+  /** Keeps a document given out before the current one, to judge the reports of agents still applying it. */
+  function remember(hostId: string, prev: CachedDocument) {
+    const e = earlier.get(hostId) ?? new Map<number, string>();
+    e.set(prev.document.revision, prev.digest);
+    if (e.size > 16) e.delete(e.keys().next().value!);
+    earlier.set(hostId, e);
+  }
+
+  /**
+   * An agent polling with the digest and revision of the document it holds
+   * (after its controller died, or this one restarted): when that is this
+   * replica's current content, the agent's revision becomes the revision of
+   * the document given out — the content has not changed since, and reports
+   * of that revision then count and the tracer compares with it — and
+   * nothing is sent. A revision this store has not reached is not vouched
+   * for: that agent is answered (with a delta of nothing) as before.
+   */
+  async function resume(hostId: string, known: string, revision: number) {
+    const doc = await current(hostId);
+    if (!doc || doc.digest !== known) return;
+    if (doc.document.revision !== revision) {
+      if (revision > (await store.revision())) return;
+      // Another poll may have moved the document on while the store answered.
+      if (given.get(hostId) !== doc) return;
+      remember(hostId, doc);
+      const adopted = revised(doc, revision);
+      given.set(hostId, adopted);
+      delivered.set(hostId, adopted);
+      return;
+    }
+    delivered.set(hostId, doc);
   }
 
   async function compile(hostId: string): Promise<HostDocument | undefined> {
@@ -122,7 +162,7 @@ export function createDistribution(
   }
 
   /** The next document that differs from `known`, or undefined after `waitMs`. */
-  async function nextDocument(hostId: string, known: string, waitMs: number, closed: () => boolean) {
+  async function nextDocument(hostId: string, known: string, waitMs: number, closed: () => boolean, whenClosed: Promise<void>) {
     const deadline = Date.now() + waitMs;
     for (;;) {
       // Subscribe before reading so a change between the two is not missed.
@@ -132,13 +172,15 @@ export function createDistribution(
       try {
         const doc = await current(hostId);
         if (!doc) return undefined;
-        // Also answered once per document when the agent holds its content already (it got it before this
-        // controller started): it re-applies a no-op and reports this revision, the one the tracer compares with.
-        if (doc.digest !== known || sent.get(hostId) !== doc.document.revision) return doc;
+        // Also answered once per document when the agent holds its content already but at another revision
+        // (it got it before this controller started and did not resume): it re-applies a no-op and reports
+        // this revision, the one the tracer compares with.
+        if (doc.digest !== known || delivered.get(hostId)?.document.revision !== doc.document.revision) return doc;
         const left = deadline - Date.now();
         if (left <= 0 || closed()) return undefined;
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([changed, new Promise((ok) => (timer = setTimeout(ok, left)))]);
+        // An agent gone (or the server closing) ends the wait too: no timer outlives its connection.
+        await Promise.race([changed, whenClosed, new Promise((ok) => (timer = setTimeout(ok, left)))]);
         clearTimeout(timer);
       } finally {
         unwatch();
@@ -174,18 +216,30 @@ export function createDistribution(
     if (!(await authorised(hostId, req))) return send(res, 401, { error: 'bad host token' });
     if (what === 'document' && req.method === 'GET') {
       let closed = false;
+      let onClosed!: () => void;
+      const whenClosed = new Promise<void>((ok) => (onClosed = ok));
       polling.set(hostId, (polling.get(hostId) ?? 0) + 1);
       res.on('close', () => {
         closed = true;
+        onClosed();
         polling.set(hostId, (polling.get(hostId) ?? 1) - 1);
         lastPoll.set(hostId, Date.now());
       });
       const wait = Math.min(Number(url.searchParams.get('wait') ?? 25), 60) * 1000;
-      const next = await nextDocument(hostId, url.searchParams.get('known') ?? '', wait, () => closed);
+      const known = url.searchParams.get('known') ?? '';
+      // Agents that say which revision they hold take deltas and resume (docs/distribution.md).
+      const held = url.searchParams.has('revision') ? Number(url.searchParams.get('revision')) : undefined;
+      if (held !== undefined && !Number.isSafeInteger(held)) return send(res, 400, { error: '`revision` must be a whole number' });
+      if (held !== undefined && known) await resume(hostId, known, held);
+      const next = await nextDocument(hostId, known, wait, () => closed, whenClosed);
       if (!next) return send(res, 204);
       if (closed) return; // not delivered: answered again on the agent's next poll
-      sent.set(hostId, next.document.revision);
-      return sendText(res, 200, next.body);
+      const last = delivered.get(hostId);
+      const base = held === undefined || !known ? undefined : known === next.digest ? next : last?.digest === known ? last : undefined;
+      delivered.set(hostId, next);
+      if (!base) return sendText(res, 200, next.body);
+      const delta = deltaJson(diff(base.document, next.document));
+      return sendText(res, 200, `{"delta":${delta},"base":"${base.digest}","digest":"${next.digest}","requestIds":${JSON.stringify(next.requestIds)}}`);
     }
     if (what === 'limits' && req.method === 'POST') {
       try {
@@ -220,14 +274,19 @@ export function createDistribution(
     return send(res, 405, { error: 'method not allowed' });
   }
 
-  function serve(): Server {
-    return createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        handle(req, res, body).catch((e: unknown) => send(res, 500, { error: String(e) }));
-      });
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      handle(req, res, body).catch((e: unknown) => send(res, 500, { error: String(e) }));
     });
+  };
+
+  /** The endpoint as plain HTTP (the data dir's Unix socket), or over TLS with `tls` (agents on other machines: agent-tls.ts). */
+  function serve(): Server;
+  function serve(tls: { cert: string | Buffer; key: string | Buffer }): HttpsServer;
+  function serve(tls?: { cert: string | Buffer; key: string | Buffer }): Server | HttpsServer {
+    return tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, onRequest) : createServer(onRequest);
   }
 
   /** How many agents are connected now (metrics). */

@@ -77,6 +77,20 @@ interface Entry extends CachedDocument {
   deps: Dependencies;
 }
 
+/** A compiled document with its endpoint answer. */
+function cachedDocument(document: HostDocument, requestIds: string[]): CachedDocument {
+  const { json, digest } = serialiseDocument(document);
+  const tail = `,"digest":"${digest}","requestIds":${JSON.stringify(requestIds)}}`;
+  return { document, digest, body: [Buffer.from('{"document":'), ...json, Buffer.from(tail)], requestIds };
+}
+
+/**
+ * The same content under another revision: the one an agent resuming on
+ * this replica holds it at (distribution.ts), given out so that its reports
+ * of that revision count. The digest does not cover the revision.
+ */
+export const revised = (doc: CachedDocument, revision: number): CachedDocument => cachedDocument({ ...doc.document, revision }, []);
+
 type IndexName = keyof Dependencies;
 const INDEXES: IndexName[] = ['vpcs', 'subnets', 'groups', 'remoteHosts', 'routeTables'];
 const INSTANCE_BATCH = 500;
@@ -339,9 +353,7 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
     stats.compiles++;
     for (const i of loaded.span.instances) instanceVpc.set(i.id, i.vpc_id);
     const document = compileHost(loaded.span, loaded.shared);
-    const { json, digest } = serialiseDocument(document);
-    const tail = `,"digest":"${digest}","requestIds":${JSON.stringify(requestIds)}}`;
-    const entry: Entry = { document, digest, body: [Buffer.from('{"document":'), ...json, Buffer.from(tail)], requestIds, deps: dependenciesOf(document) };
+    const entry: Entry = { ...cachedDocument(document, requestIds), deps: dependenciesOf(document) };
     if ((epochs.get(hostId) ?? 0) === epoch && !cache.has(hostId)) {
       cache.set(hostId, entry);
       link(hostId, entry.deps);

@@ -12,6 +12,8 @@ import { startController } from '../controller/controller.js';
 import { loadMasterKey } from '../accounts/secrets.js';
 import { makeRegion } from '../core/region.js';
 import { openStore } from '../store/store.js';
+import { agentTlsDir, ensureAgentTls } from '../controller/agent-tls.js';
+import { splitHostPort } from '../controller/listen.js';
 import { planReplicas, readRun, startReplica, type ReplicaProcess } from './controllers.js';
 import { checkTools, EDGE_TOOLS, missingTools } from '../dataplane/linux/preflight.js';
 import { destroyRegion, ensureFabric, ensureHost, hostCpu, listNamespaces } from '../dataplane/linux/fabric.js';
@@ -131,7 +133,7 @@ async function start(o: UpOptions, unlock: () => void) {
   for (const h of nodes) {
     writeToken(o.dataDir, h.id, await registerHost(c.store, h));
     const log = createWriteStream(join(p.logs, `agent-${h.id}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [MAIN, 'agent', '--data-dir', o.dataDir, '--host-id', h.id, '--dataplane', o.dataplane], {
+    const child = spawn(process.execPath, [MAIN, 'agent', '--data-dir', o.dataDir, '--host-id', h.id, '--dataplane', o.dataplane, ...c.agentArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.pipe(log);
@@ -179,18 +181,21 @@ async function startControllers(o: UpOptions) {
   const n = o.controllers ?? 1;
   if (n <= 1) {
     const c = await startController({ dataDir: o.dataDir, listen: o.listen, database: o.database, rateLimit: o.rateLimit });
-    return { ...c, replicas: undefined };
+    return { ...c, replicas: undefined, agentArgs: [] as string[] };
   }
   if (!o.database || !/^postgres(ql)?:\/\//.test(o.database))
     throw new Error(`--controllers ${n} needs --database postgres://…: replicas share one PostgreSQL (SQLite serves one process)`);
   const store = await openStore(o.database);
   try {
     const key = loadMasterKey(o.dataDir).toString('base64');
+    // One CA for the region: each replica serves agents with a certificate it signed, which every agent checks.
+    const tls = ensureAgentTls(agentTlsDir(o.dataDir), [splitHostPort(o.listen)[0]]);
+    const serverArgs = ['--database', o.database, '--rate-limit', String(o.rateLimit ?? 1000), '--agent-tls-cert', tls.cert, '--agent-tls-key', tls.key];
     const replicas: ReplicaProcess[] = [];
     const stopStarted = () => Promise.all(replicas.map((r) => stopProcess(r.pid)));
     try {
       // One after the other: the first creates the admin, the others join it.
-      for (const r of await planReplicas(o.dataDir, n, o.listen, ['--database', o.database, '--rate-limit', String(o.rateLimit ?? 1000)])) replicas.push(await startReplica(store, o.dataDir, r, key));
+      for (const r of await planReplicas(o.dataDir, n, o.listen, serverArgs)) replicas.push(await startReplica(store, o.dataDir, r, key));
     } catch (e) {
       await stopStarted();
       throw e;
@@ -204,6 +209,8 @@ async function startControllers(o: UpOptions) {
       endpoint: replicas[0]!.endpoint,
       credentialsFile,
       replicas,
+      /** How agents reach the replicas: each one's TLS endpoint, in order, and the CA to check them by. */
+      agentArgs: ['--controller', replicas.map((r) => r.agentEndpoint).join(','), '--ca', tls.ca],
       async close() {
         // Each from the run file: `weft node recover` may have started one again since.
         await Promise.all((readRun(o.dataDir)?.controllers ?? replicas).map((r) => stopProcess(r.pid)));
