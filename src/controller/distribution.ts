@@ -15,7 +15,7 @@
  * Documents come from document-cache.ts: compiled once, kept until a commit
  * touches something they hold, so only the hosts a change spans are woken and
  * recompiled (commits of other replicas arrive through the change log, read
- * every 2 s). A recompile that yields the same content keeps the document
+ * when PostgreSQL announces them and every 2 s besides). A recompile that yields the same content keeps the document
  * already given out, revision included: the revision a host's agent reports
  * then says whether it holds the current content (the tracer's PendingHostSet
  * relies on it). The packet tracer reads the same documents (`documentsFor`,
