@@ -36,11 +36,12 @@ import { simBench, simRoutesBench } from './sim.js';
 import { reconcileBench } from './reconcile.js';
 import { consoleBench } from './console.js';
 import { distributionBench } from './distribution.js';
+import { replicasBench } from './replicas.js';
 import type { BenchModule, BenchOptions, Engine } from './lib/module.js';
 import { topProcesses } from './lib/proc.js';
 import { cleanupAll, postgresReachable, ROOT, useWeft, WEFT } from './lib/server.js';
 
-const MODULES: BenchModule[] = [apiBench, dataplaneBench, routingBench, publicBench, limitsBench, lbBench, simBench, simRoutesBench, maglevBench, reconcileBench, flowLogsBenchModule, consoleBench, distributionBench];
+const MODULES: BenchModule[] = [apiBench, dataplaneBench, routingBench, publicBench, limitsBench, lbBench, simBench, simRoutesBench, maglevBench, reconcileBench, flowLogsBenchModule, consoleBench, distributionBench, replicasBench];
 
 const { values: a } = parseArgs({
   options: {
