@@ -1,7 +1,8 @@
 /** Helpers every resource module shares: quotas, paging, tags, time format. */
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../store/schema.js';
-import type { Write } from '../store/store.js';
+import type { Engine, Write } from '../store/store.js';
+import type { NAME_SEARCH_TABLES } from '../store/migrations.js';
 import { ApiError } from './errors.js';
 import { arr, filterValues, obj, opt, str, type Filter } from './params.js';
 
@@ -88,10 +89,23 @@ export function checkIds(ids: readonly string[] | undefined, pattern: RegExp, pa
   });
 }
 
-/** Case-insensitive substring match, the "fuzzy" name filters of Describe actions. Same SQL on both engines. */
-export function nameContains(column: string, text: string) {
+/**
+ * Case-insensitive substring match, the "fuzzy" name filters of Describe
+ * actions: `lower(name) like '%…%'`, which PostgreSQL's trigram index serves;
+ * on SQLite, given `search`, through the table's FTS5 trigram index.
+ */
+export function nameContains(column: string, text: string, search?: NameSearch) {
+  // SQLite's trigram index serves LIKE without an ESCAPE clause only: text with a wildcard character scans.
+  if (search?.engine === 'sqlite' && text.length >= 3 && !/[\\%_]/.test(text))
+    return sql<boolean>`${sql.ref(`${search.table}.rowid`)} in (select rowid from ${sql.table(`${search.table}_name_fts`)} where name like ${`%${text}%`})`;
   const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`).toLowerCase()}%`;
   return sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
+}
+
+/** Where a name filter can use an index of its table's names (migrations.ts: pg_trgm on PostgreSQL, FTS5 on SQLite). */
+export interface NameSearch {
+  engine: Engine;
+  table: (typeof NAME_SEARCH_TABLES)[number];
 }
 
 /**

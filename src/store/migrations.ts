@@ -796,6 +796,32 @@ const replicas: Migration = {
   },
 };
 
+/**
+ * Name filters on SQLite: an FTS5 table with the trigram tokenizer per table
+ * whose names are searched (SQLite's answer to PostgreSQL's pg_trgm, above),
+ * kept by triggers. A substring pattern of 3 characters or more is then found
+ * through the index (api/common.ts nameContains) instead of a scan of every
+ * row. External content: the index holds trigrams, the table the names, tied
+ * by rowid — a VACUUM (which may renumber rowids) must be followed by
+ * `insert into <t>_name_fts(<t>_name_fts) values('rebuild')`.
+ */
+export const NAME_SEARCH_TABLES = ['vpcs', 'subnets', 'security_groups', 'instances'] as const;
+const nameSearchSqlite: Migration = {
+  async up(db: Kysely<any>) {
+    if (db.getExecutor().adapter instanceof PostgresAdapter) return;
+    for (const t of NAME_SEARCH_TABLES) {
+      const fts = `${t}_name_fts`;
+      await sql.raw(`create virtual table ${fts} using fts5(name, content='${t}', content_rowid='rowid', tokenize='trigram')`).execute(db);
+      await sql.raw(`create trigger ${fts}_insert after insert on ${t} begin insert into ${fts}(rowid, name) values (new.rowid, new.name); end`).execute(db);
+      await sql.raw(`create trigger ${fts}_delete after delete on ${t} begin insert into ${fts}(${fts}, rowid, name) values ('delete', old.rowid, old.name); end`).execute(db);
+      await sql
+        .raw(`create trigger ${fts}_update after update of name on ${t} begin insert into ${fts}(${fts}, rowid, name) values ('delete', old.rowid, old.name); insert into ${fts}(rowid, name) values (new.rowid, new.name); end`)
+        .execute(db);
+      await sql.raw(`insert into ${fts}(${fts}) values ('rebuild')`).execute(db);
+    }
+  },
+};
+
 const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-hosts': hosts,
@@ -816,6 +842,7 @@ const migrations: Record<string, Migration> = {
   '0017-request-ids': requestIds,
   '0018-net-detect-sources': netDetectSources,
   '0019-replicas': replicas,
+  '0020-name-search-sqlite': nameSearchSqlite,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -101,7 +101,7 @@ describe(`store writes (${engine})`, () => {
     assert.equal(await store.revision(), start + 4);
   });
 
-  test('name filters can use a trigram index on PostgreSQL', { skip: engine !== 'postgres' && 'SQLite has no index for a substring LIKE: name filters scan there' }, async () => {
+  test('name filters can use a trigram index on PostgreSQL', { skip: engine !== 'postgres' && 'the SQLite test below checks its FTS5 index' }, async () => {
     const indexes = await sql<{ indexname: string }>`select indexname from pg_indexes where indexname like '%_name_trgm' order by indexname`.execute(store.db);
     assert.deepEqual(indexes.rows.map((r) => r.indexname), ['instances_name_trgm', 'security_groups_name_trgm', 'subnets_name_trgm', 'vpcs_name_trgm']);
     // The filter's own SQL (nameContains) is what the index must serve; without a seq scan to fall back on, the plan shows it.
@@ -111,6 +111,26 @@ describe(`store writes (${engine})`, () => {
       return (await sql.raw<{ 'QUERY PLAN': string }>(`explain ${q.sql.replace(/\$1/, "'%prod-web%'")}`).execute(tx)).rows.map((r) => r['QUERY PLAN']).join('\n');
     });
     assert.match(plan, /Bitmap Index Scan on vpcs_name_trgm/, plan);
+  });
+
+  test('name filters use an FTS5 trigram index on SQLite, and find what the scan finds', { skip: engine === 'sqlite' ? false : 'the PostgreSQL test above checks its trigram index' }, async () => {
+    const search = { engine: 'sqlite' as const, table: 'vpcs' as const };
+    const names = ['Prod-Web-1', 'prod-web-22', 'PROD-db', 'staging_web', '50%-off', 'web', 'Ünïcode-wéb', 'a\\b-web'];
+    await store.write(async (w) => {
+      for (const [i, name] of names.entries())
+        await w.tx.insertInto('vpcs').values({ id: `vpc-fts${String(i).padStart(5, '0')}`, account: 'fts', name, cidr: '10.0.0.0/16', is_default: 0, enable_multicast: 0, dns_servers: '[]', domain_name: '', created_at: w.now, vni: 90_000 + i }).execute();
+      // Renamed and deleted rows leave the index as the table is.
+      await w.tx.updateTable('vpcs').set({ name: 'renamed-web' }).where('id', '=', 'vpc-fts00005').execute();
+      await w.tx.deleteFrom('vpcs').where('id', '=', 'vpc-fts00002').execute();
+    });
+    const found = async (text: string, s?: typeof search) =>
+      (await store.db.selectFrom('vpcs').select('id').where('account', '=', 'fts').where(nameContains('name', text, s)).orderBy('id').execute()).map((r) => r.id);
+    for (const text of ['web', 'WEB-', 'prod-web', 'renamed', 'db', '50%', '_web', 'a\\b', 'ünï', 'éb', 'nothing'])
+      assert.deepEqual(await found(text, search), await found(text), `"${text}" through the index as by the scan`);
+    const q = store.db.selectFrom('vpcs').select('id').where(nameContains('name', 'prod-web', search)).compile();
+    const rows = (await sql.raw<{ detail: string }>(`explain query plan ${q.sql.replace('?', "'%prod-web%'")}`).execute(store.db)).rows.map((r) => r.detail);
+    assert.ok(rows.some((d) => /vpcs_name_fts VIRTUAL TABLE INDEX 0:L/.test(d)), rows.join('\n'));
+    await store.db.deleteFrom('vpcs').where('account', '=', 'fts').execute();
   });
 
   test('a commit is announced to the other processes on the store (PostgreSQL NOTIFY), with its revision', { skip: engine === 'postgres' ? false : 'on SQLite one process writes, and onCommit tells it' }, async () => {

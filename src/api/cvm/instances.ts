@@ -639,7 +639,7 @@ export const describeInstances = defineAction({
         case 'instance-state':
           return (q = q.where(effectiveState, 'in', v));
         case 'instance-name':
-          return (q = q.where((eb) => eb.or(v.map((x) => nameContains('instances.name', x)))));
+          return (q = q.where((eb) => eb.or(v.map((x) => nameContains('instances.name', x, { engine: ctx.store.engine, table: 'instances' })))));
         case 'security-group-id':
           return (q = q.where('instances.id', 'in', ctx.db.selectFrom('instance_sgs').select('instance_id').where('sg_id', 'in', v)));
         case 'tag-key':

@@ -292,7 +292,7 @@ export const describeSecurityGroups = defineAction({
     const projects = filterValues(f, 'project-id');
     if (projects) q = q.where('project_id', 'in', projects);
     const names = filterValues(f, 'security-group-name');
-    if (names) q = q.where((eb) => eb.or(names.map((n) => nameContains('name', n))));
+    if (names) q = q.where((eb) => eb.or(names.map((n) => nameContains('name', n, { engine: ctx.store.engine, table: 'security_groups' }))));
     for (const tagged of taggedBy(ctx.db, ctx.account.uin, f)) q = q.where('id', 'in', tagged);
     const column = p.OrderField === 'UpdateTime' ? 'updated_at' : 'created_at';
     const direction = p.OrderDirection === 'DESC' ? 'desc' : 'asc';

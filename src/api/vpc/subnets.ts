@@ -273,7 +273,7 @@ export const describeSubnets = defineAction({
           if (!boolValues(f, i).includes(false)) nothing = true;
           break;
         case 'subnet-name':
-          q = q.where((eb) => eb.or(f.Values.map((n) => nameContains('name', n))));
+          q = q.where((eb) => eb.or(f.Values.map((n) => nameContains('name', n, { engine: ctx.store.engine, table: 'subnets' }))));
           break;
         case 'zone':
           q = q.where('zone', 'in', f.Values);

@@ -120,7 +120,7 @@ export const describeVpcs = defineAction({
     if (p.VpcIds?.length) q = q.where('id', 'in', p.VpcIds);
     const f = p.Filters;
     const names = filterValues(f, 'vpc-name');
-    if (names) q = q.where((eb) => eb.or(names.map((n) => nameContains('name', n))));
+    if (names) q = q.where((eb) => eb.or(names.map((n) => nameContains('name', n, { engine: ctx.store.engine, table: 'vpcs' }))));
     const ids = filterValues(f, 'vpc-id');
     if (ids) q = q.where('id', 'in', ids);
     const cidrs = filterValues(f, 'cidr-block');
