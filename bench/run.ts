@@ -33,6 +33,7 @@ import { maglevBench } from './maglev.js';
 import { lbBench } from './lb.js';
 import { flowLogsBenchModule } from './flowlogs.js';
 import { simBench, simRoutesBench } from './sim.js';
+import { simScaleBench } from './sim-scale.js';
 import { reconcileBench } from './reconcile.js';
 import { consoleBench } from './console.js';
 import { distributionBench } from './distribution.js';
@@ -41,7 +42,7 @@ import type { BenchModule, BenchOptions, Engine } from './lib/module.js';
 import { topProcesses } from './lib/proc.js';
 import { cleanupAll, postgresReachable, ROOT, useWeft, WEFT } from './lib/server.js';
 
-const MODULES: BenchModule[] = [apiBench, dataplaneBench, routingBench, publicBench, limitsBench, lbBench, simBench, simRoutesBench, maglevBench, reconcileBench, flowLogsBenchModule, consoleBench, distributionBench, replicasBench];
+const MODULES: BenchModule[] = [apiBench, dataplaneBench, routingBench, publicBench, limitsBench, lbBench, simBench, simRoutesBench, simScaleBench, maglevBench, reconcileBench, flowLogsBenchModule, consoleBench, distributionBench, replicasBench];
 
 const { values: a } = parseArgs({
   options: {

@@ -55,7 +55,7 @@ function rng(seed: number) {
   };
 }
 
-const id8 = (prefix: string, n: number) => `${prefix}-${n.toString(36).padStart(8, '0')}`;
+export const id8 = (prefix: string, n: number) => `${prefix}-${n.toString(36).padStart(8, '0')}`;
 const ipOf = (n: number) => `10.0.${(n >> 8) & 255}.${n & 255}`;
 const macOf = (n: number) => `52:54:${[24, 16, 8, 0].map((s) => ((n >>> s) & 255).toString(16).padStart(2, '0')).join(':')}`;
 
@@ -279,10 +279,11 @@ interface ScaleFigures {
   agentsRssMB: number;
 }
 
-const PER_VPC = 10;
+export const PER_VPC = 10;
 const PER_HOST = 2;
 
-async function seedRegion(dbFile: string, uin: string, hosts: number) {
+/** `singleHostGroup`: also a group bound to instance 0 only (`sg-single00`, on host h1): a change that reaches one host. */
+export async function seedRegion(dbFile: string, uin: string, hosts: number, o: { singleHostGroup?: boolean } = {}) {
   const store = await openStore(dbFile);
   const tokens: { id: string; token: string }[] = [];
   const now = new Date().toISOString();
@@ -297,7 +298,7 @@ async function seedRegion(dbFile: string, uin: string, hosts: number) {
         const id = `h${h + 1}`;
         const token = `bench-token-${h + 1}-${Math.random().toString(36).slice(2)}`;
         tokens.push({ id, token });
-        return { id, zone: 'local-1', underlay: `100.64.${((h + 1) >> 8) & 255}.${(h + 1) & 255}`, token_hash: tokenHash(token), applied_revision: 0, reported_at: null, report: null, created_at: now };
+        return { id, zone: 'local-1', underlay: `100.${64 + ((h + 1) >> 16)}.${((h + 1) >> 8) & 255}.${(h + 1) & 255}`, token_hash: tokenHash(token), applied_revision: 0, reported_at: null, report: null, created_at: now };
       });
       await chunk(hostRows, 500, (p) => tx.insertInto('hosts').values(p).execute());
       const meta = await tx.selectFrom('meta').select('next_vni').where('id', '=', 1).executeTakeFirstOrThrow();
@@ -309,7 +310,7 @@ async function seedRegion(dbFile: string, uin: string, hosts: number) {
       await chunk(vpcs.map((v, i) => ({ id: id8('subnet', i), account: uin, vpc_id: v.id, name: v.name, cidr: '10.0.0.0/24', zone: 'local-1', is_default: 0, enable_broadcast: 0, created_at: now, route_table_id: '', network_acl_id: '' })), 500, (p) =>
         tx.insertInto('subnets').values(p).execute(),
       );
-      const groups = [...vpcs.map((_, i) => id8('sg', i)), 'sg-shared00'];
+      const groups = [...vpcs.map((_, i) => id8('sg', i)), 'sg-shared00', ...(o.singleHostGroup ? ['sg-single00'] : [])];
       await chunk(groups.map((id) => ({ id, account: uin, name: id, description: '', project_id: '0', is_default: 0, version: 0, created_at: now, updated_at: now })), 500, (p) =>
         tx.insertInto('security_groups').values(p).execute(),
       );
@@ -334,6 +335,7 @@ async function seedRegion(dbFile: string, uin: string, hosts: number) {
         instances.flatMap((ins, i) => [
           { instance_id: ins.id, sg_id: id8('sg', Math.floor(i / PER_VPC)), position: 0 },
           { instance_id: ins.id, sg_id: 'sg-shared00', position: 1 },
+          ...(o.singleHostGroup && i === 0 ? [{ instance_id: ins.id, sg_id: 'sg-single00', position: 2 }] : []),
         ]),
         500,
         (p) => tx.insertInto('instance_sgs').values(p).execute(),
@@ -443,7 +445,7 @@ async function simRegion(dataDir: string, tokens: { id: string; token: string }[
 }
 
 /** Creates the store and the admin account (first start), stopped again for seeding; the admin's UIN. */
-async function freshDataDir(label: string) {
+export async function freshDataDir(label: string) {
   const dataDir = tempDataDir(label);
   const first = await startServer({ dataDir });
   const uin = first.credentials.Uin;

@@ -166,25 +166,17 @@ export function linkMac(peeringId: string, vpcId: string): string {
 /** A running instance has a port on its host; a stopped or unplaced one has none. */
 const live = (i: HostSpan['instances'][number]) => !!i.host_id && i.state !== 'STOPPED';
 
-export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): HostDocument {
+/**
+ * A host's document, selected from the compiled forms of the VPCs it spans
+ * (vpcForms): its ports, the remotes not on it, the groups, subnets and tables
+ * its ports need. What is the same on every host of a VPC is computed once per
+ * VPC for every host compiled with the same `shared` (one store revision).
+ */
+export function compileHost(span: HostSpan, shared: SharedCompile = sharedCompile()): HostDocument {
+  const snap = snapshot(shared, span.revision);
   const hostId = span.host.id;
-  const subnetRow = new Map(span.subnets.map((s) => [s.id, s]));
-  const bound = new Map<string, string[]>();
-  for (const b of [...span.bindings].sort((a, b) => a.position - b.position)) {
-    bound.set(b.instance_id, [...(bound.get(b.instance_id) ?? []), b.sg_id]);
-  }
-  const rulesOf = new Map<string, SecurityGroupRules>();
-  for (const p of [...span.policies].sort((a, b) => a.position - b.position)) {
-    const g = rulesOf.get(p.sg_id) ?? { ingress: [], egress: [] };
-    g[p.direction].push(toRule(p));
-    rulesOf.set(p.sg_id, g);
-  }
-  const membersOf = new Map<string, HostSpan['instances']>();
-  for (const i of [...span.instances].sort(byKey((i) => i.id))) append(membersOf, i.vpc_id, i);
-
-  // The elastic IPs of running instances, by instance.
-  const runningById = new Map(span.instances.filter(live).map((i) => [i.id, i]));
-  const eipOf = new Map((span.addresses ?? []).filter((a) => runningById.has(a.instance_id)).map((a) => [a.instance_id, a]));
+  const forms = vpcForms(span, shared);
+  const form = (vpcId: string) => forms.get(vpcId)!;
   // Routers on this host: VPCs with a running instance here, and the VPCs actively peered with those;
   // on a gateway, the VPCs whose instances have elastic IPs (and no peers: a gateway carries public traffic only).
   // On an LB node, the VPCs with load balancers (no peers either).
@@ -192,24 +184,24 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
   const lb = span.host.role === 'lb';
   const natVpcs = new Set((span.natGateways ?? []).map((n) => n.vpc_id));
   const home = gateway
-    ? new Set([...[...eipOf.keys()].map((id) => runningById.get(id)!.vpc_id), ...natVpcs])
+    ? new Set([...span.vpcs.filter((v) => form(v.id).eipOf.size).map((v) => v.id), ...natVpcs])
     : lb
       ? new Set((span.loadBalancers ?? []).map((l) => l.vpc_id))
-      : new Set(span.vpcs.filter((v) => (membersOf.get(v.id) ?? []).some((i) => i.host_id === hostId && live(i))).map((v) => v.id));
+      : new Set(span.vpcs.filter((v) => form(v.id).localOf.has(hostId)).map((v) => v.id));
   const peerings = gateway || lb ? [] : (span.peerings ?? []).filter((p) => home.has(p.vpc_id) || home.has(p.peer_vpc_id));
   const present = new Set([...home, ...peerings.flatMap((p) => [p.vpc_id, p.peer_vpc_id])]);
 
   const vpcs: VpcContext[] = [];
   for (const vpc of [...span.vpcs].sort(byKey((v) => v.id))) {
     if (!present.has(vpc.id)) continue;
-    const members = membersOf.get(vpc.id) ?? [];
-    const running = members.filter(live);
-    const local = running.filter((i) => i.host_id === hostId);
+    const f = form(vpc.id);
+    const { members, eipOf } = f;
+    const local = f.localOf.get(hostId) ?? [];
     const links = peeringLinks(vpc.id, peerings);
-    const common = vpcShared(span, vpc, running, shared);
+    const common = (f.shared ??= vpcShared(span, vpc, f.running));
     const tables = hostTables(common, local, links);
     const ports: Port[] = local.map((i) => {
-      const cidr = parseCidr(subnetRow.get(i.subnet_id)!.cidr)!;
+      const cidr = parseCidr(subnetOf(span, snap, i.subnet_id)!.cidr)!;
       const port: Port = {
         instanceId: i.id,
         ifname: portName(i.id),
@@ -218,7 +210,7 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
         subnetId: i.subnet_id,
         prefix: cidr.prefix,
         gateway: formatIp(gatewayOf(cidr)),
-        securityGroups: bound.get(i.id) ?? [],
+        securityGroups: f.bound.get(i.id) ?? [],
       };
       const routed = common.routedTo.get(i.private_ip);
       if (routed?.length) port.routedCidrs = routed;
@@ -230,30 +222,37 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
     const remotes = common.endpoints.filter((r) => r.hostId !== hostId);
     const groups = [...new Set(ports.flatMap((p) => p.securityGroups))].sort();
     const securityGroups: Record<string, SecurityGroupRules> = {};
-    for (const g of groups) securityGroups[g] = rulesOf.get(g) ?? { ingress: [], egress: [] };
+    for (const g of groups) securityGroups[g] = groupRules(span, snap, g);
     const referenced = referencedGroups(securityGroups);
     const groupMembers: Record<string, string[]> = {};
-    for (const g of referenced)
-      groupMembers[g] = members
-        .filter((i) => bound.get(i.id)?.includes(g))
-        .map((i) => i.private_ip)
-        .sort();
+    for (const g of referenced) {
+      let ips = f.groupMembers.get(g);
+      if (!ips)
+        f.groupMembers.set(
+          g,
+          (ips = members
+            .filter((i) => f.bound.get(i.id)?.includes(g))
+            .map((i) => i.private_ip)
+            .sort()),
+        );
+      groupMembers[g] = ips;
+    }
     const subnetIds = [...new Set(ports.map((p) => p.subnetId))].sort();
-    const mainTable = (span.routeTables ?? []).find((t) => t.vpc_id === vpc.id && t.is_main === 1)?.id;
+    const mainTable = f.mainTable;
     const acls: Record<string, NetworkAcl> = {};
     const context: VpcContext = {
       vpcId: vpc.id,
       vni: vpc.vni,
       routerMac: gateway ? gatewayMac(vpc.vni) : lb ? lbMac(vpc.vni) : routerMac(hostId, vpc.vni),
       subnets: subnetIds.map((id) => {
-        const row = subnetRow.get(id)!;
+        const row = subnetOf(span, snap, id)!;
         const c = parseCidr(row.cidr)!;
         const subnet: VpcContext['subnets'][number] = { subnetId: id, cidr: row.cidr, gateway: formatIp(gatewayOf(c)) };
         const table = row.route_table_id || mainTable;
         if (table && tables.some((t) => t.routeTableId === table)) subnet.routeTableId = table;
         if (row.network_acl_id) {
           subnet.networkAclId = row.network_acl_id;
-          acls[row.network_acl_id] ??= networkAcl(span, row.network_acl_id);
+          acls[row.network_acl_id] ??= networkAcl(span, snap, row.network_acl_id);
         }
         return subnet;
       }),
@@ -267,7 +266,7 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
     if (Object.keys(acls).length) context.networkAcls = acls;
     if (links.length) context.peerings = links;
     if (gateway) {
-      context.eips = elasticIps(members, eipOf);
+      context.eips = f.eips ??= elasticIps(members, eipOf);
       context.ownerMac = ownerMac(vpc.vni);
       const nodes = span.gatewayNodes ?? [];
       if (nodes.includes(hostId)) context.ownerRank = (nodes.indexOf(hostId) - natOwner(vpc.id, nodes.length) + nodes.length) % nodes.length;
@@ -298,16 +297,137 @@ export function compileHost(span: HostSpan, shared: SharedCompile = new Map()): 
 }
 
 /**
- * What compiling a host computes that is the same on every host compiled from
- * one snapshot: per VPC, its remote endpoints, its route tables as the data
- * plane needs them and the destinations routed to each next hop. A VPC of
- * 10,000 routes compiles them once for the fifty hosts a route change wakes,
- * not fifty times, and its documents share the table objects (which
- * serialiseDocument then encodes once). Share one only between spans read
- * together (load.ts loadSpans): a fresh one per snapshot.
+ * What compiling hosts computes once for all of them, as OVN's northd
+ * compiles a logical datapath once for every chassis: per VPC its compiled
+ * form (VpcForm, by VPC ID), and beside it (snapshotOf) per security group its
+ * rules and per network ACL its entries. All of it depends only on the store's
+ * state, so it holds for every span read at one revision (the revision names
+ * the state: every write takes the next one, store.ts), whichever batch of
+ * hosts read it: the document cache keeps one for the latest revision across
+ * the batches a wide change wakes, and a fresh one for a new revision.
+ * compileHost refuses a span of another revision than the first one compiled
+ * with it. A fresh one per compile is always right (and what a single
+ * compileHost gets by default).
  */
-export type SharedCompile = Map<string, VpcShared>;
+export type SharedCompile = Map<string, VpcForm>;
 
+export const sharedCompile = (): SharedCompile => new Map();
+
+/** The rest of what a SharedCompile holds, for the revision it was made at. */
+interface Snapshot {
+  revision: number;
+  groups: Map<string, SecurityGroupRules>;
+  acls: Map<string, NetworkAcl>;
+  subnets: Map<string, HostSpan['subnets'][number]>;
+}
+
+const snapshotOf = new WeakMap<SharedCompile, Snapshot>();
+
+function snapshot(shared: SharedCompile, revision: number): Snapshot {
+  let s = snapshotOf.get(shared);
+  if (!s) snapshotOf.set(shared, (s = { revision, groups: new Map(), acls: new Map(), subnets: new Map() }));
+  else if (s.revision !== revision) throw new Error(`compileHost: a span of revision ${revision} with forms of revision ${s.revision}`);
+  return s;
+}
+
+type Instance = HostSpan['instances'][number];
+type Address = NonNullable<HostSpan['addresses']>[number];
+
+/** A VPC as every host sees it alike; hosts select from it. */
+interface VpcForm {
+  /** Every instance of the VPC, sorted by ID (stopped and unplaced ones too: they are still group members). */
+  members: Instance[];
+  /** The running ones, sorted by ID. */
+  running: Instance[];
+  /** The running ones by host, sorted by ID: each host's ports. */
+  localOf: Map<string, Instance[]>;
+  /** Groups bound to each instance, in bound order. */
+  bound: Map<string, string[]>;
+  /** Elastic IPs bound to running instances, by instance. */
+  eipOf: Map<string, Address>;
+  /** Its main route table. */
+  mainTable?: string;
+  /** Sorted member addresses of each group some host references (filled as hosts ask). */
+  groupMembers: Map<string, string[]>;
+  /** Its elastic IPs as a gateway translates them (on the first gateway that asks). */
+  eips?: ElasticIp[];
+  /** Remote endpoints and route tables (on the first host that holds the VPC's router). */
+  shared?: VpcShared;
+}
+
+/**
+ * The forms of the VPCs a span holds: those not yet in `shared` are built
+ * from this span, whose rows of a VPC are all of the VPC's rows (load.ts), in
+ * one pass over the span for all of them.
+ */
+function vpcForms(span: HostSpan, shared: SharedCompile): Map<string, VpcForm> {
+  const missing = new Set(span.vpcs.filter((v) => !shared.has(v.id)).map((v) => v.id));
+  if (missing.size) {
+    const instancesOf = new Map<string, Instance[]>();
+    const vpcOf = new Map<string, string>();
+    for (const i of span.instances)
+      if (missing.has(i.vpc_id)) {
+        append(instancesOf, i.vpc_id, i);
+        vpcOf.set(i.id, i.vpc_id);
+      }
+    const bindingsOf = new Map<string, HostSpan['bindings']>();
+    for (const b of span.bindings) {
+      const v = vpcOf.get(b.instance_id);
+      if (v) append(bindingsOf, v, b);
+    }
+    const addressesOf = new Map<string, Address[]>();
+    for (const a of span.addresses ?? []) {
+      const v = vpcOf.get(a.instance_id);
+      if (v) append(addressesOf, v, a);
+    }
+    const mainOf = new Map<string, string>();
+    for (const t of span.routeTables ?? []) if (t.is_main === 1 && missing.has(t.vpc_id) && !mainOf.has(t.vpc_id)) mainOf.set(t.vpc_id, t.id);
+    for (const v of missing) {
+      const members = [...(instancesOf.get(v) ?? [])].sort(byKey((i) => i.id));
+      const running = members.filter(live);
+      const localOf = new Map<string, Instance[]>();
+      for (const i of running) append(localOf, i.host_id!, i);
+      const bound = new Map<string, string[]>();
+      for (const b of [...(bindingsOf.get(v) ?? [])].sort((a, b) => a.position - b.position)) append(bound, b.instance_id, b.sg_id);
+      const runningIds = new Set(running.map((i) => i.id));
+      const eipOf = new Map((addressesOf.get(v) ?? []).filter((a) => runningIds.has(a.instance_id)).map((a) => [a.instance_id, a]));
+      const form: VpcForm = { members, running, localOf, bound, eipOf, groupMembers: new Map() };
+      const main = mainOf.get(v);
+      if (main) form.mainTable = main;
+      shared.set(v, form);
+    }
+  }
+  return shared;
+}
+
+/** A subnet row by ID (every span holding one of a VPC's instances holds the subnet, load.ts). */
+function subnetOf(span: HostSpan, shared: Snapshot, id: string): HostSpan['subnets'][number] | undefined {
+  let row = shared.subnets.get(id);
+  if (!row) {
+    for (const s of span.subnets) shared.subnets.set(s.id, s);
+    row = shared.subnets.get(id);
+  }
+  return row;
+}
+
+/** A group's rules, compiled once: a span holds every policy of the groups bound on its host (load.ts). */
+function groupRules(span: HostSpan, shared: Snapshot, sgId: string): SecurityGroupRules {
+  const known = shared.groups.get(sgId);
+  if (known) return known;
+  const rulesOf = new Map<string, SecurityGroupRules>();
+  for (const p of [...span.policies].sort((a, b) => a.position - b.position)) {
+    if (shared.groups.has(p.sg_id)) continue;
+    const g = rulesOf.get(p.sg_id) ?? { ingress: [], egress: [] };
+    g[p.direction].push(toRule(p));
+    rulesOf.set(p.sg_id, g);
+  }
+  for (const [g, rules] of rulesOf) shared.groups.set(g, rules);
+  const rules = shared.groups.get(sgId) ?? { ingress: [], egress: [] };
+  shared.groups.set(sgId, rules);
+  return rules;
+}
+
+/** What one VPC's hosts share of it: endpoints and route tables (vpcShared). */
 interface VpcShared {
   /** Every running instance with a known host, and every placed network detection source, as a remote endpoint (each host leaves out its own). */
   endpoints: RemoteEndpoint[];
@@ -329,10 +449,8 @@ interface VpcShared {
  * destination are one ECMP route over the next hops that are running),
  * tables no subnet uses left out (they route nothing).
  */
-function vpcShared(span: HostSpan, vpc: HostSpan['vpcs'][number], running: HostSpan['instances'], shared: SharedCompile): VpcShared {
+function vpcShared(span: HostSpan, vpc: HostSpan['vpcs'][number], running: HostSpan['instances']): VpcShared {
   const vpcId = vpc.id;
-  const known = shared.get(vpcId);
-  if (known) return known;
   const rows = (span.routeTables ?? []).filter((t) => t.vpc_id === vpcId).sort(byKey((t) => t.id));
   const mainId = rows.find((t) => t.is_main === 1)?.id;
   const byIp = new Map(running.map((i) => [i.private_ip, i]));
@@ -402,7 +520,6 @@ function vpcShared(span: HostSpan, vpc: HostSpan['vpcs'][number], running: HostS
     out.tables.push({ routeTableId: t.id, main: t.is_main === 1, subnets, routes });
   }
   for (const [ip, cs] of hopCidrs) out.routedTo.set(ip, collapseCidrs(cs).map(formatCidr));
-  shared.set(vpcId, out);
   return out;
 }
 
@@ -483,8 +600,12 @@ function natContext(span: HostSpan, vpc: HostSpan['vpcs'][number], node: number,
 
 const pinned = (a: { bandwidth?: number }) => (a.bandwidth ?? 0) > 0 && a.bandwidth! < PIN_BELOW_MBPS;
 
-function networkAcl(span: HostSpan, aclId: string): NetworkAcl {
+/** A network ACL, compiled once: a span holds every entry of the ACLs of its host's subnets (load.ts). */
+function networkAcl(span: HostSpan, shared: Snapshot, aclId: string): NetworkAcl {
+  const known = shared.acls.get(aclId);
+  if (known) return known;
   const acl: NetworkAcl = { ingress: [], egress: [] };
+  shared.acls.set(aclId, acl);
   for (const e of (span.aclEntries ?? []).filter((e) => e.acl_id === aclId).sort((a, b) => a.position - b.position)) {
     const rule = toAclRule(e);
     if (rule) acl[e.direction].push(rule);

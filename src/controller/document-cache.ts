@@ -33,10 +33,16 @@
  *   and go through the same path.
  *
  * Hosts asked for in the same turn of the event loop (all the long-polls a
- * wide change wakes) have their spans read together (load.ts loadSpans) and
- * compiled sharing what is the same on each (compile.ts SharedCompile).
+ * wide change wakes) have their spans read together (load.ts loadSpans), 500
+ * at a time. Each VPC is compiled once for all of them (compile.ts
+ * SharedCompile): the compiled VPCs are kept for the revision the spans were
+ * read at, across batches, and dropped for a fresh set when a batch reads a
+ * newer revision. That needs no invalidation of its own: a revision names
+ * the store's state, so forms compiled at it are right for every span read at
+ * it (compileHost refuses a span of another revision), and the rules above
+ * still decide which hosts recompile.
  */
-import { compileHost, serialiseDocument, type HostSpan, type SharedCompile } from '../compile/compile.js';
+import { compileHost, serialiseDocument, sharedCompile, type HostSpan, type SharedCompile } from '../compile/compile.js';
 import type { HostDocument } from '../contract/host-document.js';
 import { loadSpans } from '../compile/load.js';
 import type { Change, Store } from '../store/store.js';
@@ -96,6 +102,8 @@ const INDEXES: IndexName[] = ['vpcs', 'subnets', 'groups', 'remoteHosts', 'route
 const INSTANCE_BATCH = 500;
 /** Hosts whose spans are read together (IN-lists stay well under both engines' parameter limits). */
 const SPAN_BATCH = 500;
+/** Compiled VPCs kept for one revision at most (bounds memory in a region of a million VPCs). */
+const MAX_FORMS = 200_000;
 
 /** `gatewayAddress`: the region's gateway cluster on the underlay (core/region.ts), which compiled documents name. */
 export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (msg: string) => void; gatewayAddress?: string } = {}) {
@@ -291,6 +299,8 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
   type Loaded = { span: HostSpan; shared: SharedCompile } | undefined;
   const wanted = new Map<string, { promise: Promise<Loaded>; ok: (s: Loaded) => void; fail: (e: unknown) => void }>();
   let flushing = false;
+  /** The VPCs compiled at the revision of the last batch read, for the next batches read at it. */
+  let forms: { revision: number; shared: SharedCompile } | undefined;
   function loadSpan(hostId: string): Promise<Loaded> {
     let w = wanted.get(hostId);
     if (!w) {
@@ -312,7 +322,9 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
         for (const [h] of batch) wanted.delete(h);
         try {
           const spans = await loadSpans(store, batch.map(([h]) => h));
-          const shared: SharedCompile = new Map(); // one snapshot
+          const revision = spans.values().next().value?.revision ?? -1;
+          if (!forms || forms.revision !== revision || forms.shared.size > MAX_FORMS) forms = { revision, shared: sharedCompile() };
+          const shared = forms.shared;
           for (const [h, w] of batch) {
             const span = spans.get(h);
             if (span && o.gatewayAddress) span.gatewayAddress = o.gatewayAddress;

@@ -21,7 +21,7 @@
  * `pendingHosts`.
  */
 import type { DocumentSource } from '../../contract/document-source.js';
-import { compileHost, type SharedCompile } from '../../compile/compile.js';
+import { compileHost, sharedCompile } from '../../compile/compile.js';
 import type { HostDocument } from '../../contract/host-document.js';
 import { loadSpans } from '../../compile/load.js';
 import type { PolicyLists } from '../../core/sg-edits.js';
@@ -40,7 +40,7 @@ export interface RegionView {
 /** Compiles hosts' documents from one snapshot, as the distribution endpoint does for their agents. */
 export async function compileDocuments(store: Store, hostIds: readonly string[]): Promise<(HostDocument | undefined)[]> {
   const spans = await loadSpans(store, hostIds);
-  const shared: SharedCompile = new Map();
+  const shared = sharedCompile(); // one snapshot
   return hostIds.map((h) => {
     const span = spans.get(h);
     return span && compileHost(span, shared);
