@@ -258,13 +258,20 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
   // Commits of other replicas: the change log, read from the last revision seen.
   let floor = -1;
   const ready = store.revision().then((r) => void (floor = r));
-  let polling = false;
-  let again = false;
-  async function poll(): Promise<void> {
-    if (floor < 0) return;
-    if (polling) return void (again = true); // read once more when this read ends: it may have started before the commit
-    polling = true;
-    again = false;
+  /** The read of the log in flight, and the one queued after it (shared by every caller meanwhile). */
+  let reading: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
+  /** Resolves once a read of the log that began after this call has been applied. */
+  function poll(): Promise<void> {
+    if (floor < 0) return Promise.resolve();
+    if (!reading) return (reading = readLog().finally(() => (reading = undefined)));
+    // The read in flight may have begun before the caller's commit: one more after it.
+    return (queued ??= reading.then(() => {
+      queued = undefined;
+      return poll();
+    }));
+  }
+  async function readLog(): Promise<void> {
     try {
       const rows = await store.db
         .selectFrom('changes')
@@ -283,10 +290,7 @@ export function createDocumentCache(store: Store, o: { pollMs?: number; log?: (m
       for (const r of seen) if (r < floor - 10_000) seen.delete(r);
     } catch (e) {
       log(`reading the change log failed: ${String(e)}`);
-    } finally {
-      polling = false;
     }
-    if (again) return poll();
   }
   // Other replicas' commits: at once when the store tells (PostgreSQL NOTIFY), and by a slower poll in case it did not.
   const unnotice = store.onNotice((r) => {
