@@ -88,11 +88,7 @@ export function checkIds(ids: readonly string[] | undefined, pattern: RegExp, pa
   });
 }
 
-/** Case-insensitive substring match, the "fuzzy" name filters of Describe actions. Same SQL on both engines. */
-export function nameContains(column: string, text: string) {
-  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`).toLowerCase()}%`;
-  return sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
-}
+export { nameContains } from '../store/name-filter.js';
 
 /**
  * The `tag-key` and `tag:<key>` filters of Describe actions, as subqueries of
