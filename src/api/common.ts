@@ -55,13 +55,18 @@ export interface Tag {
   Value: string;
 }
 
-export async function saveTags(w: Write, account: string, resourceId: string, tags: readonly { Key: string; Value?: string }[] | undefined) {
-  if (!tags?.length) return;
+/** A request's tags name each key once. */
+export function checkTagKeys(tags: readonly { Key: string }[] | undefined) {
   const seen = new Set<string>();
-  for (const t of tags) {
+  for (const t of tags ?? []) {
     if (seen.has(t.Key)) throw new ApiError('InvalidParameterValue.Duplicate', `The tag key \`${t.Key}\` is given more than once.`);
     seen.add(t.Key);
   }
+}
+
+export async function saveTags(w: Write, account: string, resourceId: string, tags: readonly { Key: string; Value?: string }[] | undefined) {
+  if (!tags?.length) return;
+  checkTagKeys(tags);
   await w.tx
     .insertInto('tags')
     .values(tags.map((t) => ({ account, resource_id: resourceId, key: t.Key, value: t.Value ?? '' })))
