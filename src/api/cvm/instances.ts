@@ -9,6 +9,8 @@
  * images, disks, passwords and billing are accepted for compatibility and not
  * enforced. What is decided where, and why: docs/instances.md.
  *
+ * The queries of RunInstances and TerminateInstances are store/instances.ts.
+ *
  * Error codes are CVM's, which differ from VPC's for the same idea
  * (InvalidSecurityGroupId.NotFound, not ResourceNotFound); they come from the
  * per-action lists in tencentcloud-sdk-go(-intl-en) cvm/v20170312/client.go,
@@ -24,16 +26,17 @@ import { DEFAULT_INSTANCE_TYPE, instanceType } from '../../core/instance-types.j
 import type { InstancesTable } from '../../store/schema.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
-import { isoSeconds, loadTags, nameContains, page, release, reserve, saveTags, usage } from '../common.js';
+import { checkTagKeys, isoSeconds, loadTags, nameContains, page, release, reserve, usage } from '../common.js';
 import { ApiError, fail, missingParameter } from '../errors.js';
 import { any, arr, bool, intish, obj, opt, paging, str, type Filter, type Schema } from '../params.js';
 import { publicIpsOfInstances, unbindEipsOfInstances } from '../../store/eips.js';
 import { deregisterInstances } from '../../store/load-balancers.js';
 import { dropSnatRulesOf } from '../vpc/nat-rules.js';
-import { releaseAddresses, takeAddresses } from '../vpc/addresses.js';
+import { takeAddresses } from '../vpc/addresses.js';
 import { eipChanged } from '../vpc/eips.js';
 import { ID } from '../vpc/lookup.js';
 import { deleteFlowLogsOf } from '../../store/flow-logs.js';
+import { deleteInstanceRows, identitiesInUse, insertInstances, launchTargets } from '../../store/instances.js';
 
 /** Stands for every image: Weft instances share their host's kernel, so an image is only a label. */
 export const DEFAULT_IMAGE_ID = 'img-00000000';
@@ -210,7 +213,10 @@ export async function ownInstances(w: Write, account: string, ids: readonly stri
 async function ownSecurityGroups(w: Write, account: string, ids: readonly string[]) {
   if (!ids.length) return;
   const rows = await w.tx.selectFrom('security_groups').select('id').where('account', '=', account).where('id', 'in', [...ids]).execute();
-  const found = new Set(rows.map((r) => r.id));
+  refuseForeignGroups(ids, new Set(rows.map((r) => r.id)));
+}
+
+function refuseForeignGroups(ids: readonly string[], found: ReadonlySet<string>) {
   const missing = ids.filter((id) => !found.has(id));
   if (missing.length)
     fail('InvalidSecurityGroupId.NotFound', `The security group(s) ${missing.map((m) => `\`${m}\``).join(', ')} do(es) not exist.`);
@@ -276,12 +282,7 @@ const randomDraw: Draw = { id: () => newId('ins'), eniId: () => newId('eni'), ma
 export async function newIdentities(w: Write, n: number, draw: Draw = randomDraw): Promise<Identity[]> {
   const out: Identity[] = Array.from({ length: n }, () => ({ id: draw.id(), eniId: draw.eniId(), mac: draw.mac(), uuid: randomUUID() }));
   for (let attempt = 0; ; attempt++) {
-    const [ids, enis, macs] = await Promise.all([
-      w.tx.selectFrom('instances').select('id as v').where('id', 'in', out.map((x) => x.id)).execute(),
-      w.tx.selectFrom('instances').select('eni_id as v').where('eni_id', 'in', out.map((x) => x.eniId)).execute(),
-      w.tx.selectFrom('instances').select('mac as v').where('mac', 'in', out.map((x) => x.mac)).execute(),
-    ]);
-    const used = new Set([...ids, ...enis, ...macs].map((r) => r.v));
+    const used = await identitiesInUse(w.tx, { ids: out.map((x) => x.id), eniIds: out.map((x) => x.eniId), macs: out.map((x) => x.mac) });
     const seen = new Set<string>();
     let redrawn = 0;
     for (const x of out) {
@@ -491,9 +492,8 @@ export const runInstances = defineAction({
 
     try {
       return await ctx.write(async (w) => {
-        const vpcRow = await w.tx.selectFrom('vpcs').select('id').where('id', '=', vpc.VpcId).where('account', '=', uin).executeTakeFirst();
-        if (!vpcRow) fail('InvalidParameterValue.VpcIdNotExist', `The VPC \`${vpc.VpcId}\` (\`VirtualPrivateCloud.VpcId\`) does not exist.`);
-        const subnet = await w.tx.selectFrom('subnets').selectAll().where('id', '=', vpc.SubnetId).where('account', '=', uin).executeTakeFirst();
+        const { vpcFound, subnet, ownGroups } = await launchTargets(w.tx, uin, vpc.VpcId, vpc.SubnetId, sgIds);
+        if (!vpcFound) fail('InvalidParameterValue.VpcIdNotExist', `The VPC \`${vpc.VpcId}\` (\`VirtualPrivateCloud.VpcId\`) does not exist.`);
         if (!subnet) return fail('InvalidParameterValue.SubnetNotExist', `The subnet \`${vpc.SubnetId}\` (\`VirtualPrivateCloud.SubnetId\`) does not exist.`);
         if (subnet.vpc_id !== vpc.VpcId)
           fail(
@@ -505,17 +505,16 @@ export const runInstances = defineAction({
             'InvalidParameterValue.SubnetIdZoneIdNotMatch',
             `The subnet \`${subnet.id}\` is in zone ${subnet.zone}, but \`Placement.Zone\` is ${zone.name}; instances launch in their subnet's zone.`,
           );
-        await ownSecurityGroups(w, uin, sgIds);
+        refuseForeignGroups(sgIds, ownGroups);
         if (sgIds.length > ctx.account.quotas.sgPerInstance)
           fail('LimitExceeded.SingleUSGQuota', `An instance takes at most ${ctx.account.quotas.sgPerInstance} security groups; ${sgIds.length} were given in \`SecurityGroupIds\`.`);
-        try {
-          await reserve(w, uin, 'instance', count, ctx.account.quotas.instance, 'instance');
-        } catch (e) {
-          if (e instanceof ApiError && e.code === 'LimitExceeded') throw new ApiError('LimitExceeded.InstanceQuota', e.message);
-          throw e;
-        }
-
-        const who = await newIdentities(w, count);
+        const [, who] = await Promise.all([
+          reserve(w, uin, 'instance', count, ctx.account.quotas.instance, 'instance').catch((e: unknown) => {
+            if (e instanceof ApiError && e.code === 'LimitExceeded') throw new ApiError('LimitExceeded.InstanceQuota', e.message);
+            throw e;
+          }),
+          newIdentities(w, count),
+        ]);
         const ips = await takeInstanceAddresses(w, subnet, who.map((x) => x.id), requested);
         const rows = who.map((x, i) => ({
           id: x.id,
@@ -542,16 +541,9 @@ export const runInstances = defineAction({
           latest_operation_request_id: ctx.requestId,
           spec: JSON.stringify(spec),
         }));
-        await w.tx.insertInto('instances').values(rows).execute();
-        if (sgIds.length)
-          await w.tx
-            .insertInto('instance_sgs')
-            .values(who.flatMap((x) => sgIds.map((sg, position) => ({ instance_id: x.id, sg_id: sg, position }))))
-            .execute();
-        for (const x of who) {
-          await saveTags(w, uin, x.id, tags);
-          w.changed(uin, 'instance', x.id, 'create');
-        }
+        checkTagKeys(tags);
+        await insertInstances(w, rows, sgIds, tags);
+        for (const x of who) w.changed(uin, 'instance', x.id, 'create');
         if (p.DryRun) throw new DryRunPassed();
         return { InstanceIdSet: who.map((x) => x.id) };
       });
@@ -696,12 +688,11 @@ export const terminateInstances = defineAction({
           'UnsupportedOperation.InstancesProtected',
           `The instance(s) ${protectedOnes.map((x) => `\`${x}\``).join(', ')} have termination protection (DisableApiTermination); turn it off first.`,
         );
-      for (const id of ids) await releaseAddresses(w, id);
-      await w.tx.deleteFrom('instance_sgs').where('instance_id', 'in', ids).execute();
-      await dropSnatRulesOf(w, rows.map((r) => r.eni_id));
-      await w.tx.deleteFrom('tags').where('resource_id', 'in', ids).execute();
-      await deleteFlowLogsOf(w.tx, rows.map((r) => r.eni_id)); // the flow logs of their network interfaces go with them
-      await w.tx.deleteFrom('instances').where('id', 'in', ids).execute();
+      await Promise.all([
+        dropSnatRulesOf(w, rows.map((r) => r.eni_id)),
+        deleteFlowLogsOf(w.tx, rows.map((r) => r.eni_id)), // the flow logs of their network interfaces go with them
+        deleteInstanceRows(w, ids),
+      ]);
       // As on Tencent, an EIP outlives its instance: it is unbound and stays allocated. After the delete, which
       // waits for a concurrent AssociateAddress holding an instance's row, so its binding is seen here.
       const vpcOf = new Map(rows.map((r) => [r.id, r.vpc_id]));

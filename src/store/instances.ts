@@ -1,0 +1,60 @@
+/**
+ * Instances in the store: the queries of RunInstances and TerminateInstances,
+ * with their round trips designed here (see store/security-groups.ts):
+ * statements that do not wait on each other are issued together, on
+ * PostgreSQL one round trip.
+ */
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { DB, InstancesTable, SubnetsTable } from './schema.js';
+import type { Write } from './store.js';
+
+type Reader = Kysely<DB>;
+export type NewInstanceRow = Insertable<InstancesTable>;
+
+/** Where instances are to launch, read together: whether the VPC is the account's, its subnet, and which of `sgIds` are the account's groups. */
+export async function launchTargets(db: Reader, account: string, vpcId: string, subnetId: string, sgIds: readonly string[]) {
+  const [vpc, subnet, groups] = await Promise.all([
+    db.selectFrom('vpcs').select('id').where('id', '=', vpcId).where('account', '=', account).executeTakeFirst(),
+    db.selectFrom('subnets').selectAll().where('id', '=', subnetId).where('account', '=', account).executeTakeFirst(),
+    sgIds.length ? db.selectFrom('security_groups').select('id').where('account', '=', account).where('id', 'in', [...sgIds]).execute() : [],
+  ]);
+  return { vpcFound: !!vpc, subnet: subnet as Selectable<SubnetsTable> | undefined, ownGroups: new Set(groups.map((g) => g.id)) };
+}
+
+/** Which of the candidate IDs, ENI IDs and MACs some instance already has, in one round trip. */
+export async function identitiesInUse(db: Reader, c: { ids: string[]; eniIds: string[]; macs: string[] }): Promise<Set<string>> {
+  const [ids, enis, macs] = await Promise.all([
+    db.selectFrom('instances').select('id as v').where('id', 'in', c.ids).execute(),
+    db.selectFrom('instances').select('eni_id as v').where('eni_id', 'in', c.eniIds).execute(),
+    db.selectFrom('instances').select('mac as v').where('mac', 'in', c.macs).execute(),
+  ]);
+  return new Set([...ids, ...enis, ...macs].map((r) => r.v));
+}
+
+/** New instances, each bound to `sgIds` in that order, each with `tags`. */
+export async function insertInstances(
+  w: Write,
+  rows: readonly NewInstanceRow[],
+  sgIds: readonly string[],
+  tags: readonly { Key: string; Value?: string }[],
+): Promise<void> {
+  const bindings = rows.flatMap((r) => sgIds.map((sg, position) => ({ instance_id: r.id, sg_id: sg, position })));
+  const tagRows = rows.flatMap((r) => tags.map((t) => ({ account: r.account, resource_id: r.id, key: t.Key, value: t.Value ?? '' })));
+  // In this order (answered in it): the bindings reference the instances.
+  await Promise.all([
+    w.tx.insertInto('instances').values([...rows]).execute(),
+    ...(bindings.length ? [w.tx.insertInto('instance_sgs').values(bindings).execute()] : []),
+    ...(tagRows.length ? [w.tx.insertInto('tags').values(tagRows).execute()] : []),
+  ]);
+}
+
+/** Deletes instances with their addresses, bindings and tags (flow logs, SNAT rules, EIPs and targets are the caller's). */
+export async function deleteInstanceRows(w: Write, ids: readonly string[]): Promise<void> {
+  // In this order (answered in it): everything that references an instance goes before it.
+  await Promise.all([
+    w.tx.deleteFrom('private_ips').where('owner_id', 'in', [...ids]).execute(),
+    w.tx.deleteFrom('instance_sgs').where('instance_id', 'in', [...ids]).execute(),
+    w.tx.deleteFrom('tags').where('resource_id', 'in', [...ids]).execute(),
+    w.tx.deleteFrom('instances').where('id', 'in', [...ids]).execute(),
+  ]);
+}
