@@ -77,6 +77,11 @@ export async function deleteTags(w: Write, resourceId: string) {
   await w.tx.deleteFrom('tags').where('resource_id', '=', resourceId).execute();
 }
 
+/** A request's tags as a create action answers them, in key order as loadTags reads them: no need to read them back. */
+export function requestTags(tags: readonly { Key: string; Value?: string }[] | undefined): Tag[] {
+  return (tags ?? []).map((t) => ({ Key: t.Key, Value: t.Value ?? '' })).sort((a, b) => (a.Key < b.Key ? -1 : a.Key > b.Key ? 1 : 0));
+}
+
 export async function loadTags(db: Kysely<DB>, ids: readonly string[]): Promise<Map<string, Tag[]>> {
   const out = new Map<string, Tag[]>(ids.map((id) => [id, []]));
   if (!ids.length) return out;

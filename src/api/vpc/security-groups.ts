@@ -46,7 +46,7 @@ import {
 } from '../../store/security-groups.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
-import { checkIds, deleteTags, loadTags, page, release, reserve, saveTags, taggedBy, tagsParam, tencentTime, usage } from '../common.js';
+import { checkIds, deleteTags, loadTags, page, requestTags, release, reserve, saveTags, taggedBy, tagsParam, tencentTime, usage } from '../common.js';
 import { ApiError, invalidValue } from '../errors.js';
 import { any, arr, bool, filters, filterValues, int, obj, opt, paging, str, type Filter } from '../params.js';
 import { findSecurityGroup, ID, malformed } from './lookup.js';
@@ -154,7 +154,10 @@ async function editPolicies(ctx: Ctx, action: PolicyActionName, req: PolicyReque
 const notFound = (id: string) => new ApiError('ResourceNotFound', `The security group \`${id}\` (\`SecurityGroupId\`) does not exist.`);
 
 async function toSecurityGroups(db: Kysely<DB>, rows: readonly GroupRow[]): Promise<SecurityGroup[]> {
-  const tags = await loadTags(db, rows.map((r) => r.id));
+  return toSecurityGroupsTagged(rows, await loadTags(db, rows.map((r) => r.id)));
+}
+
+function toSecurityGroupsTagged(rows: readonly GroupRow[], tags: ReadonlyMap<string, { Key: string; Value: string }[]>): SecurityGroup[] {
   return rows.map((r) => ({
     SecurityGroupId: r.id,
     SecurityGroupName: r.name,
@@ -232,7 +235,8 @@ async function createGroup(
     w.changed(account, 'security_group', id, 'create');
     return row;
   });
-  return (await toSecurityGroups(ctx.db, [row]))[0]!;
+  // Its tags are the request's: no need to read them back.
+  return toSecurityGroupsTagged([row], new Map([[id, requestTags(p.Tags)]]))[0]!;
 }
 
 export const createSecurityGroup = defineAction({

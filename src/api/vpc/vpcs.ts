@@ -7,7 +7,7 @@ import { containsCidr, formatCidr, parseCidr, parseIp, PRIVATE_BLOCKS } from '..
 import { newId } from '../../core/ids.js';
 import { deleteVpcRows, insertVpc, MAX_VNI, updateVpc, vpcDependents, vpcPage, type Tag, type VpcRow } from '../../store/vpcs.js';
 import { defineAction } from '../action.js';
-import { checkIds, page, release, reserve, saveTags, taggedBy, tagsParam, tencentTime } from '../common.js';
+import { checkIds, page, requestTags, release, reserve, saveTags, taggedBy, tagsParam, tencentTime } from '../common.js';
 import { ApiError, invalidValue } from '../errors.js';
 import { any, arr, boolString, filters, filterValues, obj, opt, paging, str } from '../params.js';
 import { findVpc, ID } from './lookup.js';
@@ -94,7 +94,7 @@ export const createVpc = defineAction({
       w.changed(ctx.account.uin, 'route_table', mainId, 'create');
       return row;
     });
-    return { Vpc: toVpcsTagged([row], new Map([[id, (p.Tags ?? []).map((t) => ({ Key: t.Key, Value: t.Value ?? '' }))]]))[0] };
+    return { Vpc: toVpcsTagged([row], new Map([[id, requestTags(p.Tags)]]))[0] };
   },
 });
 
