@@ -35,12 +35,26 @@ function statementName(text: string): string | undefined {
   return name;
 }
 
-/** A pg client that prepares parameterised statements by name (see above). */
+/**
+ * A pg client that prepares parameterised statements by name (see above).
+ * A prepared `select *` fails once its table gains a column (another
+ * replica's migration): PostgreSQL answers "cached plan must not change result
+ * type" to every later use of that name on this connection. That statement
+ * fails; the client then moves to a new generation of names, which are
+ * prepared afresh on their next use.
+ */
 class PreparingClient extends pg.Client {
+  private generation = 0;
   override query(config: any, values?: any, callback?: any): any {
     if (typeof config === 'string' && Array.isArray(values) && values.length && callback === undefined) {
       const name = statementName(config);
-      if (name) return super.query({ name, text: config, values });
+      if (name) {
+        const generation = this.generation;
+        return (super.query({ name: `${name}g${generation}`, text: config, values }) as Promise<unknown>).catch((e: unknown) => {
+          if ((e as { code?: string }).code === '0A000' && this.generation === generation) this.generation++;
+          throw e;
+        });
+      }
     }
     return super.query(config, values, callback);
   }

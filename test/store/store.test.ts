@@ -101,6 +101,26 @@ describe(`store writes (${engine})`, () => {
     assert.equal(await store.revision(), start + 4);
   });
 
+  test("a column added while running (another replica's migration) fails a connection's prepared select once, then it works", { skip: engine !== 'postgres' && 'SQLite statements are prepared per process, and its schema changes only at start' }, async () => {
+    await sql`create table prep_probe (a text)`.execute(store.db);
+    await sql`insert into prep_probe values ('x')`.execute(store.db);
+    const read = () => store.db.selectFrom('prep_probe' as never).selectAll().where('a' as never, '=', 'x' as never).execute() as Promise<Record<string, unknown>[]>;
+    await Promise.all(Array.from({ length: 8 }, read)); // prepared on the pooled connections
+    await sql`alter table prep_probe add column b text`.execute(store.db);
+    let failed = 0;
+    let last: Record<string, unknown>[] = [];
+    for (let i = 0; i < 30; i++) {
+      try {
+        last = await read();
+      } catch (e) {
+        assert.equal((e as { code?: string }).code, '0A000', String(e));
+        failed++;
+      }
+    }
+    assert.ok(failed <= 8, `${failed} failures: at most one per pooled connection`);
+    assert.deepEqual(last, [{ a: 'x', b: null }]);
+  });
+
   test('name filters can use a trigram index on PostgreSQL', { skip: engine !== 'postgres' && 'SQLite has no index for a substring LIKE: name filters scan there' }, async () => {
     const indexes = await sql<{ indexname: string }>`select indexname from pg_indexes where indexname like '%_name_trgm' order by indexname`.execute(store.db);
     assert.deepEqual(indexes.rows.map((r) => r.indexname), ['instances_name_trgm', 'security_groups_name_trgm', 'subnets_name_trgm', 'vpcs_name_trgm']);
