@@ -4,12 +4,74 @@
  * statements that do not wait on each other are issued together, on
  * PostgreSQL one round trip.
  */
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { DB, InstancesTable, SubnetsTable } from './schema.js';
 import type { Write } from './store.js';
 
 type Reader = Kysely<DB>;
 export type NewInstanceRow = Insertable<InstancesTable>;
+
+/**
+ * The state DescribeInstances reports: PENDING until the instance's host has
+ * applied the revision its placement was written at, RUNNING from then on
+ * (the stored state wins once it is anything but PENDING).
+ */
+export const effectiveState = sql<string>`case when ${sql.ref('instances.state')} = 'PENDING' and ${sql.ref('instances.placed_revision')} > 0 and ${sql.ref(
+  'hosts.applied_revision',
+)} >= ${sql.ref('instances.placed_revision')} then 'RUNNING' else ${sql.ref('instances.state')} end`;
+
+export type InstanceRow = Selectable<InstancesTable> & { effective_state: string };
+
+/** The account's instances among `ids`, with their effective state. */
+export async function instancesOf(db: Reader, account: string, ids: readonly string[]): Promise<InstanceRow[]> {
+  return db
+    .selectFrom('instances')
+    .leftJoin('hosts', 'hosts.id', 'instances.host_id')
+    .selectAll('instances')
+    .select(effectiveState.as('effective_state'))
+    .where('instances.account', '=', account)
+    .where('instances.id', 'in', [...ids])
+    .execute();
+}
+
+/** The security groups bound to each instance, in bound order. */
+export async function boundGroups(db: Reader, ids: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>(ids.map((id) => [id, []]));
+  if (!ids.length) return out;
+  const rows = await db.selectFrom('instance_sgs').select(['instance_id', 'sg_id']).where('instance_id', 'in', [...ids]).orderBy('instance_id').orderBy('position').execute();
+  for (const r of rows) out.get(r.instance_id)!.push(r.sg_id);
+  return out;
+}
+
+/** Each instance's highest bound position (positions may have gaps where groups were unbound). */
+export async function topPositions(db: Reader, ids: readonly string[]): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('instance_sgs')
+    .select(['instance_id', (eb) => eb.fn.max('position').as('top')])
+    .where('instance_id', 'in', [...ids])
+    .groupBy('instance_id')
+    .execute();
+  return new Map(rows.map((t) => [t.instance_id, Number(t.top)]));
+}
+
+/** Binds groups to instances at the positions given. */
+export async function bindGroups(w: Write, rows: readonly { instance_id: string; sg_id: string; position: number }[]): Promise<void> {
+  if (rows.length) await w.tx.insertInto('instance_sgs').values([...rows]).execute();
+}
+
+/** Unbinds `sgIds` from every instance of `ids`. */
+export async function unbindGroups(w: Write, ids: readonly string[], sgIds: readonly string[]): Promise<void> {
+  await w.tx.deleteFrom('instance_sgs').where('instance_id', 'in', [...ids]).where('sg_id', 'in', [...sgIds]).execute();
+}
+
+/** Records an action as the instances' latest operation (LatestOperation of DescribeInstances). */
+export async function markOperation(w: Write, ids: readonly string[], operation: string, requestId: string): Promise<void> {
+  await w.tx
+    .updateTable('instances')
+    .set({ latest_operation: operation, latest_operation_state: 'SUCCESS', latest_operation_request_id: requestId })
+    .where('id', 'in', [...ids])
+    .execute();
+}
 
 /** Where instances are to launch, read together: whether the VPC is the account's, its subnet, and which of `sgIds` are the account's groups. */
 export async function launchTargets(db: Reader, account: string, vpcId: string, subnetId: string, sgIds: readonly string[]) {

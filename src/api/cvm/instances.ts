@@ -17,13 +17,12 @@
  * see docs/research/tencent-api-facts.md section 1c.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Selectable, type SqlBool } from 'kysely';
+import { sql, type SqlBool } from 'kysely';
 import type { Instance } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_models.js';
 import { parseIp } from '../../core/cidr.js';
 import { newId, newMac } from '../../core/ids.js';
 import { instanceNames, MAX_NAME_CHARS } from '../../core/instance-names.js';
 import { DEFAULT_INSTANCE_TYPE, instanceType } from '../../core/instance-types.js';
-import type { InstancesTable } from '../../store/schema.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
 import { checkTagKeys, isoSeconds, loadTags, nameContains, page, release, reserve, usage } from '../common.js';
@@ -36,7 +35,21 @@ import { takeAddresses } from '../vpc/addresses.js';
 import { eipChanged } from '../vpc/eips.js';
 import { ID } from '../vpc/lookup.js';
 import { deleteFlowLogsOf } from '../../store/flow-logs.js';
-import { deleteInstanceRows, identitiesInUse, insertInstances, launchTargets } from '../../store/instances.js';
+import {
+  bindGroups,
+  boundGroups,
+  deleteInstanceRows,
+  effectiveState,
+  identitiesInUse,
+  insertInstances,
+  instancesOf,
+  launchTargets,
+  markOperation,
+  topPositions,
+  unbindGroups,
+  type InstanceRow,
+} from '../../store/instances.js';
+import { ownGroups } from '../../store/security-groups.js';
 
 /** Stands for every image: Weft instances share their host's kernel, so an image is only a label. */
 export const DEFAULT_IMAGE_ID = 'img-00000000';
@@ -195,46 +208,21 @@ function checkSgIds(ids: readonly string[], param: string) {
  * for them, or InvalidInstanceId.NotFound naming the others (foreign ones included).
  */
 export async function ownInstances(w: Write, account: string, ids: readonly string[]): Promise<InstanceRow[]> {
-  const rows = await w.tx
-    .selectFrom('instances')
-    .leftJoin('hosts', 'hosts.id', 'instances.host_id')
-    .selectAll('instances')
-    .select(effectiveState.as('effective_state'))
-    .where('instances.account', '=', account)
-    .where('instances.id', 'in', [...ids])
-    .execute();
+  return refuseMissingInstances(ids, await instancesOf(w.tx, account, ids));
+}
+
+function refuseMissingInstances(ids: readonly string[], rows: InstanceRow[]): InstanceRow[] {
   const found = new Set(rows.map((r) => r.id));
   const missing = ids.filter((id) => !found.has(id));
   if (missing.length) fail('InvalidInstanceId.NotFound', `The instance(s) ${missing.map((m) => `\`${m}\``).join(', ')} do(es) not exist.`);
   return rows;
 }
 
-/** Checks that every security group of `ids` is the account's; foreign groups answer as missing ones. */
-async function ownSecurityGroups(w: Write, account: string, ids: readonly string[]) {
-  if (!ids.length) return;
-  const rows = await w.tx.selectFrom('security_groups').select('id').where('account', '=', account).where('id', 'in', [...ids]).execute();
-  refuseForeignGroups(ids, new Set(rows.map((r) => r.id)));
-}
-
+/** Checks that every security group of `ids` is the account's (`found`); foreign groups answer as missing ones. */
 function refuseForeignGroups(ids: readonly string[], found: ReadonlySet<string>) {
   const missing = ids.filter((id) => !found.has(id));
   if (missing.length)
     fail('InvalidSecurityGroupId.NotFound', `The security group(s) ${missing.map((m) => `\`${m}\``).join(', ')} do(es) not exist.`);
-}
-
-/** The security groups bound to each instance, in bound order. */
-async function boundGroups(db: Ctx['db'] | Write['tx'], ids: readonly string[]): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>(ids.map((id) => [id, []]));
-  if (!ids.length) return out;
-  const rows = await db
-    .selectFrom('instance_sgs')
-    .select(['instance_id', 'sg_id'])
-    .where('instance_id', 'in', [...ids])
-    .orderBy('instance_id')
-    .orderBy('position')
-    .execute();
-  for (const r of rows) out.get(r.instance_id)!.push(r.sg_id);
-  return out;
 }
 
 /** Addresses for the new instances, with the codes CVM uses for them (takeAddresses speaks VPC's). */
@@ -316,16 +304,7 @@ export interface Spec {
   StoppedMode?: string;
 }
 
-/**
- * The state DescribeInstances reports: PENDING until the instance's host has
- * applied the revision its placement was written at, RUNNING from then on
- * (the stored state wins once it is anything but PENDING).
- */
-export const effectiveState = sql<string>`case when ${sql.ref('instances.state')} = 'PENDING' and ${sql.ref('instances.placed_revision')} > 0 and ${sql.ref(
-  'hosts.applied_revision',
-)} >= ${sql.ref('instances.placed_revision')} then 'RUNNING' else ${sql.ref('instances.state')} end`;
-
-export type InstanceRow = Selectable<InstancesTable> & { effective_state: string };
+export { effectiveState, markOperation, type InstanceRow };
 
 async function toInstances(ctx: Ctx, rows: InstanceRow[]): Promise<Instance[]> {
   const ids = rows.map((r) => r.id);
@@ -711,14 +690,6 @@ export const terminateInstances = defineAction({
 
 const sgBindingParams = obj({ SecurityGroupIds: idList(MAX_BATCH, 1), InstanceIds: idList(MAX_BATCH, 1) });
 
-export function markOperation(w: Write, ids: readonly string[], operation: string, requestId: string) {
-  return w.tx
-    .updateTable('instances')
-    .set({ latest_operation: operation, latest_operation_state: 'SUCCESS', latest_operation_request_id: requestId })
-    .where('id', 'in', [...ids])
-    .execute();
-}
-
 /**
  * Associate/DisassociateSecurityGroups share their checks and bookkeeping:
  * IDs well formed and the account's own, the change, then the operation
@@ -726,7 +697,7 @@ export function markOperation(w: Write, ids: readonly string[], operation: strin
  */
 function bindingAction(
   name: 'AssociateSecurityGroups' | 'DisassociateSecurityGroups',
-  change: (ctx: Ctx, w: Write, ids: string[], sgIds: string[], bound: Map<string, string[]>) => Promise<void>,
+  change: (ctx: Ctx, w: Write, ids: string[], sgIds: string[], bound: Map<string, string[]>, top: Map<string, number>) => Promise<void>,
 ) {
   return defineAction({
     service: 'cvm',
@@ -738,10 +709,16 @@ function bindingAction(
       const ids = checkInstanceIds(p.InstanceIds, 'InstanceIds');
       const uin = ctx.account.uin;
       return ctx.write(async (w) => {
-        await ownSecurityGroups(w, uin, sgIds);
-        await ownInstances(w, uin, ids);
-        await change(ctx, w, ids, sgIds, await boundGroups(w.tx, ids));
-        await markOperation(w, ids, name, ctx.requestId);
+        // Read together, checked in order: the groups, then the instances.
+        const [groups, rows, bound, top] = await Promise.all([
+          ownGroups(w.tx, uin, sgIds),
+          instancesOf(w.tx, uin, ids),
+          boundGroups(w.tx, ids),
+          topPositions(w.tx, ids),
+        ]);
+        refuseForeignGroups(sgIds, groups);
+        refuseMissingInstances(ids, rows);
+        await Promise.all([change(ctx, w, ids, sgIds, bound, top), markOperation(w, ids, name, ctx.requestId)]);
         for (const id of ids) w.changed(uin, 'instance', id, 'update');
         return {};
       });
@@ -749,14 +726,7 @@ function bindingAction(
   });
 }
 
-export const associateSecurityGroups = bindingAction('AssociateSecurityGroups', async (ctx, w, ids, sgIds, bound) => {
-  const tops = await w.tx
-    .selectFrom('instance_sgs')
-    .select(['instance_id', (eb) => eb.fn.max('position').as('top')])
-    .where('instance_id', 'in', ids)
-    .groupBy('instance_id')
-    .execute();
-  const top = new Map(tops.map((t) => [t.instance_id, Number(t.top)]));
+export const associateSecurityGroups = bindingAction('AssociateSecurityGroups', async (ctx, w, ids, sgIds, bound, top) => {
   const limit = ctx.account.quotas.sgPerInstance;
   const rows: { instance_id: string; sg_id: string; position: number }[] = [];
   for (const id of ids) {
@@ -770,7 +740,7 @@ export const associateSecurityGroups = bindingAction('AssociateSecurityGroups', 
     // Appended after the last bound group, in the order given.
     added.forEach((sg, i) => rows.push({ instance_id: id, sg_id: sg, position: (top.get(id) ?? -1) + 1 + i }));
   }
-  if (rows.length) await w.tx.insertInto('instance_sgs').values(rows).execute();
+  await bindGroups(w, rows);
 });
 
 export const disassociateSecurityGroups = bindingAction('DisassociateSecurityGroups', async (_ctx, w, ids, sgIds, bound) => {
@@ -782,7 +752,7 @@ export const disassociateSecurityGroups = bindingAction('DisassociateSecurityGro
         `The security group(s) ${notBound.map((x) => `\`${x}\``).join(', ')} are not bound to the instance \`${id}\`; nothing was unbound.`,
       );
   }
-  await w.tx.deleteFrom('instance_sgs').where('instance_id', 'in', ids).where('sg_id', 'in', sgIds).execute();
+  await unbindGroups(w, ids, sgIds);
 });
 
 export const instanceActions = [runInstances, describeInstances, terminateInstances, associateSecurityGroups, disassociateSecurityGroups];
