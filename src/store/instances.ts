@@ -4,7 +4,8 @@
  * statements that do not wait on each other are issued together, on
  * PostgreSQL one round trip.
  */
-import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type SqlBool } from 'kysely';
+import { nameContains } from './name-filter.js';
 import type { DB, InstancesTable, SubnetsTable } from './schema.js';
 import type { Write } from './store.js';
 
@@ -119,4 +120,105 @@ export async function deleteInstanceRows(w: Write, ids: readonly string[]): Prom
     w.tx.deleteFrom('tags').where('resource_id', 'in', [...ids]).execute(),
     w.tx.deleteFrom('instances').where('id', 'in', [...ids]).execute(),
   ]);
+}
+
+/** One condition of DescribeInstances (a filter, or the IDs asked for); values of one condition: any of them. */
+export type InstanceCondition =
+  | {
+      on: 'id' | 'zone' | 'vpc' | 'subnet' | 'uuid' | 'chargeType' | 'privateIp' | 'state' | 'name' | 'securityGroup' | 'tagKey' | 'tagValue' | 'publicIp';
+      values: readonly string[];
+    }
+  | { on: 'tag'; key: string; values: readonly string[] }
+  | { on: 'createdFrom' | 'createdTo'; at: string }
+  /** A filter no instance can match. */
+  | { on: 'nothing' };
+
+export interface InstanceQuery {
+  account: string;
+  /** All must hold (AND). */
+  where: readonly InstanceCondition[];
+  offset: number;
+  limit: number;
+}
+
+/**
+ * A page of instances in creation order, how many match, and what the Instance
+ * model needs of each (bound groups, tags, EIP addresses), in one round trip:
+ * those are read by subqueries of the same page rather than after it. With no
+ * condition the count is the usage row (O(1)).
+ */
+export async function instancePage(db: Reader, q: InstanceQuery) {
+  const tagged = () => db.selectFrom('tags').select('resource_id').where('account', '=', q.account);
+  let s = db.selectFrom('instances').leftJoin('hosts', 'hosts.id', 'instances.host_id').where('instances.account', '=', q.account);
+  const columns = {
+    id: 'instances.id',
+    zone: 'instances.zone',
+    vpc: 'instances.vpc_id',
+    subnet: 'instances.subnet_id',
+    uuid: 'instances.uuid',
+    chargeType: 'instances.charge_type',
+    privateIp: 'instances.private_ip',
+  } as const;
+  for (const c of q.where) {
+    switch (c.on) {
+      case 'id':
+      case 'zone':
+      case 'vpc':
+      case 'subnet':
+      case 'uuid':
+      case 'chargeType':
+      case 'privateIp':
+        s = s.where(columns[c.on], 'in', [...c.values]);
+        break;
+      case 'state':
+        s = s.where(effectiveState, 'in', [...c.values]);
+        break;
+      case 'name':
+        s = s.where((eb) => eb.or(c.values.map((x) => nameContains('instances.name', x))));
+        break;
+      case 'securityGroup':
+        s = s.where('instances.id', 'in', db.selectFrom('instance_sgs').select('instance_id').where('sg_id', 'in', [...c.values]));
+        break;
+      case 'tagKey':
+        s = s.where('instances.id', 'in', tagged().where('key', 'in', [...c.values]));
+        break;
+      case 'tagValue':
+        s = s.where('instances.id', 'in', tagged().where('value', 'in', [...c.values]));
+        break;
+      case 'tag':
+        s = s.where('instances.id', 'in', tagged().where('key', '=', c.key).where('value', 'in', [...c.values]));
+        break;
+      case 'publicIp':
+        s = s.where('instances.id', 'in', db.selectFrom('addresses').select('instance_id as id').where('account', '=', q.account).where('ip', 'in', [...c.values]));
+        break;
+      case 'createdFrom':
+        s = s.where('instances.created_at', '>=', c.at);
+        break;
+      case 'createdTo':
+        s = s.where('instances.created_at', '<=', c.at);
+        break;
+      case 'nothing':
+        s = s.where(sql<SqlBool>`1 = 0`);
+        break;
+    }
+  }
+  const ordered = s.orderBy('instances.created_at').orderBy('instances.id').limit(q.limit).offset(q.offset);
+  const pageIds = () => ordered.select('instances.id');
+  const [rows, total, bindings, tagRows, eips] = await Promise.all([
+    ordered.selectAll('instances').select(effectiveState.as('effective_state')).execute() as Promise<InstanceRow[]>,
+    q.where.length
+      ? s.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n))
+      : db.selectFrom('usage').select('count').where('account', '=', q.account).where('kind', '=', 'instance').executeTakeFirst().then((r) => r?.count ?? 0),
+    db.selectFrom('instance_sgs').select(['instance_id', 'sg_id']).where('instance_id', 'in', pageIds()).orderBy('instance_id').orderBy('position').execute(),
+    db.selectFrom('tags').select(['resource_id', 'key', 'value']).where('resource_id', 'in', pageIds()).orderBy('key').execute(),
+    db.selectFrom('addresses').select(['instance_id', 'ip']).where('instance_id', 'in', pageIds()).orderBy('ip').execute(),
+  ]);
+  const per = <T>() => new Map<string, T[]>(rows.map((r) => [r.id, []]));
+  const groups = per<string>();
+  for (const b of bindings) groups.get(b.instance_id)?.push(b.sg_id);
+  const tags = per<{ Key: string; Value: string }>();
+  for (const t of tagRows) tags.get(t.resource_id)?.push({ Key: t.key, Value: t.value });
+  const publicIps = per<string>();
+  for (const e of eips) publicIps.get(e.instance_id!)?.push(e.ip);
+  return { rows, total, groups, tags, publicIps };
 }

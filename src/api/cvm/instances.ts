@@ -17,7 +17,6 @@
  * see docs/research/tencent-api-facts.md section 1c.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type SqlBool } from 'kysely';
 import type { Instance } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_models.js';
 import { parseIp } from '../../core/cidr.js';
 import { newId, newMac } from '../../core/ids.js';
@@ -25,10 +24,10 @@ import { instanceNames, MAX_NAME_CHARS } from '../../core/instance-names.js';
 import { DEFAULT_INSTANCE_TYPE, instanceType } from '../../core/instance-types.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
-import { checkTagKeys, isoSeconds, loadTags, nameContains, page, release, reserve, usage } from '../common.js';
+import { checkTagKeys, isoSeconds, page, release, reserve } from '../common.js';
 import { ApiError, fail, missingParameter } from '../errors.js';
 import { any, arr, bool, intish, obj, opt, paging, str, type Filter, type Schema } from '../params.js';
-import { publicIpsOfInstances, unbindEipsOfInstances } from '../../store/eips.js';
+import { unbindEipsOfInstances } from '../../store/eips.js';
 import { deregisterInstances } from '../../store/load-balancers.js';
 import { dropSnatRulesOf } from '../vpc/nat-rules.js';
 import { takeAddresses } from '../vpc/addresses.js';
@@ -42,6 +41,8 @@ import {
   effectiveState,
   identitiesInUse,
   insertInstances,
+  instancePage,
+  type InstanceCondition,
   instancesOf,
   launchTargets,
   markOperation,
@@ -306,9 +307,8 @@ export interface Spec {
 
 export { effectiveState, markOperation, type InstanceRow };
 
-async function toInstances(ctx: Ctx, rows: InstanceRow[]): Promise<Instance[]> {
-  const ids = rows.map((r) => r.id);
-  const [groups, tags, publicIps] = await Promise.all([boundGroups(ctx.db, ids), loadTags(ctx.db, ids), publicIpsOfInstances(ctx.db, ids)]);
+/** The Instance models of a page (store/instances.ts `instancePage`). */
+function toInstances({ rows, groups, tags, publicIps }: Awaited<ReturnType<typeof instancePage>>): Instance[] {
   return rows.map((r) => {
     const spec = JSON.parse(r.spec) as Spec;
     const pending = r.effective_state === 'PENDING';
@@ -580,74 +580,44 @@ export const describeInstances = defineAction({
     const { offset, limit } = page(p);
     const uin = ctx.account.uin;
     const fs = p.Filters ?? [];
-    const tagged = () => ctx.db.selectFrom('tags').select('resource_id').where('account', '=', uin);
-    const nothing = sql<SqlBool>`1 = 0`;
-
-    let q = ctx.db
-      .selectFrom('instances')
-      .leftJoin('hosts', 'hosts.id', 'instances.host_id')
-      .where('instances.account', '=', uin);
-    if (ids) q = q.where('instances.id', 'in', ids);
     // Values of one filter match any of them; filters combine with AND.
+    const where: InstanceCondition[] = ids ? [{ on: 'id', values: ids }] : [];
+    const on = {
+      zone: 'zone',
+      'vpc-id': 'vpc',
+      'subnet-id': 'subnet',
+      'instance-id': 'id',
+      uuid: 'uuid',
+      'instance-charge-type': 'chargeType',
+      'private-ip-address': 'privateIp',
+      'instance-state': 'state',
+      'instance-name': 'name',
+      'security-group-id': 'securityGroup',
+      'tag-key': 'tagKey',
+      'tag-value': 'tagValue',
+      'public-ip-address': 'publicIp', // the address of its EIP
+    } as const;
     fs.forEach((f, i) => {
       const v = f.Values;
-      const time = (j: number) => filterTime(v[j]!, `Filters.${i}.Values.${j}`);
+      const times = () => v.map((_, j) => filterTime(v[j]!, `Filters.${i}.Values.${j}`)).sort();
+      if (f.Name in on) return void where.push({ on: on[f.Name as keyof typeof on], values: v });
       switch (f.Name) {
-        case 'zone':
-          return (q = q.where('instances.zone', 'in', v));
-        case 'vpc-id':
-          return (q = q.where('instances.vpc_id', 'in', v));
-        case 'subnet-id':
-          return (q = q.where('instances.subnet_id', 'in', v));
-        case 'instance-id':
-          return (q = q.where('instances.id', 'in', v));
-        case 'uuid':
-          return (q = q.where('instances.uuid', 'in', v));
-        case 'instance-charge-type':
-          return (q = q.where('instances.charge_type', 'in', v));
-        case 'private-ip-address':
-          return (q = q.where('instances.private_ip', 'in', v));
-        case 'instance-state':
-          return (q = q.where(effectiveState, 'in', v));
-        case 'instance-name':
-          return (q = q.where((eb) => eb.or(v.map((x) => nameContains('instances.name', x)))));
-        case 'security-group-id':
-          return (q = q.where('instances.id', 'in', ctx.db.selectFrom('instance_sgs').select('instance_id').where('sg_id', 'in', v)));
-        case 'tag-key':
-          return (q = q.where('instances.id', 'in', tagged().where('key', 'in', v)));
-        case 'tag-value':
-          return (q = q.where('instances.id', 'in', tagged().where('value', 'in', v)));
         case 'creation-start-time':
-          return (q = q.where('instances.created_at', '>=', v.map((_, j) => time(j)).sort()[0]!));
+          return void where.push({ on: 'createdFrom', at: times()[0]! });
         case 'creation-end-time': // the end second is included whole
-          return (q = q.where('instances.created_at', '<=', v.map((_, j) => time(j)).sort().at(-1)!.replace('.000Z', '.999Z')));
+          return void where.push({ on: 'createdTo', at: times().at(-1)!.replace('.000Z', '.999Z') });
         case 'project-id': // every Weft instance is in the default project 0
-          return v.includes('0') ? q : (q = q.where(nothing));
-        case 'public-ip-address': // the address of its EIP
-          return (q = q.where('instances.id', 'in', ctx.db.selectFrom('addresses').select('instance_id as id').where('account', '=', uin).where('ip', 'in', v)));
+          return void (v.includes('0') || where.push({ on: 'nothing' }));
         case 'host-id': // dedicated hosts (CDH), clusters (CDC) and IPv6 addresses: no Weft instance has any
         case 'dedicated-cluster-id':
         case 'ipv6-address':
-          return (q = q.where(nothing));
+          return void where.push({ on: 'nothing' });
         default: // tag:<key>
-          return (q = q.where('instances.id', 'in', tagged().where('key', '=', f.Name.slice('tag:'.length)).where('value', 'in', v)));
+          return void where.push({ on: 'tag', key: f.Name.slice('tag:'.length), values: v });
       }
     });
-    const filtered = !!(ids || fs.length);
-    const [rows, total] = await Promise.all([
-      q
-        .selectAll('instances')
-        .select(effectiveState.as('effective_state'))
-        .orderBy('instances.created_at')
-        .orderBy('instances.id')
-        .limit(limit)
-        .offset(offset)
-        .execute(),
-      filtered
-        ? q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n))
-        : usage(ctx.db, uin, 'instance'),
-    ]);
-    return { TotalCount: total, InstanceSet: await toInstances(ctx, rows as InstanceRow[]) };
+    const found = await instancePage(ctx.db, { account: uin, where, offset, limit });
+    return { TotalCount: found.total, InstanceSet: toInstances(found) };
   },
 });
 
