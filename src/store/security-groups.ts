@@ -150,17 +150,29 @@ export interface GroupQuery {
   limit: number;
 }
 
-/** A page of groups and how many match; `total` is the caller's when the query has no filter (the usage row). */
-export async function groupPage(db: Reader, q: GroupQuery, total?: Promise<number>): Promise<{ rows: GroupRow[]; total: number }> {
+/**
+ * A page of groups, how many match and the page's tags, in one round trip (the
+ * tags by a subquery of the same page); `total` is the caller's when the query
+ * has no filter (the usage row).
+ */
+export async function groupPage(
+  db: Reader,
+  q: GroupQuery,
+  total?: Promise<number>,
+): Promise<{ rows: GroupRow[]; total: number; tags: Map<string, { Key: string; Value: string }[]> }> {
   let s = db.selectFrom('security_groups').where('account', '=', q.account);
   if (q.ids) s = s.where('id', 'in', [...q.ids]);
   if (q.projects) s = s.where('project_id', 'in', [...q.projects]);
   const names = q.names;
   if (names) s = s.where((eb) => eb.or(names.map((n) => nameContains('name', n))));
   for (const w of q.within ?? []) s = s.where('id', 'in', w);
-  const [rows, n] = await Promise.all([
-    s.selectAll().orderBy(q.order, q.direction).orderBy('id', q.direction).limit(q.limit).offset(q.offset).execute(),
+  const ordered = s.orderBy(q.order, q.direction).orderBy('id', q.direction).limit(q.limit).offset(q.offset);
+  const [rows, n, tagRows] = await Promise.all([
+    ordered.selectAll().execute(),
     total ?? s.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n)),
+    db.selectFrom('tags').select(['resource_id', 'key', 'value']).where('resource_id', 'in', ordered.select('id')).orderBy('key').execute(),
   ]);
-  return { rows, total: n };
+  const tags = new Map<string, { Key: string; Value: string }[]>(rows.map((r) => [r.id, []]));
+  for (const t of tagRows) tags.get(t.resource_id)?.push({ Key: t.key, Value: t.value });
+  return { rows, total: n, tags };
 }

@@ -17,7 +17,6 @@ import type {
   SecurityGroupPolicy,
   SecurityGroupPolicySet,
 } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.js';
-import type { Kysely } from 'kysely';
 import { newId } from '../../core/ids.js';
 import { editPolicyLists, type PolicyActionName, type PolicyRequest } from '../../core/sg-edits.js';
 import {
@@ -30,7 +29,7 @@ import {
   type Entry,
   type PolicyInput,
 } from '../../core/sg-policy.js';
-import type { DB, SecurityGroupsTable } from '../../store/schema.js';
+import type { SecurityGroupsTable } from '../../store/schema.js';
 import {
   deleteGroup,
   groupPage,
@@ -46,7 +45,7 @@ import {
 } from '../../store/security-groups.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
-import { checkIds, deleteTags, loadTags, page, requestTags, release, reserve, saveTags, taggedBy, tagsParam, tencentTime, usage } from '../common.js';
+import { checkIds, deleteTags, page, requestTags, release, reserve, saveTags, taggedBy, tagsParam, tencentTime, usage } from '../common.js';
 import { ApiError, invalidValue } from '../errors.js';
 import { any, arr, bool, filters, filterValues, int, obj, opt, paging, str, type Filter } from '../params.js';
 import { findSecurityGroup, ID, malformed } from './lookup.js';
@@ -152,10 +151,6 @@ async function editPolicies(ctx: Ctx, action: PolicyActionName, req: PolicyReque
 // ---------------------------------------------------------------- responses
 
 const notFound = (id: string) => new ApiError('ResourceNotFound', `The security group \`${id}\` (\`SecurityGroupId\`) does not exist.`);
-
-async function toSecurityGroups(db: Kysely<DB>, rows: readonly GroupRow[]): Promise<SecurityGroup[]> {
-  return toSecurityGroupsTagged(rows, await loadTags(db, rows.map((r) => r.id)));
-}
 
 function toSecurityGroupsTagged(rows: readonly GroupRow[], tags: ReadonlyMap<string, { Key: string; Value: string }[]>): SecurityGroup[] {
   return rows.map((r) => ({
@@ -275,7 +270,7 @@ export const describeSecurityGroups = defineAction({
     const f: Filter[] | undefined = p.Filters;
     const account = ctx.account.uin;
     const filtered = !!(p.SecurityGroupIds?.length || f?.length);
-    const { rows, total } = await groupPage(
+    const { rows, total, tags } = await groupPage(
       ctx.db,
       {
         account,
@@ -292,7 +287,7 @@ export const describeSecurityGroups = defineAction({
       // Unfiltered, the count is the usage row: O(1).
       filtered ? undefined : usage(ctx.db, account, 'security_group'),
     );
-    return { TotalCount: total, SecurityGroupSet: await toSecurityGroups(ctx.db, rows) };
+    return { TotalCount: total, SecurityGroupSet: toSecurityGroupsTagged(rows, tags) };
   },
 });
 
