@@ -3,7 +3,8 @@
  * round trips designed here (see store/security-groups.ts): statements that
  * do not wait on each other are issued together, on PostgreSQL one round trip.
  */
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { nameContains } from './name-filter.js';
 import { deleteFlowLogsOf } from './flow-logs.js';
 import type { DB, SubnetsTable } from './schema.js';
 import type { Write } from './store.js';
@@ -42,4 +43,57 @@ export async function deleteSubnetRows(w: Write, id: string): Promise<void> {
     w.tx.deleteFrom('subnets').where('id', '=', id).execute(),
     w.tx.deleteFrom('tags').where('resource_id', '=', id).execute(),
   ]);
+}
+
+/** One condition of DescribeSubnets (a filter, or the IDs asked for); values of one condition: any of them. */
+export type SubnetCondition =
+  | { on: 'id' | 'vpc' | 'cidr' | 'zone' | 'name' | 'tagKey'; values: readonly string[] }
+  | { on: 'isDefault'; values: readonly boolean[] }
+  | { on: 'tag'; key: string; values: readonly string[] };
+
+/**
+ * A page of subnets in creation order, how many match, and what the Subnet
+ * model needs of each (tags, addresses in use), in one round trip: those are
+ * read by subqueries of the same page. With no condition the count is the
+ * usage row (O(1)).
+ */
+export async function subnetPage(db: Reader, q: { account: string; where: readonly SubnetCondition[]; offset: number; limit: number }) {
+  const tagged = () => db.selectFrom('tags').select('resource_id').where('account', '=', q.account);
+  let s = db.selectFrom('subnets').where('account', '=', q.account);
+  const columns = { id: 'id', vpc: 'vpc_id', cidr: 'cidr', zone: 'zone' } as const;
+  for (const c of q.where) {
+    switch (c.on) {
+      case 'id':
+      case 'vpc':
+      case 'cidr':
+      case 'zone':
+        s = s.where(columns[c.on], 'in', [...c.values]);
+        break;
+      case 'isDefault':
+        s = s.where('is_default', 'in', c.values.map((b) => (b ? 1 : 0)));
+        break;
+      case 'name':
+        s = s.where((eb) => eb.or(c.values.map((n) => nameContains('name', n))));
+        break;
+      case 'tagKey':
+        s = s.where('id', 'in', tagged().where('key', 'in', [...c.values]));
+        break;
+      case 'tag':
+        s = s.where('id', 'in', tagged().where('key', '=', c.key).where('value', 'in', [...c.values]));
+        break;
+    }
+  }
+  const ordered = s.orderBy('created_at').orderBy('id').limit(q.limit).offset(q.offset);
+  const pageIds = () => ordered.select('id');
+  const [rows, total, tagRows, used] = await Promise.all([
+    ordered.selectAll().execute(),
+    q.where.length
+      ? s.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n))
+      : db.selectFrom('usage').select('count').where('account', '=', q.account).where('kind', '=', 'subnet').executeTakeFirst().then((r) => r?.count ?? 0),
+    db.selectFrom('tags').select(['resource_id', 'key', 'value']).where('resource_id', 'in', pageIds()).orderBy('key').execute(),
+    db.selectFrom('private_ips').select(['subnet_id', sql<number>`count(*)`.as('n')]).where('subnet_id', 'in', pageIds()).groupBy('subnet_id').execute(),
+  ]);
+  const tags = new Map<string, { Key: string; Value: string }[]>(rows.map((r) => [r.id, []]));
+  for (const t of tagRows) tags.get(t.resource_id)?.push({ Key: t.key, Value: t.value });
+  return { rows, total, tags, inUse: new Map(used.map((u) => [u.subnet_id, Number(u.n)])) };
 }

@@ -2,19 +2,18 @@
  * Subnets: CreateSubnet, CreateSubnets, DescribeSubnets, ModifySubnetAttribute,
  * DeleteSubnet. The writes' queries are store/subnets.ts.
  */
-import { sql } from 'kysely';
 import { containsCidr, formatCidr, overlaps, parseCidr, type Cidr } from '../../core/cidr.js';
 import { newId } from '../../core/ids.js';
 import type { SubnetsTable } from '../../store/schema.js';
 import type { Write } from '../../store/store.js';
-import { addressesInUse, deleteSubnetRows, insertSubnetRows, updateSubnet, vpcSubnetsAndMainTable } from '../../store/subnets.js';
+import { addressesInUse, deleteSubnetRows, insertSubnetRows, subnetPage, updateSubnet, vpcSubnetsAndMainTable, type SubnetCondition } from '../../store/subnets.js';
 import { defineAction, type Ctx } from '../action.js';
-import { checkIds, checkTagKeys, nameContains, page, release, reserve, tagsParam, usage } from '../common.js';
+import { checkIds, checkTagKeys, page, release, reserve, tagsParam } from '../common.js';
 import { ApiError, invalidValue } from '../errors.js';
 import { arr, boolString, filters, int, obj, opt, paging, str, type Filter } from '../params.js';
 import { findRouteTable, findSubnet, findVpc, ID } from './lookup.js';
 import { dropSnatRulesOf } from './nat-rules.js';
-import { subnetModels } from './subnet-view.js';
+import { subnetModels, subnetModelsWith } from './subnet-view.js';
 
 /** Tencent's subnet sizes: /16 (65,536 addresses) down to /28 (16). */
 const MIN_SUBNET_PREFIX = 16;
@@ -244,41 +243,40 @@ export const describeSubnets = defineAction({
     const account = ctx.account.uin;
     const empty = { TotalCount: 0, SubnetSet: [], ...(tokenPaging ? { NextToken: '' } : {}) };
 
-    let q = ctx.db.selectFrom('subnets').where('account', '=', account);
-    if (p.SubnetIds?.length) q = q.where('id', 'in', p.SubnetIds);
-    const tagged = () => ctx.db.selectFrom('tags').select('resource_id').where('account', '=', account);
+    const where: SubnetCondition[] = p.SubnetIds?.length ? [{ on: 'id', values: p.SubnetIds }] : [];
     let nothing = false; // a filter no Weft subnet can match
     for (const [i, f] of (p.Filters ?? []).entries()) {
       if (!f.Values.length) throw invalidValue(`Filters.${i}.Values`, 'give at least one value', 'InvalidParameterValue.Empty');
       switch (f.Name) {
         case 'subnet-id':
-          q = q.where('id', 'in', f.Values);
+          where.push({ on: 'id', values: f.Values });
           break;
         case 'vpc-id':
-          q = q.where('vpc_id', 'in', f.Values);
+          where.push({ on: 'vpc', values: f.Values });
           break;
-        case 'cidr-block': {
+        case 'cidr-block':
           // Documented as `192.168.1.0` (network address alone) but a full CIDR is natural too: accept both.
-          const blocks = f.Values.flatMap((v) =>
-            v.includes('/') ? [v] : Array.from({ length: MAX_SUBNET_PREFIX - MIN_SUBNET_PREFIX + 1 }, (_, k) => `${v}/${MIN_SUBNET_PREFIX + k}`),
-          );
-          q = q.where('cidr', 'in', blocks);
+          where.push({
+            on: 'cidr',
+            values: f.Values.flatMap((v) =>
+              v.includes('/') ? [v] : Array.from({ length: MAX_SUBNET_PREFIX - MIN_SUBNET_PREFIX + 1 }, (_, k) => `${v}/${MIN_SUBNET_PREFIX + k}`),
+            ),
+          });
           break;
-        }
         case 'is-default':
-          q = q.where('is_default', 'in', boolValues(f, i).map((b) => (b ? 1 : 0)));
+          where.push({ on: 'isDefault', values: boolValues(f, i) });
           break;
         case 'is-remote-vpc-snat':
           if (!boolValues(f, i).includes(false)) nothing = true;
           break;
         case 'subnet-name':
-          q = q.where((eb) => eb.or(f.Values.map((n) => nameContains('name', n))));
+          where.push({ on: 'name', values: f.Values });
           break;
         case 'zone':
-          q = q.where('zone', 'in', f.Values);
+          where.push({ on: 'zone', values: f.Values });
           break;
         case 'tag-key':
-          q = q.where('id', 'in', tagged().where('key', 'in', f.Values));
+          where.push({ on: 'tagKey', values: f.Values });
           break;
         case 'is-cdc-subnet':
           f.Values.forEach((v, j) => {
@@ -293,16 +291,12 @@ export const describeSubnets = defineAction({
           nothing = true; // no CDC, no IPv6 blocks
           break;
         default: // tag:KEY
-          q = q.where('id', 'in', tagged().where('key', '=', f.Name.slice(4)).where('value', 'in', f.Values));
+          where.push({ on: 'tag', key: f.Name.slice(4), values: f.Values });
       }
     }
     if (nothing) return empty;
-    const filtered = !!(p.SubnetIds?.length || p.Filters?.length);
-    const [rows, total] = await Promise.all([
-      q.selectAll().orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute(),
-      filtered ? q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n)) : usage(ctx.db, account, 'subnet'),
-    ]);
-    const out = { TotalCount: total, SubnetSet: await subnetModels(ctx.db, rows) };
+    const { rows, total, tags, inUse } = await subnetPage(ctx.db, { account, where, offset, limit });
+    const out = { TotalCount: total, SubnetSet: subnetModelsWith(rows, tags, inUse) };
     if (!tokenPaging) return out;
     return { ...out, NextToken: offset + rows.length < total && rows.length > 0 ? encodeToken(offset + rows.length) : '' };
   },
