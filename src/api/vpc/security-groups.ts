@@ -205,14 +205,15 @@ async function createGroup(
   const id = newId('sg');
   const account = ctx.account.uin;
   const row = await ctx.write(async (w) => {
+    const quotas = await ctx.quotas();
     const lists: Lists = { Ingress: [], Egress: [] };
     for (const d of DIRECTIONS) {
       const items = policies?.[d] ?? [];
       const parsed = parseList(items, d, w.now);
       lists[d] = core(() => insertAt([], parsed, sharedIndex(items, `${SET}.${d}`), d));
-      core(() => checkList(lists[d], d, ctx.account.quotas.policyPerDirection));
+      core(() => checkList(lists[d], d, quotas.policyPerDirection));
     }
-    await reserve(w, account, 'security_group', 1, ctx.account.quotas.securityGroup, 'security group');
+    await reserve(w, account, 'security_group', 1, quotas.securityGroup, 'security group');
     await checkReferences(w, account, undefined, [...lists.Ingress, ...lists.Egress]);
     const row: SecurityGroupsTable = {
       id,

@@ -76,7 +76,7 @@ export const createVpc = defineAction({
     const id = newId('vpc');
     const mainId = newId('rtb');
     const row = await ctx.write(async (w) => {
-      await reserve(w, ctx.account.uin, 'vpc', 1, ctx.account.quotas.vpc, 'VPC');
+      await reserve(w, ctx.account.uin, 'vpc', 1, (await ctx.quotas()).vpc, 'VPC');
       const fields = {
         id,
         account: ctx.account.uin,
