@@ -8,19 +8,24 @@
  *   scale   the same two reads at 1k, 10k and 100k VPCs stored (goal: flat)
  *   memory  the server's VmRSS after the Describe calls, at each size
  *
+ *   round trips  PostgreSQL: statements and round trips per call of the write
+ *           and of DescribeVpcs, calls made one at a time (lib/pg-round-trips.ts)
+ *
  * Each figure comes from its own server process (so a CPU profile covers one
  * kind of request). VPCs are seeded through the store while no server runs
  * (lib/seed.ts says why and what is written).
  */
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { PgCounts } from './lib/pg-round-trips.js';
 import { ApiClient, runLoad, type LoadResult, type Request } from './lib/loadgen.js';
 import type { BenchModule, BenchOptions, Engine } from './lib/module.js';
 import { memory, postgresBackends, waitForQuiet } from './lib/proc.js';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import { seededVpcName, seedVpcs } from './lib/seed.js';
 import { sampleWaits } from './lib/pg-waits.js';
-import { freshPostgres, latestProfile, startServer, tempDataDir, weftOrThrow, type Database, type RunningServer } from './lib/server.js';
+import { freshPostgres, latestProfile, ROOT, startServer, tempDataDir, weftOrThrow, type Database, type RunningServer } from './lib/server.js';
 import { cores, fmt, round, table } from './lib/stats.js';
 
 export const GOALS = {
@@ -73,6 +78,69 @@ export interface EngineResult {
   describeRatio?: { p50: number; p99: number };
   nameFilterRatio?: { p50: number; p99: number };
   profiles?: { label: string; summary: ProfileSummary }[];
+  /** PostgreSQL: what one call costs in statements and round trips. */
+  roundTrips?: RoundTrips[];
+}
+
+export interface RoundTrips {
+  action: string;
+  calls: number;
+  statementsPerCall: number;
+  roundTripsPerCall: number;
+}
+
+/** Calls per action of the round-trip count. */
+const COUNTED_CALLS = 200;
+
+/**
+ * Statements and round trips per call, calls made one at a time on a server
+ * that counts them (lib/pg-round-trips.ts; it counts only when the server
+ * loads the same `pg` package as this bench, as a build of this tree does).
+ */
+async function countRoundTrips(dataDir: string, db: Database, concurrency: number): Promise<RoundTrips[]> {
+  const file = join(dataDir, 'pg-counts.json');
+  const server = await startServer({
+    dataDir,
+    database: db.url,
+    nodeArgs: ['--import', pathToFileURL(join(ROOT, 'dist/bench/lib/pg-round-trips.js')).href],
+    env: { WEFT_BENCH_PG_COUNTS: file },
+  });
+  const client = clientFor(server, concurrency);
+  const counts = async (): Promise<PgCounts> => {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 250)); // the server writes them every 100 ms
+      try {
+        return JSON.parse(readFileSync(file, 'utf8')) as PgCounts;
+      } catch {
+        // not written yet, or caught mid-write
+      }
+    }
+  };
+  try {
+    const group = (await client.must('vpc', 'CreateSecurityGroup', { GroupName: 'bench-round-trips', GroupDescription: 'bench' })).SecurityGroup as {
+      SecurityGroupId: string;
+    };
+    const calls: [string, (n: number) => unknown][] = [
+      ['CreateSecurityGroupPolicies', (n) => ({ SecurityGroupId: group.SecurityGroupId, SecurityGroupPolicySet: { Ingress: [policy(n)] } })],
+      ['DescribeVpcs', () => ({})],
+    ];
+    const out: RoundTrips[] = [];
+    for (const [action, params] of calls) {
+      const before = await counts();
+      for (let n = 0; n < COUNTED_CALLS; n++) await client.must('vpc', action, params(n));
+      const after = await counts();
+      out.push({
+        action,
+        calls: COUNTED_CALLS,
+        statementsPerCall: round((after.statements - before.statements) / COUNTED_CALLS),
+        roundTripsPerCall: round((after.roundTrips - before.roundTrips) / COUNTED_CALLS),
+      });
+    }
+    return out;
+  } finally {
+    client.close();
+    await server.stop();
+  }
 }
 
 const log = (s: string) => process.stderr.write(`[api] ${s}\n`);
@@ -225,6 +293,7 @@ async function benchEngine(engine: Engine, o: BenchOptions): Promise<EngineResul
       ]);
       return benchWrites(rig);
     });
+    const roundTrips = db ? await countRoundTrips(dataDir, db, o.concurrency) : undefined;
 
     const { Uin } = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { Uin: string };
     const scale: ScalePoint[] = [];
@@ -255,6 +324,7 @@ async function benchEngine(engine: Engine, o: BenchOptions): Promise<EngineResul
       describeRatio: ratio(first.describe, last.describe),
       nameFilterRatio: ratio(first.nameFilter, last.nameFilter),
       profiles: profiles.length ? profiles : undefined,
+      roundTrips,
     };
   } finally {
     await db?.drop();
@@ -325,6 +395,13 @@ export function report(results: EngineResult[], o: BenchOptions): string {
         String(p.describe.errors + p.nameFilter.errors),
         `${cores(p.describe.cpu.other)} / ${cores(p.nameFilter.cpu.other)}`,
       ]);
+  const counted = results.flatMap((r) => (r.roundTrips ?? []).map((c) => [c.action, ENGINE_NAME[r.engine], fmt(c.statementsPerCall), fmt(c.roundTripsPerCall)]));
+  if (counted.length)
+    out.push(
+      `What a call costs in PostgreSQL statements and round trips (${COUNTED_CALLS} calls one at a time; statements sent together count as one round trip)`,
+      table(['action', 'engine', 'statements', 'round trips'], counted),
+      '',
+    );
   out.push(
     'Describe as the store grows (VPCs seeded through the store; same load as above; RSS after the DescribeVpcs run)',
     table(['VPCs', 'engine', 'Describe/s', 'p50 ms', 'p99 ms', 'vpc-name/s', 'p50 ms', 'p99 ms', 'RSS MB', 'peak MB', 'errors', 'other'], scaleRows),

@@ -115,6 +115,9 @@ export interface ServerOptions {
   database?: string;
   /** Directory for a V8 CPU profile of the whole server lifetime (node --cpu-prof). */
   cpuProfDir?: string;
+  /** More node options (before the script) and environment of the server process. */
+  nodeArgs?: string[];
+  env?: Record<string, string>;
 }
 
 export interface RunningServer {
@@ -127,12 +130,12 @@ export interface RunningServer {
 }
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
-  const node = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
+  const node = [...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), ...(o.nodeArgs ?? [])];
   const db = o.database ? ['--database', o.database] : [];
   const p: ChildProcess = spawn(
     process.execPath,
     [...node, WEFT, 'server', '--data-dir', o.dataDir, '--listen', '127.0.0.1:0', ...db, '--rate-limit', '0'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } },
   );
   let stderr = '';
   p.stderr!.on('data', (d) => (stderr += d));

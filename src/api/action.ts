@@ -36,6 +36,14 @@ export interface Ctx {
    * retry with the same token returns it instead of acting twice.
    */
   write<T extends object>(fn: (w: Write) => Promise<T>): Promise<T>;
+  /**
+   * The account's quotas. In a write they are read in its transaction, sent
+   * with its first statements and not waited for: every answer the handler
+   * gets waits for them, so `account.quotas` is fresh once the handler has
+   * had one answer. A handler that needs quotas before its first statement
+   * awaits this (reading `account.quotas` then is an error).
+   */
+  quotas(): Promise<Account['quotas']>;
 }
 
 export type Response = Record<string, unknown>;

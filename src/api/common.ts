@@ -1,8 +1,7 @@
 /** Helpers every resource module shares: quotas, paging, tags, time format. */
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../store/schema.js';
-import type { Engine, Write } from '../store/store.js';
-import type { NAME_SEARCH_TABLES } from '../store/migrations.js';
+import type { Write } from '../store/store.js';
 import { ApiError } from './errors.js';
 import { arr, filterValues, obj, opt, str, type Filter } from './params.js';
 
@@ -56,13 +55,18 @@ export interface Tag {
   Value: string;
 }
 
-export async function saveTags(w: Write, account: string, resourceId: string, tags: readonly { Key: string; Value?: string }[] | undefined) {
-  if (!tags?.length) return;
+/** A request's tags name each key once. */
+export function checkTagKeys(tags: readonly { Key: string }[] | undefined) {
   const seen = new Set<string>();
-  for (const t of tags) {
+  for (const t of tags ?? []) {
     if (seen.has(t.Key)) throw new ApiError('InvalidParameterValue.Duplicate', `The tag key \`${t.Key}\` is given more than once.`);
     seen.add(t.Key);
   }
+}
+
+export async function saveTags(w: Write, account: string, resourceId: string, tags: readonly { Key: string; Value?: string }[] | undefined) {
+  if (!tags?.length) return;
+  checkTagKeys(tags);
   await w.tx
     .insertInto('tags')
     .values(tags.map((t) => ({ account, resource_id: resourceId, key: t.Key, value: t.Value ?? '' })))
@@ -71,6 +75,11 @@ export async function saveTags(w: Write, account: string, resourceId: string, ta
 
 export async function deleteTags(w: Write, resourceId: string) {
   await w.tx.deleteFrom('tags').where('resource_id', '=', resourceId).execute();
+}
+
+/** A request's tags as a create action answers them, in key order as loadTags reads them: no need to read them back. */
+export function requestTags(tags: readonly { Key: string; Value?: string }[] | undefined): Tag[] {
+  return (tags ?? []).map((t) => ({ Key: t.Key, Value: t.Value ?? '' })).sort((a, b) => (a.Key < b.Key ? -1 : a.Key > b.Key ? 1 : 0));
 }
 
 export async function loadTags(db: Kysely<DB>, ids: readonly string[]): Promise<Map<string, Tag[]>> {
@@ -89,24 +98,7 @@ export function checkIds(ids: readonly string[] | undefined, pattern: RegExp, pa
   });
 }
 
-/**
- * Case-insensitive substring match, the "fuzzy" name filters of Describe
- * actions: `lower(name) like '%…%'`, which PostgreSQL's trigram index serves;
- * on SQLite, given `search`, through the table's FTS5 trigram index.
- */
-export function nameContains(column: string, text: string, search?: NameSearch) {
-  // SQLite's trigram index serves LIKE without an ESCAPE clause only: text with a wildcard character scans.
-  if (search?.engine === 'sqlite' && text.length >= 3 && !/[\\%_]/.test(text))
-    return sql<boolean>`${sql.ref(`${search.table}.rowid`)} in (select rowid from ${sql.table(`${search.table}_name_fts`)} where name like ${`%${text}%`})`;
-  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`).toLowerCase()}%`;
-  return sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
-}
-
-/** Where a name filter can use an index of its table's names (migrations.ts: pg_trgm on PostgreSQL, FTS5 on SQLite). */
-export interface NameSearch {
-  engine: Engine;
-  table: (typeof NAME_SEARCH_TABLES)[number];
-}
+export { nameContains, type NameSearch } from '../store/name-filter.js';
 
 /**
  * The `tag-key` and `tag:<key>` filters of Describe actions, as subqueries of

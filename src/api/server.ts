@@ -10,6 +10,7 @@ import type { RegionStatusSource } from '../controller/region-status.js';
 import { createTaskRunner, type TaskRunner } from '../controller/task-runner.js';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { KyselyPlugin } from 'kysely';
 import { performance } from 'node:perf_hooks';
 import { quotasOf, type Account } from '../accounts/accounts.js';
 import { newRequestId } from '../core/ids.js';
@@ -133,7 +134,19 @@ export function createApi(o: ApiOptions) {
     // The key cache may hold quotas a few seconds old; a write re-reads them in
     // its own transaction, so a raised quota counts from the next write on and
     // the check is consistent with the usage it is compared to.
-    const account: Account = { ...cached };
+    let quotas = cached.quotas;
+    // Set while a write's own read of the quotas is on its way (see Ctx.quotas).
+    let landing: Promise<void> | undefined;
+    const account: Account = {
+      ...cached,
+      get quotas() {
+        if (landing) throw new Error('account.quotas read in a write before any answer: await ctx.quotas() first');
+        return quotas;
+      },
+      set quotas(q) {
+        quotas = q;
+      },
+    };
     return {
       store: o.store,
       db: o.store.db,
@@ -145,8 +158,12 @@ export function createApi(o: ApiOptions) {
       tasks,
       async write<T extends object>(fn: (w: Write) => Promise<T>): Promise<T> {
         return o.store.write(async (w) => {
-          account.quotas = (await quotasOf(w.tx, account.uin)) ?? account.quotas;
-          const result = await fn(w);
+          // Sent first and not waited for, the quota read travels with BEGIN and the handler's first
+          // statements (on PostgreSQL, one round trip); every answer the handler gets waits for it.
+          const fresh = (landing = quotasOf(w.tx, account.uin).then((q) => void (quotas = q ?? quotas)).finally(() => (landing = undefined)));
+          fresh.catch(() => {}); // a failure reaches the handler through its own statements, and is rethrown below
+          const result = await fn({ ...w, tx: w.tx.withPlugin(answersAfter(fresh)) });
+          await fresh;
           if (!token) return result;
           await w.tx
             .insertInto('idempotency')
@@ -154,6 +171,10 @@ export function createApi(o: ApiOptions) {
             .execute();
           return result;
         });
+      },
+      async quotas() {
+        await landing;
+        return quotas;
       },
     };
   }
@@ -248,6 +269,17 @@ export function createApi(o: ApiOptions) {
   }
 
   return { handle, bodyLimit };
+}
+
+/** A Kysely plugin that holds back every query's answer until `ready` settles (and fails it if `ready` fails). */
+function answersAfter(ready: Promise<void>): KyselyPlugin {
+  return {
+    transformQuery: (a) => a.node,
+    transformResult: async (a) => {
+      await ready;
+      return a.result;
+    },
+  };
 }
 
 /** Deepest JSON nesting accepted; Tencent's request models nest a handful of levels. */

@@ -19,7 +19,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
-import { currentRequestId, logger } from '../core/log.js';
+import { onClient, postgresPool, sender } from './postgres.js';
+import { currentRequestId } from '../core/log.js';
 import { migrate } from './migrations.js';
 import { COMMIT_CHANNEL, listenForCommits } from './commit-notices.js';
 import type { ChangesTable, DB } from './schema.js';
@@ -54,7 +55,7 @@ export interface Store {
   onCommit(fn: (revision: number, changes: readonly Change[]) => void): () => void;
   /**
    * Calls `fn` when a commit of any process may be in the change log unread
-   * (PostgreSQL's NOTIFY; commit-notices.ts), with its revision when known.
+   * (PostgreSQL's NOTIFY; commit-notices.ts), with a revision to read past when known.
    * On SQLite the writers are this process's, which onCommit tells.
    */
   onNotice(fn: (revision: number | undefined) => void): () => void;
@@ -67,24 +68,6 @@ export interface Store {
 pg.types.setTypeParser(20, (v) => Number(v));
 
 /**
- * The PostgreSQL connections. A connection that the server ends (a restart,
- * a failover, pg_terminate_backend) emits 'error' — on the pool when idle, on
- * the client when in use; pg says to handle it, or the process dies of an
- * uncaught error. The pool drops that connection and opens another for the
- * next query, so a warning is all it takes; a query in flight still fails,
- * to its caller.
- */
-function postgresPool(url: string): pg.Pool {
-  // A server that is down refuses at once; one that does not answer (a partition) must not hold requests either.
-  const pool = new pg.Pool({ connectionString: url, max: 8, connectionTimeoutMillis: 3000 });
-  pool.on('error', (e) => logger('store').warn({ err: e.message }, 'an idle PostgreSQL connection was ended by the server; the next query opens another'));
-  // A connection in use when the server goes away emits 'error' too, besides failing its query (which its caller
-  // hears of): the pool listens only to idle ones, and an unheard 'error' would end the process.
-  pool.on('connect', (client) => client.on('error', (e) => logger('store').warn({ err: e.message }, 'a PostgreSQL connection in use was ended; its query fails to its caller')));
-  return pool;
-}
-
-/**
  * Whether `e` says the store cannot be reached or is going away (connection
  * refused, reset, timed out; PostgreSQL's connection exceptions, shutdown,
  * starting up, too many connections), rather than that a statement is wrong:
@@ -94,15 +77,15 @@ export function storeUnavailable(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code) || /^(08|57P0|53300)/.test(code))) return true;
   const message = e instanceof Error ? e.message : '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection terminated unexpectedly/.test(message);
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(message);
 }
 
 export async function openStore(url: string): Promise<Store> {
   const engine: Engine = /^postgres(ql)?:\/\//.test(url) ? 'postgres' : 'sqlite';
-  const db =
-    engine === 'postgres'
-      ? new Kysely<DB>({ dialect: new PostgresDialect({ pool: postgresPool(url) }) })
-      : new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(openSqlite(url)) }) });
+  const pool = engine === 'postgres' ? postgresPool(url) : undefined;
+  const db = pool
+    ? new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+    : new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(openSqlite(url)) }) });
   try {
     await migrate(db);
   } catch (e) {
@@ -117,48 +100,7 @@ export async function openStore(url: string): Promise<Store> {
     db,
     engine,
     async write(fn) {
-      let committed = 0;
-      const log: Change[] = [];
-      const result = await db.transaction().execute(async (tx) => {
-        // The revision row lock is held until commit; a synchronous commit holds it through the WAL
-        // flush as well, so writers would flush one at a time. Commit without waiting, and wait below.
-        if (engine === 'postgres') await sql`set local synchronous_commit = off`.execute(tx);
-        let taken: Promise<number> | undefined;
-        const revision = () =>
-          (taken ??= tx
-            .updateTable('meta')
-            .set({ revision: sql`revision + 1` })
-            .where('id', '=', 1)
-            .returning('revision')
-            .executeTakeFirstOrThrow()
-            .then((r) => r.revision));
-        const now = new Date().toISOString();
-        const requestId = currentRequestId() ?? '';
-        const result = await fn({ tx, revision, now, changed: (account, kind, id, op) => void log.push({ account, kind, id, op, ...(requestId ? { requestId } : {}) }) });
-        if (!taken && log.length && engine === 'postgres') {
-          // Revision and change log in one statement: the lock then lasts one statement and the commit.
-          const values = sql.join(log.map((c) => sql`(${c.account}, ${c.kind}, ${c.id}, ${c.op})`));
-          const { rows } = await sql<{ revision: number | string }>`
-            with r as (update meta set revision = revision + 1 where id = 1 returning revision)
-            insert into changes (revision, account, kind, resource_id, op, at, request_id)
-            select r.revision, c.account, c.kind, c.resource_id, c.op, ${now}, ${requestId} from r, (values ${values}) as c(account, kind, resource_id, op)
-            returning revision`.execute(tx);
-          committed = Number(rows[0]!.revision);
-          return result;
-        }
-        committed = await revision();
-        if (log.length)
-          await tx
-            .insertInto('changes')
-            .values(log.map((c) => ({ revision: committed, account: c.account, kind: c.kind, resource_id: c.id, op: c.op, at: now, request_id: requestId })))
-            .execute();
-        return result;
-      });
-      // Durable before anyone is told: a synchronous commit that writes a commit record (it takes a
-      // transaction ID) returns once the WAL is flushed past it, and so past this write's commit.
-      // Concurrent writers' waits share flushes (group commit), outside the lock.
-      // The same statement tells the other replicas (commit-notices.ts): one round trip for both.
-      if (engine === 'postgres') await sql`select pg_current_xact_id(), pg_notify(${COMMIT_CHANNEL}, ${String(committed)})`.execute(db);
+      const { committed, log, result } = pool ? await pgWrite(pool, fn) : await sqliteWrite(db, fn);
       for (const l of listeners) l(committed, log);
       return result;
     },
@@ -198,6 +140,139 @@ export async function openStore(url: string): Promise<Store> {
     }
   };
   return store;
+}
+
+interface Written<T> {
+  committed: number;
+  log: Change[];
+  result: T;
+}
+
+/** The parts of a Write that do not depend on the engine: the clock, and the change log of this request. */
+function writeContext(tx: Tx, revision: () => Promise<number>) {
+  const log: Change[] = [];
+  const now = new Date().toISOString();
+  const requestId = currentRequestId() ?? '';
+  const w: Write = { tx, revision, now, changed: (account, kind, id, op) => void log.push({ account, kind, id, op, ...(requestId ? { requestId } : {}) }) };
+  return { w, log, now, requestId };
+}
+
+const takeRevision = (tx: Tx) =>
+  tx
+    .updateTable('meta')
+    .set({ revision: sql`revision + 1` })
+    .where('id', '=', 1)
+    .returning('revision')
+    .executeTakeFirstOrThrow()
+    .then((r) => r.revision);
+
+/** SQLite: one connection, so writers are serialised by it and round trips cost nothing. */
+async function sqliteWrite<T>(db: Kysely<DB>, fn: (w: Write) => Promise<T>): Promise<Written<T>> {
+  let committed = 0;
+  let log: Change[] = [];
+  const result = await db.transaction().execute(async (tx) => {
+    let taken: Promise<number> | undefined;
+    const c = writeContext(tx, () => (taken ??= takeRevision(tx)));
+    log = c.log;
+    const result = await fn(c.w);
+    committed = await c.w.revision();
+    if (log.length)
+      await tx
+        .insertInto('changes')
+        .values(log.map((x) => ({ revision: committed, account: x.account, kind: x.kind, resource_id: x.id, op: x.op, at: c.now, request_id: c.requestId })))
+        .execute();
+    return result;
+  });
+  return { committed, log, result };
+}
+
+/**
+ * PostgreSQL, on one pipelined connection (postgres.ts), in three phases:
+ *
+ * 1. BEGIN and `synchronous_commit = off` are sent unanswered, so they travel
+ *    with the transaction's first statement.
+ * 2. The handler's statements.
+ * 3. One batch: the revision and the change log in one statement (`WITH …
+ *    UPDATE meta … RETURNING` feeding `INSERT INTO changes`), COMMIT, and the
+ *    durability wait. The revision row lock — which serialises all writers —
+ *    is then held only while PostgreSQL runs that statement and the commit,
+ *    never across a round trip to this process.
+ *
+ * The commit does not wait for the WAL flush (the lock would be held through
+ * it, and writers would flush one at a time). Durable before anyone is told:
+ * the batch's last statement runs in its own implicit transaction at the
+ * session's synchronous commit, and takes a transaction ID, so it returns once
+ * the WAL is flushed past its commit record, and so past this write's.
+ * Concurrent writers' waits share flushes (group commit), outside the lock.
+ */
+async function pgWrite<T>(pool: pg.Pool, fn: (w: Write) => Promise<T>): Promise<Written<T>> {
+  const client = await pool.connect();
+  const tx = onClient(client) as unknown as Tx;
+  const s = sender(client);
+  let broken: Error | undefined;
+  try {
+    s.send('begin');
+    s.send('set local synchronous_commit = off');
+    let taken: Promise<number> | undefined;
+    const c = writeContext(tx, () => (taken ??= takeRevision(tx)));
+    let result: T;
+    try {
+      result = await fn(c.w);
+      await s.settled();
+    } catch (e) {
+      await s.send('rollback').catch((r: unknown) => void (broken = r as Error));
+      throw e;
+    }
+    const { log, now, requestId } = c;
+    let revision: Promise<number>;
+    if (taken || !log.length) {
+      revision = c.w.revision();
+      if (log.length) {
+        const v = log.map((x) => [x.account, x.kind, x.id, x.op]);
+        s.send(
+          `insert into changes (revision, account, kind, resource_id, op, at, request_id)
+           select $1::bigint, c.account, c.kind, c.resource_id, c.op, $2, $3 from ${valuesList(v.length, 4, 4)} as c(account, kind, resource_id, op)`,
+          [await revision, now, requestId, ...v.flat()],
+        );
+      }
+    } else {
+      const v = log.map((x) => [x.account, x.kind, x.id, x.op]);
+      revision = s
+        .send<{ revision: number }>(
+          `with r as (update meta set revision = revision + 1 where id = 1 returning revision)
+           insert into changes (revision, account, kind, resource_id, op, at, request_id)
+           select r.revision, c.account, c.kind, c.resource_id, c.op, $1, $2 from r, ${valuesList(v.length, 4, 3)} as c(account, kind, resource_id, op)
+           returning revision`,
+          [now, requestId, ...v.flat()],
+        )
+        .then((r) => Number(r.rows[0]!.revision));
+    }
+    s.send('commit');
+    // Durable, then announced to the other replicas (commit-notices.ts) in the same statement. The payload is the
+    // region's revision now, this write's or a later one: a hint to read the change log past it, never a lower one.
+    s.send(`select pg_current_xact_id(), pg_notify('${COMMIT_CHANNEL}', (select revision from meta where id = 1)::text)`);
+    try {
+      await s.settled();
+    } catch (e) {
+      // A failed statement aborted the transaction; COMMIT then rolled it back. Make sure, and fail.
+      await s.send('rollback').catch((r: unknown) => void (broken = r as Error));
+      throw e;
+    }
+    return { committed: await revision, log, result };
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** `(values ($k, $k+1, …), …)` for `rows` rows of `columns` parameters, numbered from `first`. */
+function valuesList(rows: number, columns: number, first: number): string {
+  const out: string[] = [];
+  for (let r = 0, n = first; r < rows; r++) {
+    const cols: string[] = [];
+    for (let c = 0; c < columns; c++) cols.push(`$${n++}`);
+    out.push(`(${cols.join(', ')})`);
+  }
+  return `(values ${out.join(', ')})`;
 }
 
 function openSqlite(path: string): Database.Database {

@@ -9,31 +9,48 @@
  * images, disks, passwords and billing are accepted for compatibility and not
  * enforced. What is decided where, and why: docs/instances.md.
  *
+ * The queries of RunInstances and TerminateInstances are store/instances.ts.
+ *
  * Error codes are CVM's, which differ from VPC's for the same idea
  * (InvalidSecurityGroupId.NotFound, not ResourceNotFound); they come from the
  * per-action lists in tencentcloud-sdk-go(-intl-en) cvm/v20170312/client.go,
  * see docs/research/tencent-api-facts.md section 1c.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Selectable, type SqlBool } from 'kysely';
 import type { Instance } from 'tencentcloud-sdk-nodejs/tencentcloud/services/cvm/v20170312/cvm_models.js';
 import { parseIp } from '../../core/cidr.js';
 import { newId, newMac } from '../../core/ids.js';
 import { instanceNames, MAX_NAME_CHARS } from '../../core/instance-names.js';
 import { DEFAULT_INSTANCE_TYPE, instanceType } from '../../core/instance-types.js';
-import type { InstancesTable } from '../../store/schema.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
-import { isoSeconds, loadTags, nameContains, page, release, reserve, saveTags, usage } from '../common.js';
+import { checkTagKeys, isoSeconds, page, release, reserve } from '../common.js';
 import { ApiError, fail, missingParameter } from '../errors.js';
 import { any, arr, bool, intish, obj, opt, paging, str, type Filter, type Schema } from '../params.js';
-import { publicIpsOfInstances, unbindEipsOfInstances } from '../../store/eips.js';
+import { unbindEipsOfInstances } from '../../store/eips.js';
 import { deregisterInstances } from '../../store/load-balancers.js';
 import { dropSnatRulesOf } from '../vpc/nat-rules.js';
-import { releaseAddresses, takeAddresses } from '../vpc/addresses.js';
+import { takeAddresses } from '../vpc/addresses.js';
 import { eipChanged } from '../vpc/eips.js';
 import { ID } from '../vpc/lookup.js';
 import { deleteFlowLogsOf } from '../../store/flow-logs.js';
+import {
+  bindGroups,
+  boundGroups,
+  deleteInstanceRows,
+  effectiveState,
+  identitiesInUse,
+  insertInstances,
+  instancePage,
+  type InstanceCondition,
+  instancesOf,
+  launchTargets,
+  markOperation,
+  topPositions,
+  unbindGroups,
+  type InstanceRow,
+} from '../../store/instances.js';
+import { ownGroups } from '../../store/security-groups.js';
 
 /** Stands for every image: Weft instances share their host's kernel, so an image is only a label. */
 export const DEFAULT_IMAGE_ID = 'img-00000000';
@@ -192,43 +209,21 @@ function checkSgIds(ids: readonly string[], param: string) {
  * for them, or InvalidInstanceId.NotFound naming the others (foreign ones included).
  */
 export async function ownInstances(w: Write, account: string, ids: readonly string[]): Promise<InstanceRow[]> {
-  const rows = await w.tx
-    .selectFrom('instances')
-    .leftJoin('hosts', 'hosts.id', 'instances.host_id')
-    .selectAll('instances')
-    .select(effectiveState.as('effective_state'))
-    .where('instances.account', '=', account)
-    .where('instances.id', 'in', [...ids])
-    .execute();
+  return refuseMissingInstances(ids, await instancesOf(w.tx, account, ids));
+}
+
+function refuseMissingInstances(ids: readonly string[], rows: InstanceRow[]): InstanceRow[] {
   const found = new Set(rows.map((r) => r.id));
   const missing = ids.filter((id) => !found.has(id));
   if (missing.length) fail('InvalidInstanceId.NotFound', `The instance(s) ${missing.map((m) => `\`${m}\``).join(', ')} do(es) not exist.`);
   return rows;
 }
 
-/** Checks that every security group of `ids` is the account's; foreign groups answer as missing ones. */
-async function ownSecurityGroups(w: Write, account: string, ids: readonly string[]) {
-  if (!ids.length) return;
-  const rows = await w.tx.selectFrom('security_groups').select('id').where('account', '=', account).where('id', 'in', [...ids]).execute();
-  const found = new Set(rows.map((r) => r.id));
+/** Checks that every security group of `ids` is the account's (`found`); foreign groups answer as missing ones. */
+function refuseForeignGroups(ids: readonly string[], found: ReadonlySet<string>) {
   const missing = ids.filter((id) => !found.has(id));
   if (missing.length)
     fail('InvalidSecurityGroupId.NotFound', `The security group(s) ${missing.map((m) => `\`${m}\``).join(', ')} do(es) not exist.`);
-}
-
-/** The security groups bound to each instance, in bound order. */
-async function boundGroups(db: Ctx['db'] | Write['tx'], ids: readonly string[]): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>(ids.map((id) => [id, []]));
-  if (!ids.length) return out;
-  const rows = await db
-    .selectFrom('instance_sgs')
-    .select(['instance_id', 'sg_id'])
-    .where('instance_id', 'in', [...ids])
-    .orderBy('instance_id')
-    .orderBy('position')
-    .execute();
-  for (const r of rows) out.get(r.instance_id)!.push(r.sg_id);
-  return out;
 }
 
 /** Addresses for the new instances, with the codes CVM uses for them (takeAddresses speaks VPC's). */
@@ -276,12 +271,7 @@ const randomDraw: Draw = { id: () => newId('ins'), eniId: () => newId('eni'), ma
 export async function newIdentities(w: Write, n: number, draw: Draw = randomDraw): Promise<Identity[]> {
   const out: Identity[] = Array.from({ length: n }, () => ({ id: draw.id(), eniId: draw.eniId(), mac: draw.mac(), uuid: randomUUID() }));
   for (let attempt = 0; ; attempt++) {
-    const [ids, enis, macs] = await Promise.all([
-      w.tx.selectFrom('instances').select('id as v').where('id', 'in', out.map((x) => x.id)).execute(),
-      w.tx.selectFrom('instances').select('eni_id as v').where('eni_id', 'in', out.map((x) => x.eniId)).execute(),
-      w.tx.selectFrom('instances').select('mac as v').where('mac', 'in', out.map((x) => x.mac)).execute(),
-    ]);
-    const used = new Set([...ids, ...enis, ...macs].map((r) => r.v));
+    const used = await identitiesInUse(w.tx, { ids: out.map((x) => x.id), eniIds: out.map((x) => x.eniId), macs: out.map((x) => x.mac) });
     const seen = new Set<string>();
     let redrawn = 0;
     for (const x of out) {
@@ -315,20 +305,10 @@ export interface Spec {
   StoppedMode?: string;
 }
 
-/**
- * The state DescribeInstances reports: PENDING until the instance's host has
- * applied the revision its placement was written at, RUNNING from then on
- * (the stored state wins once it is anything but PENDING).
- */
-export const effectiveState = sql<string>`case when ${sql.ref('instances.state')} = 'PENDING' and ${sql.ref('instances.placed_revision')} > 0 and ${sql.ref(
-  'hosts.applied_revision',
-)} >= ${sql.ref('instances.placed_revision')} then 'RUNNING' else ${sql.ref('instances.state')} end`;
+export { effectiveState, markOperation, type InstanceRow };
 
-export type InstanceRow = Selectable<InstancesTable> & { effective_state: string };
-
-async function toInstances(ctx: Ctx, rows: InstanceRow[]): Promise<Instance[]> {
-  const ids = rows.map((r) => r.id);
-  const [groups, tags, publicIps] = await Promise.all([boundGroups(ctx.db, ids), loadTags(ctx.db, ids), publicIpsOfInstances(ctx.db, ids)]);
+/** The Instance models of a page (store/instances.ts `instancePage`). */
+function toInstances({ rows, groups, tags, publicIps }: Awaited<ReturnType<typeof instancePage>>): Instance[] {
   return rows.map((r) => {
     const spec = JSON.parse(r.spec) as Spec;
     const pending = r.effective_state === 'PENDING';
@@ -491,9 +471,8 @@ export const runInstances = defineAction({
 
     try {
       return await ctx.write(async (w) => {
-        const vpcRow = await w.tx.selectFrom('vpcs').select('id').where('id', '=', vpc.VpcId).where('account', '=', uin).executeTakeFirst();
-        if (!vpcRow) fail('InvalidParameterValue.VpcIdNotExist', `The VPC \`${vpc.VpcId}\` (\`VirtualPrivateCloud.VpcId\`) does not exist.`);
-        const subnet = await w.tx.selectFrom('subnets').selectAll().where('id', '=', vpc.SubnetId).where('account', '=', uin).executeTakeFirst();
+        const { vpcFound, subnet, ownGroups } = await launchTargets(w.tx, uin, vpc.VpcId, vpc.SubnetId, sgIds);
+        if (!vpcFound) fail('InvalidParameterValue.VpcIdNotExist', `The VPC \`${vpc.VpcId}\` (\`VirtualPrivateCloud.VpcId\`) does not exist.`);
         if (!subnet) return fail('InvalidParameterValue.SubnetNotExist', `The subnet \`${vpc.SubnetId}\` (\`VirtualPrivateCloud.SubnetId\`) does not exist.`);
         if (subnet.vpc_id !== vpc.VpcId)
           fail(
@@ -505,17 +484,16 @@ export const runInstances = defineAction({
             'InvalidParameterValue.SubnetIdZoneIdNotMatch',
             `The subnet \`${subnet.id}\` is in zone ${subnet.zone}, but \`Placement.Zone\` is ${zone.name}; instances launch in their subnet's zone.`,
           );
-        await ownSecurityGroups(w, uin, sgIds);
+        refuseForeignGroups(sgIds, ownGroups);
         if (sgIds.length > ctx.account.quotas.sgPerInstance)
           fail('LimitExceeded.SingleUSGQuota', `An instance takes at most ${ctx.account.quotas.sgPerInstance} security groups; ${sgIds.length} were given in \`SecurityGroupIds\`.`);
-        try {
-          await reserve(w, uin, 'instance', count, ctx.account.quotas.instance, 'instance');
-        } catch (e) {
-          if (e instanceof ApiError && e.code === 'LimitExceeded') throw new ApiError('LimitExceeded.InstanceQuota', e.message);
-          throw e;
-        }
-
-        const who = await newIdentities(w, count);
+        const [, who] = await Promise.all([
+          reserve(w, uin, 'instance', count, ctx.account.quotas.instance, 'instance').catch((e: unknown) => {
+            if (e instanceof ApiError && e.code === 'LimitExceeded') throw new ApiError('LimitExceeded.InstanceQuota', e.message);
+            throw e;
+          }),
+          newIdentities(w, count),
+        ]);
         const ips = await takeInstanceAddresses(w, subnet, who.map((x) => x.id), requested);
         const rows = who.map((x, i) => ({
           id: x.id,
@@ -542,16 +520,9 @@ export const runInstances = defineAction({
           latest_operation_request_id: ctx.requestId,
           spec: JSON.stringify(spec),
         }));
-        await w.tx.insertInto('instances').values(rows).execute();
-        if (sgIds.length)
-          await w.tx
-            .insertInto('instance_sgs')
-            .values(who.flatMap((x) => sgIds.map((sg, position) => ({ instance_id: x.id, sg_id: sg, position }))))
-            .execute();
-        for (const x of who) {
-          await saveTags(w, uin, x.id, tags);
-          w.changed(uin, 'instance', x.id, 'create');
-        }
+        checkTagKeys(tags);
+        await insertInstances(w, rows, sgIds, tags);
+        for (const x of who) w.changed(uin, 'instance', x.id, 'create');
         if (p.DryRun) throw new DryRunPassed();
         return { InstanceIdSet: who.map((x) => x.id) };
       });
@@ -609,74 +580,44 @@ export const describeInstances = defineAction({
     const { offset, limit } = page(p);
     const uin = ctx.account.uin;
     const fs = p.Filters ?? [];
-    const tagged = () => ctx.db.selectFrom('tags').select('resource_id').where('account', '=', uin);
-    const nothing = sql<SqlBool>`1 = 0`;
-
-    let q = ctx.db
-      .selectFrom('instances')
-      .leftJoin('hosts', 'hosts.id', 'instances.host_id')
-      .where('instances.account', '=', uin);
-    if (ids) q = q.where('instances.id', 'in', ids);
     // Values of one filter match any of them; filters combine with AND.
+    const where: InstanceCondition[] = ids ? [{ on: 'id', values: ids }] : [];
+    const on = {
+      zone: 'zone',
+      'vpc-id': 'vpc',
+      'subnet-id': 'subnet',
+      'instance-id': 'id',
+      uuid: 'uuid',
+      'instance-charge-type': 'chargeType',
+      'private-ip-address': 'privateIp',
+      'instance-state': 'state',
+      'instance-name': 'name',
+      'security-group-id': 'securityGroup',
+      'tag-key': 'tagKey',
+      'tag-value': 'tagValue',
+      'public-ip-address': 'publicIp', // the address of its EIP
+    } as const;
     fs.forEach((f, i) => {
       const v = f.Values;
-      const time = (j: number) => filterTime(v[j]!, `Filters.${i}.Values.${j}`);
+      const times = () => v.map((_, j) => filterTime(v[j]!, `Filters.${i}.Values.${j}`)).sort();
+      if (f.Name in on) return void where.push({ on: on[f.Name as keyof typeof on], values: v });
       switch (f.Name) {
-        case 'zone':
-          return (q = q.where('instances.zone', 'in', v));
-        case 'vpc-id':
-          return (q = q.where('instances.vpc_id', 'in', v));
-        case 'subnet-id':
-          return (q = q.where('instances.subnet_id', 'in', v));
-        case 'instance-id':
-          return (q = q.where('instances.id', 'in', v));
-        case 'uuid':
-          return (q = q.where('instances.uuid', 'in', v));
-        case 'instance-charge-type':
-          return (q = q.where('instances.charge_type', 'in', v));
-        case 'private-ip-address':
-          return (q = q.where('instances.private_ip', 'in', v));
-        case 'instance-state':
-          return (q = q.where(effectiveState, 'in', v));
-        case 'instance-name':
-          return (q = q.where((eb) => eb.or(v.map((x) => nameContains('instances.name', x, { engine: ctx.store.engine, table: 'instances' })))));
-        case 'security-group-id':
-          return (q = q.where('instances.id', 'in', ctx.db.selectFrom('instance_sgs').select('instance_id').where('sg_id', 'in', v)));
-        case 'tag-key':
-          return (q = q.where('instances.id', 'in', tagged().where('key', 'in', v)));
-        case 'tag-value':
-          return (q = q.where('instances.id', 'in', tagged().where('value', 'in', v)));
         case 'creation-start-time':
-          return (q = q.where('instances.created_at', '>=', v.map((_, j) => time(j)).sort()[0]!));
+          return void where.push({ on: 'createdFrom', at: times()[0]! });
         case 'creation-end-time': // the end second is included whole
-          return (q = q.where('instances.created_at', '<=', v.map((_, j) => time(j)).sort().at(-1)!.replace('.000Z', '.999Z')));
+          return void where.push({ on: 'createdTo', at: times().at(-1)!.replace('.000Z', '.999Z') });
         case 'project-id': // every Weft instance is in the default project 0
-          return v.includes('0') ? q : (q = q.where(nothing));
-        case 'public-ip-address': // the address of its EIP
-          return (q = q.where('instances.id', 'in', ctx.db.selectFrom('addresses').select('instance_id as id').where('account', '=', uin).where('ip', 'in', v)));
+          return void (v.includes('0') || where.push({ on: 'nothing' }));
         case 'host-id': // dedicated hosts (CDH), clusters (CDC) and IPv6 addresses: no Weft instance has any
         case 'dedicated-cluster-id':
         case 'ipv6-address':
-          return (q = q.where(nothing));
+          return void where.push({ on: 'nothing' });
         default: // tag:<key>
-          return (q = q.where('instances.id', 'in', tagged().where('key', '=', f.Name.slice('tag:'.length)).where('value', 'in', v)));
+          return void where.push({ on: 'tag', key: f.Name.slice('tag:'.length), values: v });
       }
     });
-    const filtered = !!(ids || fs.length);
-    const [rows, total] = await Promise.all([
-      q
-        .selectAll('instances')
-        .select(effectiveState.as('effective_state'))
-        .orderBy('instances.created_at')
-        .orderBy('instances.id')
-        .limit(limit)
-        .offset(offset)
-        .execute(),
-      filtered
-        ? q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n))
-        : usage(ctx.db, uin, 'instance'),
-    ]);
-    return { TotalCount: total, InstanceSet: await toInstances(ctx, rows as InstanceRow[]) };
+    const found = await instancePage(ctx.db, { account: uin, where, offset, limit });
+    return { TotalCount: found.total, InstanceSet: toInstances(found) };
   },
 });
 
@@ -696,12 +637,11 @@ export const terminateInstances = defineAction({
           'UnsupportedOperation.InstancesProtected',
           `The instance(s) ${protectedOnes.map((x) => `\`${x}\``).join(', ')} have termination protection (DisableApiTermination); turn it off first.`,
         );
-      for (const id of ids) await releaseAddresses(w, id);
-      await w.tx.deleteFrom('instance_sgs').where('instance_id', 'in', ids).execute();
-      await dropSnatRulesOf(w, rows.map((r) => r.eni_id));
-      await w.tx.deleteFrom('tags').where('resource_id', 'in', ids).execute();
-      await deleteFlowLogsOf(w.tx, rows.map((r) => r.eni_id)); // the flow logs of their network interfaces go with them
-      await w.tx.deleteFrom('instances').where('id', 'in', ids).execute();
+      await Promise.all([
+        dropSnatRulesOf(w, rows.map((r) => r.eni_id)),
+        deleteFlowLogsOf(w.tx, rows.map((r) => r.eni_id)), // the flow logs of their network interfaces go with them
+        deleteInstanceRows(w, ids),
+      ]);
       // As on Tencent, an EIP outlives its instance: it is unbound and stays allocated. After the delete, which
       // waits for a concurrent AssociateAddress holding an instance's row, so its binding is seen here.
       const vpcOf = new Map(rows.map((r) => [r.id, r.vpc_id]));
@@ -720,14 +660,6 @@ export const terminateInstances = defineAction({
 
 const sgBindingParams = obj({ SecurityGroupIds: idList(MAX_BATCH, 1), InstanceIds: idList(MAX_BATCH, 1) });
 
-export function markOperation(w: Write, ids: readonly string[], operation: string, requestId: string) {
-  return w.tx
-    .updateTable('instances')
-    .set({ latest_operation: operation, latest_operation_state: 'SUCCESS', latest_operation_request_id: requestId })
-    .where('id', 'in', [...ids])
-    .execute();
-}
-
 /**
  * Associate/DisassociateSecurityGroups share their checks and bookkeeping:
  * IDs well formed and the account's own, the change, then the operation
@@ -735,7 +667,7 @@ export function markOperation(w: Write, ids: readonly string[], operation: strin
  */
 function bindingAction(
   name: 'AssociateSecurityGroups' | 'DisassociateSecurityGroups',
-  change: (ctx: Ctx, w: Write, ids: string[], sgIds: string[], bound: Map<string, string[]>) => Promise<void>,
+  change: (ctx: Ctx, w: Write, ids: string[], sgIds: string[], bound: Map<string, string[]>, top: Map<string, number>) => Promise<void>,
 ) {
   return defineAction({
     service: 'cvm',
@@ -747,10 +679,16 @@ function bindingAction(
       const ids = checkInstanceIds(p.InstanceIds, 'InstanceIds');
       const uin = ctx.account.uin;
       return ctx.write(async (w) => {
-        await ownSecurityGroups(w, uin, sgIds);
-        await ownInstances(w, uin, ids);
-        await change(ctx, w, ids, sgIds, await boundGroups(w.tx, ids));
-        await markOperation(w, ids, name, ctx.requestId);
+        // Read together, checked in order: the groups, then the instances.
+        const [groups, rows, bound, top] = await Promise.all([
+          ownGroups(w.tx, uin, sgIds),
+          instancesOf(w.tx, uin, ids),
+          boundGroups(w.tx, ids),
+          topPositions(w.tx, ids),
+        ]);
+        refuseForeignGroups(sgIds, groups);
+        refuseMissingInstances(ids, rows);
+        await Promise.all([change(ctx, w, ids, sgIds, bound, top), markOperation(w, ids, name, ctx.requestId)]);
         for (const id of ids) w.changed(uin, 'instance', id, 'update');
         return {};
       });
@@ -758,14 +696,7 @@ function bindingAction(
   });
 }
 
-export const associateSecurityGroups = bindingAction('AssociateSecurityGroups', async (ctx, w, ids, sgIds, bound) => {
-  const tops = await w.tx
-    .selectFrom('instance_sgs')
-    .select(['instance_id', (eb) => eb.fn.max('position').as('top')])
-    .where('instance_id', 'in', ids)
-    .groupBy('instance_id')
-    .execute();
-  const top = new Map(tops.map((t) => [t.instance_id, Number(t.top)]));
+export const associateSecurityGroups = bindingAction('AssociateSecurityGroups', async (ctx, w, ids, sgIds, bound, top) => {
   const limit = ctx.account.quotas.sgPerInstance;
   const rows: { instance_id: string; sg_id: string; position: number }[] = [];
   for (const id of ids) {
@@ -779,7 +710,7 @@ export const associateSecurityGroups = bindingAction('AssociateSecurityGroups', 
     // Appended after the last bound group, in the order given.
     added.forEach((sg, i) => rows.push({ instance_id: id, sg_id: sg, position: (top.get(id) ?? -1) + 1 + i }));
   }
-  if (rows.length) await w.tx.insertInto('instance_sgs').values(rows).execute();
+  await bindGroups(w, rows);
 });
 
 export const disassociateSecurityGroups = bindingAction('DisassociateSecurityGroups', async (_ctx, w, ids, sgIds, bound) => {
@@ -791,7 +722,7 @@ export const disassociateSecurityGroups = bindingAction('DisassociateSecurityGro
         `The security group(s) ${notBound.map((x) => `\`${x}\``).join(', ')} are not bound to the instance \`${id}\`; nothing was unbound.`,
       );
   }
-  await w.tx.deleteFrom('instance_sgs').where('instance_id', 'in', ids).where('sg_id', 'in', sgIds).execute();
+  await unbindGroups(w, ids, sgIds);
 });
 
 export const instanceActions = [runInstances, describeInstances, terminateInstances, associateSecurityGroups, disassociateSecurityGroups];

@@ -263,7 +263,7 @@ export async function allocateEips(w: Write, ctx: Ctx, o: EipAllocation): Promis
   const { count, requested, isp, chargeType, bandwidth, prepaid } = o;
   const codes = o.codes ?? { quota: 'AddressQuotaLimitExceeded', daily: 'AddressQuotaLimitExceeded.DailyAllocate' };
   const account = ctx.account.uin;
-  const quota = ctx.account.quotas.eipPerAccount;
+  const quota = (await ctx.quotas()).eipPerAccount;
   await reserveEips(w, account, 'eip', count, quota, () =>
     fail(
       codes.quota,

@@ -18,7 +18,7 @@ export const ID = {
   routeItem: idOf('rti'),
 };
 
-function malformed(param: string, id: string, example: string): never {
+export function malformed(param: string, id: string, example: string): never {
   throw new ApiError('InvalidParameterValue.Malformed', `\`${id}\` in \`${param}\` is not a valid ID; expected the form ${example}.`);
 }
 

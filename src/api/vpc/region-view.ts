@@ -25,7 +25,7 @@ import { compileHost, sharedCompile } from '../../compile/compile.js';
 import type { HostDocument } from '../../contract/host-document.js';
 import { loadSpans } from '../../compile/load.js';
 import type { PolicyLists } from '../../core/sg-edits.js';
-import { loadPolicyLists } from '../../store/sg-policies.js';
+import { loadPolicyLists } from '../../store/security-groups.js';
 import type { Store } from '../../store/store.js';
 import { buildWorld, type World } from '../../trace/world.js';
 

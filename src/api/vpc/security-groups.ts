@@ -6,10 +6,10 @@
  * ReplaceSecurityGroupPolicies, ReplaceSecurityGroupPolicy,
  * ModifySecurityGroupPolicies.
  *
- * Policy parsing and list edits live in the pure core (core/sg-policy.ts);
- * this module loads a group's lists, applies an edit inside one transaction,
- * checks references, writes each changed direction back (delete and re-insert:
- * lists are small and positions stay dense) and bumps the group's Version.
+ * Policy parsing and list edits live in the pure core (core/sg-policy.ts),
+ * the queries in store/security-groups.ts; this module is the API's rules: it
+ * loads a group's lists, applies an edit inside one transaction, checks
+ * references, stores the changed directions and bumps the group's Version.
  * Semantics decisions: docs/security-groups.md.
  */
 import type {
@@ -17,7 +17,6 @@ import type {
   SecurityGroupPolicy,
   SecurityGroupPolicySet,
 } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.js';
-import { sql, type Kysely } from 'kysely';
 import { newId } from '../../core/ids.js';
 import { editPolicyLists, type PolicyActionName, type PolicyRequest } from '../../core/sg-edits.js';
 import {
@@ -30,17 +29,28 @@ import {
   type Entry,
   type PolicyInput,
 } from '../../core/sg-policy.js';
-import type { DB, SecurityGroupsTable, SgPoliciesTable } from '../../store/schema.js';
-import { loadPolicyLists, type StoredPolicy } from '../../store/sg-policies.js';
+import type { SecurityGroupsTable } from '../../store/schema.js';
+import {
+  deleteGroup,
+  groupPage,
+  groupUsers,
+  groupWithPolicies,
+  insertGroup,
+  loadPolicyLists,
+  ownGroups,
+  savePolicyEdit,
+  updateGroup,
+  type GroupRow,
+  type StoredPolicy,
+} from '../../store/security-groups.js';
 import type { Write } from '../../store/store.js';
 import { defineAction, type Ctx } from '../action.js';
-import { checkIds, deleteTags, loadTags, nameContains, page, release, reserve, saveTags, taggedBy, tagsParam, tencentTime, usage } from '../common.js';
+import { checkIds, deleteTags, page, requestTags, release, reserve, saveTags, taggedBy, tagsParam, tencentTime, usage } from '../common.js';
 import { ApiError, invalidValue } from '../errors.js';
 import { any, arr, bool, filters, filterValues, int, obj, opt, paging, str, type Filter } from '../params.js';
-import { findSecurityGroup, ID } from './lookup.js';
+import { findSecurityGroup, ID, malformed } from './lookup.js';
 
 const DIRECTIONS: readonly Direction[] = ['Ingress', 'Egress'];
-const dbDirection = (d: Direction): SgPoliciesTable['direction'] => (d === 'Ingress' ? 'ingress' : 'egress');
 const SET = 'SecurityGroupPolicySet';
 
 type Stored = StoredPolicy;
@@ -95,44 +105,13 @@ function checkDesc(desc: string, param: string) {
 
 // ---------------------------------------------------------------- storage
 
-/**
- * Stores a direction's new list. Rows before the first difference stay; the
- * rest are rewritten, so the common edit — appending — inserts only the new
- * policies instead of the whole list.
- */
-async function writeList(w: Write, sgId: string, dir: Direction, old: readonly Stored[], list: readonly Stored[]) {
-  const row = (p: Stored, position: number): SgPoliciesTable => ({
-    sg_id: sgId,
-    direction: dbDirection(dir),
-    position,
-    protocol: p.protocol,
-    port: p.port,
-    cidr: p.cidr,
-    ipv6_cidr: p.ipv6Cidr,
-    ref_sg_id: p.sgRef,
-    action: p.action,
-    description: p.description,
-    modified_at: p.modifiedAt,
-  });
-  const same = (i: number) => JSON.stringify(row(old[i]!, i)) === JSON.stringify(row(list[i]!, i));
-  let keep = 0;
-  while (keep < old.length && keep < list.length && same(keep)) keep++;
-  if (keep < old.length)
-    await w.tx.deleteFrom('sg_policies').where('sg_id', '=', sgId).where('direction', '=', dbDirection(dir)).where('position', '>=', keep).execute();
-  if (keep < list.length) await w.tx.insertInto('sg_policies').values(list.slice(keep).map((p, i) => row(p, keep + i))).execute();
-}
+// ---------------------------------------------------------------- rules
 
 /** Referenced groups must be the account's own (a group may reference itself). */
 async function checkReferences(w: Write, account: string, self: string | undefined, entries: readonly Entry[]) {
   const refs = entries.filter((e) => e.sgRef && e.sgRef !== self);
   if (!refs.length) return;
-  const rows = await w.tx
-    .selectFrom('security_groups')
-    .select('id')
-    .where('account', '=', account)
-    .where('id', 'in', [...new Set(refs.map((e) => e.sgRef))])
-    .execute();
-  const found = new Set(rows.map((r) => r.id));
+  const found = await ownGroups(w.tx, account, [...new Set(refs.map((e) => e.sgRef))]);
   const missing = refs.find((e) => !found.has(e.sgRef));
   if (missing)
     throw new ApiError('ResourceNotFound', `The security group \`${missing.sgRef}\` (\`${missing.from}.SecurityGroupId\`) does not exist.`);
@@ -151,15 +130,19 @@ function parseList(items: readonly PolicyInput[] | undefined, dir: Direction, no
  */
 async function editPolicies(ctx: Ctx, action: PolicyActionName, req: PolicyRequest): Promise<void> {
   const account = ctx.account.uin;
+  const id = req.SecurityGroupId;
+  if (!ID.sg.test(id)) malformed('SecurityGroupId', id, 'sg-xxxxxxxx');
   await ctx.write(async (w) => {
-    const group = await findSecurityGroup(w.tx, account, req.SecurityGroupId);
-    const current = await loadPolicyLists(w.tx, group.id);
+    const { group, lists: current } = await groupWithPolicies(w.tx, account, id);
+    if (!group) throw notFound(id);
     const next = core(() => editPolicyLists(action, req, current, { version: group.version, limit: ctx.account.quotas.policyPerDirection }));
     const changed = DIRECTIONS.filter((d) => next[d] !== undefined);
     await checkReferences(w, account, group.id, changed.flatMap((d) => next[d]!.filter((e) => e.from)));
-    for (const d of changed)
-      await writeList(w, group.id, d, current[d], next[d]!.map((e) => ({ ...e, modifiedAt: (e as Partial<Stored>).modifiedAt ?? w.now })));
-    await w.tx.updateTable('security_groups').set({ version: group.version + 1, updated_at: w.now }).where('id', '=', group.id).execute();
+    await savePolicyEdit(
+      w,
+      group,
+      changed.map((d) => ({ direction: d, old: current[d], list: next[d]!.map((e) => ({ ...e, modifiedAt: (e as Partial<Stored>).modifiedAt ?? w.now })) })),
+    );
     w.changed(account, 'security_group', group.id, 'update');
     return {};
   });
@@ -167,8 +150,9 @@ async function editPolicies(ctx: Ctx, action: PolicyActionName, req: PolicyReque
 
 // ---------------------------------------------------------------- responses
 
-async function toSecurityGroups(db: Kysely<DB>, rows: readonly SecurityGroupsTable[]): Promise<SecurityGroup[]> {
-  const tags = await loadTags(db, rows.map((r) => r.id));
+const notFound = (id: string) => new ApiError('ResourceNotFound', `The security group \`${id}\` (\`SecurityGroupId\`) does not exist.`);
+
+function toSecurityGroupsTagged(rows: readonly GroupRow[], tags: ReadonlyMap<string, { Key: string; Value: string }[]>): SecurityGroup[] {
   return rows.map((r) => ({
     SecurityGroupId: r.id,
     SecurityGroupName: r.name,
@@ -221,14 +205,15 @@ async function createGroup(
   const id = newId('sg');
   const account = ctx.account.uin;
   const row = await ctx.write(async (w) => {
+    const quotas = await ctx.quotas();
     const lists: Lists = { Ingress: [], Egress: [] };
     for (const d of DIRECTIONS) {
       const items = policies?.[d] ?? [];
       const parsed = parseList(items, d, w.now);
       lists[d] = core(() => insertAt([], parsed, sharedIndex(items, `${SET}.${d}`), d));
-      core(() => checkList(lists[d], d, ctx.account.quotas.policyPerDirection));
+      core(() => checkList(lists[d], d, quotas.policyPerDirection));
     }
-    await reserve(w, account, 'security_group', 1, ctx.account.quotas.securityGroup, 'security group');
+    await reserve(w, account, 'security_group', 1, quotas.securityGroup, 'security group');
     await checkReferences(w, account, undefined, [...lists.Ingress, ...lists.Egress]);
     const row: SecurityGroupsTable = {
       id,
@@ -242,13 +227,12 @@ async function createGroup(
       created_at: w.now,
       updated_at: w.now,
     };
-    await w.tx.insertInto('security_groups').values(row).execute();
-    for (const d of DIRECTIONS) await writeList(w, id, d, [], lists[d]);
-    await saveTags(w, account, id, p.Tags);
+    await Promise.all([insertGroup(w, row, lists), saveTags(w, account, id, p.Tags)]);
     w.changed(account, 'security_group', id, 'create');
     return row;
   });
-  return (await toSecurityGroups(ctx.db, [row]))[0]!;
+  // Its tags are the request's: no need to read them back.
+  return toSecurityGroupsTagged([row], new Map([[id, requestTags(p.Tags)]]))[0]!;
 }
 
 export const createSecurityGroup = defineAction({
@@ -284,26 +268,27 @@ export const describeSecurityGroups = defineAction({
       throw new ApiError('InvalidParameter.Coexist', 'SecurityGroupIds and Filters cannot be given together; use the security-group-id filter or SecurityGroupIds alone.');
     checkIds(p.SecurityGroupIds, ID.sg, 'SecurityGroupIds', 'sg-xxxxxxxx');
     const { offset, limit } = page(p);
-    let q = ctx.db.selectFrom('security_groups').where('account', '=', ctx.account.uin);
-    if (p.SecurityGroupIds?.length) q = q.where('id', 'in', p.SecurityGroupIds);
     const f: Filter[] | undefined = p.Filters;
-    const ids = filterValues(f, 'security-group-id');
-    if (ids) q = q.where('id', 'in', ids);
-    const projects = filterValues(f, 'project-id');
-    if (projects) q = q.where('project_id', 'in', projects);
-    const names = filterValues(f, 'security-group-name');
-    if (names) q = q.where((eb) => eb.or(names.map((n) => nameContains('name', n, { engine: ctx.store.engine, table: 'security_groups' }))));
-    for (const tagged of taggedBy(ctx.db, ctx.account.uin, f)) q = q.where('id', 'in', tagged);
-    const column = p.OrderField === 'UpdateTime' ? 'updated_at' : 'created_at';
-    const direction = p.OrderDirection === 'DESC' ? 'desc' : 'asc';
+    const account = ctx.account.uin;
     const filtered = !!(p.SecurityGroupIds?.length || f?.length);
-    const [rows, total] = await Promise.all([
-      q.selectAll().orderBy(column, direction).orderBy('id', direction).limit(limit).offset(offset).execute(),
-      filtered
-        ? q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n))
-        : usage(ctx.db, ctx.account.uin, 'security_group'),
-    ]);
-    return { TotalCount: total, SecurityGroupSet: await toSecurityGroups(ctx.db, rows) };
+    const { rows, total, tags } = await groupPage(
+      ctx.db,
+      {
+        account,
+        // The IDs given and those of the security-group-id filter (never both: Coexist above).
+        ids: p.SecurityGroupIds?.length ? p.SecurityGroupIds : filterValues(f, 'security-group-id'),
+        projects: filterValues(f, 'project-id'),
+        names: filterValues(f, 'security-group-name'),
+        within: taggedBy(ctx.db, account, f),
+        order: p.OrderField === 'UpdateTime' ? 'updated_at' : 'created_at',
+        direction: p.OrderDirection === 'DESC' ? 'desc' : 'asc',
+        offset,
+        limit,
+      },
+      // Unfiltered, the count is the usage row: O(1).
+      filtered ? undefined : usage(ctx.db, account, 'security_group'),
+    );
+    return { TotalCount: total, SecurityGroupSet: toSecurityGroupsTagged(rows, tags) };
   },
 });
 
@@ -316,10 +301,10 @@ export const modifySecurityGroupAttribute = defineAction({
     if (p.GroupDescription !== undefined) checkDesc(p.GroupDescription, 'GroupDescription');
     await ctx.write(async (w) => {
       await findSecurityGroup(w.tx, ctx.account.uin, p.SecurityGroupId);
-      const set: Partial<SecurityGroupsTable> = { updated_at: w.now };
-      if (p.GroupName !== undefined) set.name = p.GroupName;
-      if (p.GroupDescription !== undefined) set.description = p.GroupDescription;
-      await w.tx.updateTable('security_groups').set(set).where('id', '=', p.SecurityGroupId).execute();
+      await updateGroup(w, p.SecurityGroupId, {
+        ...(p.GroupName !== undefined ? { name: p.GroupName } : {}),
+        ...(p.GroupDescription !== undefined ? { description: p.GroupDescription } : {}),
+      });
       w.changed(ctx.account.uin, 'security_group', p.SecurityGroupId, 'update');
       return {};
     });
@@ -338,30 +323,18 @@ export const deleteSecurityGroup = defineAction({
     await ctx.write(async (w) => {
       const group = await findSecurityGroup(w.tx, ctx.account.uin, id);
       if (group.is_default) throw new ApiError('UnsupportedOperation', `The security group \`${id}\` is the default security group, which cannot be deleted.`);
-      const users = await w.tx.selectFrom('instance_sgs').select('instance_id').where('sg_id', '=', id).orderBy('instance_id').limit(6).execute();
-      if (users.length)
+      const { instances, holders } = await groupUsers(w.tx, id, 6);
+      if (instances.length)
         throw new ApiError(
           'ResourceInUse',
-          `The security group \`${id}\` is bound to instance(s) ${listIds(users.slice(0, 5).map((u) => u.instance_id), users.length > 5)}; disassociate it first.`,
+          `The security group \`${id}\` is bound to instance(s) ${listIds(instances.slice(0, 5), instances.length > 5)}; disassociate it first.`,
         );
-      const holders = await w.tx
-        .selectFrom('sg_policies')
-        .select('sg_id')
-        .distinct()
-        .where('ref_sg_id', '=', id)
-        .where('sg_id', '<>', id)
-        .orderBy('sg_id')
-        .limit(6)
-        .execute();
       if (holders.length)
         throw new ApiError(
           'ResourceInUse',
-          `The security group \`${id}\` is referenced by policies of security group(s) ${listIds(holders.slice(0, 5).map((h) => h.sg_id), holders.length > 5)}; change those policies first.`,
+          `The security group \`${id}\` is referenced by policies of security group(s) ${listIds(holders.slice(0, 5), holders.length > 5)}; change those policies first.`,
         );
-      await w.tx.deleteFrom('sg_policies').where('sg_id', '=', id).execute();
-      await w.tx.deleteFrom('security_groups').where('id', '=', id).execute();
-      await deleteTags(w, id);
-      await release(w, ctx.account.uin, 'security_group');
+      await Promise.all([deleteGroup(w, id), deleteTags(w, id), release(w, ctx.account.uin, 'security_group')]);
       w.changed(ctx.account.uin, 'security_group', id, 'delete');
       return {};
     });

@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import { parseCidr, size } from '../../core/cidr.js';
 import { usableCount } from '../../core/ipam.js';
 import type { DB, SubnetsTable } from '../../store/schema.js';
-import { loadTags, tencentTime } from '../common.js';
+import { loadTags, tencentTime, type Tag } from '../common.js';
 
 export async function subnetModels(db: Kysely<DB>, rows: readonly SubnetsTable[]): Promise<Subnet[]> {
   const ids = rows.map((r) => r.id);
@@ -17,7 +17,11 @@ export async function subnetModels(db: Kysely<DB>, rows: readonly SubnetsTable[]
       ? db.selectFrom('private_ips').select(['subnet_id', sql<number>`count(*)`.as('n')]).where('subnet_id', 'in', ids).groupBy('subnet_id').execute()
       : Promise.resolve([]),
   ]);
-  const inUse = new Map(used.map((u) => [u.subnet_id, Number(u.n)]));
+  return subnetModelsWith(rows, tags, new Map(used.map((u) => [u.subnet_id, Number(u.n)])));
+}
+
+/** The models of subnets whose tags and addresses in use are at hand (store/subnets.ts `subnetPage`). */
+export function subnetModelsWith(rows: readonly SubnetsTable[], tags: ReadonlyMap<string, Tag[]>, inUse: ReadonlyMap<string, number>): Subnet[] {
   return rows.map((r) => {
     const cidr = parseCidr(r.cidr)!;
     return {

@@ -1,18 +1,19 @@
-/** Subnets: CreateSubnet, CreateSubnets, DescribeSubnets, ModifySubnetAttribute, DeleteSubnet. */
-import { sql } from 'kysely';
+/**
+ * Subnets: CreateSubnet, CreateSubnets, DescribeSubnets, ModifySubnetAttribute,
+ * DeleteSubnet. The writes' queries are store/subnets.ts.
+ */
 import { containsCidr, formatCidr, overlaps, parseCidr, type Cidr } from '../../core/cidr.js';
 import { newId } from '../../core/ids.js';
-import { mainTableOf } from '../../store/route-tables.js';
 import type { SubnetsTable } from '../../store/schema.js';
 import type { Write } from '../../store/store.js';
+import { addressesInUse, deleteSubnetRows, insertSubnetRows, subnetPage, updateSubnet, vpcSubnetsAndMainTable, type SubnetCondition } from '../../store/subnets.js';
 import { defineAction, type Ctx } from '../action.js';
-import { checkIds, deleteTags, nameContains, page, release, reserve, saveTags, tagsParam, usage } from '../common.js';
+import { checkIds, checkTagKeys, page, release, reserve, tagsParam } from '../common.js';
 import { ApiError, invalidValue } from '../errors.js';
 import { arr, boolString, filters, int, obj, opt, paging, str, type Filter } from '../params.js';
 import { findRouteTable, findSubnet, findVpc, ID } from './lookup.js';
 import { dropSnatRulesOf } from './nat-rules.js';
-import { subnetModels } from './subnet-view.js';
-import { deleteFlowLogsOf } from '../../store/flow-logs.js';
+import { subnetModels, subnetModelsWith } from './subnet-view.js';
 
 /** Tencent's subnet sizes: /16 (65,536 addresses) down to /28 (16). */
 const MIN_SUBNET_PREFIX = 16;
@@ -84,9 +85,14 @@ async function insertSubnets(
   tags: readonly { Key: string; Value?: string }[] | undefined,
 ): Promise<SubnetsTable[]> {
   const account = ctx.account.uin;
-  const vpc = await findVpc(w.tx, account, vpcId);
+  checkTagKeys(tags);
+  // The VPC, its subnets and main table, and the route tables the request names, read together.
+  const [vpc, { existing, mainTableId }, named] = await Promise.all([
+    findVpc(w.tx, account, vpcId),
+    vpcSubnetsAndMainTable(w.tx, vpcId),
+    Promise.all(subnets.map((s) => s.routeTable && findRouteTable(w.tx, account, s.routeTable.id, s.routeTable.param))),
+  ]);
   const vpcCidr = parseCidr(vpc.cidr)!;
-  const existing = await w.tx.selectFrom('subnets').select(['id', 'cidr']).where('vpc_id', '=', vpc.id).execute();
   const limit = ctx.account.quotas.subnetPerVpc;
   if (existing.length + subnets.length > limit)
     throw new ApiError(
@@ -102,10 +108,16 @@ async function insertSubnets(
     if (clash) throw new ApiError('InvalidParameterValue.SubnetConflict', `\`${text}\` (\`${s.param}\`) overlaps ${clash.what} in VPC ${vpc.id}.`);
     taken.push({ cidr: s.cidr, what: `\`${text}\` (\`${s.param}\`) of this request` });
   }
-  const tables = await routeTablesFor(w, account, vpc.id, subnets);
-  // The account-wide row is the O(1) TotalCount of unfiltered DescribeSubnets;
-  // the quota itself is per VPC (checked above), so this row has no limit.
-  await reserve(w, account, 'subnet', subnets.length, Number.POSITIVE_INFINITY, 'subnet');
+  const tables = subnets.map((s, i) => {
+    const t = named[i];
+    if (!t) return mainTableId!;
+    if (t.vpc_id !== vpc.id)
+      throw new ApiError(
+        'UnsupportedOperation.VpcMismatch',
+        `The route table \`${t.id}\` (\`${s.routeTable!.param}\`) is in VPC ${t.vpc_id}, not in ${vpc.id}; a subnet uses a table of its own VPC.`,
+      );
+    return t.id;
+  });
   const rows: SubnetsTable[] = subnets.map((s, i) => ({
     id: newId('subnet'),
     account,
@@ -119,32 +131,18 @@ async function insertSubnets(
     route_table_id: tables[i]!,
     network_acl_id: '',
   }));
-  await w.tx.insertInto('subnets').values(rows).execute();
-  for (const r of rows) {
-    await saveTags(w, account, r.id, tags);
-    w.changed(account, 'subnet', r.id, 'create');
-  }
+  await Promise.all([
+    // The account-wide row is the O(1) TotalCount of unfiltered DescribeSubnets;
+    // the quota itself is per VPC (checked above), so this row has no limit.
+    reserve(w, account, 'subnet', subnets.length, Number.POSITIVE_INFINITY, 'subnet'),
+    insertSubnetRows(
+      w,
+      rows,
+      rows.flatMap((r) => (tags ?? []).map((t) => ({ account, resource_id: r.id, key: t.Key, value: t.Value ?? '' }))),
+    ),
+  ]);
+  for (const r of rows) w.changed(account, 'subnet', r.id, 'create');
   return rows;
-}
-
-/** The route table each new subnet is associated with: the one it names (a table of the same VPC) or the VPC's main table. */
-async function routeTablesFor(w: Write, account: string, vpcId: string, subnets: readonly NewSubnet[]): Promise<string[]> {
-  const main = await mainTableOf(w.tx, vpcId);
-  const out: string[] = [];
-  for (const s of subnets) {
-    if (!s.routeTable) {
-      out.push(main.id);
-      continue;
-    }
-    const t = await findRouteTable(w.tx, account, s.routeTable.id, s.routeTable.param);
-    if (t.vpc_id !== vpcId)
-      throw new ApiError(
-        'UnsupportedOperation.VpcMismatch',
-        `The route table \`${t.id}\` (\`${s.routeTable.param}\`) is in VPC ${t.vpc_id}, not in ${vpcId}; a subnet uses a table of its own VPC.`,
-      );
-    out.push(t.id);
-  }
-  return out;
 }
 
 export const createSubnet = defineAction({
@@ -245,41 +243,40 @@ export const describeSubnets = defineAction({
     const account = ctx.account.uin;
     const empty = { TotalCount: 0, SubnetSet: [], ...(tokenPaging ? { NextToken: '' } : {}) };
 
-    let q = ctx.db.selectFrom('subnets').where('account', '=', account);
-    if (p.SubnetIds?.length) q = q.where('id', 'in', p.SubnetIds);
-    const tagged = () => ctx.db.selectFrom('tags').select('resource_id').where('account', '=', account);
+    const where: SubnetCondition[] = p.SubnetIds?.length ? [{ on: 'id', values: p.SubnetIds }] : [];
     let nothing = false; // a filter no Weft subnet can match
     for (const [i, f] of (p.Filters ?? []).entries()) {
       if (!f.Values.length) throw invalidValue(`Filters.${i}.Values`, 'give at least one value', 'InvalidParameterValue.Empty');
       switch (f.Name) {
         case 'subnet-id':
-          q = q.where('id', 'in', f.Values);
+          where.push({ on: 'id', values: f.Values });
           break;
         case 'vpc-id':
-          q = q.where('vpc_id', 'in', f.Values);
+          where.push({ on: 'vpc', values: f.Values });
           break;
-        case 'cidr-block': {
+        case 'cidr-block':
           // Documented as `192.168.1.0` (network address alone) but a full CIDR is natural too: accept both.
-          const blocks = f.Values.flatMap((v) =>
-            v.includes('/') ? [v] : Array.from({ length: MAX_SUBNET_PREFIX - MIN_SUBNET_PREFIX + 1 }, (_, k) => `${v}/${MIN_SUBNET_PREFIX + k}`),
-          );
-          q = q.where('cidr', 'in', blocks);
+          where.push({
+            on: 'cidr',
+            values: f.Values.flatMap((v) =>
+              v.includes('/') ? [v] : Array.from({ length: MAX_SUBNET_PREFIX - MIN_SUBNET_PREFIX + 1 }, (_, k) => `${v}/${MIN_SUBNET_PREFIX + k}`),
+            ),
+          });
           break;
-        }
         case 'is-default':
-          q = q.where('is_default', 'in', boolValues(f, i).map((b) => (b ? 1 : 0)));
+          where.push({ on: 'isDefault', values: boolValues(f, i) });
           break;
         case 'is-remote-vpc-snat':
           if (!boolValues(f, i).includes(false)) nothing = true;
           break;
         case 'subnet-name':
-          q = q.where((eb) => eb.or(f.Values.map((n) => nameContains('name', n, { engine: ctx.store.engine, table: 'subnets' }))));
+          where.push({ on: 'name', values: f.Values });
           break;
         case 'zone':
-          q = q.where('zone', 'in', f.Values);
+          where.push({ on: 'zone', values: f.Values });
           break;
         case 'tag-key':
-          q = q.where('id', 'in', tagged().where('key', 'in', f.Values));
+          where.push({ on: 'tagKey', values: f.Values });
           break;
         case 'is-cdc-subnet':
           f.Values.forEach((v, j) => {
@@ -294,16 +291,12 @@ export const describeSubnets = defineAction({
           nothing = true; // no CDC, no IPv6 blocks
           break;
         default: // tag:KEY
-          q = q.where('id', 'in', tagged().where('key', '=', f.Name.slice(4)).where('value', 'in', f.Values));
+          where.push({ on: 'tag', key: f.Name.slice(4), values: f.Values });
       }
     }
     if (nothing) return empty;
-    const filtered = !!(p.SubnetIds?.length || p.Filters?.length);
-    const [rows, total] = await Promise.all([
-      q.selectAll().orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute(),
-      filtered ? q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n)) : usage(ctx.db, account, 'subnet'),
-    ]);
-    const out = { TotalCount: total, SubnetSet: await subnetModels(ctx.db, rows) };
+    const { rows, total, tags, inUse } = await subnetPage(ctx.db, { account, where, offset, limit });
+    const out = { TotalCount: total, SubnetSet: subnetModelsWith(rows, tags, inUse) };
     if (!tokenPaging) return out;
     return { ...out, NextToken: offset + rows.length < total && rows.length > 0 ? encodeToken(offset + rows.length) : '' };
   },
@@ -324,7 +317,7 @@ export const modifySubnetAttribute = defineAction({
       if (p.SubnetName !== undefined) set.name = p.SubnetName;
       if (p.EnableBroadcast !== undefined) set.enable_broadcast = p.EnableBroadcast ? 1 : 0;
       if (Object.keys(set).length) {
-        await w.tx.updateTable('subnets').set(set).where('id', '=', p.SubnetId).execute();
+        await updateSubnet(w, p.SubnetId, set);
         w.changed(ctx.account.uin, 'subnet', p.SubnetId, 'update');
       }
       return {};
@@ -340,14 +333,7 @@ export const deleteSubnet = defineAction({
   async run(ctx, p) {
     await ctx.write(async (w) => {
       const subnet = await findSubnet(w.tx, ctx.account.uin, p.SubnetId);
-      // Every address in use is a private_ips row (addresses.ts), so these are exactly what holds the subnet.
-      const held = await w.tx
-        .selectFrom('private_ips')
-        .select(['ip', 'owner_kind', 'owner_id'])
-        .where('subnet_id', '=', subnet.id)
-        .orderBy('ip')
-        .limit(6)
-        .execute();
+      const held = await addressesInUse(w.tx, subnet.id, 6);
       if (held.length)
         throw new ApiError(
           'ResourceInUse',
@@ -356,11 +342,7 @@ export const deleteSubnet = defineAction({
             .map((h) => `${h.ip} by ${h.owner_kind} ${h.owner_id}`)
             .join(', ')}${held.length > 5 ? ', …' : ''}. Release them (terminate the instances, delete the load balancers, NAT gateways and network detections) first.`,
         );
-      await dropSnatRulesOf(w, [subnet.id]);
-      await deleteFlowLogsOf(w.tx, [subnet.id]); // as on Tencent, a resource's flow logs go with it
-      await w.tx.deleteFrom('subnets').where('id', '=', subnet.id).execute();
-      await deleteTags(w, subnet.id);
-      await release(w, ctx.account.uin, 'subnet');
+      await Promise.all([dropSnatRulesOf(w, [subnet.id]), deleteSubnetRows(w, subnet.id), release(w, ctx.account.uin, 'subnet')]);
       w.changed(ctx.account.uin, 'subnet', subnet.id, 'delete');
       return {};
     });

@@ -1,18 +1,16 @@
-/** VPCs: CreateVpc, DescribeVpcs, ModifyVpcAttribute, DeleteVpc. */
+/**
+ * VPCs: CreateVpc, DescribeVpcs, ModifyVpcAttribute, DeleteVpc. The API's
+ * rules; the queries are store/vpcs.ts.
+ */
 import type { Vpc } from 'tencentcloud-sdk-nodejs/tencentcloud/services/vpc/v20170312/vpc_models.js';
-import { sql } from 'kysely';
 import { containsCidr, formatCidr, parseCidr, parseIp, PRIVATE_BLOCKS } from '../../core/cidr.js';
 import { newId } from '../../core/ids.js';
-import { loadBalancersInVpc } from '../../store/load-balancers.js';
-import { deleteRouteTable, insertRouteTable, mainTableOf } from '../../store/route-tables.js';
-import type { VpcsTable } from '../../store/schema.js';
-import type { Write } from '../../store/store.js';
-import { defineAction, type Ctx } from '../action.js';
-import { checkIds, deleteTags, loadTags, nameContains, page, release, reserve, saveTags, taggedBy, tagsParam, tencentTime, usage } from '../common.js';
+import { deleteVpcRows, insertVpc, MAX_VNI, updateVpc, vpcDependents, vpcPage, type Tag, type VpcRow } from '../../store/vpcs.js';
+import { defineAction } from '../action.js';
+import { checkIds, page, requestTags, release, reserve, saveTags, taggedBy, tagsParam, tencentTime } from '../common.js';
 import { ApiError, invalidValue } from '../errors.js';
 import { any, arr, boolString, filters, filterValues, obj, opt, paging, str } from '../params.js';
 import { findVpc, ID } from './lookup.js';
-import { deleteFlowLogsOf } from '../../store/flow-logs.js';
 
 /** Largest prefix (smallest VPC) Tencent allows. */
 const MAX_VPC_PREFIX = 28;
@@ -38,8 +36,7 @@ function checkDns(list: readonly string[] | undefined) {
   return list;
 }
 
-async function toVpc(ctx: Ctx, rows: VpcsTable[]): Promise<Vpc[]> {
-  const tags = await loadTags(ctx.db, rows.map((r) => r.id));
+function toVpcsTagged(rows: readonly VpcRow[], tags: Map<string, Tag[]>): Vpc[] {
   return rows.map((r) => ({
     VpcName: r.name,
     VpcId: r.id,
@@ -77,10 +74,10 @@ export const createVpc = defineAction({
     const cidr = checkVpcCidr(p.CidrBlock);
     checkDns(p.DnsServers);
     const id = newId('vpc');
+    const mainId = newId('rtb');
     const row = await ctx.write(async (w) => {
-      await reserve(w, ctx.account.uin, 'vpc', 1, ctx.account.quotas.vpc, 'VPC');
-      const row: VpcsTable = {
-        vni: await takeVni(w),
+      await reserve(w, ctx.account.uin, 'vpc', 1, (await ctx.quotas()).vpc, 'VPC');
+      const fields = {
         id,
         account: ctx.account.uin,
         name: p.VpcName,
@@ -91,15 +88,13 @@ export const createVpc = defineAction({
         domain_name: p.DomainName ?? '',
         created_at: w.now,
       };
-      await w.tx.insertInto('vpcs').values(row).execute();
       // Every VPC has its main route table, with the LOCAL route, from the start.
-      const main = await insertRouteTable(w, { account: ctx.account.uin, vpcId: id, vpcCidr: row.cidr, name: 'default', main: true });
-      await saveTags(w, ctx.account.uin, id, p.Tags);
+      const [row] = await Promise.all([insertVpc(w, fields, mainId, newId('rti'), checkVni), saveTags(w, ctx.account.uin, id, p.Tags)]);
       w.changed(ctx.account.uin, 'vpc', id, 'create');
-      w.changed(ctx.account.uin, 'route_table', main.id, 'create');
+      w.changed(ctx.account.uin, 'route_table', mainId, 'create');
       return row;
     });
-    return { Vpc: (await toVpc(ctx, [row]))[0] };
+    return { Vpc: toVpcsTagged([row], new Map([[id, requestTags(p.Tags)]]))[0] };
   },
 });
 
@@ -116,35 +111,19 @@ export const describeVpcs = defineAction({
       throw new ApiError('InvalidParameter.Coexist', 'VpcIds and Filters cannot be given together; use the vpc-id filter or VpcIds alone.');
     checkIds(p.VpcIds, ID.vpc, 'VpcIds', 'vpc-xxxxxxxx');
     const { offset, limit } = page(p);
-    let q = ctx.db.selectFrom('vpcs').where('account', '=', ctx.account.uin);
-    if (p.VpcIds?.length) q = q.where('id', 'in', p.VpcIds);
     const f = p.Filters;
-    const names = filterValues(f, 'vpc-name');
-    if (names) q = q.where((eb) => eb.or(names.map((n) => nameContains('name', n, { engine: ctx.store.engine, table: 'vpcs' }))));
-    const ids = filterValues(f, 'vpc-id');
-    if (ids) q = q.where('id', 'in', ids);
-    const cidrs = filterValues(f, 'cidr-block');
-    if (cidrs) q = q.where('cidr', 'in', cidrs);
-    const isDefault = filterValues(f, 'is-default');
-    if (isDefault) q = q.where('is_default', 'in', isDefault.map((v) => (v === 'true' ? 1 : 0)));
-    for (const tagged of taggedBy(ctx.db, ctx.account.uin, f)) q = q.where('id', 'in', tagged);
-    const filtered = !!(p.VpcIds?.length || f?.length);
-    if (!filtered) {
-      const [rows, total] = await Promise.all([
-        q.selectAll().orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute(),
-        usage(ctx.db, ctx.account.uin, 'vpc'),
-      ]);
-      return { TotalCount: total, VpcSet: await toVpc(ctx, rows) };
-    }
-    // A filter scans the account's VPCs: count them in the same pass as the page.
-    const page_ = await q.selectAll().select(sql<number>`count(*) over ()`.as('total_count')).orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute();
-    const total = page_.length
-      ? Number(page_[0]!.total_count)
-      : offset === 0
-        ? 0
-        : await q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow().then((r) => Number(r.n));
-    const rows = page_.map(({ total_count: _, ...r }) => r);
-    return { TotalCount: total, VpcSet: await toVpc(ctx, rows) };
+    const { rows, total, tags } = await vpcPage(ctx.db, {
+      account: ctx.account.uin,
+      // The IDs given or those of the vpc-id filter (never both: Coexist above).
+      ids: p.VpcIds?.length ? p.VpcIds : filterValues(f, 'vpc-id'),
+      names: filterValues(f, 'vpc-name'),
+      cidrs: filterValues(f, 'cidr-block'),
+      isDefault: filterValues(f, 'is-default')?.map((v) => v === 'true'),
+      within: taggedBy(ctx.db, ctx.account.uin, f),
+      offset,
+      limit,
+    });
+    return { TotalCount: total, VpcSet: toVpcsTagged(rows, tags) };
   },
 });
 
@@ -165,12 +144,12 @@ export const modifyVpcAttribute = defineAction({
     checkDns(p.DnsServers);
     await ctx.write(async (w) => {
       await findVpc(w.tx, ctx.account.uin, p.VpcId);
-      const set: Partial<VpcsTable> = {};
-      if (p.VpcName !== undefined) set.name = p.VpcName;
-      if (p.EnableMulticast !== undefined) set.enable_multicast = p.EnableMulticast ? 1 : 0;
-      if (p.DnsServers !== undefined) set.dns_servers = JSON.stringify(p.DnsServers);
-      if (p.DomainName !== undefined) set.domain_name = p.DomainName;
-      if (Object.keys(set).length) await w.tx.updateTable('vpcs').set(set).where('id', '=', p.VpcId).execute();
+      await updateVpc(w, p.VpcId, {
+        ...(p.VpcName !== undefined ? { name: p.VpcName } : {}),
+        ...(p.EnableMulticast !== undefined ? { enable_multicast: p.EnableMulticast ? 1 : 0 } : {}),
+        ...(p.DnsServers !== undefined ? { dns_servers: JSON.stringify(p.DnsServers) } : {}),
+        ...(p.DomainName !== undefined ? { domain_name: p.DomainName } : {}),
+      });
       w.changed(ctx.account.uin, 'vpc', p.VpcId, 'update');
       return {};
     });
@@ -185,22 +164,22 @@ export const deleteVpc = defineAction({
   async run(ctx, p) {
     await ctx.write(async (w) => {
       await findVpc(w.tx, ctx.account.uin, p.VpcId);
+      const held = await vpcDependents(w.tx, p.VpcId, 6);
+      const list = (ids: string[]) => `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`;
       // Subnets are hard-deleted rows of `subnets`, and everything placed in a VPC (instances, addresses) sits in one of them.
-      const subnets = await w.tx.selectFrom('subnets').select('id').where('vpc_id', '=', p.VpcId).orderBy('id').limit(6).execute();
-      if (subnets.length)
-        throw new ApiError(
-          'ResourceInUse',
-          `The VPC \`${p.VpcId}\` still has subnets (${subnets.slice(0, 5).map((s) => s.id).join(', ')}${subnets.length > 5 ? ', …' : ''}); delete them first.`,
-        );
-      await refuseWhileInUse(w, p.VpcId);
-      const main = await mainTableOf(w.tx, p.VpcId);
-      await deleteRouteTable(w, main.id);
-      await deleteTags(w, main.id);
-      w.changed(ctx.account.uin, 'route_table', main.id, 'delete');
-      await deleteFlowLogsOf(w.tx, [p.VpcId]); // as on Tencent, a resource's flow logs go with it
-      await w.tx.deleteFrom('vpcs').where('id', '=', p.VpcId).execute();
-      await deleteTags(w, p.VpcId);
-      await release(w, ctx.account.uin, 'vpc');
+      if (held.subnets.length)
+        throw new ApiError('ResourceInUse', `The VPC \`${p.VpcId}\` still has subnets (${list(held.subnets)}); delete them first.`);
+      // What else keeps a VPC that has no subnets.
+      const others = [
+        held.tables.length && `route tables (${list(held.tables)}): delete them`,
+        held.acls.length && `network ACLs (${list(held.acls)}): delete them`,
+        held.peerings.length && `pending or active peering connections (${list(held.peerings)}): delete or reject them`,
+        held.nats.length && `NAT gateways (${list(held.nats)}): delete them (DeleteNatGateway)`,
+        held.lbs.length && `load balancers (${list(held.lbs)}): delete them (clb DeleteLoadBalancer)`,
+      ].filter((x): x is string => !!x);
+      if (others.length) throw new ApiError('ResourceInUse', `The VPC \`${p.VpcId}\` still has ${others.join('; ')}; then delete the VPC.`);
+      await Promise.all([deleteVpcRows(w, p.VpcId, held.mainTableId), release(w, ctx.account.uin, 'vpc')]);
+      w.changed(ctx.account.uin, 'route_table', held.mainTableId, 'delete');
       w.changed(ctx.account.uin, 'vpc', p.VpcId, 'delete');
       return {};
     });
@@ -208,48 +187,8 @@ export const deleteVpc = defineAction({
   },
 });
 
-/**
- * What keeps a VPC that has no subnets: route tables other than its main one,
- * network ACLs, peering connections that are pending or active (either
- * side), NAT gateways and load balancers. ResourceInUse names them.
- */
-async function refuseWhileInUse(w: Write, vpcId: string): Promise<void> {
-  const [tables, acls, peerings, nats, lbs] = await Promise.all([
-    w.tx.selectFrom('route_tables').select('id').where('vpc_id', '=', vpcId).where('is_main', '=', 0).orderBy('id').limit(6).execute(),
-    w.tx.selectFrom('network_acls').select('id').where('vpc_id', '=', vpcId).orderBy('id').limit(6).execute(),
-    w.tx
-      .selectFrom('peerings')
-      .select('id')
-      .where((eb) => eb.or([eb('vpc_id', '=', vpcId), eb('peer_vpc_id', '=', vpcId)]))
-      .where('state', 'in', ['PENDING', 'ACTIVE'])
-      .orderBy('id')
-      .limit(6)
-      .execute(),
-    w.tx.selectFrom('nat_gateways').select('id').where('vpc_id', '=', vpcId).orderBy('id').limit(6).execute(),
-    loadBalancersInVpc(w.tx, vpcId).then((ids) => ids.map((id) => ({ id }))),
-  ]);
-  const list = (rows: { id: string }[]) => `${rows.slice(0, 5).map((r) => r.id).join(', ')}${rows.length > 5 ? ', …' : ''}`;
-  const held = [
-    tables.length && `route tables (${list(tables)}): delete them`,
-    acls.length && `network ACLs (${list(acls)}): delete them`,
-    peerings.length && `pending or active peering connections (${list(peerings)}): delete or reject them`,
-    nats.length && `NAT gateways (${list(nats)}): delete them (DeleteNatGateway)`,
-    lbs.length && `load balancers (${list(lbs)}): delete them (clb DeleteLoadBalancer)`,
-  ].filter((x): x is string => !!x);
-  if (held.length) throw new ApiError('ResourceInUse', `The VPC \`${vpcId}\` still has ${held.join('; ')}; then delete the VPC.`);
-}
-
-/** VXLAN IDs are 24 bits; Weft hands them out in order, starting at 100. */
-const MAX_VNI = 2 ** 24 - 1;
-async function takeVni(w: Write): Promise<number> {
-  const r = await w.tx
-    .updateTable('meta')
-    .set({ next_vni: sql`next_vni + 1` })
-    .where('id', '=', 1)
-    .returning('next_vni')
-    .executeTakeFirstOrThrow();
-  if (r.next_vni - 1 > MAX_VNI) throw new ApiError('LimitExceeded', 'The region has used all 16,777,215 VXLAN network identifiers.');
-  return r.next_vni - 1;
+function checkVni(vni: number) {
+  if (vni > MAX_VNI) throw new ApiError('LimitExceeded', 'The region has used all 16,777,215 VXLAN network identifiers.');
 }
 
 export const vpcActionsList = [createVpc, describeVpcs, modifyVpcAttribute, deleteVpc];
