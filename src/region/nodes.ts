@@ -6,7 +6,6 @@
  * failed nodes are recorded in the data dir.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadMasterKey } from '../accounts/secrets.js';
 import { openStore } from '../store/store.js';
 import { readRun, recordReplica, startReplica } from './controllers.js';
@@ -44,22 +43,17 @@ const readFailed = (dataDir: string): string[] => {
 };
 
 /**
- * The region's controllers: the replicas `weft up --controllers N` runs (up
- * while their process lives), or the one inside `weft up` itself.
+ * The region's controller replicas, when `weft up --controllers N` runs them
+ * as processes of their own (up while their process lives). A region with one
+ * controller runs it inside `weft up`, which is not a node to fail.
  */
 function controllerNodes(dataDir: string): NodeInfo[] {
-  const run = readRun(dataDir);
-  if (run?.controllers) return run.controllers.map((r) => ({ name: r.name, role: 'controller' as const, state: alive(r.pid) ? 'up' : 'failed', endpoint: r.endpoint }));
-  const creds = join(dataDir, 'credentials.json');
-  if (!run || !existsSync(creds)) return [];
-  const endpoint = (JSON.parse(readFileSync(creds, 'utf8')) as { Endpoint: string }).Endpoint;
-  return [{ name: 'ctl1', role: 'controller', state: alive(run.pid) ? 'up' : 'failed', endpoint }];
+  return (readRun(dataDir)?.controllers ?? []).map((r) => ({ name: r.name, role: 'controller' as const, state: alive(r.pid) ? 'up' : 'failed', endpoint: r.endpoint }));
 }
 
 /** Kills controller replica `name` as a crash would (SIGKILL), or starts it again as it was. */
 async function setController(dataDir: string, name: string, up: boolean): Promise<NodeInfo> {
-  const replica = readRun(dataDir)?.controllers?.find((r) => r.name === name);
-  if (!replica) throw new Error(`controller ${name} runs inside weft up itself; for controller drills start the region with --controllers 2 (or more) and --database postgres://…`);
+  const replica = readRun(dataDir)?.controllers?.find((r) => r.name === name)!;
   if (!up) {
     if (alive(replica.pid)) process.kill(replica.pid, 'SIGKILL');
     for (let i = 0; alive(replica.pid) && i < 100; i++) await new Promise((ok) => setTimeout(ok, 50));
@@ -93,6 +87,8 @@ export async function listNodes(dataDir: string): Promise<NodeInfo[]> {
 export async function setNode(dataDir: string, name: string, up: boolean): Promise<NodeInfo> {
   const layout = layoutOf(dataDir);
   if (controllerNodes(dataDir).some((n) => n.name === name)) return setController(dataDir, name, up);
+  if (/^ctl\d+$/.test(name))
+    throw new Error(`this region runs one controller, inside weft up itself; for controller drills start it with --controllers 2 (or more) and --database postgres://…`);
   // Gateways and LB nodes are on the transit network too.
   const gateway = [...(layout.gateways ?? []), ...(layout.lbNodes ?? [])].some((g) => g.id === name);
   if (!gateway && !layout.hosts.some((h) => h.id === name)) {
