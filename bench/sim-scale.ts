@@ -38,6 +38,7 @@ import type { BenchModule, BenchOptions } from './lib/module.js';
 import { memory } from './lib/proc.js';
 import { fmt, percentile, round, table } from './lib/stats.js';
 import { freshDataDir, id8, PER_VPC, scaleRun, seedRegion } from './sim.js';
+import { eventWaiter } from './lib/events.js';
 
 export const GOALS = { everyHostP99Seconds: 5, oneHostSeconds: 0.2, controllerRssMB: 2000 };
 
@@ -119,7 +120,7 @@ export async function inprocRun(hosts: number, o: BenchOptions): Promise<InprocF
   let sent = 0;
   let errors = 0;
   let stopped = false;
-  let onEvent = () => {};
+  const { notify: onEvent, until } = eventWaiter();
   const wait = 60; // the longest long-poll the endpoint allows: fewer renewals of 100,000 idle polls
   async function agent(h: { id: string; token: string }) {
     let digest = '';
@@ -153,19 +154,6 @@ export async function inprocRun(hosts: number, o: BenchOptions): Promise<InprocF
       onEvent();
     }
   }
-  /** Resolves once `done()` (checked after each accepted report: keep it O(1)) or after `timeoutMs`. */
-  const until = (done: () => boolean, timeoutMs: number) =>
-    new Promise<boolean>((ok) => {
-      if (done()) return ok(true);
-      const timer = setTimeout(() => ((onEvent = () => {}), ok(false)), timeoutMs);
-      onEvent = () => {
-        if (done()) {
-          clearTimeout(timer);
-          onEvent = () => {};
-          ok(true);
-        }
-      };
-    });
   /** Affected hosts whose report of `revision` or later was accepted, counted as reports arrive (not rescanned per report). */
   let target: { affected: ReadonlySet<string>; revision: number; done: Set<string> } | undefined;
   const converged = (h: string, r: number) => {

@@ -42,18 +42,11 @@ import type { BenchModule, BenchOptions } from './lib/module.js';
 import { cpuSeconds, memory } from './lib/proc.js';
 import { onCleanup, ROOT, startServer, tempDataDir } from './lib/server.js';
 import { fmt, percentile, round, table } from './lib/stats.js';
+import { eventWaiter } from './lib/events.js';
+import { rng } from '../test/helpers/rng.js';
 
 export const GOALS = { traceP99Us: 1000, routeChangeSeconds: 1 };
 
-/** A small deterministic PRNG (mulberry32): the same synthetic region on every run. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const id8 = (prefix: string, n: number) => `${prefix}-${n.toString(36).padStart(8, '0')}`;
 const ipOf = (n: number) => `10.0.${(n >> 8) & 255}.${n & 255}`;
@@ -384,7 +377,7 @@ async function simRegion(dataDir: string, tokens: { id: string; token: string }[
 
   const applied = new Map<string, number>();
   const counts = { received: 0, errors: 0 };
-  let onEvent = () => {};
+  const { notify: onEvent, until } = eventWaiter();
   createInterface({ input: agents.stdout! }).on('line', (line) => {
     const ev = JSON.parse(line) as { e: string; h: string; r: number; m?: string };
     if (ev.e === 'applied') {
@@ -395,18 +388,6 @@ async function simRegion(dataDir: string, tokens: { id: string; token: string }[
     }
     onEvent();
   });
-  const until = (done: () => boolean, timeoutMs: number) =>
-    new Promise<boolean>((ok) => {
-      if (done()) return ok(true);
-      const timer = setTimeout(() => ((onEvent = () => {}), ok(false)), timeoutMs);
-      onEvent = () => {
-        if (done()) {
-          clearTimeout(timer);
-          onEvent = () => {};
-          ok(true);
-        }
-      };
-    });
   /** Runs `change` and waits until every host of `affected` reports the revision it committed. */
   async function timeChange(what: string, affected: ReadonlySet<string>, change: () => Promise<unknown>) {
     const before = counts.received;

@@ -33,22 +33,13 @@ export async function insertRouteTable(
   const row: RouteTableRow = { id: newId('rtb'), account: t.account, vpc_id: t.vpcId, name: t.name, is_main: t.main ? 1 : 0, created_at: w.now };
   await w.tx.insertInto('route_tables').values(row).execute();
   const [routeId] = await takeRouteIds(w, 1);
-  await w.tx
-    .insertInto('routes')
-    .values({
-      id: newId('rti'),
-      route_id: routeId!,
-      route_table_id: row.id,
-      destination: t.vpcCidr,
-      gateway_type: 'LOCAL',
-      gateway_id: 'Local',
-      description: '',
-      enabled: 1,
-      route_type: 'NETD',
-      created_at: w.now,
-    })
-    .execute();
+  await w.tx.insertInto('routes').values(localRoute(newId('rti'), routeId!, row.id, t.vpcCidr, w.now)).execute();
   return row;
+}
+
+/** The LOCAL route of a table: the VPC's CIDR, delivered inside the VPC (every table has one). */
+export function localRoute(id: string, routeId: number, routeTableId: string, vpcCidr: string, now: string): Selectable<RoutesTable> {
+  return { id, route_id: routeId, route_table_id: routeTableId, destination: vpcCidr, gateway_type: 'LOCAL', gateway_id: 'Local', description: '', enabled: 1, route_type: 'NETD', created_at: now };
 }
 
 /** New user routes of one table; RouteIds in the order given. */

@@ -7,7 +7,8 @@ import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kyse
 import { deleteFlowLogsOf } from './flow-logs.js';
 import { loadBalancersInVpc } from './load-balancers.js';
 import { nameContains } from './name-filter.js';
-import type { DB, RoutesTable, RouteTablesTable, VpcsTable } from './schema.js';
+import { localRoute } from './route-tables.js';
+import type { DB, RouteTablesTable, VpcsTable } from './schema.js';
 import type { Write } from './store.js';
 
 type Reader = Kysely<DB>;
@@ -108,18 +109,7 @@ export async function insertVpc(
   checkVni(vni);
   const vpc: VpcRow = { ...row, vni };
   const table: Selectable<RouteTablesTable> = { id: mainTableId, account: row.account, vpc_id: row.id, name: 'default', is_main: 1, created_at: w.now };
-  const local: Selectable<RoutesTable> = {
-    id: localRouteId,
-    route_id: routeId,
-    route_table_id: mainTableId,
-    destination: row.cidr,
-    gateway_type: 'LOCAL',
-    gateway_id: 'Local',
-    description: '',
-    enabled: 1,
-    route_type: 'NETD',
-    created_at: w.now,
-  };
+  const local = localRoute(localRouteId, routeId, mainTableId, row.cidr, w.now);
   // In this order (answered in it): each row references the one before.
   await Promise.all([
     w.tx.insertInto('vpcs').values(vpc).execute(),

@@ -10,16 +10,8 @@ import { describe, it } from 'node:test';
 import { compileHost, serialiseDocument, sharedCompile, type HostSpan } from '../../src/compile/compile.js';
 import { compileHostOracle } from './compile-oracle.js';
 import type { HostDocument } from '../../src/contract/host-document.js';
+import { rng } from '../helpers/rng.js';
 
-/** mulberry32: a failing seed reproduces. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Row<K extends keyof HostSpan> = NonNullable<HostSpan[K]> extends readonly (infer T)[] ? T : never;
 

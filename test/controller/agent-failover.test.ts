@@ -22,18 +22,12 @@ import { registerHost } from '../../src/controller/agents-endpoint.js';
 import { startController } from '../../src/controller/controller.js';
 import { engineName, freshDatabase } from '../helpers/region.js';
 import { rows } from '../helpers/store-rows.js';
+import { until as waitUntil } from '../helpers/until.js';
 
 type Controller = Awaited<ReturnType<typeof startController>>;
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((ok) => setTimeout(ok, 50));
-  }
-}
+/** The waits here are for failovers: poll often. */
+const until = <T>(what: string, f: () => Promise<T | undefined | false>, ms = 20_000) => waitUntil(what, f, ms, 50);
 
 /** Two controllers on one store, each with its own data dir, sharing the master key and one CA and certificate (as `weft up` makes them). */
 function replicaPair(label: string) {

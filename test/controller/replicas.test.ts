@@ -19,19 +19,13 @@ import { Client as VpcClient } from 'tencentcloud-sdk-nodejs/tencentcloud/servic
 import type { CredentialsFile as Creds } from '../../src/controller/controller.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { engineName, freshDatabase, spawnServer } from '../helpers/region.js';
+import { until as waitUntil } from '../helpers/until.js';
 
 const skip = engineName() === 'postgres' ? false : 'controller replicas share a PostgreSQL database (SQLite serves one process); this file runs in the PostgreSQL pass';
 const LEASE_MS = 1500;
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((ok) => setTimeout(ok, 50));
-  }
-}
+/** The waits here are for failovers: poll often. */
+const until = <T>(what: string, f: () => Promise<T | undefined | false>, ms = 20_000) => waitUntil(what, f, ms, 50);
 
 describe(`controller replicas (${engineName()})`, { skip }, () => {
   const key = randomBytes(32).toString('base64');

@@ -15,16 +15,8 @@ import { freshDatabase, run, type Creds } from './region.js';
 
 export const isRoot = process.getuid?.() === 0;
 
-/** Polls `f` until it answers something truthy (returned), or fails after `ms`. */
-export async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((ok) => setTimeout(ok, 200));
-  }
-}
+export { until } from './until.js';
+import { until } from './until.js';
 
 export interface Box {
   dataDir: string;
