@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { fetchDocument, sendReport, type LinkOptions } from '../../src/agent/controller-link.js';
 import { SimDriver } from '../../src/dataplane/sim/driver.js';
+import type { HostDocument } from '../../src/contract/host-document.js';
 
 interface Config {
   socket: string;
@@ -45,6 +46,7 @@ async function agent(h: { id: string; token: string }) {
   const link: LinkOptions = { controller: `unix:${config.socket}`, hostId: h.id, token: h.token };
   const driver = new SimDriver();
   let digest = '';
+  let held: { document: HostDocument; digest: string } | undefined;
   let backoff = 250;
   let unreported: { revision: number; digest: string } | undefined; // applied, report not accepted yet: retried before the next poll
   while (!stopped && Date.now() < deadline) {
@@ -55,10 +57,12 @@ async function agent(h: { id: string; token: string }) {
         unreported = undefined;
       }
       const wait = Math.max(1, Math.min(25, Math.floor((deadline - Date.now()) / 1000)));
-      const next = await fetchDocument(link, digest, wait);
+      // As the agent polls (agent.ts): with the document held, so a change comes as a delta and a failover resumes.
+      const next = await fetchDocument(link, digest, wait, held ?? null);
       backoff = 250;
       if (!next) continue;
       digest = next.digest;
+      held = { document: next.document, digest: next.digest };
       await driver.apply(next.document);
       unreported = { revision: next.document.revision, digest: next.digest };
     } catch (e) {
