@@ -263,18 +263,16 @@ for (const service of SERVICES) {
       const params = preferStrings(args.params, args.guesses, problem(def));
       // A region in a box with controller replicas: when the endpoint refuses the connection (nothing was sent), the next replica.
       const replicas = args.dataDir && !args.endpoint ? (readRun(args.dataDir)?.controllers ?? []).map((r) => r.endpoint).filter((e) => e !== cfg.endpoint) : [];
-      let result: ApiResult | undefined;
-      for (const endpoint of [cfg.endpoint, ...replicas]) {
+      const callAt = async ([endpoint, ...others]: string[]): Promise<ApiResult> => {
         try {
-          result = await call({ ...cfg, endpoint }, service, actionName, params);
-          break;
+          return await call({ ...cfg, endpoint: endpoint! }, service, actionName, params);
         } catch (e) {
           const cause = (e as { cause?: { message?: string; code?: string } }).cause;
-          if (cause?.code === 'ECONNREFUSED' && endpoint !== replicas.at(-1) && replicas.length) continue;
+          if (cause?.code === 'ECONNREFUSED' && others.length) return callAt(others);
           throw new Error(`cannot call ${endpoint}: ${cause?.message ?? (e as Error).message}`);
         }
-      }
-      if (!result) throw new Error('unreachable: every endpoint was tried');
+      };
+      const result = await callAt([cfg.endpoint, ...replicas]);
       console.log(JSON.stringify(result.Response, null, 2));
       if (result.Response.Error) process.exitCode = 1;
     });

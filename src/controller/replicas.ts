@@ -12,11 +12,11 @@
  * restarted replica recognises the tasks its earlier process left and
  * resumes them at once instead of waiting for its old lease to run out.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql, type RawBuilder } from 'kysely';
 import { logger } from '../core/log.js';
+import { newId } from '../core/ids.js';
 import type { ControllersTable } from '../store/schema.js';
 import type { Engine, Store } from '../store/store.js';
 
@@ -37,7 +37,7 @@ export function replicaId(dataDir: string, name?: string): string {
     return name;
   }
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const id = `ctl-${randomBytes(6).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 8)}`;
+  const id = newId('ctl');
   writeFileSync(file, id + '\n');
   return id;
 }

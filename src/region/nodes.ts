@@ -32,9 +32,7 @@ const layoutOf = (dataDir: string): RegionLayout => {
 
 /** Which data plane the region runs: the one `weft up` recorded, else the namespaces decide. */
 const kernelOf = (dataDir: string): Kernel => {
-  const run = paths(dataDir).run;
-  if (existsSync(run)) return (JSON.parse(readFileSync(run, 'utf8')) as { dataplane: Kernel }).dataplane;
-  return process.getuid?.() === 0 ? 'linux' : 'sim';
+  return (readRun(dataDir)?.dataplane as Kernel | undefined) ?? (process.getuid?.() === 0 ? 'linux' : 'sim');
 };
 
 const readFailed = (dataDir: string): string[] => {

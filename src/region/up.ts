@@ -231,8 +231,8 @@ export async function down(dataDir: string): Promise<string[]> {
   const linux = layout !== undefined && canUseLinux();
   // A `weft up` removes its namespaces itself when stopped: count them before stopping it.
   const before = linux ? await listNamespaces(layout.prefix) : [];
-  if (existsSync(p.run)) {
-    const run = JSON.parse(readFileSync(p.run, 'utf8')) as { pid: number; agents: Record<string, number>; controllers?: { pid: number }[] };
+  const run = readRun(dataDir);
+  if (run) {
     const stopped: number[] = [];
     for (const pid of [run.pid, ...Object.values(run.agents), ...(run.controllers ?? []).map((r) => r.pid)]) {
       if (!alive(pid)) continue;

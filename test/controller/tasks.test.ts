@@ -10,6 +10,7 @@ import { RESTARTED_OUTPUT, runTask, startTask } from '../../src/controller/tasks
 import { createTaskRunner } from '../../src/controller/task-runner.js';
 import { joinReplicas } from '../../src/controller/replicas.js';
 import { recordRunningTask } from '../../src/store/tasks.js';
+import { until as waitUntil } from '../helpers/until.js';
 import { openStore, type Store } from '../../src/store/store.js';
 import { engineName, freshDatabase } from '../helpers/region.js';
 
@@ -23,13 +24,7 @@ async function freshStoreUrl(): Promise<{ url: string; drop(): Promise<void> }> 
 
 const none = { resumed: 0, failed: 0 };
 
-async function until(ok: () => Promise<boolean>, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (ok: () => Promise<boolean>) => waitUntil('the task', ok, 10_000, 20);
 
 /** A promise the test settles by hand. */
 function deferred<T>() {

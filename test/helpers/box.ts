@@ -15,8 +15,9 @@ import { freshDatabase, run, type Creds } from './region.js';
 
 export const isRoot = process.getuid?.() === 0;
 
-export { until } from './until.js';
 import { until } from './until.js';
+
+export { until };
 
 export interface Box {
   dataDir: string;
